@@ -1,1 +1,39 @@
+//! Training runs of the mean-field network: from a resolved config to a run directory.
+//!
+//! - [`config`]: [`TrainConfig`], every setting of a run with its default (the only place
+//!   defaults live), presets from `configs/`, TOML overrides, validation.
+//! - [`backend`]: [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
+//! - [`task`]: loading (or fetching, or generating) the dataset a config asks for.
+//! - [`engine`]: one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
+//!   gradient; both apply [`meanfield_optim::ScaledSgd`].
+//! - [`evaluate`]: loss and accuracy over a whole dataset, in chunks.
+//! - [`weights`]: `.npy` float32 weight files (save, load with shape checks).
+//! - [`metrics`]: the rows of `metrics.csv`.
+//! - [`summary`]: `summary.json`.
+//! - [`run_dir`]: the run directory's layout and naming.
+//! - [`progress`]: the progress bar (plain lines when not on a terminal).
+//! - [`trainer`]: the training loop that ties them together.
+//! - [`error`]: [`TrainError`].
 
+pub mod backend;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod evaluate;
+pub mod metrics;
+pub mod progress;
+pub mod run_dir;
+pub mod summary;
+pub mod task;
+pub mod trainer;
+pub mod weights;
+
+pub use backend::Backend;
+pub use config::{Engine, TrainConfig};
+pub use error::TrainError;
+pub use summary::Summary;
+pub use trainer::{Outcome, train};
+
+pub use meanfield_data as data;
+pub use meanfield_model as model;
+pub use meanfield_optim as optim;

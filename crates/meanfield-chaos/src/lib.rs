@@ -1,0 +1,17 @@
+//! Measures of propagation of chaos for particle systems (no Burn dependency).
+//!
+//! - [`wasserstein`]: the exact Wasserstein-2 distance between two empirical laws on the line.
+//! - [`sliced`]: the sliced Wasserstein-2 distance between two clouds in R^d, with seeded
+//!   projections, and its mean and spread over projection seeds.
+//! - [`rate`]: the least-squares fit of log W2 against log N, with a confidence interval.
+//! - [`error`]: typed errors.
+
+pub mod error;
+pub mod rate;
+pub mod sliced;
+pub mod wasserstein;
+
+pub use error::ChaosError;
+pub use rate::{RateFit, fit_rate};
+pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
+pub use wasserstein::w2_1d;

@@ -1,0 +1,78 @@
+//! Convergence rate: ordinary least squares of log W2 on log N.
+//!
+//! Theory (paper.md): W2 to the limit shrinks like N^(−1/2), so the slope should be near −1/2.
+//! The 95% interval is slope ± t_{0.975, k−2} · SE(slope), with Student's t quantile from a
+//! table (k − 2 ≤ 30 degrees of freedom; the normal 1.96 beyond).
+
+use crate::ChaosError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateFit {
+    pub slope: f64,
+    pub intercept: f64,
+    /// Standard error of the slope (NaN with only two points).
+    pub slope_std_error: f64,
+    /// 95% confidence interval of the slope.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub points: usize,
+}
+
+/// t_{0.975, df} for df = 1..=30 (standard table values).
+const T975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// Fits log(distance) = intercept + slope · log(width) over the points with distance > 0.
+pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(n, d)| *n > 0.0 && *d > 0.0 && n.is_finite() && d.is_finite())
+        .map(|(n, d)| (n.ln(), d.ln()))
+        .collect();
+    let k = pts.len();
+    let distinct_x = pts.iter().any(|(x, _)| (x - pts[0].0).abs() > 1e-12);
+    if k < 2 || !distinct_x {
+        return Err(ChaosError::TooFewPoints { needed: 2, got: k });
+    }
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / k as f64;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / k as f64;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let (se, t) = if k > 2 {
+        let rss: f64 = pts.iter().map(|p| (p.1 - intercept - slope * p.0).powi(2)).sum();
+        let df = k - 2;
+        ((rss / df as f64 / sxx).sqrt(), if df <= 30 { T975[df - 1] } else { 1.96 })
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    Ok(RateFit {
+        slope,
+        intercept,
+        slope_std_error: se,
+        ci_low: slope - t * se,
+        ci_high: slope + t * se,
+        points: k,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_power_law_is_recovered() {
+        // d = 3 N^-0.5 exactly: slope −0.5, intercept ln 3, zero residual.
+        let pts: Vec<(f64, f64)> = [100.0, 400.0, 1600.0f64].iter().map(|&n| (n, 3.0 / n.sqrt())).collect();
+        let fit = fit_rate(&pts).unwrap();
+        assert!((fit.slope + 0.5).abs() < 1e-12);
+        assert!((fit.intercept - 3f64.ln()).abs() < 1e-12);
+        assert!(fit.slope_std_error.abs() < 1e-12);
+        assert!(fit_rate(&pts[..1]).is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! Errors of the model crate.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "unknown initialisation {0:?}: use `pytorch`, `normal:<std>`, `uniform:<a>` or `const:<c>`"
+    )]
+    UnknownInit(String),
+    #[error("initialisation {spec:?}: {reason}")]
+    BadInitParameter { spec: String, reason: String },
+    #[error("unknown activation {0:?}: use `relu`, `sigmoid` or `tanh`")]
+    UnknownActivation(String),
+    #[error("unknown readout {0:?}: use `trainable` or `fixed`")]
+    UnknownReadout(String),
+    #[error(
+        "a fixed readout needs an N-independent initial law, but --readout-init is `pytorch` (U(±1/sqrt(N)) vanishes as N grows): pass e.g. --readout-init uniform:1 or normal:1"
+    )]
+    FixedReadoutNeedsWidthFreeInit,
+    #[error("{what} must be ≥ 1, got {value}")]
+    ZeroSize { what: &'static str, value: usize },
+    #[error("{name} has shape {got:?}, expected {expected:?} ({hint})")]
+    Shape {
+        name: String,
+        got: Vec<usize>,
+        expected: Vec<usize>,
+        hint: &'static str,
+    },
+}

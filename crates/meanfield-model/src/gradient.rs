@@ -1,0 +1,46 @@
+//! The closed-form gradient of the mean cross-entropy of a batch, without an autodiff graph.
+//!
+//! With H = x W1ᵀ [M, N], A = act(H), logits Z = A W2 / N [M, C] and Y the one-hot targets:
+//!
+//! ```text
+//! G   = (softmax(Z) − Y) / M          ∂L/∂Z                       [M, C]
+//! ∇W2 = Aᵀ G / N                                                   [N, C]
+//! ∇H  = (G W2ᵀ / N) ⊙ act'(H)                                      [M, N]
+//! ∇W1 = ∇Hᵀ x                                                      [N, p]
+//! ```
+//! Two large products (the forward x W1ᵀ and ∇Hᵀ x) and a mask: the cost of one step is about
+//! 4·M·p·N flops. Tests check it against Burn's autodiff and finite differences.
+
+use crate::{MeanFieldNet, Readout};
+use burn::tensor::{Tensor, activation};
+
+/// Gradients of the batch loss with respect to the weights.
+pub struct Gradients {
+    /// ∇W1, [N, p].
+    pub hidden: Tensor<2>,
+    /// ∇W2, [N, C]; `None` for a fixed readout.
+    pub readout: Option<Tensor<2>>,
+    /// The batch logits [M, C] (for the loss and accuracy of the batch).
+    pub logits: Tensor<2>,
+}
+
+/// Gradients of `cross_entropy(model.forward(x), targets)` (targets one-hot, [M, C]).
+pub fn closed_form_gradients(model: &MeanFieldNet, x: Tensor<2>, targets: Tensor<2>) -> Gradients {
+    let n = model.width() as f64;
+    let m = x.dims()[0] as f64;
+    let trace = model.forward_trace(x.clone());
+    let g = (activation::softmax(trace.logits.clone(), 1) - targets).div_scalar(m);
+    let w2 = model.readout.val();
+    let readout = match model.readout_mode {
+        Readout::Trainable => Some(trace.act.clone().transpose().matmul(g.clone()).div_scalar(n)),
+        Readout::Fixed => None,
+    };
+    let d_act = g.matmul(w2.transpose()).div_scalar(n);
+    let d_pre = d_act * model.activation.derivative(trace.pre, trace.act);
+    let hidden = d_pre.transpose().matmul(x);
+    Gradients {
+        hidden,
+        readout,
+        logits: trace.logits,
+    }
+}

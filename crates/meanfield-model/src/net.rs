@@ -1,0 +1,85 @@
+//! The network's weights as a Burn module, and its forward pass.
+
+use crate::{Activation, Readout};
+use burn::module::{Module, Param};
+use burn::tensor::{Tensor, TensorData};
+
+/// `f(x) = (1/N) · act(x W1ᵀ) W2`, for a batch x of shape [M, p]; logits [M, C].
+///
+/// Row k of `hidden` (W1, [N, p]) and row k of `readout` (W2, [N, C]) together are particle k.
+/// No biases. With [`Readout::Fixed`] the readout parameter does not require a gradient, so
+/// autodiff computes none and no Burn optimizer touches it.
+#[derive(Module, Debug)]
+pub struct MeanFieldNet {
+    pub hidden: Param<Tensor<2>>,
+    pub readout: Param<Tensor<2>>,
+    #[module(skip)]
+    pub activation: Activation,
+    #[module(skip)]
+    pub readout_mode: Readout,
+}
+
+/// Forward quantities kept for the closed-form gradient.
+pub struct ForwardTrace {
+    /// Pre-activations H = x W1ᵀ, [M, N].
+    pub pre: Tensor<2>,
+    /// Activations A = act(H), [M, N].
+    pub act: Tensor<2>,
+    /// Logits A W2 / N, [M, C].
+    pub logits: Tensor<2>,
+}
+
+impl MeanFieldNet {
+    /// N.
+    pub fn width(&self) -> usize {
+        self.hidden.dims()[0]
+    }
+
+    /// p.
+    pub fn input_dim(&self) -> usize {
+        self.hidden.dims()[1]
+    }
+
+    /// C.
+    pub fn classes(&self) -> usize {
+        self.readout.dims()[1]
+    }
+
+    /// Logits [M, C] of a batch [M, p].
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_trace(x).logits
+    }
+
+    /// The forward pass, keeping the intermediate tensors.
+    pub fn forward_trace(&self, x: Tensor<2>) -> ForwardTrace {
+        let n = self.width() as f64;
+        let pre = x.matmul(self.hidden.val().transpose());
+        let act = self.activation.forward(pre.clone());
+        let logits = act.clone().matmul(self.readout.val()).div_scalar(n);
+        ForwardTrace { pre, act, logits }
+    }
+
+    /// Replaces the weights (keeping parameter ids and the readout's frozen state).
+    pub fn with_weights(self, hidden: Tensor<2>, readout: Tensor<2>) -> Self {
+        let fixed = self.readout_mode == Readout::Fixed;
+        Self {
+            hidden: self.hidden.map(|_| hidden),
+            readout: self.readout.map(|_| readout.set_require_grad(!fixed)),
+            activation: self.activation,
+            readout_mode: self.readout_mode,
+        }
+    }
+
+    /// The weights as row-major f32 vectors: (hidden [N·p], readout [N·C]).
+    pub fn weights_to_vec(&self) -> (Vec<f32>, Vec<f32>) {
+        (to_vec(self.hidden.val()), to_vec(self.readout.val()))
+    }
+}
+
+/// A float tensor's values on the host, row-major.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    let data: TensorData = t.into_data();
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .expect("a float tensor converts to f32")
+}

@@ -1,0 +1,127 @@
+//! The Burn device a run uses, chosen at run time.
+//!
+//! CPU backends (`flex`, `ndarray`) are in every build. GPU backends are cargo features of the
+//! `experiments` package (`--features wgpu`, `--features cuda`); asking for one that is not
+//! compiled in, or that finds no device, is an error saying how to get it.
+
+use crate::TrainError;
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Burn's pure-Rust CPU backend (gemm-crate matmul, rayon threads). Measured faster than
+    /// ndarray for this network on the development machine (README, "Performance").
+    #[default]
+    Flex,
+    /// Burn's ndarray CPU backend (deprecated upstream; kept for comparison).
+    Ndarray,
+    /// wgpu (Vulkan, pinned: see `device`).
+    Wgpu,
+    /// CUDA, device 0.
+    Cuda,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "flex" => Ok(Backend::Flex),
+            "ndarray" => Ok(Backend::Ndarray),
+            "wgpu" => Ok(Backend::Wgpu),
+            "cuda" => Ok(Backend::Cuda),
+            other => Err(TrainError::Backend {
+                backend: other.to_string(),
+                fix: "use flex, ndarray, wgpu or cuda".into(),
+            }),
+        }
+    }
+}
+
+impl Backend {
+    /// Whether this build contains the backend.
+    pub fn compiled_in(&self) -> bool {
+        match self {
+            Backend::Flex | Backend::Ndarray => true,
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// The (non-autodiff) device. GPU devices are initialised here, so a missing GPU is
+    /// reported before training starts.
+    pub fn device(&self) -> Result<Device, TrainError> {
+        if !self.compiled_in() {
+            return Err(TrainError::Backend {
+                backend: self.to_string(),
+                fix: format!(
+                    "this build has no {self} support: rebuild with `cargo build --release -p experiments --features {self}`{}",
+                    if *self == Backend::Cuda {
+                        " (needs the CUDA toolkit; its build downloads LLVM)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+        match self {
+            Backend::Flex => Ok(Device::flex()),
+            #[allow(deprecated)] // burn-ndarray is deprecated upstream; kept as a comparison
+            Backend::Ndarray => Ok(Device::ndarray()),
+            Backend::Wgpu => wgpu_device(),
+            Backend::Cuda => cuda_device(),
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, TrainError> {
+    // Pinned to Vulkan: automatic selection can fall back to an OpenGL software adapter on a
+    // headless machine and hang (burn-notes.md); pinning returns an error instead.
+    use burn::tensor::wgpu::WgpuBackend;
+    Device::wgpu_options()
+        .graphics_api(WgpuBackend::Vulkan)
+        .init()
+        .map_err(|e| TrainError::Backend {
+            backend: "wgpu".into(),
+            fix: format!(
+                "no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use --backend flex"
+            ),
+        })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device, TrainError> {
+    unreachable!("checked by compiled_in")
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device, TrainError> {
+    let device = Device::cuda(0);
+    // The CUDA runtime initialises lazily and panics without a driver or device: probe it here.
+    let probe = std::panic::catch_unwind(|| {
+        burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
+    });
+    probe.map(|_| Device::cuda(0)).map_err(|_| TrainError::Backend {
+        backend: "cuda".into(),
+        fix: "no CUDA device 0 (check `nvidia-smi`), or use --backend flex".into(),
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device() -> Result<Device, TrainError> {
+    unreachable!("checked by compiled_in")
+}

@@ -1,0 +1,286 @@
+//! Every setting of a training run, with its default, and how a run's config is resolved:
+//!
+//! ```text
+//! defaults (TrainConfig::default)  <  preset (configs/<name>.toml)  <  --config FILE  <  flags
+//! ```
+//! Each layer is a TOML table; unknown keys and wrong types are errors (never ignored). The
+//! resolved config is written to the run directory as `config.toml`.
+
+use crate::{Backend, TrainError};
+use meanfield_data::synthetic::SyntheticConfig;
+use meanfield_data::{DatasetKind, Sampling};
+use meanfield_model::{Activation, Init, MeanFieldNetConfig, Readout};
+use meanfield_optim::ScheduleConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How gradients are computed. Both apply the same [`meanfield_optim::ScaledSgd`] update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// The closed-form gradient of the two-layer net (two products and a mask); no graph.
+    #[default]
+    ClosedForm,
+    /// Burn's autodiff and its `ModuleOptimizer`: the generic path any Burn module can use.
+    Autodiff,
+}
+
+/// A training run's settings. `Default` holds the defaults of the whole program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub dataset: DatasetKind,
+    /// N, hidden neurons.
+    pub width: usize,
+    /// α of eq. (2).
+    pub alpha: f64,
+    /// β of eq. (2).
+    pub beta: f64,
+    /// γ of eq. (2).
+    pub gamma: f64,
+    /// M, the batch size.
+    pub batch: usize,
+    /// T, the continuous-time horizon; the run takes n_T = floor(T / γ_αβ(N)) steps.
+    pub horizon: f64,
+    /// Overrides n_T.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u64>,
+    /// Seed of the initialisation and of the batch order.
+    pub seed: u64,
+    pub readout: Readout,
+    /// Law of the hidden weights.
+    pub init: Init,
+    /// Law of the readout.
+    pub readout_init: Init,
+    pub activation: Activation,
+    /// λ of the penalty λ/2·|w|² per particle (eq. 1); 0 disables it.
+    pub penalty: f64,
+    /// First step of Polyak averaging; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<u64>,
+    pub sampling: Sampling,
+    /// Full train/test evaluation every this many steps (0: only at the start and the end).
+    pub eval_every: u64,
+    /// Write the batch loss to metrics.csv every this many steps.
+    pub log_every: u64,
+    /// Use only the first K training images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_subset: Option<usize>,
+    /// Use only the first K test images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
+    pub backend: Backend,
+    pub engine: Engine,
+    pub data_dir: PathBuf,
+    /// Fetch missing MNIST / Fashion-MNIST files before training.
+    pub fetch: bool,
+    /// Parent of automatically named run directories.
+    pub runs_dir: PathBuf,
+    /// The run directory; `runs_dir/<automatic name>` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    /// Start from `hidden.npy` and `readout.npy` in this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
+    /// The synthetic teacher task (used when dataset = "synthetic").
+    pub synthetic: SyntheticConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Mnist,
+            width: 1000,
+            alpha: 0.0,
+            beta: 1.0,
+            gamma: 1.0,
+            batch: 100,
+            horizon: 100.0,
+            steps: None,
+            seed: 0,
+            readout: Readout::Trainable,
+            init: Init::Pytorch,
+            readout_init: Init::Pytorch,
+            activation: Activation::Relu,
+            penalty: 0.0,
+            average_from: None,
+            sampling: Sampling::Epochs,
+            eval_every: 0,
+            log_every: 1,
+            train_subset: None,
+            test_subset: None,
+            backend: Backend::default(),
+            engine: Engine::default(),
+            data_dir: PathBuf::from("data"),
+            fetch: true,
+            runs_dir: PathBuf::from("runs"),
+            out: None,
+            init_from: None,
+            synthetic: SyntheticConfig::default(),
+        }
+    }
+}
+
+/// The presets shipped in `configs/`, compiled into the program.
+pub const PRESETS: [(&str, &str); 4] = [
+    ("mnist", include_str!("../../../configs/mnist.toml")),
+    ("fashion-mnist", include_str!("../../../configs/fashion-mnist.toml")),
+    ("cifar", include_str!("../../../configs/cifar.toml")),
+    ("synthetic", include_str!("../../../configs/synthetic.toml")),
+];
+
+/// Parses TOML text into a table; `name` is used in error messages.
+pub fn parse_table(name: &str, text: &str) -> Result<toml::Table, TrainError> {
+    text.parse::<toml::Table>().map_err(|e| TrainError::Config {
+        source_name: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a TOML file into a table.
+pub fn read_table(path: &Path) -> Result<toml::Table, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_table(&path.display().to_string(), &text)
+}
+
+/// Merges `over` into `base`, recursing into nested tables.
+pub fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The preset's table, by name.
+    pub fn preset(name: &str) -> Result<toml::Table, TrainError> {
+        let (_, text) = PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| TrainError::Config {
+                source_name: format!("preset {name:?}"),
+                message: format!(
+                    "no such preset; known: {}",
+                    PRESETS.map(|(n, _)| n).join(", ")
+                ),
+            })?;
+        parse_table(&format!("configs/{name}.toml"), text)
+    }
+
+    /// Defaults, then each layer in order (later wins); then validation.
+    pub fn resolve(layers: Vec<(String, toml::Table)>) -> Result<Self, TrainError> {
+        let mut table = toml::Table::try_from(Self::default()).expect("defaults serialise");
+        let mut names = vec!["defaults".to_string()];
+        for (name, layer) in layers {
+            names.push(name);
+            merge(&mut table, layer);
+        }
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| TrainError::Config {
+                source_name: names.join(" + "),
+                message: e.message().to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The step-size schedule's settings.
+    pub fn schedule(&self) -> ScheduleConfig {
+        ScheduleConfig {
+            gamma: self.gamma,
+            alpha: self.alpha,
+            beta: self.beta,
+            width: self.width,
+            horizon: self.horizon,
+        }
+    }
+
+    /// The network's settings for input dimension `input_dim`.
+    pub fn net(&self, input_dim: usize, classes: usize) -> MeanFieldNetConfig {
+        MeanFieldNetConfig::new(self.width, input_dim)
+            .with_classes(classes)
+            .with_readout(self.readout)
+            .with_hidden_init(self.init)
+            .with_readout_init(self.readout_init)
+            .with_activation(self.activation)
+    }
+
+    /// Checks every range (the schedule's, the network's, and the run's own).
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let schedule = self.schedule().init()?;
+        if self.steps.is_none() && schedule.horizon_steps() == 0 {
+            return Err(meanfield_optim::OptimError::NoSteps {
+                flag: "--horizon",
+                value: self.horizon,
+            }
+            .into());
+        }
+        let bad = |flag: &str, message: String| TrainError::Config {
+            source_name: flag.to_string(),
+            message,
+        };
+        if self.batch == 0 {
+            return Err(bad("--batch", "the batch size M must be ≥ 1".into()));
+        }
+        if !(self.penalty.is_finite() && self.penalty >= 0.0) {
+            return Err(bad("--penalty", format!("{} must be finite and ≥ 0", self.penalty)));
+        }
+        if self.log_every == 0 {
+            return Err(bad("--log-every", "must be ≥ 1".into()));
+        }
+        if self.train_subset == Some(0) || self.test_subset == Some(0) {
+            return Err(bad("--train-subset/--test-subset", "must be ≥ 1".into()));
+        }
+        self.net(self.synthetic.dim.max(1), 10).validate()?;
+        Ok(())
+    }
+
+    /// The resolved config as TOML (what `config.toml` holds).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_resolve() {
+        for (name, _) in PRESETS {
+            let c = TrainConfig::resolve(vec![(name.into(), TrainConfig::preset(name).unwrap())])
+                .unwrap();
+            let again = TrainConfig::resolve(vec![("x".into(), parse_table("x", &c.to_toml()).unwrap())])
+                .unwrap();
+            assert_eq!(c, again, "{name} round-trips through config.toml");
+        }
+        // Table 1 protocol (paper.md): γ = 0.1, T = 10000, averaging from step 1000.
+        let cifar = TrainConfig::resolve(vec![("cifar".into(), TrainConfig::preset("cifar").unwrap())]).unwrap();
+        assert_eq!((cifar.gamma, cifar.horizon, cifar.average_from), (0.1, 10_000.0, Some(1000)));
+        assert_eq!(cifar.dataset, DatasetKind::Cifar10);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_rejected() {
+        let err = TrainConfig::resolve(vec![("f.toml".into(), parse_table("f", "widht = 5").unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("widht") && err.contains("f.toml"), "{err}");
+        let err = TrainConfig::resolve(vec![("f.toml".into(), parse_table("f", "width = \"big\"").unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("width") || err.contains("integer"), "{err}");
+        let err = TrainConfig::resolve(vec![("flags".into(), parse_table("f", "beta = 1.5").unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--beta") && err.contains("[0, 1]"), "{err}");
+    }
+}

@@ -1,0 +1,37 @@
+//! Errors of a training run.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] meanfield_data::DataError),
+    #[error(transparent)]
+    Model(#[from] meanfield_model::ModelError),
+    #[error(transparent)]
+    Optim(#[from] meanfield_optim::OptimError),
+    #[error("config {source_name}: {message}")]
+    Config { source_name: String, message: String },
+    #[error("backend `{backend}` is not available: {fix}")]
+    Backend { backend: String, fix: String },
+    #[error("cannot write {path}: {source} (is the directory writable and the disk not full?)")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    BadWeights { path: PathBuf, reason: String },
+    #[error(
+        "diverged at step {step} (step size {step_size:.6e}): {what} is not finite. The step is too large for this β and γ: lower --gamma (or --beta); the last weights were not saved as final"
+    )]
+    Diverged {
+        step: u64,
+        step_size: f64,
+        what: String,
+    },
+}

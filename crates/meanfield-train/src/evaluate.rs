@@ -1,0 +1,28 @@
+//! Loss and accuracy of a model over a whole dataset, in chunks that bound memory.
+
+use meanfield_data::Dataset;
+use meanfield_model::{MeanFieldNet, loss, net::to_vec};
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Mean cross-entropy and accuracy (fraction correct) over `data`; (NaN, NaN) when empty.
+pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, f64) {
+    if data.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    // Rows per chunk: the [rows, N] activations stay near 64 MiB.
+    let rows = ((1usize << 24) / model.width()).clamp(1, 10_000);
+    let classes = model.classes();
+    let (mut loss_sum, mut correct) = (0.0, 0usize);
+    for start in (0..data.len()).step_by(rows) {
+        let end = (start + rows).min(data.len());
+        let x = Tensor::<2>::from_data(
+            TensorData::new(data.images[start * data.dim..end * data.dim].to_vec(), [end - start, data.dim]),
+            device,
+        );
+        let logits = to_vec(model.forward(x));
+        let labels = &data.labels[start..end];
+        loss_sum += loss::host_cross_entropy(&logits, labels, classes);
+        correct += loss::accuracy(&logits, labels, classes);
+    }
+    (loss_sum / data.len() as f64, correct as f64 / data.len() as f64)
+}

@@ -1,0 +1,67 @@
+//! `metrics.csv`: one row per logged step.
+//!
+//! Columns: `step` (updates done), `time` (t = step · γ_αβ(N)), `step_size` (of the update that
+//! led here; empty at step 0), `batch_loss`, `batch_accuracy` (of that update's batch, before
+//! the update), and, on evaluation rows, `train_loss`, `train_accuracy`, `test_loss`,
+//! `test_accuracy` over the whole (subset of the) datasets. Empty cells mean "not measured".
+
+use crate::TrainError;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRow {
+    pub step: u64,
+    pub time: f64,
+    pub step_size: Option<f64>,
+    pub batch_loss: Option<f64>,
+    pub batch_accuracy: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub train_accuracy: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub test_accuracy: Option<f64>,
+}
+
+/// Appends rows to `metrics.csv`, flushing after each row so an interrupted run keeps its log.
+pub struct MetricsWriter {
+    path: PathBuf,
+    writer: csv::Writer<File>,
+}
+
+impl MetricsWriter {
+    pub fn create(path: &Path) -> Result<Self, TrainError> {
+        let writer = csv::Writer::from_path(path).map_err(|e| TrainError::Write {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    pub fn write(&mut self, row: &MetricsRow) -> Result<(), TrainError> {
+        let err = |e: std::io::Error| TrainError::Write {
+            path: self.path.clone(),
+            source: e,
+        };
+        self.writer.serialize(row).map_err(|e| err(e.into()))?;
+        self.writer.flush().map_err(err)
+    }
+}
+
+/// Reads a `metrics.csv` back (tests and analysis tools).
+pub fn read(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| TrainError::Read {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    reader
+        .deserialize()
+        .collect::<Result<Vec<MetricsRow>, _>>()
+        .map_err(|e| TrainError::Read {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })
+}

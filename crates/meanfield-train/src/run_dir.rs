@@ -1,0 +1,53 @@
+//! The run directory: `config.toml`, `metrics.csv`, `summary.json`, and the weights.
+//!
+//! Without `--out`, a run goes to `runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>`, where the
+//! hash is of the resolved config (minus where files live): the same setting always maps to
+//! the same directory, so a finished run can be found and reused.
+
+use crate::{Summary, TrainConfig, TrainError};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub const CONFIG: &str = "config.toml";
+pub const METRICS: &str = "metrics.csv";
+pub const SUMMARY: &str = "summary.json";
+
+/// The directory a config's run writes to.
+pub fn run_dir(config: &TrainConfig) -> PathBuf {
+    match &config.out {
+        Some(out) => out.clone(),
+        None => config.runs_dir.join(auto_name(config)),
+    }
+}
+
+/// `<dataset>-N<width>-beta<β>-seed<seed>-<first 8 hex digits of the setting's hash>`.
+pub fn auto_name(config: &TrainConfig) -> String {
+    let identity = TrainConfig {
+        out: None,
+        runs_dir: PathBuf::new(),
+        data_dir: PathBuf::new(),
+        fetch: false,
+        ..config.clone()
+    };
+    let hash = Sha256::digest(identity.to_toml().as_bytes());
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-N{}-beta{}-seed{}-{hex}",
+        config.dataset, config.width, config.beta, config.seed
+    )
+}
+
+/// The summary of a finished run in `dir`, if there is one.
+pub fn finished(dir: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(dir.join(SUMMARY)).ok()?;
+    let summary: Summary = serde_json::from_str(&text).ok()?;
+    (summary.status == "finished").then_some(summary)
+}
+
+/// Creates the directory (and parents), with an error that says what to do.
+pub fn create(dir: &Path) -> Result<(), TrainError> {
+    std::fs::create_dir_all(dir).map_err(|source| TrainError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,102 @@
+//! Weights as `.npy` float32 files: `hidden.npy` [N, p], `readout.npy` [N, C] (and the
+//! Polyak averages `hidden_avg.npy`, `readout_avg.npy`). Files are written through a temporary
+//! name and renamed, so a file with the final name is always complete.
+
+use crate::TrainError;
+use npyz::WriterBuilder;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+pub const HIDDEN: &str = "hidden.npy";
+pub const READOUT: &str = "readout.npy";
+pub const HIDDEN_AVG: &str = "hidden_avg.npy";
+pub const READOUT_AVG: &str = "readout_avg.npy";
+
+/// Writes a row-major f32 matrix [rows, cols].
+pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), TrainError> {
+    assert_eq!(rows * cols, data.len(), "caller passes a consistent shape");
+    let err = |source: std::io::Error| TrainError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("npy.partial");
+    let file = std::fs::File::create(&tmp).map_err(err)?;
+    let mut out = BufWriter::new(file);
+    {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[rows as u64, cols as u64])
+            .writer(&mut out)
+            .begin_nd()
+            .map_err(err)?;
+        writer.extend(data.iter().copied()).map_err(err)?;
+        writer.finish().map_err(err)?;
+    }
+    let file = out.into_inner().map_err(|e| err(e.into_error()))?;
+    file.sync_all().map_err(err)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Reads a float32 (little-endian) C-order matrix, checking it has `expected` shape.
+pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
+    let bad = |reason: String| TrainError::BadWeights {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if shape != expected {
+        return Err(bad(format!(
+            "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another --width or dataset?",
+            expected[0], expected[1]
+        )));
+    }
+    if npy.order() != npyz::Order::C {
+        return Err(bad("Fortran order; save it in C order".into()));
+    }
+    let dtype = npy.dtype();
+    if dtype != npyz::DType::Plain("<f4".parse().expect("valid type string")) {
+        return Err(bad(format!("dtype {}, expected float32 (<f4)", dtype.descr())));
+    }
+    let data: Vec<f32> = npy.into_vec().map_err(|e| bad(format!("cannot read the data: {e}")))?;
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("entry {i} is not finite")));
+    }
+    Ok(data)
+}
+
+/// Writes `text` to `path` atomically (temporary file, fsync, rename).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
+    let err = |source: std::io::Error| TrainError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("partial");
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_shape_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.npy");
+        let data: Vec<f32> = (0..6).map(|i| i as f32 * 0.5).collect();
+        save(&p, 2, 3, &data).unwrap();
+        assert_eq!(load(&p, [2, 3]).unwrap(), data);
+        let err = load(&p, [3, 2]).unwrap_err().to_string();
+        assert!(err.contains("w.npy") && err.contains("[2, 3]"), "{err}");
+        std::fs::write(&p, b"not npy").unwrap();
+        assert!(load(&p, [2, 3]).unwrap_err().to_string().contains("not a valid .npy"));
+    }
+}

