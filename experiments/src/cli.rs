@@ -155,10 +155,10 @@ pub struct TrainArgs {
     init_from: Option<PathBuf>,
     /// Train again even if the run directory holds a finished run.
     #[arg(long)]
-    force: bool,
+    pub force: bool,
     /// No progress or messages on stderr.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 impl TrainArgs {

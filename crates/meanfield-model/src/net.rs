@@ -59,12 +59,12 @@ impl MeanFieldNet {
         ForwardTrace { pre, act, logits }
     }
 
-    /// Replaces the weights (keeping parameter ids and the readout's frozen state).
+    /// Replaces the weights (keeping parameter ids and each parameter's training state, so a
+    /// fixed readout stays frozen).
     pub fn with_weights(self, hidden: Tensor<2>, readout: Tensor<2>) -> Self {
-        let fixed = self.readout_mode == Readout::Fixed;
         Self {
             hidden: self.hidden.map(|_| hidden),
-            readout: self.readout.map(|_| readout.set_require_grad(!fixed)),
+            readout: self.readout.map(|_| readout),
             activation: self.activation,
             readout_mode: self.readout_mode,
         }
@@ -80,6 +80,6 @@ impl MeanFieldNet {
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     let data: TensorData = t.into_data();
     data.convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .expect("a float tensor converts to f32")
 }

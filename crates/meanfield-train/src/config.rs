@@ -182,12 +182,13 @@ impl TrainConfig {
             names.push(name);
             merge(&mut table, layer);
         }
-        let config: Self = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| TrainError::Config {
-                source_name: names.join(" + "),
-                message: e.message().to_string(),
-            })?;
+        // Parsing the merged table's text (not the table itself) makes the error quote the
+        // offending line, so "unknown variant `tpu`" comes with `backend = "tpu"`.
+        let text = toml::to_string(&table).expect("a table serialises");
+        let config: Self = toml::from_str(&text).map_err(|e: toml::de::Error| TrainError::Config {
+            source_name: names.join(" + "),
+            message: e.to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }

@@ -139,7 +139,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
 
     let start = Instant::now();
     let mut eval_seconds = 0.0;
-    let mut evaluate_row = |row: &mut MetricsRow, model: &MeanFieldNet, eval_seconds: &mut f64| {
+    let evaluate_row = |row: &mut MetricsRow, model: &MeanFieldNet, eval_seconds: &mut f64| {
         let t = Instant::now();
         let s = score(model, &task, &device);
         row.train_loss = Some(s.train_loss);
