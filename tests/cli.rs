@@ -14,8 +14,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("the binary runs");
-    out
+    bin().args(args).output().expect("the binary runs")
 }
 
 fn ok(args: &[&str]) -> Output {
@@ -32,7 +31,10 @@ fn stderr_of_failure(args: &[&str]) -> String {
     let out = run(args);
     assert!(!out.status.success(), "experiments {args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!err.contains("panicked"), "a panic instead of an error: {err}");
+    assert!(
+        !err.contains("panicked"),
+        "a panic instead of an error: {err}"
+    );
     err
 }
 
@@ -67,9 +69,26 @@ fn mnist_run_writes_every_output_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     ok(&[
-        "mnist", "--width", "64", "--beta", "0.75", "--train-subset", "2000", "--test-subset", "500",
-        "--steps", "30", "--average-from", "10", "--eval-every", "10", "--data-dir", &data,
-        "--out", out.to_str().unwrap(), "--quiet",
+        "mnist",
+        "--width",
+        "64",
+        "--beta",
+        "0.75",
+        "--train-subset",
+        "2000",
+        "--test-subset",
+        "500",
+        "--steps",
+        "30",
+        "--average-from",
+        "10",
+        "--eval-every",
+        "10",
+        "--data-dir",
+        &data,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     for f in ["config.toml", "metrics.csv", "summary.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
@@ -93,7 +112,10 @@ fn mnist_run_writes_every_output_file() {
     let evaluated = lines[1..].iter().filter(|l| !l.ends_with(',')).count();
     assert_eq!(evaluated, 4, "{csv}");
     let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
-    assert!(config.contains("beta = 0.75") && config.contains("width = 64"), "{config}");
+    assert!(
+        config.contains("beta = 0.75") && config.contains("width = 64"),
+        "{config}"
+    );
 }
 
 #[test]
@@ -101,19 +123,86 @@ fn init_from_reproduces_a_run() {
     let data = mnist();
     let tmp = tempfile::tempdir().unwrap();
     let dir = |n: &str| tmp.path().join(n).display().to_string();
-    let common = ["--train-subset", "1000", "--test-subset", "200", "--seed", "7", "--data-dir", &data, "--quiet"];
+    let common = [
+        "--train-subset",
+        "1000",
+        "--test-subset",
+        "200",
+        "--seed",
+        "7",
+        "--data-dir",
+        &data,
+        "--quiet",
+    ];
     // Step 0 only: the initial weights of seed 7.
-    ok(&[&["mnist", "--width", "32", "--steps", "0", "--out", &dir("init")], &common[..]].concat());
-    ok(&[&["mnist", "--width", "32", "--steps", "15", "--out", &dir("direct")], &common[..]].concat());
-    ok(&[&["mnist", "--width", "32", "--steps", "15", "--out", &dir("from"), "--init-from", &dir("init")], &common[..]].concat());
+    ok(&[
+        &[
+            "mnist",
+            "--width",
+            "32",
+            "--steps",
+            "0",
+            "--out",
+            &dir("init"),
+        ],
+        &common[..],
+    ]
+    .concat());
+    ok(&[
+        &[
+            "mnist",
+            "--width",
+            "32",
+            "--steps",
+            "15",
+            "--out",
+            &dir("direct"),
+        ],
+        &common[..],
+    ]
+    .concat());
+    ok(&[
+        &[
+            "mnist",
+            "--width",
+            "32",
+            "--steps",
+            "15",
+            "--out",
+            &dir("from"),
+            "--init-from",
+            &dir("init"),
+        ],
+        &common[..],
+    ]
+    .concat());
     for f in ["hidden.npy", "readout.npy"] {
         let a = npy_f32(&tmp.path().join("direct").join(f));
         let b = npy_f32(&tmp.path().join("from").join(f));
         assert_eq!(a, b, "{f}: --init-from did not reproduce the run");
     }
     // A wrong shape is a clear error.
-    let err = stderr_of_failure(&[&["mnist", "--steps", "1", "--out", &dir("bad"), "--init-from", &dir("init"), "--width", "33"], &common[..]].concat());
-    assert!(err.contains("hidden.npy") && err.contains("[32, 784]"), "{err}");
+    let err = stderr_of_failure(
+        &[
+            &[
+                "mnist",
+                "--steps",
+                "1",
+                "--out",
+                &dir("bad"),
+                "--init-from",
+                &dir("init"),
+                "--width",
+                "33",
+            ],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        err.contains("hidden.npy") && err.contains("[32, 784]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -124,8 +213,22 @@ fn learns_on_a_few_thousand_mnist_images() {
     // β = 1, γ = 0.1, T = 30: 300 steps of M = 100 at N = 200 (measured here: 0.888 test
     // accuracy; γ = 1 on normalised MNIST is the noisy regime, ~0.3–0.5 after 100 steps).
     ok(&[
-        "mnist", "--width", "200", "--gamma", "0.1", "--horizon", "30", "--train-subset", "5000", "--test-subset", "2000",
-        "--data-dir", &data, "--out", out.to_str().unwrap(), "--quiet",
+        "mnist",
+        "--width",
+        "200",
+        "--gamma",
+        "0.1",
+        "--horizon",
+        "30",
+        "--train-subset",
+        "5000",
+        "--test-subset",
+        "2000",
+        "--data-dir",
+        &data,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     let s = summary(&out);
     assert_eq!(s["steps"], 300);
@@ -138,21 +241,57 @@ fn bad_input_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("no-data");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["synthetic".into(), "--beta".into(), "1.5".into()], "--beta"),
-        (vec!["synthetic".into(), "--alpha".into(), "1".into()], "--alpha"),
-        (vec!["synthetic".into(), "--gamma".into(), "-1".into()], "--gamma"),
-        (vec!["synthetic".into(), "--width".into(), "0".into()], "--width"),
-        (vec!["synthetic".into(), "--horizon".into(), "nan".into()], "--horizon"),
-        (vec!["synthetic".into(), "--init".into(), "gauss".into()], "pytorch"),
-        (vec!["synthetic".into(), "--readout".into(), "fixed".into()], "--readout-init"),
-        (vec!["synthetic".into(), "--backend".into(), "tpu".into()], "backend"),
-        (vec!["synthetic".into(), "--batch".into(), "20000".into()], "--batch"),
         (
-            vec!["mnist".into(), "--no-fetch".into(), "--data-dir".into(), empty.display().to_string()],
+            vec!["synthetic".into(), "--beta".into(), "1.5".into()],
+            "--beta",
+        ),
+        (
+            vec!["synthetic".into(), "--alpha".into(), "1".into()],
+            "--alpha",
+        ),
+        (
+            vec!["synthetic".into(), "--gamma".into(), "-1".into()],
+            "--gamma",
+        ),
+        (
+            vec!["synthetic".into(), "--width".into(), "0".into()],
+            "--width",
+        ),
+        (
+            vec!["synthetic".into(), "--horizon".into(), "nan".into()],
+            "--horizon",
+        ),
+        (
+            vec!["synthetic".into(), "--init".into(), "gauss".into()],
+            "pytorch",
+        ),
+        (
+            vec!["synthetic".into(), "--readout".into(), "fixed".into()],
+            "--readout-init",
+        ),
+        (
+            vec!["synthetic".into(), "--backend".into(), "tpu".into()],
+            "backend",
+        ),
+        (
+            vec!["synthetic".into(), "--batch".into(), "20000".into()],
+            "--batch",
+        ),
+        (
+            vec![
+                "mnist".into(),
+                "--no-fetch".into(),
+                "--data-dir".into(),
+                empty.display().to_string(),
+            ],
             "experiments fetch mnist",
         ),
         (
-            vec!["cifar".into(), "--data-dir".into(), empty.display().to_string()],
+            vec![
+                "cifar".into(),
+                "--data-dir".into(),
+                empty.display().to_string(),
+            ],
             "data_batch_1.bin",
         ),
     ];

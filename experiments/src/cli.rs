@@ -20,8 +20,15 @@ pub struct Cli {
 }
 
 pub enum Command {
-    Train { preset: &'static str, args: TrainArgs },
-    Fetch { dataset: DatasetKind, data_dir: PathBuf },
+    Train {
+        preset: &'static str,
+        args: Box<TrainArgs>,
+    },
+    Fetch {
+        dataset: DatasetKind,
+        data_dir: PathBuf,
+    },
+    Bench(BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -41,16 +48,63 @@ enum RawCommand {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
+    /// Time the training step (no evaluation) per backend, engine, width and input size.
+    Bench(BenchArgs),
+}
+
+/// Flags of `experiments bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Backends to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "flex,ndarray")]
+    pub backends: Vec<String>,
+    /// Gradient engines, comma-separated: closed-form, autodiff.
+    #[arg(long, value_delimiter = ',', default_value = "closed-form,autodiff")]
+    pub engines: Vec<String>,
+    /// Widths N, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub widths: Vec<usize>,
+    /// Input dimensions p, comma-separated (784 MNIST, 3072 CIFAR-10).
+    #[arg(long, value_delimiter = ',', default_value = "784,3072")]
+    pub input_dims: Vec<usize>,
+    /// Batch size M.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// `trainable` or `fixed` readout.
+    #[arg(long, default_value = "trainable")]
+    pub readout: String,
+    /// Seconds to spend timing each case (sets the iteration count; at least 3 steps).
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Side of the square matrix product that measures each backend's practical peak.
+    #[arg(long, default_value_t = 2048)]
+    pub peak_size: usize,
+    /// Write the rows to this CSV file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 impl clap::FromArgMatches for Command {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
         Ok(match RawCommand::from_arg_matches(m)? {
-            RawCommand::Mnist(args) => Command::Train { preset: "mnist", args },
-            RawCommand::FashionMnist(args) => Command::Train { preset: "fashion-mnist", args },
-            RawCommand::Cifar(args) => Command::Train { preset: "cifar", args },
-            RawCommand::Synthetic(args) => Command::Train { preset: "synthetic", args },
+            RawCommand::Mnist(args) => Command::Train {
+                preset: "mnist",
+                args: Box::new(args),
+            },
+            RawCommand::FashionMnist(args) => Command::Train {
+                preset: "fashion-mnist",
+                args: Box::new(args),
+            },
+            RawCommand::Cifar(args) => Command::Train {
+                preset: "cifar",
+                args: Box::new(args),
+            },
+            RawCommand::Synthetic(args) => Command::Train {
+                preset: "synthetic",
+                args: Box::new(args),
+            },
             RawCommand::Fetch { dataset, data_dir } => Command::Fetch { dataset, data_dir },
+            RawCommand::Bench(args) => Command::Bench(args),
         })
     }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
@@ -164,7 +218,10 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// Resolves defaults < preset < --config < flags into a checked config.
     pub fn resolve(&self, preset: &str) -> Result<TrainConfig> {
-        let mut layers = vec![(format!("configs/{preset}.toml"), TrainConfig::preset(preset)?)];
+        let mut layers = vec![(
+            format!("configs/{preset}.toml"),
+            TrainConfig::preset(preset)?,
+        )];
         if let Some(path) = &self.config {
             let table = read_table(path).with_context(|| format!("--config {}", path.display()))?;
             layers.push((path.display().to_string(), table));
@@ -179,33 +236,85 @@ impl TrainArgs {
             t.insert(k.to_string(), v);
         };
         let int = |v: u64| -> Result<toml::Value> {
-            Ok(toml::Value::Integer(i64::try_from(v).context("value too large")?))
+            Ok(toml::Value::Integer(
+                i64::try_from(v).context("value too large")?,
+            ))
         };
-        if let Some(v) = self.width { put("width", int(v as u64)?); }
-        if let Some(v) = self.beta { put("beta", v.into()); }
-        if let Some(v) = self.alpha { put("alpha", v.into()); }
-        if let Some(v) = self.gamma { put("gamma", v.into()); }
-        if let Some(v) = self.batch { put("batch", int(v as u64)?); }
-        if let Some(v) = self.horizon { put("horizon", v.into()); }
-        if let Some(v) = self.steps { put("steps", int(v)?); }
-        if let Some(v) = self.seed { put("seed", int(v)?); }
-        if let Some(v) = &self.readout { put("readout", v.clone().into()); }
-        if let Some(v) = &self.init { put("init", v.clone().into()); }
-        if let Some(v) = &self.readout_init { put("readout_init", v.clone().into()); }
-        if let Some(v) = &self.activation { put("activation", v.clone().into()); }
-        if let Some(v) = self.penalty { put("penalty", v.into()); }
-        if let Some(v) = self.average_from { put("average_from", int(v)?); }
-        if let Some(v) = &self.sampling { put("sampling", v.clone().into()); }
-        if let Some(v) = self.eval_every { put("eval_every", int(v)?); }
-        if let Some(v) = self.log_every { put("log_every", int(v)?); }
-        if let Some(v) = self.train_subset { put("train_subset", int(v as u64)?); }
-        if let Some(v) = self.test_subset { put("test_subset", int(v as u64)?); }
-        if let Some(v) = &self.backend { put("backend", v.clone().into()); }
-        if let Some(v) = &self.engine { put("engine", v.clone().into()); }
-        if let Some(v) = &self.data_dir { put("data_dir", v.display().to_string().into()); }
-        if self.no_fetch { put("fetch", false.into()); }
-        if let Some(v) = &self.out { put("out", v.display().to_string().into()); }
-        if let Some(v) = &self.init_from { put("init_from", v.display().to_string().into()); }
+        if let Some(v) = self.width {
+            put("width", int(v as u64)?);
+        }
+        if let Some(v) = self.beta {
+            put("beta", v.into());
+        }
+        if let Some(v) = self.alpha {
+            put("alpha", v.into());
+        }
+        if let Some(v) = self.gamma {
+            put("gamma", v.into());
+        }
+        if let Some(v) = self.batch {
+            put("batch", int(v as u64)?);
+        }
+        if let Some(v) = self.horizon {
+            put("horizon", v.into());
+        }
+        if let Some(v) = self.steps {
+            put("steps", int(v)?);
+        }
+        if let Some(v) = self.seed {
+            put("seed", int(v)?);
+        }
+        if let Some(v) = &self.readout {
+            put("readout", v.clone().into());
+        }
+        if let Some(v) = &self.init {
+            put("init", v.clone().into());
+        }
+        if let Some(v) = &self.readout_init {
+            put("readout_init", v.clone().into());
+        }
+        if let Some(v) = &self.activation {
+            put("activation", v.clone().into());
+        }
+        if let Some(v) = self.penalty {
+            put("penalty", v.into());
+        }
+        if let Some(v) = self.average_from {
+            put("average_from", int(v)?);
+        }
+        if let Some(v) = &self.sampling {
+            put("sampling", v.clone().into());
+        }
+        if let Some(v) = self.eval_every {
+            put("eval_every", int(v)?);
+        }
+        if let Some(v) = self.log_every {
+            put("log_every", int(v)?);
+        }
+        if let Some(v) = self.train_subset {
+            put("train_subset", int(v as u64)?);
+        }
+        if let Some(v) = self.test_subset {
+            put("test_subset", int(v as u64)?);
+        }
+        if let Some(v) = &self.backend {
+            put("backend", v.clone().into());
+        }
+        if let Some(v) = &self.engine {
+            put("engine", v.clone().into());
+        }
+        if let Some(v) = &self.data_dir {
+            put("data_dir", v.display().to_string().into());
+        }
+        if self.no_fetch {
+            put("fetch", false.into());
+        }
+        if let Some(v) = &self.out {
+            put("out", v.display().to_string().into());
+        }
+        if let Some(v) = &self.init_from {
+            put("init_from", v.display().to_string().into());
+        }
         Ok(t)
     }
 }

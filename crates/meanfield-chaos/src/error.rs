@@ -6,7 +6,9 @@ pub enum ChaosError {
     Empty { what: &'static str },
     #[error("{what} contains a non-finite value at index {index}")]
     NotFinite { what: &'static str, index: usize },
-    #[error("the clouds live in different dimensions ({left} vs {right}): compare weights of the same dataset and readout mode")]
+    #[error(
+        "the clouds live in different dimensions ({left} vs {right}): compare weights of the same dataset and readout mode"
+    )]
     Dimension { left: usize, right: usize },
     #[error("{values} values do not make rows of dimension {dim}")]
     Ragged { values: usize, dim: usize },

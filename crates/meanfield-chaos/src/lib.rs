@@ -1,10 +1,10 @@
 //! Measures of propagation of chaos for particle systems (no Burn dependency).
 //!
-//! - [`wasserstein`]: the exact Wasserstein-2 distance between two empirical laws on the line.
-//! - [`sliced`]: the sliced Wasserstein-2 distance between two clouds in R^d, with seeded
+//! - [`wasserstein`] — the exact Wasserstein-2 distance between two empirical laws on the line.
+//! - [`sliced`] — the sliced Wasserstein-2 distance between two clouds in R^d, with seeded
 //!   projections, and its mean and spread over projection seeds.
-//! - [`rate`]: the least-squares fit of log W2 against log N, with a confidence interval.
-//! - [`error`]: typed errors.
+//! - [`rate`] — the least-squares fit of log W2 against log N, with a confidence interval.
+//! - [`error`] — typed errors.
 
 pub mod error;
 pub mod rate;

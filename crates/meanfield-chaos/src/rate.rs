@@ -45,9 +45,15 @@ pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
     let slope = sxy / sxx;
     let intercept = my - slope * mx;
     let (se, t) = if k > 2 {
-        let rss: f64 = pts.iter().map(|p| (p.1 - intercept - slope * p.0).powi(2)).sum();
+        let rss: f64 = pts
+            .iter()
+            .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+            .sum();
         let df = k - 2;
-        ((rss / df as f64 / sxx).sqrt(), if df <= 30 { T975[df - 1] } else { 1.96 })
+        (
+            (rss / df as f64 / sxx).sqrt(),
+            if df <= 30 { T975[df - 1] } else { 1.96 },
+        )
     } else {
         (f64::NAN, f64::NAN)
     };
@@ -68,7 +74,10 @@ mod tests {
     #[test]
     fn exact_power_law_is_recovered() {
         // d = 3 N^-0.5 exactly: slope −0.5, intercept ln 3, zero residual.
-        let pts: Vec<(f64, f64)> = [100.0, 400.0, 1600.0f64].iter().map(|&n| (n, 3.0 / n.sqrt())).collect();
+        let pts: Vec<(f64, f64)> = [100.0, 400.0, 1600.0f64]
+            .iter()
+            .map(|&n| (n, 3.0 / n.sqrt()))
+            .collect();
         let fit = fit_rate(&pts).unwrap();
         assert!((fit.slope + 0.5).abs() < 1e-12);
         assert!((fit.intercept - 3f64.ln()).abs() < 1e-12);

@@ -4,8 +4,8 @@
 //! drawn from a seeded ChaCha8 stream (normalised Gaussian vectors). Each 1-D distance is exact
 //! ([`crate::wasserstein`]). The estimate is √(mean over θ of W2²).
 
-use crate::wasserstein::{sort_checked, w2_squared_sorted};
 use crate::ChaosError;
+use crate::wasserstein::{sort_checked, w2_squared_sorted};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -20,8 +20,11 @@ pub struct Cloud<'a> {
 
 impl<'a> Cloud<'a> {
     pub fn new(values: &'a [f32], dim: usize) -> Result<Self, ChaosError> {
-        if dim == 0 || values.len() % dim != 0 {
-            return Err(ChaosError::Ragged { values: values.len(), dim });
+        if dim == 0 || !values.len().is_multiple_of(dim) {
+            return Err(ChaosError::Ragged {
+                values: values.len(),
+                dim,
+            });
         }
         Ok(Self { values, dim })
     }
@@ -40,9 +43,22 @@ impl<'a> Cloud<'a> {
 
 /// Joins two matrices with the same number of rows side by side ([N, p] and [N, C] → [N, p + C]):
 /// a particle of a trainable-readout network is its hidden row and its readout row.
-pub fn concat_columns(left: &[f32], left_dim: usize, right: &[f32], right_dim: usize) -> Result<Vec<f32>, ChaosError> {
-    if left_dim == 0 || right_dim == 0 || left.len() % left_dim != 0 || right.len() % right_dim != 0 || left.len() / left_dim != right.len() / right_dim {
-        return Err(ChaosError::Ragged { values: left.len() + right.len(), dim: left_dim + right_dim });
+pub fn concat_columns(
+    left: &[f32],
+    left_dim: usize,
+    right: &[f32],
+    right_dim: usize,
+) -> Result<Vec<f32>, ChaosError> {
+    if left_dim == 0
+        || right_dim == 0
+        || !left.len().is_multiple_of(left_dim)
+        || !right.len().is_multiple_of(right_dim)
+        || left.len() / left_dim != right.len() / right_dim
+    {
+        return Err(ChaosError::Ragged {
+            values: left.len() + right.len(),
+            dim: left_dim + right_dim,
+        });
     }
     Ok(left
         .chunks_exact(left_dim)
@@ -54,7 +70,10 @@ pub fn concat_columns(left: &[f32], left_dim: usize, right: &[f32], right_dim: u
 /// Sliced W2 with `projections` directions from `seed`.
 pub fn sliced_w2(a: Cloud, b: Cloud, projections: usize, seed: u64) -> Result<f64, ChaosError> {
     if a.dim != b.dim {
-        return Err(ChaosError::Dimension { left: a.dim, right: b.dim });
+        return Err(ChaosError::Dimension {
+            left: a.dim,
+            right: b.dim,
+        });
     }
     if projections == 0 {
         return Err(ChaosError::NoProjections);
@@ -62,8 +81,15 @@ pub fn sliced_w2(a: Cloud, b: Cloud, projections: usize, seed: u64) -> Result<f6
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut total = 0.0;
     for _ in 0..projections {
-        let mut theta: Vec<f64> = (0..a.dim).map(|_| StandardNormal.sample(&mut rng)).collect();
-        let norm = theta.iter().map(|t| t * t).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        let mut theta: Vec<f64> = (0..a.dim)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let norm = theta
+            .iter()
+            .map(|t| t * t)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::MIN_POSITIVE);
         theta.iter_mut().for_each(|t| *t /= norm);
         let pa = sort_checked(&a.project(&theta), "the first cloud")?;
         let pb = sort_checked(&b.project(&theta), "the second cloud")?;
@@ -80,7 +106,12 @@ pub struct SlicedW2 {
     pub seeds: usize,
 }
 
-pub fn sliced_w2_seeds(a: Cloud, b: Cloud, projections: usize, seeds: &[u64]) -> Result<SlicedW2, ChaosError> {
+pub fn sliced_w2_seeds(
+    a: Cloud,
+    b: Cloud,
+    projections: usize,
+    seeds: &[u64],
+) -> Result<SlicedW2, ChaosError> {
     let values = seeds
         .iter()
         .map(|&s| sliced_w2(a, b, projections, s))
@@ -92,5 +123,9 @@ pub fn sliced_w2_seeds(a: Cloud, b: Cloud, projections: usize, seeds: &[u64]) ->
     } else {
         0.0
     };
-    Ok(SlicedW2 { mean, std: var.sqrt(), seeds: values.len() })
+    Ok(SlicedW2 {
+        mean,
+        std: var.sqrt(),
+        seeds: values.len(),
+    })
 }

@@ -15,12 +15,20 @@ fn normal(n: usize, m: f64, s: f64, seed: u64) -> Vec<f64> {
 /// empirical distance is within ~0.01 of it (sampling error of the quantiles).
 #[test]
 fn gaussians_match_the_closed_form() {
-    for &(m1, s1, m2, s2) in &[(0.0, 1.0, 1.0, 1.0), (0.0, 1.0, 0.0, 2.0), (-1.0, 0.5, 2.0, 1.5)] {
+    for &(m1, s1, m2, s2) in &[
+        (0.0, 1.0, 1.0, 1.0),
+        (0.0, 1.0, 0.0, 2.0),
+        (-1.0, 0.5, 2.0, 1.5),
+    ] {
         let a = normal(200_000, m1, s1, 1);
         let b = normal(200_000, m2, s2, 2);
-        let exact = ((m1 - m2) * (m1 - m2) + (s1 - s2) * (s1 - s2)) as f64;
+        let exact = (m1 - m2) * (m1 - m2) + (s1 - s2) * (s1 - s2);
         let got = w2_1d(&a, &b).unwrap();
-        assert!((got - exact.sqrt()).abs() < 0.02, "{got} vs {}", exact.sqrt());
+        assert!(
+            (got - exact.sqrt()).abs() < 0.02,
+            "{got} vs {}",
+            exact.sqrt()
+        );
     }
 }
 
@@ -41,17 +49,42 @@ fn self_distance_is_zero_and_distance_is_symmetric() {
 #[test]
 fn sliced_w2_of_shifted_and_rotated_clouds() {
     let d = 3;
-    let x: Vec<f32> = normal(3000, 0.0, 1.0, 5).iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = normal(3000, 0.0, 1.0, 5)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
     let v = [3.0f32, -1.0, 2.0];
-    let shifted: Vec<f32> = x.chunks_exact(d).flat_map(|r| (0..d).map(move |i| r[i] + v[i])).collect();
-    let sw = sliced_w2(Cloud::new(&x, d).unwrap(), Cloud::new(&shifted, d).unwrap(), 4000, 7).unwrap();
+    let shifted: Vec<f32> = x
+        .chunks_exact(d)
+        .flat_map(|r| (0..d).map(move |i| r[i] + v[i]))
+        .collect();
+    let sw = sliced_w2(
+        Cloud::new(&x, d).unwrap(),
+        Cloud::new(&shifted, d).unwrap(),
+        4000,
+        7,
+    )
+    .unwrap();
     let expected = (14.0f64 / 3.0).sqrt();
     assert!((sw / expected - 1.0).abs() < 0.03, "{sw} vs {expected}");
     // A rotation about the z axis by 90°: (x, y, z) → (−y, x, z), applied to both clouds.
-    let rot = |c: &[f32]| -> Vec<f32> { c.chunks_exact(d).flat_map(|r| [-r[1], r[0], r[2]]).collect() };
+    let rot = |c: &[f32]| -> Vec<f32> {
+        c.chunks_exact(d)
+            .flat_map(|r| [-r[1], r[0], r[2]])
+            .collect()
+    };
     let (rx, rs) = (rot(&x), rot(&shifted));
-    let sw_rot = sliced_w2(Cloud::new(&rx, d).unwrap(), Cloud::new(&rs, d).unwrap(), 4000, 8).unwrap();
-    assert!((sw_rot / expected - 1.0).abs() < 0.03, "{sw_rot} vs {expected}");
+    let sw_rot = sliced_w2(
+        Cloud::new(&rx, d).unwrap(),
+        Cloud::new(&rs, d).unwrap(),
+        4000,
+        8,
+    )
+    .unwrap();
+    assert!(
+        (sw_rot / expected - 1.0).abs() < 0.03,
+        "{sw_rot} vs {expected}"
+    );
 }
 
 /// For i.i.d. samples of U(0, 1), E W2²(empirical, law) = 1/(6n), so W2 ~ n^(−1/2): the fitted
@@ -74,6 +107,11 @@ fn iid_samples_give_slope_near_minus_half() {
         points.push((n as f64, mean_sq.sqrt()));
     }
     let fit = fit_rate(&points).unwrap();
-    assert!((fit.slope + 0.5).abs() < 0.1, "slope {} ({:?})", fit.slope, fit);
+    assert!(
+        (fit.slope + 0.5).abs() < 0.1,
+        "slope {} ({:?})",
+        fit.slope,
+        fit
+    );
     assert!(fit.ci_low < fit.slope && fit.slope < fit.ci_high);
 }

@@ -26,7 +26,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>), DataError>
     if bytes.is_empty() {
         return Err(corrupt("the file is empty".into()));
     }
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         return Err(corrupt(format!(
             "{} bytes is not a whole number of {RECORD}-byte records (truncated or not CIFAR-10 binary? the python pickles `data_batch_1` without .bin are a different format)",
             bytes.len()
@@ -37,7 +37,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>), DataError>
     let mut labels = Vec::with_capacity(n);
     for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
         if rec[0] >= 10 {
-            return Err(corrupt(format!("record {i} has label {} (must be 0..9)", rec[0])));
+            return Err(corrupt(format!(
+                "record {i} has label {} (must be 0..9)",
+                rec[0]
+            )));
         }
         labels.push(rec[0]);
         pixels.extend_from_slice(&rec[1..]);
@@ -77,10 +80,25 @@ mod tests {
         let (p, l) = parse(&bytes, Path::new("b.bin")).unwrap();
         assert_eq!(l, vec![3]);
         assert_eq!(p.len(), 3072);
-        assert!(parse(&bytes[..100], Path::new("b.bin")).unwrap_err().to_string().contains("b.bin"));
+        assert!(
+            parse(&bytes[..100], Path::new("b.bin"))
+                .unwrap_err()
+                .to_string()
+                .contains("b.bin")
+        );
         let mut bad = bytes.clone();
         bad[0] = 10;
-        assert!(parse(&bad, Path::new("b.bin")).unwrap_err().to_string().contains("label 10"));
-        assert!(parse(&[], Path::new("b.bin")).unwrap_err().to_string().contains("empty"));
+        assert!(
+            parse(&bad, Path::new("b.bin"))
+                .unwrap_err()
+                .to_string()
+                .contains("label 10")
+        );
+        assert!(
+            parse(&[], Path::new("b.bin"))
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 }

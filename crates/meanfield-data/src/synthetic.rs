@@ -54,9 +54,8 @@ impl SyntheticConfig {
             });
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let mut normal = |n: usize| -> Vec<f32> {
-            (0..n).map(|_| StandardNormal.sample(&mut rng)).collect()
-        };
+        let mut normal =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| StandardNormal.sample(&mut rng)).collect() };
         let u = normal(self.teacher_width * self.dim);
         let v = normal(self.classes * self.teacher_width);
         let x_train = normal(self.train * self.dim);

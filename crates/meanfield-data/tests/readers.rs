@@ -49,19 +49,34 @@ fn idx_pair_errors_name_the_file() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("short-labels", idx::encode(&[2], &[1, 2]), "3 images but"),
         ("big-label", idx::encode(&[3], &[1, 2, 10]), "out of range"),
-        ("two-dim-labels", idx::encode(&[3, 1], &[1, 2, 3]), "1 dimension"),
-        ("truncated-gz", gz(&idx::encode(&[3], &[1, 2, 3]))[..10].to_vec(), "gzip"),
+        (
+            "two-dim-labels",
+            idx::encode(&[3, 1], &[1, 2, 3]),
+            "1 dimension",
+        ),
+        (
+            "truncated-gz",
+            gz(&idx::encode(&[3], &[1, 2, 3]))[..10].to_vec(),
+            "gzip",
+        ),
         ("garbage", b"hello world, not idx".to_vec(), "magic"),
     ];
     for (name, bytes, expect) in cases {
         let lab = write(dir.path(), name, &bytes);
-        let err = idx::load_pair(&img, &lab, 0.0, 1.0, 10).unwrap_err().to_string();
+        let err = idx::load_pair(&img, &lab, 0.0, 1.0, 10)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
     }
     let lab = write(dir.path(), "ok-labels", &idx::encode(&[3], &[1, 2, 3]));
     let flat = write(dir.path(), "flat-images", &idx::encode(&[3, 4], &[0; 12]));
-    let err = idx::load_pair(&flat, &lab, 0.0, 1.0, 10).unwrap_err().to_string();
-    assert!(err.contains("flat-images") && err.contains("3 dimensions"), "{err}");
+    let err = idx::load_pair(&flat, &lab, 0.0, 1.0, 10)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("flat-images") && err.contains("3 dimensions"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -80,14 +95,26 @@ fn cifar_batches_load_and_normalise() {
     assert!((d.row(0)[2048] - (1.0 - 0.447) / 0.262).abs() < 1e-5);
     let t = write(dir.path(), "test_batch.bin", &bytes[..5000]);
     let err = cifar::load(&[&t]).unwrap_err().to_string();
-    assert!(err.contains("test_batch.bin") && err.contains("records"), "{err}");
+    assert!(
+        err.contains("test_batch.bin") && err.contains("records"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_dataset_says_where_and_how() {
     let dir = tempfile::tempdir().unwrap();
     let err = DatasetKind::Mnist.load(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("experiments fetch mnist") && err.contains("train-images-idx3-ubyte.gz"), "{err}");
-    let err = DatasetKind::Cifar10.load(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("data_batch_1.bin") && err.contains("cifar10"), "{err}");
+    assert!(
+        err.contains("experiments fetch mnist") && err.contains("train-images-idx3-ubyte.gz"),
+        "{err}"
+    );
+    let err = DatasetKind::Cifar10
+        .load(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data_batch_1.bin") && err.contains("cifar10"),
+        "{err}"
+    );
 }

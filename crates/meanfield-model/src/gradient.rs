@@ -32,7 +32,14 @@ pub fn closed_form_gradients(model: &MeanFieldNet, x: Tensor<2>, targets: Tensor
     let g = (activation::softmax(trace.logits.clone(), 1) - targets).div_scalar(m);
     let w2 = model.readout.val();
     let readout = match model.readout_mode {
-        Readout::Trainable => Some(trace.act.clone().transpose().matmul(g.clone()).div_scalar(n)),
+        Readout::Trainable => Some(
+            trace
+                .act
+                .clone()
+                .transpose()
+                .matmul(g.clone())
+                .div_scalar(n),
+        ),
         Readout::Fixed => None,
     };
     let d_act = g.matmul(w2.transpose()).div_scalar(n);

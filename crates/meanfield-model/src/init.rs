@@ -31,7 +31,13 @@ impl Init {
     }
 
     /// Draws `rows × cols` values, row-major.
-    pub fn sample(&self, rows: usize, cols: usize, fan_in: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    pub fn sample(
+        &self,
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<f32> {
         let n = rows * cols;
         match *self {
             Init::Pytorch => {
@@ -97,7 +103,10 @@ impl FromStr for Init {
         };
         match kind {
             "pytorch" if arg.is_none() => Ok(Init::Pytorch),
-            "normal" => Ok(Init::Normal(nonneg(value("standard deviation")?, "standard deviation")?)),
+            "normal" => Ok(Init::Normal(nonneg(
+                value("standard deviation")?,
+                "standard deviation",
+            )?)),
             "uniform" => Ok(Init::Uniform(nonneg(value("half-width")?, "half-width")?)),
             "const" => Ok(Init::Const(value("value")?)),
             _ => Err(ModelError::UnknownInit(s.to_string())),
@@ -129,7 +138,14 @@ mod tests {
             let i: Init = s.parse().unwrap();
             assert_eq!(i.to_string(), s);
         }
-        for bad in ["gauss", "normal", "normal:x", "uniform:-1", "const:inf", "pytorch:2"] {
+        for bad in [
+            "gauss",
+            "normal",
+            "normal:x",
+            "uniform:-1",
+            "const:inf",
+            "pytorch:2",
+        ] {
             assert!(bad.parse::<Init>().is_err(), "{bad} should be rejected");
         }
     }

@@ -1,13 +1,13 @@
 //! The mean-field two-layer network `f(x) = (1/N) · W2ᵀ act(W1 x)` as a Burn module.
 //!
-//! - [`config`]: [`MeanFieldNetConfig`] (width, input size, classes, readout mode, initialisations,
+//! - [`config`] — [`MeanFieldNetConfig`] (width, input size, classes, readout mode, initialisations,
 //!   activation); `config.init(device)` builds the module.
-//! - [`init`]: the initial laws (`pytorch`, `normal:<std>`, `uniform:<a>`, `const:<c>`).
-//! - [`activation`]: ReLU, sigmoid, tanh and their derivatives.
-//! - [`net`]: [`MeanFieldNet`], the Burn `Module` (weights only) and its forward pass.
-//! - [`loss`]: cross-entropy and accuracy of logits against labels.
-//! - [`gradient`]: the closed-form gradient of the batch loss (checked against autodiff).
-//! - [`error`]: typed errors.
+//! - [`init`] — the initial laws (`pytorch`, `normal:<std>`, `uniform:<a>`, `const:<c>`).
+//! - [`activation`] — ReLU, sigmoid, tanh and their derivatives.
+//! - [`net`] — [`MeanFieldNet`], the Burn `Module` (weights only) and its forward pass.
+//! - [`loss`] — cross-entropy and accuracy of logits against labels.
+//! - [`gradient`] — the closed-form gradient of the batch loss (checked against autodiff).
+//! - [`error`] — typed errors.
 
 pub mod activation;
 pub mod config;

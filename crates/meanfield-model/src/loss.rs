@@ -28,7 +28,12 @@ pub fn host_cross_entropy(logits: &[f32], labels: &[u8], classes: usize) -> f64 
         .zip(labels)
         .map(|(row, &y)| {
             let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
-            let lse = max + row.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln();
+            let lse = max
+                + row
+                    .iter()
+                    .map(|&v| (v as f64 - max).exp())
+                    .sum::<f64>()
+                    .ln();
             lse - row[y as usize] as f64
         })
         .sum()

@@ -166,7 +166,9 @@ fn initial_loss_with_pytorch_init_is_ln_10() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let m = 100;
     // Standardised inputs, like normalised MNIST pixels.
-    let x: Vec<f32> = (0..m * 784).map(|_| rng.random_range(-1.7..1.7f32)).collect();
+    let x: Vec<f32> = (0..m * 784)
+        .map(|_| rng.random_range(-1.7..1.7f32))
+        .collect();
     let y: Vec<u8> = (0..m).map(|_| rng.random_range(0..10u8)).collect();
     let xt = Tensor::<2>::from_data(TensorData::new(x, [m, 784]), &device);
     let loss: f32 = cross_entropy(net.forward(xt), one_hot(&y, 10, &device)).into_scalar();
@@ -189,7 +191,10 @@ fn forward_matches_f64_recomputation() {
         let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [M, P]), &device);
         let loss: f32 = cross_entropy(net.forward(xt), one_hot(&y, C, &device)).into_scalar();
         let expected = loss_f64(&w1, &w2, &x, &y, act);
-        assert!((loss as f64 - expected).abs() < 1e-5, "{act:?}: {loss} vs {expected}");
+        assert!(
+            (loss as f64 - expected).abs() < 1e-5,
+            "{act:?}: {loss} vs {expected}"
+        );
     }
 }
 

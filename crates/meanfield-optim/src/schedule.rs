@@ -33,7 +33,12 @@ pub struct Schedule {
     time_step: f64,
 }
 
-fn check(flag: &'static str, value: f64, ok: bool, allowed: &'static str) -> Result<(), OptimError> {
+fn check(
+    flag: &'static str,
+    value: f64,
+    ok: bool,
+    allowed: &'static str,
+) -> Result<(), OptimError> {
     if value.is_finite() && ok {
         Ok(())
     } else {
@@ -61,8 +66,18 @@ impl ScheduleConfig {
             (0.0..=1.0).contains(&self.beta),
             "in [0, 1]",
         )?;
-        check("--width", self.width as f64, self.width >= 1, "an integer ≥ 1")?;
-        check("--horizon", self.horizon, self.horizon > 0.0, "finite and > 0")?;
+        check(
+            "--width",
+            self.width as f64,
+            self.width >= 1,
+            "an integer ≥ 1",
+        )?;
+        check(
+            "--horizon",
+            self.horizon,
+            self.horizon > 0.0,
+            "finite and > 0",
+        )?;
         let n = self.width as f64;
         let time_step = self.gamma.powf(1.0 / (1.0 - self.alpha))
             * n.powf((self.beta - 1.0) / (1.0 - self.alpha));
@@ -196,7 +211,10 @@ mod tests {
             // tell neighbouring counts apart and the two formulas may differ by rounding).
             let expected = (10.0 / g_ab).floor();
             let got = s.horizon_steps() as f64;
-            assert!((got - expected).abs() <= 1f64.max(1e-12 * expected), "n_T {got} vs {expected}");
+            assert!(
+                (got - expected).abs() <= 1f64.max(1e-12 * expected),
+                "n_T {got} vs {expected}"
+            );
         }
     }
 
@@ -229,13 +247,37 @@ mod tests {
         };
         let cases = [
             (ScheduleConfig { gamma: 0.0, ..good }, "--gamma"),
-            (ScheduleConfig { gamma: f64::NAN, ..good }, "--gamma"),
+            (
+                ScheduleConfig {
+                    gamma: f64::NAN,
+                    ..good
+                },
+                "--gamma",
+            ),
             (ScheduleConfig { alpha: 1.0, ..good }, "--alpha"),
-            (ScheduleConfig { alpha: -0.1, ..good }, "--alpha"),
+            (
+                ScheduleConfig {
+                    alpha: -0.1,
+                    ..good
+                },
+                "--alpha",
+            ),
             (ScheduleConfig { beta: 1.5, ..good }, "--beta"),
-            (ScheduleConfig { beta: f64::INFINITY, ..good }, "--beta"),
+            (
+                ScheduleConfig {
+                    beta: f64::INFINITY,
+                    ..good
+                },
+                "--beta",
+            ),
             (ScheduleConfig { width: 0, ..good }, "--width"),
-            (ScheduleConfig { horizon: -1.0, ..good }, "--horizon"),
+            (
+                ScheduleConfig {
+                    horizon: -1.0,
+                    ..good
+                },
+                "--horizon",
+            ),
         ];
         for (config, flag) in cases {
             let err = config.init().unwrap_err().to_string();

@@ -97,9 +97,7 @@ fn wgpu_device() -> Result<Device, TrainError> {
         .init()
         .map_err(|e| TrainError::Backend {
             backend: "wgpu".into(),
-            fix: format!(
-                "no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use --backend flex"
-            ),
+            fix: format!("no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use --backend flex"),
         })
 }
 
@@ -115,10 +113,12 @@ fn cuda_device() -> Result<Device, TrainError> {
     let probe = std::panic::catch_unwind(|| {
         burn::tensor::Tensor::<1>::zeros([1], &device).into_data();
     });
-    probe.map(|_| Device::cuda(0)).map_err(|_| TrainError::Backend {
-        backend: "cuda".into(),
-        fix: "no CUDA device 0 (check `nvidia-smi`), or use --backend flex".into(),
-    })
+    probe
+        .map(|_| Device::cuda(0))
+        .map_err(|_| TrainError::Backend {
+            backend: "cuda".into(),
+            fix: "no CUDA device 0 (check `nvidia-smi`), or use --backend flex".into(),
+        })
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -124,7 +124,10 @@ impl Default for TrainConfig {
 /// The presets shipped in `configs/`, compiled into the program.
 pub const PRESETS: [(&str, &str); 4] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
-    ("fashion-mnist", include_str!("../../../configs/fashion-mnist.toml")),
+    (
+        "fashion-mnist",
+        include_str!("../../../configs/fashion-mnist.toml"),
+    ),
     ("cifar", include_str!("../../../configs/cifar.toml")),
     ("synthetic", include_str!("../../../configs/synthetic.toml")),
 ];
@@ -161,16 +164,17 @@ pub fn merge(base: &mut toml::Table, over: toml::Table) {
 impl TrainConfig {
     /// The preset's table, by name.
     pub fn preset(name: &str) -> Result<toml::Table, TrainError> {
-        let (_, text) = PRESETS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| TrainError::Config {
-                source_name: format!("preset {name:?}"),
-                message: format!(
-                    "no such preset; known: {}",
-                    PRESETS.map(|(n, _)| n).join(", ")
-                ),
-            })?;
+        let (_, text) =
+            PRESETS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| TrainError::Config {
+                    source_name: format!("preset {name:?}"),
+                    message: format!(
+                        "no such preset; known: {}",
+                        PRESETS.map(|(n, _)| n).join(", ")
+                    ),
+                })?;
         parse_table(&format!("configs/{name}.toml"), text)
     }
 
@@ -185,10 +189,11 @@ impl TrainConfig {
         // Parsing the merged table's text (not the table itself) makes the error quote the
         // offending line, so "unknown variant `tpu`" comes with `backend = "tpu"`.
         let text = toml::to_string(&table).expect("a table serialises");
-        let config: Self = toml::from_str(&text).map_err(|e: toml::de::Error| TrainError::Config {
-            source_name: names.join(" + "),
-            message: e.to_string(),
-        })?;
+        let config: Self =
+            toml::from_str(&text).map_err(|e: toml::de::Error| TrainError::Config {
+                source_name: names.join(" + "),
+                message: e.to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -232,7 +237,10 @@ impl TrainConfig {
             return Err(bad("--batch", "the batch size M must be ≥ 1".into()));
         }
         if !(self.penalty.is_finite() && self.penalty >= 0.0) {
-            return Err(bad("--penalty", format!("{} must be finite and ≥ 0", self.penalty)));
+            return Err(bad(
+                "--penalty",
+                format!("{} must be finite and ≥ 0", self.penalty),
+            ));
         }
         if self.log_every == 0 {
             return Err(bad("--log-every", "must be ≥ 1".into()));
@@ -259,29 +267,46 @@ mod tests {
         for (name, _) in PRESETS {
             let c = TrainConfig::resolve(vec![(name.into(), TrainConfig::preset(name).unwrap())])
                 .unwrap();
-            let again = TrainConfig::resolve(vec![("x".into(), parse_table("x", &c.to_toml()).unwrap())])
-                .unwrap();
+            let again =
+                TrainConfig::resolve(vec![("x".into(), parse_table("x", &c.to_toml()).unwrap())])
+                    .unwrap();
             assert_eq!(c, again, "{name} round-trips through config.toml");
         }
         // Table 1 protocol (paper.md): γ = 0.1, T = 10000, averaging from step 1000.
-        let cifar = TrainConfig::resolve(vec![("cifar".into(), TrainConfig::preset("cifar").unwrap())]).unwrap();
-        assert_eq!((cifar.gamma, cifar.horizon, cifar.average_from), (0.1, 10_000.0, Some(1000)));
+        let cifar = TrainConfig::resolve(vec![(
+            "cifar".into(),
+            TrainConfig::preset("cifar").unwrap(),
+        )])
+        .unwrap();
+        assert_eq!(
+            (cifar.gamma, cifar.horizon, cifar.average_from),
+            (0.1, 10_000.0, Some(1000))
+        );
         assert_eq!(cifar.dataset, DatasetKind::Cifar10);
     }
 
     #[test]
     fn unknown_keys_and_wrong_types_are_rejected() {
-        let err = TrainConfig::resolve(vec![("f.toml".into(), parse_table("f", "widht = 5").unwrap())])
-            .unwrap_err()
-            .to_string();
+        let err = TrainConfig::resolve(vec![(
+            "f.toml".into(),
+            parse_table("f", "widht = 5").unwrap(),
+        )])
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("widht") && err.contains("f.toml"), "{err}");
-        let err = TrainConfig::resolve(vec![("f.toml".into(), parse_table("f", "width = \"big\"").unwrap())])
-            .unwrap_err()
-            .to_string();
+        let err = TrainConfig::resolve(vec![(
+            "f.toml".into(),
+            parse_table("f", "width = \"big\"").unwrap(),
+        )])
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("width") || err.contains("integer"), "{err}");
-        let err = TrainConfig::resolve(vec![("flags".into(), parse_table("f", "beta = 1.5").unwrap())])
-            .unwrap_err()
-            .to_string();
+        let err = TrainConfig::resolve(vec![(
+            "flags".into(),
+            parse_table("f", "beta = 1.5").unwrap(),
+        )])
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("--beta") && err.contains("[0, 1]"), "{err}");
     }
 }

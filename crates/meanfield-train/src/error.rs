@@ -11,7 +11,10 @@ pub enum TrainError {
     #[error(transparent)]
     Optim(#[from] meanfield_optim::OptimError),
     #[error("config {source_name}: {message}")]
-    Config { source_name: String, message: String },
+    Config {
+        source_name: String,
+        message: String,
+    },
     #[error("backend `{backend}` is not available: {fix}")]
     Backend { backend: String, fix: String },
     #[error("cannot write {path}: {source} (is the directory writable and the disk not full?)")]

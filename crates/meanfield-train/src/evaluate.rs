@@ -1,8 +1,8 @@
 //! Loss and accuracy of a model over a whole dataset, in chunks that bound memory.
 
+use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_data::Dataset;
 use meanfield_model::{MeanFieldNet, loss, net::to_vec};
-use burn::tensor::{Device, Tensor, TensorData};
 
 /// Mean cross-entropy and accuracy (fraction correct) over `data`; (NaN, NaN) when empty.
 pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, f64) {
@@ -16,7 +16,10 @@ pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, 
     for start in (0..data.len()).step_by(rows) {
         let end = (start + rows).min(data.len());
         let x = Tensor::<2>::from_data(
-            TensorData::new(data.images[start * data.dim..end * data.dim].to_vec(), [end - start, data.dim]),
+            TensorData::new(
+                data.images[start * data.dim..end * data.dim].to_vec(),
+                [end - start, data.dim],
+            ),
             device,
         );
         let logits = to_vec(model.forward(x));
@@ -24,5 +27,8 @@ pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, 
         loss_sum += loss::host_cross_entropy(&logits, labels, classes);
         correct += loss::accuracy(&logits, labels, classes);
     }
-    (loss_sum / data.len() as f64, correct as f64 / data.len() as f64)
+    (
+        loss_sum / data.len() as f64,
+        correct as f64 / data.len() as f64,
+    )
 }

@@ -1,21 +1,23 @@
 //! Training runs of the mean-field network: from a resolved config to a run directory.
 //!
-//! - [`config`]: [`TrainConfig`], every setting of a run with its default (the only place
+//! - [`config`] — [`TrainConfig`], every setting of a run with its default (the only place
 //!   defaults live), presets from `configs/`, TOML overrides, validation.
-//! - [`backend`]: [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
-//! - [`task`]: loading (or fetching, or generating) the dataset a config asks for.
-//! - [`engine`]: one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
+//! - [`backend`] — [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
+//! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
+//! - [`task`] — loading (or fetching, or generating) the dataset a config asks for.
+//! - [`engine`] — one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
 //!   gradient; both apply [`meanfield_optim::ScaledSgd`].
-//! - [`evaluate`]: loss and accuracy over a whole dataset, in chunks.
-//! - [`weights`]: `.npy` float32 weight files (save, load with shape checks).
-//! - [`metrics`]: the rows of `metrics.csv`.
-//! - [`summary`]: `summary.json`.
-//! - [`run_dir`]: the run directory's layout and naming.
-//! - [`progress`]: the progress bar (plain lines when not on a terminal).
-//! - [`trainer`]: the training loop that ties them together.
-//! - [`error`]: [`TrainError`].
+//! - [`evaluate`] — loss and accuracy over a whole dataset, in chunks.
+//! - [`weights`] — `.npy` float32 weight files (save, load with shape checks).
+//! - [`metrics`] — the rows of `metrics.csv`.
+//! - [`summary`] — `summary.json`.
+//! - [`run_dir`] — the run directory's layout and naming.
+//! - [`progress`] — the progress bar (plain lines when not on a terminal).
+//! - [`trainer`] — the training loop that ties them together.
+//! - [`error`] — [`TrainError`].
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -19,7 +19,10 @@ impl Task {
                 let dir = kind.dir(&config.data_dir);
                 let fetchable = matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
                 if config.fetch && fetchable && !kind.missing(&dir).is_empty() {
-                    log(&format!("{kind} is missing from {}: fetching it", dir.display()));
+                    log(&format!(
+                        "{kind} is missing from {}: fetching it",
+                        dir.display()
+                    ));
                     kind.fetch(&config.data_dir, log)?;
                 }
                 kind.load(&config.data_dir)?

@@ -14,6 +14,10 @@ use meanfield_optim::{PolyakAverage, ScaledSgd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The batch sampler's ChaCha8 seed is the run's seed XOR this constant, so the initial
+/// weights (seeded by the run's seed itself) and the batch order are independent streams.
+pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
+
 /// How a call to [`train`] ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -73,7 +77,12 @@ fn initial_model(
     }
 }
 
-fn save_weights(dir: &Path, hidden: &str, readout: &str, model: &MeanFieldNet) -> Result<(), TrainError> {
+fn save_weights(
+    dir: &Path,
+    hidden: &str,
+    readout: &str,
+    model: &MeanFieldNet,
+) -> Result<(), TrainError> {
     let (h, r) = model.weights_to_vec();
     weights::save(&dir.join(hidden), model.width(), model.input_dim(), &h)?;
     weights::save(&dir.join(readout), model.width(), model.classes(), &r)
@@ -117,7 +126,11 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         config.batch,
         config.horizon,
         horizon_steps,
-        if config.steps.is_some() { format!(", running {steps} (--steps)") } else { String::new() },
+        if config.steps.is_some() {
+            format!(", running {steps} (--steps)")
+        } else {
+            String::new()
+        },
         schedule.step_size(0),
         schedule.time_step(),
         config.readout,
@@ -125,15 +138,31 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         config.readout_init,
         config.activation,
         config.backend,
-        serde_json::to_string(&config.engine).unwrap_or_default().trim_matches('"'),
+        serde_json::to_string(&config.engine)
+            .unwrap_or_default()
+            .trim_matches('"'),
         dir.display()
     ));
 
     let model = initial_model(config, &task, &device)?;
-    let (n_width, p, classes, m) = (config.width, task.train.dim, task.train.classes, config.batch);
-    let mut engine = StepEngine::new(config.engine, model, ScaledSgd::new(config.penalty, n_width));
+    let (n_width, p, classes, m) = (
+        config.width,
+        task.train.dim,
+        task.train.classes,
+        config.batch,
+    );
+    let mut engine = StepEngine::new(
+        config.engine,
+        model,
+        ScaledSgd::new(config.penalty, n_width),
+    );
     let batch_device = engine.batch_device(&device);
-    let mut sampler = Sampler::new(config.sampling, task.train.len(), m, config.seed ^ 0x5EED_0F_BA7C4)?;
+    let mut sampler = Sampler::new(
+        config.sampling,
+        task.train.len(),
+        m,
+        config.seed ^ SAMPLER_STREAM,
+    )?;
     let mut average = config.average_from.map(PolyakAverage::<2>::new);
     let mut metrics = MetricsWriter::create(&dir.join(run_dir::METRICS))?;
 
@@ -214,7 +243,9 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     save_weights(&dir, weights::HIDDEN, weights::READOUT, &final_model)?;
     let averaged = match average.as_ref().and_then(|a| a.mean()) {
         Some(mean) => {
-            let avg_model = final_model.clone().with_weights(mean[0].clone(), mean[1].clone());
+            let avg_model = final_model
+                .clone()
+                .with_weights(mean[0].clone(), mean[1].clone());
             save_weights(&dir, weights::HIDDEN_AVG, weights::READOUT_AVG, &avg_model)?;
             Some(score(&avg_model, &task, &device))
         }
@@ -239,7 +270,10 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         wall_seconds: start.elapsed().as_secs_f64(),
         steps_per_second: steps as f64 / train_seconds,
         backend: config.backend.to_string(),
-        engine: serde_json::to_string(&config.engine).unwrap_or_default().trim_matches('"').to_string(),
+        engine: serde_json::to_string(&config.engine)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string(),
     };
     weights::write_atomic(
         &dir.join(run_dir::SUMMARY),

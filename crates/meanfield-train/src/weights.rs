@@ -48,7 +48,8 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     if shape != expected {
         return Err(bad(format!(
@@ -61,9 +62,14 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
     }
     let dtype = npy.dtype();
     if dtype != npyz::DType::Plain("<f4".parse().expect("valid type string")) {
-        return Err(bad(format!("dtype {}, expected float32 (<f4)", dtype.descr())));
+        return Err(bad(format!(
+            "dtype {}, expected float32 (<f4)",
+            dtype.descr()
+        )));
     }
-    let data: Vec<f32> = npy.into_vec().map_err(|e| bad(format!("cannot read the data: {e}")))?;
+    let data: Vec<f32> = npy
+        .into_vec()
+        .map_err(|e| bad(format!("cannot read the data: {e}")))?;
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
         return Err(bad(format!("entry {i} is not finite")));
     }
@@ -97,6 +103,11 @@ mod tests {
         let err = load(&p, [3, 2]).unwrap_err().to_string();
         assert!(err.contains("w.npy") && err.contains("[2, 3]"), "{err}");
         std::fs::write(&p, b"not npy").unwrap();
-        assert!(load(&p, [2, 3]).unwrap_err().to_string().contains("not a valid .npy"));
+        assert!(
+            load(&p, [2, 3])
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid .npy")
+        );
     }
 }

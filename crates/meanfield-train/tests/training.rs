@@ -15,7 +15,10 @@ const C: usize = 2;
 
 fn hand_weights() -> (Vec<f32>, Vec<f32>) {
     // W1 [3, 2], W2 [3, 2]; neuron 2 has a negative pre-activation on the first example.
-    (vec![0.5, -0.25, 1.0, 0.75, -1.0, 0.5], vec![1.0, -1.0, 0.5, 2.0, -1.5, 0.25])
+    (
+        vec![0.5, -0.25, 1.0, 0.75, -1.0, 0.5],
+        vec![1.0, -1.0, 0.5, 2.0, -1.5, 0.25],
+    )
 }
 
 /// Eq. (2) for one step, written out in f64 loops from the definitions (paper.md): logits
@@ -28,12 +31,18 @@ fn hand_step(lr: f64, x: &[f64], y: &[usize], trainable: bool) -> (Vec<f64>, Vec
     let (mut g1, mut g2) = (vec![0.0; N * P], vec![0.0; N * C]);
     for i in 0..m {
         let xi = &x[i * P..(i + 1) * P];
-        let h: Vec<f64> = (0..N).map(|k| w1[k * P] * xi[0] + w1[k * P + 1] * xi[1]).collect();
+        let h: Vec<f64> = (0..N)
+            .map(|k| w1[k * P] * xi[0] + w1[k * P + 1] * xi[1])
+            .collect();
         let a: Vec<f64> = h.iter().map(|v| v.max(0.0)).collect();
-        let z: Vec<f64> = (0..C).map(|c| (0..N).map(|k| w2[k * C + c] * a[k]).sum::<f64>() / N as f64).collect();
+        let z: Vec<f64> = (0..C)
+            .map(|c| (0..N).map(|k| w2[k * C + c] * a[k]).sum::<f64>() / N as f64)
+            .collect();
         let s: f64 = z.iter().map(|v| v.exp()).sum();
         // ∂loss/∂z_c = (softmax_c − 1[c = y]) / M
-        let dz: Vec<f64> = (0..C).map(|c| ((z[c].exp() / s) - (c == y[i]) as u8 as f64) / m as f64).collect();
+        let dz: Vec<f64> = (0..C)
+            .map(|c| ((z[c].exp() / s) - (c == y[i]) as u8 as f64) / m as f64)
+            .collect();
         for k in 0..N {
             for c in 0..C {
                 g2[k * C + c] += dz[c] * a[k] / N as f64;
@@ -46,7 +55,11 @@ fn hand_step(lr: f64, x: &[f64], y: &[usize], trainable: bool) -> (Vec<f64>, Vec
         }
     }
     let new1 = w1.iter().zip(&g1).map(|(w, g)| w - lr * g).collect();
-    let new2 = if trainable { w2.iter().zip(&g2).map(|(w, g)| w - lr * g).collect() } else { w2 };
+    let new2 = if trainable {
+        w2.iter().zip(&g2).map(|(w, g)| w - lr * g).collect()
+    } else {
+        w2
+    };
     (new1, new2)
 }
 
@@ -79,7 +92,10 @@ fn one_step_matches_hand_computation_for_both_engines_and_readouts() {
             let (e1, e2) = hand_step(lr, &xf, &[1, 0], readout == Readout::Trainable);
             for (got, want) in w1.iter().zip(&e1).chain(w2.iter().zip(&e2)) {
                 // f32 arithmetic on O(1) values: 1e-5 absolute.
-                assert!((*got as f64 - want).abs() < 1e-5, "{kind:?} {readout:?}: {got} vs {want}");
+                assert!(
+                    (*got as f64 - want).abs() < 1e-5,
+                    "{kind:?} {readout:?}: {got} vs {want}"
+                );
             }
         }
     }
@@ -92,7 +108,9 @@ fn fixed_readout_stays_bit_identical_and_engines_agree() {
         .with_readout(Readout::Fixed)
         .with_readout_init(Init::Uniform(1.0))
         .with_hidden_init(Init::Normal(1.0));
-    let x: Vec<f32> = (0..16 * 8).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+    let x: Vec<f32> = (0..16 * 8)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
+        .collect();
     let y: Vec<u8> = (0..16).map(|i| (i % 10) as u8).collect();
     let mut results = Vec::new();
     for kind in [Engine::ClosedForm, Engine::Autodiff] {
@@ -111,7 +129,10 @@ fn fixed_readout_stays_bit_identical_and_engines_agree() {
     }
     let scale = results[0].iter().fold(0f32, |m, v| m.max(v.abs()));
     for (a, b) in results[0].iter().zip(&results[1]) {
-        assert!((a - b).abs() < 1e-5 * scale, "closed form {a} vs autodiff {b}");
+        assert!(
+            (a - b).abs() < 1e-5 * scale,
+            "closed form {a} vs autodiff {b}"
+        );
     }
 }
 
@@ -120,12 +141,24 @@ fn fixed_readout_stays_bit_identical_and_engines_agree() {
 #[test]
 fn learns_the_synthetic_task() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = TrainConfig::resolve(vec![("synthetic".into(), TrainConfig::preset("synthetic").unwrap())]).unwrap();
+    let mut config = TrainConfig::resolve(vec![(
+        "synthetic".into(),
+        TrainConfig::preset("synthetic").unwrap(),
+    )])
+    .unwrap();
     config.out = Some(dir.path().join("run"));
     config.steps = Some(400);
-    let outcome = train(&config, RunOptions { quiet: true, force: false }).unwrap();
+    let outcome = train(
+        &config,
+        RunOptions {
+            quiet: true,
+            force: false,
+        },
+    )
+    .unwrap();
     let s = outcome.summary();
-    let initial = meanfield_train::metrics::read(&dir.path().join("run/metrics.csv")).unwrap()[0].clone();
+    let initial =
+        meanfield_train::metrics::read(&dir.path().join("run/metrics.csv")).unwrap()[0].clone();
     assert!(
         s.last.test_accuracy > 0.6 && s.last.test_accuracy > initial.test_accuracy.unwrap() + 0.3,
         "test accuracy {} (initial {:?})",
@@ -134,6 +167,13 @@ fn learns_the_synthetic_task() {
     );
     assert!(s.last.train_loss < initial.train_loss.unwrap() - 0.5);
     // A second call with the same setting reuses the finished run.
-    let again = train(&config, RunOptions { quiet: true, force: false }).unwrap();
+    let again = train(
+        &config,
+        RunOptions {
+            quiet: true,
+            force: false,
+        },
+    )
+    .unwrap();
     assert!(matches!(again, meanfield_train::Outcome::Reused { .. }));
 }

@@ -1,0 +1,181 @@
+//! Timing of the training step (forward, backward, update; no evaluation) and of one large
+//! square matrix product on the same backend (the practical peak), on random data.
+
+use crate::engine::StepEngine;
+use crate::{Backend, Engine, TrainError};
+use burn::tensor::{Device, Tensor, TensorData};
+use meanfield_model::{MeanFieldNetConfig, Readout, one_hot};
+use meanfield_optim::ScaledSgd;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::time::Instant;
+
+/// One row of the benchmark CSV.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub backend: String,
+    pub engine: String,
+    pub readout: String,
+    pub width: usize,
+    pub input_dim: usize,
+    pub batch: usize,
+    pub iterations: usize,
+    pub seconds_per_step: f64,
+    pub steps_per_second: f64,
+    /// Counting 4·M·p·N (+ 4·M·N·C with a trainable readout) flops per step.
+    pub gflops: f64,
+    /// The same backend's f32 throughput on one square product of side `peak_size`.
+    pub peak_gflops: f64,
+    pub fraction_of_peak: f64,
+    /// Peak resident memory of the process so far (Linux VmHWM), MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Settings of one measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchCase {
+    pub backend: Backend,
+    pub engine: Engine,
+    pub readout: Readout,
+    pub width: usize,
+    pub input_dim: usize,
+    pub batch: usize,
+    pub classes: usize,
+    pub warmup: usize,
+    pub iterations: usize,
+}
+
+/// Waits for queued work (GPU backends are asynchronous).
+fn sync(t: Tensor<2>) {
+    let _ = t.slice([0..1, 0..1]).into_data();
+}
+
+/// Seconds per step of the training step.
+pub fn time_step(case: &BenchCase) -> Result<f64, TrainError> {
+    let device = case.backend.device()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let net = MeanFieldNetConfig::new(case.width, case.input_dim)
+        .with_classes(case.classes)
+        .with_readout(case.readout)
+        .with_readout_init(meanfield_model::Init::Uniform(1.0))
+        .init(&device, 0)?;
+    let mut engine = StepEngine::new(case.engine, net, ScaledSgd::new(0.0, case.width));
+    let bd = engine.batch_device(&device);
+    let x: Vec<f32> = (0..case.batch * case.input_dim)
+        .map(|_| rng.random_range(-1.0..1.0f32))
+        .collect();
+    let y: Vec<u8> = (0..case.batch)
+        .map(|_| rng.random_range(0..case.classes as u8))
+        .collect();
+    let mut run = |n: usize| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let xt = Tensor::<2>::from_data(
+                TensorData::new(x.clone(), [case.batch, case.input_dim]),
+                &bd,
+            );
+            let logits = engine.step(1e-3, xt, one_hot(&y, case.classes, &bd));
+            sync(logits);
+        }
+        sync(engine.model().hidden.val());
+        start.elapsed().as_secs_f64()
+    };
+    run(case.warmup);
+    Ok(run(case.iterations) / case.iterations as f64)
+}
+
+/// GFLOP/s of one [size, size] × [size, size] f32 product (best of 3, after one warm-up).
+pub fn matmul_peak(device: &Device, size: usize) -> f64 {
+    let a = Tensor::<2>::ones([size, size], device);
+    let b = Tensor::<2>::ones([size, size], device);
+    sync(a.clone().matmul(b.clone()));
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = Instant::now();
+        sync(a.clone().matmul(b.clone()));
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    2.0 * (size as f64).powi(3) / best / 1e9
+}
+
+/// Flops of one step as counted by the issue: 4·M·p·N, plus 4·M·N·C for a trainable readout.
+pub fn step_flops(case: &BenchCase) -> f64 {
+    let (m, p, n, c) = (
+        case.batch as f64,
+        case.input_dim as f64,
+        case.width as f64,
+        case.classes as f64,
+    );
+    4.0 * m * p * n
+        + if case.readout == Readout::Trainable {
+            4.0 * m * n * c
+        } else {
+            0.0
+        }
+}
+
+/// Peak resident set size of this process in MiB (0 where /proc is unavailable).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Measures one case; `peak` is the backend's matmul GFLOP/s (measured once per backend).
+pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
+    let seconds = time_step(case)?;
+    let gflops = step_flops(case) / seconds / 1e9;
+    Ok(BenchRow {
+        backend: case.backend.to_string(),
+        engine: match case.engine {
+            Engine::ClosedForm => "closed-form".into(),
+            Engine::Autodiff => "autodiff".into(),
+        },
+        readout: case.readout.to_string(),
+        width: case.width,
+        input_dim: case.input_dim,
+        batch: case.batch,
+        iterations: case.iterations,
+        seconds_per_step: seconds,
+        steps_per_second: 1.0 / seconds,
+        gflops,
+        peak_gflops: peak,
+        fraction_of_peak: gflops / peak,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Iterations that make one case take about `seconds` (at least 3, at most 200), from a
+/// one-step probe after one warm-up step.
+pub fn auto_iterations(case: &BenchCase, seconds: f64) -> Result<usize, TrainError> {
+    let probe = time_step(&BenchCase {
+        warmup: 1,
+        iterations: 1,
+        ..*case
+    })?;
+    Ok(((seconds / probe) as usize).clamp(3, 200))
+}
+
+/// Writes the rows as CSV.
+pub fn write_csv(path: &std::path::Path, rows: &[BenchRow]) -> Result<(), TrainError> {
+    let err = |e: csv::Error| TrainError::Write {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(err)?;
+    for r in rows {
+        w.serialize(r).map_err(err)?;
+    }
+    w.flush().map_err(|source| TrainError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
