@@ -29,6 +29,9 @@ pub enum Command {
         data_dir: PathBuf,
     },
     Bench(BenchArgs),
+    Chaos(Box<ChaosArgs>),
+    CoordCheck(Box<CoordCheckArgs>),
+    Distance(DistanceArgs),
 }
 
 #[derive(Subcommand)]
@@ -50,6 +53,83 @@ enum RawCommand {
     },
     /// Time the training step (no evaluation) per backend, engine, width and input size.
     Bench(BenchArgs),
+    /// Propagation of chaos: W2 of each width's particles to a reference and between seeds, and the rate in N.
+    Chaos(ChaosArgs),
+    /// Sizes of pre-activations, logits and per-particle updates after k steps, across widths.
+    CoordCheck(CoordCheckArgs),
+    /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
+    Distance(DistanceArgs),
+}
+
+/// Flags of `experiments chaos`.
+#[derive(Args, Debug, Clone)]
+pub struct ChaosArgs {
+    /// The preset the setting starts from (mnist, fashion-mnist, cifar, synthetic, chaos-quick).
+    #[arg(long, default_value = "chaos-quick")]
+    pub preset: String,
+    /// Widths N, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "250,500,1000,2000,4000,8000"
+    )]
+    pub widths: Vec<usize>,
+    /// Seeds, comma-separated (each width is run once per seed).
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// A finished run directory to measure against [default: the largest width, first seed].
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Directions per sliced-W2 estimate.
+    #[arg(long, default_value_t = 200)]
+    pub projections: usize,
+    /// Projection seeds, comma-separated (the spread of the sliced W2 is over these).
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub projection_seeds: Vec<u64>,
+    /// Hidden coordinate for the 1-D W2 (0 is the paper's coordinate (1,1)).
+    #[arg(long, default_value_t = 0)]
+    pub coordinate: usize,
+    /// Runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Training flags (--beta, --gamma, ...); --out is the study folder [default: studies/chaos-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `experiments coord-check`.
+#[derive(Args, Debug, Clone)]
+pub struct CoordCheckArgs {
+    /// The preset the setting starts from.
+    #[arg(long, default_value = "chaos-quick")]
+    pub preset: String,
+    /// Widths N, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "250,1000,4000,16000")]
+    pub widths: Vec<usize>,
+    /// Steps k before measuring.
+    #[arg(long, default_value_t = 10)]
+    pub k: u64,
+    /// Training flags; --out is the output folder [default: studies/coord-check-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `experiments distance`.
+#[derive(Args, Debug, Clone)]
+pub struct DistanceArgs {
+    /// First weight file (.npy float32 [N, d], e.g. runs/<run>/hidden.npy).
+    pub a: PathBuf,
+    /// Second weight file (same d).
+    pub b: PathBuf,
+    /// Column for the 1-D W2.
+    #[arg(long, default_value_t = 0)]
+    pub coordinate: usize,
+    /// Directions per sliced-W2 estimate.
+    #[arg(long, default_value_t = 200)]
+    pub projections: usize,
+    /// Projection seeds, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub projection_seeds: Vec<u64>,
 }
 
 /// Flags of `experiments bench`.
@@ -105,6 +185,9 @@ impl clap::FromArgMatches for Command {
             },
             RawCommand::Fetch { dataset, data_dir } => Command::Fetch { dataset, data_dir },
             RawCommand::Bench(args) => Command::Bench(args),
+            RawCommand::Chaos(args) => Command::Chaos(Box::new(args)),
+            RawCommand::CoordCheck(args) => Command::CoordCheck(Box::new(args)),
+            RawCommand::Distance(args) => Command::Distance(args),
         })
     }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
@@ -131,7 +214,7 @@ impl Subcommand for Command {
 pub struct TrainArgs {
     /// N, the number of hidden neurons [default: 1000].
     #[arg(long)]
-    width: Option<usize>,
+    pub width: Option<usize>,
     /// β in [0, 1]: the step grows like N^β [default: 1].
     #[arg(long, allow_negative_numbers = true)]
     beta: Option<f64>,
@@ -152,7 +235,7 @@ pub struct TrainArgs {
     steps: Option<u64>,
     /// Seed of the initialisation and of the batch order [default: 0].
     #[arg(long)]
-    seed: Option<u64>,
+    pub seed: Option<u64>,
     /// `trainable` (both layers, the authors' code) or `fixed` (the theory) [default: trainable].
     #[arg(long)]
     readout: Option<String>,
@@ -168,6 +251,9 @@ pub struct TrainArgs {
     /// λ of the penalty λ/2·|w|² per particle (eq. 1) [default: 0].
     #[arg(long, allow_negative_numbers = true)]
     penalty: Option<f64>,
+    /// Langevin temperature τ ≥ 0: adds N(0, 2·η_n·τ) noise per coordinate and step, η_n = step/N (supplement S2) [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    temperature: Option<f64>,
     /// Polyak-average the weights from this step on [default: off; cifar 1000].
     #[arg(long)]
     average_from: Option<u64>,
@@ -200,7 +286,7 @@ pub struct TrainArgs {
     no_fetch: bool,
     /// The run directory [default: runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>].
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// A TOML file of settings (same keys as config.toml), applied over the preset.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -278,6 +364,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.penalty {
             put("penalty", v.into());
+        }
+        if let Some(v) = self.temperature {
+            put("temperature", v.into());
         }
         if let Some(v) = self.average_from {
             put("average_from", int(v)?);

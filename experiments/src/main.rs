@@ -24,6 +24,9 @@ fn run(cli: cli::Cli) -> Result<()> {
             Ok(())
         }
         cli::Command::Bench(args) => bench(&args),
+        cli::Command::Chaos(args) => chaos(&args),
+        cli::Command::CoordCheck(args) => coord_check(&args),
+        cli::Command::Distance(args) => distance(&args),
         cli::Command::Train { preset, args } => {
             let config = args.resolve(preset)?;
             let outcome = meanfield_train::trainer::train(
@@ -104,5 +107,110 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
         write_csv(path, &rows)?;
         eprintln!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// The study's setting: the preset and flags, without --out (the study folder) and with no
+/// --width/--seed (the study sets them).
+fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<meanfield_train::TrainConfig> {
+    if train.width.is_some() || train.seed.is_some() {
+        anyhow::bail!(
+            "this command sets the width and seed of each run: use --widths and --seeds (not --width/--seed)"
+        );
+    }
+    let mut args = train.clone();
+    args.out = None;
+    args.resolve(preset)
+}
+
+fn chaos(args: &cli::ChaosArgs) -> Result<()> {
+    let base = study_base(&args.train, &args.preset)?;
+    let out = args.train.out.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
+    });
+    let study = meanfield_study::chaos::ChaosStudy {
+        base,
+        widths: args.widths.clone(),
+        seeds: args.seeds.clone(),
+        reference: args.reference.clone(),
+        projections: args.projections,
+        projection_seeds: args.projection_seeds.clone(),
+        coordinate: args.coordinate,
+        jobs: args.jobs,
+        out: out.clone(),
+    };
+    let result = study.run(&|line| eprintln!("{line}"))?;
+    for (name, fit) in [
+        ("to reference, sliced W2", result.fits.to_reference_sliced),
+        (
+            "to reference, coordinate W2",
+            result.fits.to_reference_coordinate,
+        ),
+        ("between seeds, sliced W2", result.fits.between_seeds_sliced),
+        (
+            "between seeds, coordinate W2",
+            result.fits.between_seeds_coordinate,
+        ),
+    ] {
+        match fit {
+            Some(f) => println!(
+                "{name}: slope {:.3}, 95% interval [{:.3}, {:.3}] ({} widths)",
+                f.slope, f.ci_low, f.ci_high, f.points
+            ),
+            None => println!("{name}: not enough widths to fit"),
+        }
+    }
+    if !result.failed_runs.is_empty() {
+        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
+    }
+    println!("{:.0} s; results in {}", result.seconds, out.display());
+    Ok(())
+}
+
+fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
+    let base = study_base(&args.train, &args.preset)?;
+    let out = args.train.out.clone().unwrap_or_else(|| {
+        std::path::PathBuf::from(format!(
+            "studies/coord-check-{}-beta{}",
+            base.dataset, base.beta
+        ))
+    });
+    let check = meanfield_study::coord_check::CoordCheck {
+        base,
+        widths: args.widths.clone(),
+        steps: args.k,
+        out: out.clone(),
+    };
+    check.run(&|line| eprintln!("{line}"))?;
+    println!("results in {}", out.display());
+    Ok(())
+}
+
+fn distance(args: &cli::DistanceArgs) -> Result<()> {
+    use meanfield_train::weights::load_matrix;
+    let (a, [na, da]) = load_matrix(&args.a)?;
+    let (b, [nb, db]) = load_matrix(&args.b)?;
+    if args.coordinate >= da.min(db) {
+        anyhow::bail!(
+            "--coordinate {} is out of range: the files have {da} and {db} columns",
+            args.coordinate
+        );
+    }
+    let col = |v: &[f32], d: usize| -> Vec<f64> {
+        v.chunks_exact(d)
+            .map(|r| r[args.coordinate] as f64)
+            .collect()
+    };
+    let w2 = meanfield_chaos::w2_1d(&col(&a, da), &col(&b, db))?;
+    let sw = meanfield_chaos::sliced_w2_seeds(
+        meanfield_chaos::Cloud::new(&a, da)?,
+        meanfield_chaos::Cloud::new(&b, db)?,
+        args.projections,
+        &args.projection_seeds,
+    )?;
+    println!(
+        "{{\"rows\": [{na}, {nb}], \"dim\": {da}, \"w2_coordinate\": {w2}, \"sliced_w2_mean\": {}, \"sliced_w2_std\": {}, \"projections\": {}, \"projection_seeds\": {}}}",
+        sw.mean, sw.std, args.projections, sw.seeds
+    );
     Ok(())
 }

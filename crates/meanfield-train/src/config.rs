@@ -55,6 +55,9 @@ pub struct TrainConfig {
     pub activation: Activation,
     /// λ of the penalty λ/2·|w|² per particle (eq. 1); 0 disables it.
     pub penalty: f64,
+    /// Langevin temperature τ ≥ 0 (supplement S2): Gaussian noise sqrt(2 η_n τ) per coordinate
+    /// and step, η_n the per-particle step; 0 is plain SGD.
+    pub temperature: f64,
     /// First step of Polyak averaging; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<u64>,
@@ -103,6 +106,7 @@ impl Default for TrainConfig {
             readout_init: Init::Pytorch,
             activation: Activation::Relu,
             penalty: 0.0,
+            temperature: 0.0,
             average_from: None,
             sampling: Sampling::Epochs,
             eval_every: 0,
@@ -122,7 +126,7 @@ impl Default for TrainConfig {
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
-pub const PRESETS: [(&str, &str); 4] = [
+pub const PRESETS: [(&str, &str); 5] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
     (
         "fashion-mnist",
@@ -130,6 +134,10 @@ pub const PRESETS: [(&str, &str); 4] = [
     ),
     ("cifar", include_str!("../../../configs/cifar.toml")),
     ("synthetic", include_str!("../../../configs/synthetic.toml")),
+    (
+        "chaos-quick",
+        include_str!("../../../configs/chaos-quick.toml"),
+    ),
 ];
 
 /// Parses TOML text into a table; `name` is used in error messages.
@@ -235,6 +243,12 @@ impl TrainConfig {
         };
         if self.batch == 0 {
             return Err(bad("--batch", "the batch size M must be ≥ 1".into()));
+        }
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(bad(
+                "--temperature",
+                format!("{} must be finite and ≥ 0", self.temperature),
+            ));
         }
         if !(self.penalty.is_finite() && self.penalty >= 0.0) {
             return Err(bad(

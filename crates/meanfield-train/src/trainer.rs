@@ -17,6 +17,8 @@ use std::time::Instant;
 /// The batch sampler's ChaCha8 seed is the run's seed XOR this constant, so the initial
 /// weights (seeded by the run's seed itself) and the batch order are independent streams.
 pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
+/// The device generator (Langevin noise) is seeded with the run's seed XOR this constant.
+pub const NOISE_STREAM: u64 = 0x4015_E5EE_D000_0002;
 
 /// How a call to [`train`] ended.
 #[derive(Debug, Clone)]
@@ -103,6 +105,8 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         }
     };
     let device = config.backend.device()?;
+    // The Langevin noise (only with --temperature > 0) comes from the device's generator.
+    device.seed(config.seed ^ NOISE_STREAM);
     let mut log = |line: &str| say(line);
     let task = Task::load(config, &mut log)?;
     let schedule = config.schedule().init()?;
@@ -154,7 +158,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     let mut engine = StepEngine::new(
         config.engine,
         model,
-        ScaledSgd::new(config.penalty, n_width),
+        ScaledSgd::new(config.penalty, n_width).with_temperature(config.temperature),
     );
     let batch_device = engine.batch_device(&device);
     let mut sampler = Sampler::new(

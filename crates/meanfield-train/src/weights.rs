@@ -40,6 +40,21 @@ pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), T
 
 /// Reads a float32 (little-endian) C-order matrix, checking it has `expected` shape.
 pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
+    let (data, shape) = load_matrix(path)?;
+    if shape != expected {
+        return Err(TrainError::BadWeights {
+            path: path.to_path_buf(),
+            reason: format!(
+                "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another --width or dataset?",
+                expected[0], expected[1]
+            ),
+        });
+    }
+    Ok(data)
+}
+
+/// Reads a float32 (little-endian) C-order matrix of any shape [rows, cols].
+pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     let bad = |reason: String| TrainError::BadWeights {
         path: path.to_path_buf(),
         reason,
@@ -51,12 +66,10 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
     let npy =
         npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    if shape != expected {
-        return Err(bad(format!(
-            "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another --width or dataset?",
-            expected[0], expected[1]
-        )));
-    }
+    let shape: [usize; 2] = shape
+        .clone()
+        .try_into()
+        .map_err(|_| bad(format!("shape {shape:?} is not a matrix [rows, columns]")))?;
     if npy.order() != npyz::Order::C {
         return Err(bad("Fortran order; save it in C order".into()));
     }
@@ -73,7 +86,7 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
         return Err(bad(format!("entry {i} is not finite")));
     }
-    Ok(data)
+    Ok((data, shape))
 }
 
 /// Writes `text` to `path` atomically (temporary file, fsync, rename).

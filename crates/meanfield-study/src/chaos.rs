@@ -1,0 +1,328 @@
+//! The propagation-of-chaos study: for a list of widths and seeds under one setting, how far
+//! each width's particles are from a reference and from an independent seed, and the rate.
+//!
+//! Distances per run (all exact or Monte-Carlo in 1-D, see `meanfield-chaos`):
+//! - `w2_coordinate`: W2 between the laws of one hidden coordinate (default j = 0, the paper's
+//!   "coordinate (1, 1)") across the N particles;
+//! - `sliced_w2`: sliced W2 between the full particle clouds (R^p, or R^(p+C) with a trainable
+//!   readout), mean and standard deviation over projection seeds.
+//!
+//! Kinds of pairs: `to-reference` (every run but the reference, against the reference run: the
+//! largest width and first seed, or a given run directory) and `between-seeds` (every pair of
+//! seeds at the same width). For each kind and distance the per-width mean is fitted as
+//! log W2 = a + slope · log N (theory: slope ≈ −1/2).
+
+use crate::StudyError;
+use crate::grid::run_grid;
+use crate::particles::Particles;
+use crate::plot::{Series, Style, save_chart};
+use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds, w2_1d};
+use meanfield_train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to run and measure.
+#[derive(Debug, Clone)]
+pub struct ChaosStudy {
+    /// The setting; its `width`, `seed` and `out` are replaced per run.
+    pub base: TrainConfig,
+    pub widths: Vec<usize>,
+    pub seeds: Vec<u64>,
+    /// A finished run directory to measure against; default: the largest width, first seed.
+    pub reference: Option<PathBuf>,
+    /// Directions per sliced-W2 estimate.
+    pub projections: usize,
+    /// Projection seeds (the spread of the sliced W2 is over these).
+    pub projection_seeds: Vec<u64>,
+    /// The hidden coordinate for the 1-D W2.
+    pub coordinate: usize,
+    /// Runs at once.
+    pub jobs: usize,
+    /// The study folder: `runs/`, `distances.csv`, `fits.json`, `chaos.svg`, `chaos.png`, `report.md`.
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DistanceRow {
+    pub kind: String,
+    pub width: usize,
+    pub seed: u64,
+    /// The other side: "reference" or the other seed.
+    pub other: String,
+    pub w2_coordinate: f64,
+    pub sliced_w2_mean: f64,
+    pub sliced_w2_std: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChaosFits {
+    pub to_reference_sliced: Option<RateFit>,
+    pub to_reference_coordinate: Option<RateFit>,
+    pub between_seeds_sliced: Option<RateFit>,
+    pub between_seeds_coordinate: Option<RateFit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChaosResult {
+    pub rows: Vec<DistanceRow>,
+    pub fits: ChaosFits,
+    pub seconds: f64,
+    pub failed_runs: Vec<String>,
+}
+
+fn write_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
+    move |reason| StudyError::Write {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+impl ChaosStudy {
+    /// The config of one run of the grid.
+    pub fn run_config(&self, width: usize, seed: u64) -> TrainConfig {
+        TrainConfig {
+            width,
+            seed,
+            out: None,
+            runs_dir: self.out.join("runs"),
+            ..self.base.clone()
+        }
+    }
+
+    /// Runs (or reuses) the grid, measures, fits, plots and writes the study folder.
+    pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<ChaosResult, StudyError> {
+        if self.widths.is_empty() || self.seeds.is_empty() {
+            return Err(StudyError::Invalid(
+                "--widths and --seeds must each list at least one value".into(),
+            ));
+        }
+        let start = Instant::now();
+        std::fs::create_dir_all(&self.out).map_err(|e| write_err(&self.out)(e.to_string()))?;
+        let mut widths = self.widths.clone();
+        widths.sort_unstable();
+        widths.dedup();
+        let configs: Vec<TrainConfig> = widths
+            .iter()
+            .flat_map(|&w| self.seeds.iter().map(move |&s| (w, s)))
+            .map(|(w, s)| self.run_config(w, s))
+            .collect();
+        let outcomes = run_grid(&configs, self.jobs, log);
+        let mut dirs: BTreeMap<(usize, u64), PathBuf> = BTreeMap::new();
+        let mut failed = Vec::new();
+        for (config, outcome) in configs.iter().zip(outcomes) {
+            match outcome {
+                Ok(o) => {
+                    dirs.insert((config.width, config.seed), o.dir().to_path_buf());
+                }
+                Err(e) => failed.push(format!("N = {}, seed {}: {e}", config.width, config.seed)),
+            }
+        }
+        let reference_dir = match &self.reference {
+            Some(dir) => dir.clone(),
+            None => dirs
+                .get(&(*widths.last().expect("non-empty"), self.seeds[0]))
+                .cloned()
+                .ok_or_else(|| {
+                    StudyError::Invalid(
+                        "the reference run (largest width, first seed) failed".into(),
+                    )
+                })?,
+        };
+        let reference = Particles::load(&reference_dir)?;
+        let loaded: BTreeMap<(usize, u64), Particles> = dirs
+            .iter()
+            .map(|(k, d)| Particles::load(d).map(|p| (*k, p)))
+            .collect::<Result<_, _>>()?;
+
+        let measure = |a: &Particles, b: &Particles| -> Result<(f64, f64, f64), StudyError> {
+            let w2c = w2_1d(
+                &a.hidden_coordinate(self.coordinate),
+                &b.hidden_coordinate(self.coordinate),
+            )?;
+            let (ca, da) = a.cloud()?;
+            let (cb, db) = b.cloud()?;
+            let sw = sliced_w2_seeds(
+                Cloud::new(&ca, da)?,
+                Cloud::new(&cb, db)?,
+                self.projections,
+                &self.projection_seeds,
+            )?;
+            Ok((w2c, sw.mean, sw.std))
+        };
+        let mut rows = Vec::new();
+        for ((width, seed), p) in &loaded {
+            if dirs.get(&(*width, *seed)) == Some(&reference_dir) {
+                continue;
+            }
+            let (w2c, swm, sws) = measure(p, &reference)?;
+            rows.push(DistanceRow {
+                kind: "to-reference".into(),
+                width: *width,
+                seed: *seed,
+                other: "reference".into(),
+                w2_coordinate: w2c,
+                sliced_w2_mean: swm,
+                sliced_w2_std: sws,
+            });
+        }
+        for &width in &widths {
+            for (i, &s1) in self.seeds.iter().enumerate() {
+                for &s2 in &self.seeds[i + 1..] {
+                    if let (Some(a), Some(b)) = (loaded.get(&(width, s1)), loaded.get(&(width, s2)))
+                    {
+                        let (w2c, swm, sws) = measure(a, b)?;
+                        rows.push(DistanceRow {
+                            kind: "between-seeds".into(),
+                            width,
+                            seed: s1,
+                            other: s2.to_string(),
+                            w2_coordinate: w2c,
+                            sliced_w2_mean: swm,
+                            sliced_w2_std: sws,
+                        });
+                    }
+                }
+            }
+        }
+        let means = |kind: &str, f: &dyn Fn(&DistanceRow) -> f64| -> Vec<(f64, f64)> {
+            let mut by: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+            for r in rows.iter().filter(|r| r.kind == kind) {
+                by.entry(r.width).or_default().push(f(r));
+            }
+            by.into_iter()
+                .map(|(w, v)| (w as f64, v.iter().sum::<f64>() / v.len() as f64))
+                .collect()
+        };
+        let sliced = |r: &DistanceRow| r.sliced_w2_mean;
+        let coord = |r: &DistanceRow| r.w2_coordinate;
+        let series_data = [
+            ("to reference, sliced W2", means("to-reference", &sliced), 0),
+            (
+                "to reference, W2 of coordinate",
+                means("to-reference", &coord),
+                1,
+            ),
+            (
+                "between seeds, sliced W2",
+                means("between-seeds", &sliced),
+                2,
+            ),
+            (
+                "between seeds, W2 of coordinate",
+                means("between-seeds", &coord),
+                3,
+            ),
+        ];
+        let fit = |pts: &[(f64, f64)]| fit_rate(pts).ok();
+        let fits = ChaosFits {
+            to_reference_sliced: fit(&series_data[0].1),
+            to_reference_coordinate: fit(&series_data[1].1),
+            between_seeds_sliced: fit(&series_data[2].1),
+            between_seeds_coordinate: fit(&series_data[3].1),
+        };
+        let fit_list = [
+            &fits.to_reference_sliced,
+            &fits.to_reference_coordinate,
+            &fits.between_seeds_sliced,
+            &fits.between_seeds_coordinate,
+        ];
+
+        // Files: CSV, fits, plot, report.
+        let csv_path = self.out.join("distances.csv");
+        let mut w =
+            csv::Writer::from_path(&csv_path).map_err(|e| write_err(&csv_path)(e.to_string()))?;
+        for r in &rows {
+            w.serialize(r)
+                .map_err(|e| write_err(&csv_path)(e.to_string()))?;
+        }
+        w.flush().map_err(|e| write_err(&csv_path)(e.to_string()))?;
+        let fits_path = self.out.join("fits.json");
+        std::fs::write(
+            &fits_path,
+            serde_json::to_string_pretty(&fits).expect("serialises"),
+        )
+        .map_err(|e| write_err(&fits_path)(e.to_string()))?;
+        let mut series = Vec::new();
+        for ((label, pts, color), f) in series_data.iter().zip(fit_list) {
+            if pts.is_empty() {
+                continue;
+            }
+            series.push(Series {
+                label: match f {
+                    Some(f) => format!("{label} (slope {:.2})", f.slope),
+                    None => label.to_string(),
+                },
+                points: pts.clone(),
+                style: Style::Points,
+                color: *color,
+            });
+            if let Some(f) = f {
+                series.push(Series {
+                    label: String::new(),
+                    points: pts
+                        .iter()
+                        .map(|(n, _)| (*n, (f.intercept + f.slope * n.ln()).exp()))
+                        .collect(),
+                    style: Style::Line,
+                    color: *color,
+                });
+            }
+        }
+        let title = format!(
+            "{}: β = {}, α = {}, γ = {}, M = {}, T = {}, readout {}",
+            self.base.dataset,
+            self.base.beta,
+            self.base.alpha,
+            self.base.gamma,
+            self.base.batch,
+            self.base.horizon,
+            self.base.readout
+        );
+        save_chart(
+            &self.out.join("chaos"),
+            &title,
+            "width N",
+            "W2 distance",
+            &series,
+            true,
+        )?;
+        let seconds = start.elapsed().as_secs_f64();
+        let mut report = format!(
+            "# Propagation of chaos: {title}\n\nWidths {:?}, seeds {:?}; reference run `{}`; sliced W2 with {} directions × projection seeds {:?}; coordinate {} of the hidden weights. {} runs, {:.0} s in all (including runs reused from earlier calls).\n\n![chaos](chaos.png)\n\n| distance | slope | 95% interval | points |\n|---|---:|---|---:|\n",
+            widths,
+            self.seeds,
+            reference_dir.display(),
+            self.projections,
+            self.projection_seeds,
+            self.coordinate,
+            configs.len(),
+            seconds
+        );
+        for ((label, _, _), f) in series_data.iter().zip(fit_list) {
+            match f {
+                Some(f) => report.push_str(&format!(
+                    "| {label} | {:.3} | [{:.3}, {:.3}] | {} |\n",
+                    f.slope, f.ci_low, f.ci_high, f.points
+                )),
+                None => report.push_str(&format!("| {label} | – | – | – |\n")),
+            }
+        }
+        report.push_str("\nTheory (paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
+        if !failed.is_empty() {
+            report.push_str(&format!(
+                "\nFailed runs (left out):\n- {}\n",
+                failed.join("\n- ")
+            ));
+        }
+        let report_path = self.out.join("report.md");
+        std::fs::write(&report_path, report).map_err(|e| write_err(&report_path)(e.to_string()))?;
+        Ok(ChaosResult {
+            rows,
+            fits,
+            seconds,
+            failed_runs: failed,
+        })
+    }
+}

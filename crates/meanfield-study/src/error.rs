@@ -1,0 +1,29 @@
+//! Errors of a study.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    #[error(transparent)]
+    Train(#[from] meanfield_train::TrainError),
+    #[error(transparent)]
+    Chaos(#[from] meanfield_chaos::ChaosError),
+    #[error(transparent)]
+    Model(#[from] meanfield_model::ModelError),
+    #[error(transparent)]
+    Optim(#[from] meanfield_optim::OptimError),
+    #[error(transparent)]
+    Data(#[from] meanfield_data::DataError),
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("plot {path}: {reason}")]
+    Plot { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{failed} of {total} runs failed:\n{details}")]
+    RunsFailed {
+        failed: usize,
+        total: usize,
+        details: String,
+    },
+}

@@ -1,0 +1,65 @@
+//! A run's particles, read back from its weights.
+
+use crate::StudyError;
+use meanfield_chaos::sliced::concat_columns;
+use meanfield_model::Readout;
+use meanfield_train::{TrainConfig, weights};
+use std::path::Path;
+
+/// Hidden weights [N, p] and readout [N, C] of one run.
+#[derive(Debug, Clone)]
+pub struct Particles {
+    pub width: usize,
+    pub input_dim: usize,
+    pub classes: usize,
+    pub hidden: Vec<f32>,
+    pub readout: Vec<f32>,
+    /// Whether the readout was trained (then a particle is its hidden row and readout row).
+    pub trainable_readout: bool,
+}
+
+impl Particles {
+    /// Reads `hidden.npy` and `readout.npy` of a finished run, shapes from its `config.toml`.
+    pub fn load(dir: &Path) -> Result<Self, StudyError> {
+        let config_path = dir.join("config.toml");
+        let table = meanfield_train::config::read_table(&config_path)?;
+        let config = TrainConfig::resolve(vec![(config_path.display().to_string(), table)])?;
+        let input_dim = config.dataset.input_dim().unwrap_or(config.synthetic.dim);
+        let classes = match config.dataset {
+            meanfield_data::DatasetKind::Synthetic => config.synthetic.classes,
+            _ => 10,
+        };
+        let hidden = weights::load(&dir.join(weights::HIDDEN), [config.width, input_dim])?;
+        let readout = weights::load(&dir.join(weights::READOUT), [config.width, classes])?;
+        Ok(Self {
+            width: config.width,
+            input_dim,
+            classes,
+            hidden,
+            readout,
+            trainable_readout: config.readout == Readout::Trainable,
+        })
+    }
+
+    /// Column `j` of the hidden weights: coordinate j of every particle (j = 0 is the paper's
+    /// "coordinate (1, 1)").
+    pub fn hidden_coordinate(&self, j: usize) -> Vec<f64> {
+        self.hidden
+            .chunks_exact(self.input_dim)
+            .map(|row| row[j] as f64)
+            .collect()
+    }
+
+    /// The particle cloud: rows of W1 in R^p, or (W1 row, W2 row) in R^(p+C) when the readout
+    /// was trained.
+    pub fn cloud(&self) -> Result<(Vec<f32>, usize), StudyError> {
+        if self.trainable_readout {
+            Ok((
+                concat_columns(&self.hidden, self.input_dim, &self.readout, self.classes)?,
+                self.input_dim + self.classes,
+            ))
+        } else {
+            Ok((self.hidden.clone(), self.input_dim))
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Plots as SVG (plotters' SVG backend, which needs no font library) and PNG (the SVG rendered
+//! by resvg with the DejaVu Sans font embedded from `assets/`, so figures are identical on every
+//! machine).
+
+use crate::StudyError;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Points,
+    Line,
+    Dashed,
+}
+
+/// One named series of (x, y) points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub style: Style,
+    /// Index into the palette.
+    pub color: usize,
+}
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(90, 90, 90),
+];
+
+fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
+    move |reason| StudyError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Draws a log-log (or, with `log_y = false`, log-x) chart; returns the SVG text.
+pub fn chart_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<String, String> {
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && *x > 0.0 && (!log_y || *y > 0.0))
+        .collect();
+    if pts.is_empty() {
+        return Err("no finite positive points to plot".into());
+    }
+    let (xmin, xmax) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (ymin, ymax) = pts
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (xmin, xmax) = (xmin / 1.3, xmax * 1.3);
+    let (ymin, ymax) = if log_y {
+        (ymin / 1.5, ymax * 1.5)
+    } else {
+        let pad = ((ymax - ymin) * 0.1).max(1e-12);
+        (ymin - pad, ymax + pad)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_label)
+                    .y_desc(y_label)
+                    .label_style(("sans-serif", 14))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                for s in series {
+                    let color = PALETTE[s.color % PALETTE.len()];
+                    let data: Vec<(f64, f64)> = s
+                        .points
+                        .iter()
+                        .copied()
+                        .filter(|(x, y)| {
+                            x.is_finite() && y.is_finite() && *x > 0.0 && (!log_y || *y > 0.0)
+                        })
+                        .collect();
+                    let anno = match s.style {
+                        Style::Points => chart
+                            .draw_series(data.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                            .map_err(|e| e.to_string())?,
+                        Style::Line => chart
+                            .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
+                            .map_err(|e| e.to_string())?,
+                        Style::Dashed => chart
+                            .draw_series(DashedLineSeries::new(
+                                data.clone(),
+                                6,
+                                4,
+                                color.stroke_width(1),
+                            ))
+                            .map_err(|e| e.to_string())?,
+                    };
+                    if !s.label.is_empty() {
+                        anno.label(s.label.clone()).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                        });
+                    }
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 13))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }};
+        }
+        if log_y {
+            draw!(
+                builder
+                    .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
+                    .map_err(|e| e.to_string())?
+            );
+        } else {
+            draw!(
+                builder
+                    .build_cartesian_2d((xmin..xmax).log_scale(), ymin..ymax)
+                    .map_err(|e| e.to_string())?
+            );
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// Renders SVG text to a PNG file with the embedded font.
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
+    let err = plot_err(path);
+    let mut options = resvg::usvg::Options::default();
+    {
+        let db = options.fontdb_mut();
+        db.load_font_data(FONT.to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+    }
+    options.font_family = "DejaVu Sans".into();
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| err(e.to_string()))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| err("empty image".into()))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.save_png(path).map_err(|e| err(e.to_string()))
+}
+
+/// Writes `<stem>.svg` and `<stem>.png`; returns both paths.
+pub fn save_chart(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<(PathBuf, PathBuf), StudyError> {
+    let svg_path = stem.with_extension("svg");
+    let png_path = stem.with_extension("png");
+    let svg = chart_svg(title, x_label, y_label, series, log_y).map_err(plot_err(&svg_path))?;
+    std::fs::write(&svg_path, &svg).map_err(|e| StudyError::Write {
+        path: svg_path.clone(),
+        reason: e.to_string(),
+    })?;
+    svg_to_png(&svg, &png_path)?;
+    Ok((svg_path, png_path))
+}
