@@ -42,6 +42,20 @@ fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
     }
 }
 
+/// A compact tick label: 3 significant digits, no trailing zeros.
+fn short(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// Draws a log-log (or, with `log_y = false`, log-x) chart; returns the SVG text.
 pub fn chart_svg(
     title: &str,
@@ -86,6 +100,11 @@ pub fn chart_svg(
                 let mut chart = $chart;
                 chart
                     .configure_mesh()
+                    .x_labels(8)
+                    .y_labels(8)
+                    .x_label_formatter(&|x| format!("{}", short(*x)))
+                    .y_label_formatter(&|y| format!("{}", short(*y)))
+                    .light_line_style(WHITE.mix(0.0))
                     .x_desc(x_label)
                     .y_desc(y_label)
                     .label_style(("sans-serif", 14))
