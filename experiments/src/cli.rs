@@ -263,6 +263,12 @@ pub struct TrainArgs {
     /// Evaluate on the full train and test sets every K steps (0: at the start and the end) [default: 0].
     #[arg(long)]
     eval_every: Option<u64>,
+    /// Write a checkpoint every K steps (0: never); rerunning continues from it [default: 1000].
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Require a checkpoint in the run directory and continue from it.
+    #[arg(long)]
+    pub resume: bool,
     /// Write the batch loss to metrics.csv every K steps [default: 1].
     #[arg(long)]
     log_every: Option<u64>,
@@ -376,6 +382,9 @@ impl TrainArgs {
         }
         if let Some(v) = self.eval_every {
             put("eval_every", int(v)?);
+        }
+        if let Some(v) = self.checkpoint_every {
+            put("checkpoint_every", int(v)?);
         }
         if let Some(v) = self.log_every {
             put("log_every", int(v)?);

@@ -7,6 +7,9 @@ use anyhow::Result;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Ctrl-C: running trainings write a checkpoint after their current step and stop; a
+    // second Ctrl-C exits at once.
+    install_interrupt_handler();
     match run(cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -34,6 +37,7 @@ fn run(cli: cli::Cli) -> Result<()> {
                 meanfield_train::trainer::RunOptions {
                     quiet: args.quiet,
                     force: args.force,
+                    resume: args.resume,
                 },
             )?;
             if let meanfield_train::Outcome::Reused { dir, .. } = &outcome {
@@ -213,4 +217,21 @@ fn distance(args: &cli::DistanceArgs) -> Result<()> {
         sw.mean, sw.std, args.projections, sw.seeds
     );
     Ok(())
+}
+
+static INTERRUPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // Only async-signal-safe work here: an atomic increment, an atomic flag, _exit.
+    if INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+        unsafe { libc::_exit(130) };
+    }
+    meanfield_train::trainer::request_interrupt();
+}
+
+fn install_interrupt_handler() {
+    // SAFETY: the handler only touches atomics and calls _exit, both async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
 }

@@ -30,7 +30,7 @@ pub fn run_grid(
                         config,
                         RunOptions {
                             quiet: true,
-                            force: false,
+                            ..Default::default()
                         },
                     );
                     match &result {

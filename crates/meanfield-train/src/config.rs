@@ -66,6 +66,8 @@ pub struct TrainConfig {
     pub eval_every: u64,
     /// Write the batch loss to metrics.csv every this many steps.
     pub log_every: u64,
+    /// Write a checkpoint every this many steps (0: never); a run resumes from its last one.
+    pub checkpoint_every: u64,
     /// Use only the first K training images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_subset: Option<usize>,
@@ -111,6 +113,7 @@ impl Default for TrainConfig {
             sampling: Sampling::Epochs,
             eval_every: 0,
             log_every: 1,
+            checkpoint_every: 1000,
             train_subset: None,
             test_subset: None,
             backend: Backend::default(),

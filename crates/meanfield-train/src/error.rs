@@ -27,6 +27,18 @@ pub enum TrainError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{dir} holds an unfinished run of a different setting (its config.toml differs): pass --force to start over there, or choose another --out"
+    )]
+    OtherRunInProgress { dir: PathBuf },
+    #[error(
+        "--resume: {dir} has no checkpoint to resume from (train without --resume to start it)"
+    )]
+    NothingToResume { dir: PathBuf },
+    #[error(
+        "interrupted after step {step}: a checkpoint is in {dir}; run the same command again to continue"
+    )]
+    Interrupted { step: u64, dir: PathBuf },
     #[error("{path}: {reason}")]
     BadWeights { path: PathBuf, reason: String },
     #[error(

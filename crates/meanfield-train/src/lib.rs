@@ -3,6 +3,7 @@
 //! - [`config`] — [`TrainConfig`], every setting of a run with its default (the only place
 //!   defaults live), presets from `configs/`, TOML overrides, validation.
 //! - [`backend`] — [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
+//! - [`checkpoint`] — atomic checkpoints and exact resume.
 //! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
 //! - [`task`] — loading (or fetching, or generating) the dataset a config asks for.
 //! - [`engine`] — one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
@@ -18,6 +19,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -41,6 +41,40 @@ impl MetricsWriter {
         })
     }
 
+    /// Reopens an existing `metrics.csv` for a resumed run: rows after step `keep_until` (written
+    /// after the checkpoint the run resumes from) are dropped, so every step appears once.
+    pub fn resume(path: &Path, keep_until: u64) -> Result<Self, TrainError> {
+        let rows = if path.is_file() {
+            read(path)?
+        } else {
+            Vec::new()
+        };
+        let tmp = path.with_extension("csv.partial");
+        {
+            let mut w = Self::create(&tmp)?;
+            for r in rows.iter().filter(|r| r.step <= keep_until) {
+                w.write(r)?;
+            }
+        }
+        std::fs::rename(&tmp, path).map_err(|source| TrainError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| TrainError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(file),
+        })
+    }
+
     pub fn write(&mut self, row: &MetricsRow) -> Result<(), TrainError> {
         let err = |e: std::io::Error| TrainError::Write {
             path: self.path.clone(),

@@ -1,5 +1,6 @@
 //! The training loop: resolved config in, run directory out.
 
+use crate::checkpoint::{self, CheckpointState};
 use crate::engine::StepEngine;
 use crate::evaluate::evaluate;
 use crate::metrics::{MetricsRow, MetricsWriter};
@@ -12,6 +13,7 @@ use meanfield_data::Sampler;
 use meanfield_model::{MeanFieldNet, loss, net::to_vec, one_hot};
 use meanfield_optim::{PolyakAverage, ScaledSgd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The batch sampler's ChaCha8 seed is the run's seed XOR this constant, so the initial
@@ -19,6 +21,20 @@ use std::time::Instant;
 pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
 /// The device generator (Langevin noise) is seeded with the run's seed XOR this constant.
 pub const NOISE_STREAM: u64 = 0x4015_E5EE_D000_0002;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks running trainings to checkpoint and stop after their current step (the binary calls
+/// this from its Ctrl-C handler).
+pub fn request_interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Writes `summary.json` with status "diverged" (the last good checkpoint stays in place).
+fn mark_diverged(dir: &Path, error: &TrainError) {
+    let text = serde_json::json!({ "status": "diverged", "error": error.to_string() });
+    let _ = weights::write_atomic(&dir.join(run_dir::SUMMARY), &text.to_string());
+}
 
 /// How a call to [`train`] ended.
 #[derive(Debug, Clone)]
@@ -47,8 +63,10 @@ impl Outcome {
 pub struct RunOptions {
     /// No output on stderr.
     pub quiet: bool,
-    /// Train even if the run directory holds a finished run.
+    /// Train from scratch even if the run directory holds a finished run or a checkpoint.
     pub force: bool,
+    /// Require a checkpoint to resume from (without it, a checkpoint is still used when present).
+    pub resume: bool,
 }
 
 /// Scores of `model` on the task.
@@ -104,9 +122,22 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
             eprintln!("{line}");
         }
     };
+    // Resume from a checkpoint of the same setting; never from another setting's.
+    let resume_dir = if options.force {
+        checkpoint::remove(&dir);
+        None
+    } else {
+        checkpoint::latest(&dir)
+    };
+    if let Some(_ckpt) = &resume_dir {
+        let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+        if existing != config.to_toml() {
+            return Err(TrainError::OtherRunInProgress { dir });
+        }
+    } else if options.resume {
+        return Err(TrainError::NothingToResume { dir });
+    }
     let device = config.backend.device()?;
-    // The Langevin noise (only with --temperature > 0) comes from the device's generator.
-    device.seed(config.seed ^ NOISE_STREAM);
     let mut log = |line: &str| say(line);
     let task = Task::load(config, &mut log)?;
     let schedule = config.schedule().init()?;
@@ -116,6 +147,13 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     run_dir::create(&dir)?;
     weights::write_atomic(&dir.join(run_dir::CONFIG), &config.to_toml())?;
     let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
+    let resumed = match &resume_dir {
+        Some(ckpt) => Some(checkpoint::load(
+            ckpt,
+            (config.width, task.train.dim, task.train.classes),
+        )?),
+        None => None,
+    };
 
     say(&format!(
         "{} (p = {}, {} train / {} test) | N = {} | α = {} β = {} γ = {} | M = {} | T = {} → n_T = {}{} | step size γN^β = {:.6} (first step), γ_αβ(N) = {:.6e} | readout {} | init {} / {} | {} | backend {} ({}) | {}",
@@ -148,7 +186,14 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         dir.display()
     ));
 
-    let model = initial_model(config, &task, &device)?;
+    let model = match &resumed {
+        Some(c) => config.net(task.train.dim, task.train.classes).init_with(
+            &device,
+            c.hidden.clone(),
+            c.readout.clone(),
+        )?,
+        None => initial_model(config, &task, &device)?,
+    };
     let (n_width, p, classes, m) = (
         config.width,
         task.train.dim,
@@ -168,10 +213,35 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         config.seed ^ SAMPLER_STREAM,
     )?;
     let mut average = config.average_from.map(PolyakAverage::<2>::new);
-    let mut metrics = MetricsWriter::create(&dir.join(run_dir::METRICS))?;
+    let metrics_path = dir.join(run_dir::METRICS);
+    let (first_step, mut metrics, previous_train, mut eval_seconds) = match &resumed {
+        Some(c) => {
+            sampler.restore(c.state.sampler.clone());
+            if let (Some(start), Some((h, r))) = (config.average_from, &c.average) {
+                let net = config.net(task.train.dim, task.train.classes);
+                let avg = net.init_with(&device, h.clone(), r.clone())?;
+                average = Some(PolyakAverage::from_parts(
+                    start,
+                    c.state.average_count,
+                    Some(vec![avg.hidden.val(), avg.readout.val()]),
+                ));
+            }
+            say(&format!(
+                "resuming from the checkpoint at step {}",
+                c.state.step
+            ));
+            (
+                c.state.step,
+                MetricsWriter::resume(&metrics_path, c.state.step)?,
+                c.state.train_seconds,
+                c.state.eval_seconds,
+            )
+        }
+        None => (0, MetricsWriter::create(&metrics_path)?, 0.0, 0.0),
+    };
 
     let start = Instant::now();
-    let mut eval_seconds = 0.0;
+    let eval_before = eval_seconds;
     let evaluate_row = |row: &mut MetricsRow, model: &MeanFieldNet, eval_seconds: &mut f64| {
         let t = Instant::now();
         let s = score(model, &task, &device);
@@ -182,14 +252,23 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         *eval_seconds += t.elapsed().as_secs_f64();
         s
     };
-    let mut row0 = MetricsRow::default();
-    evaluate_row(&mut row0, &engine.model(), &mut eval_seconds);
-    metrics.write(&row0)?;
+    if first_step == 0 {
+        let mut row0 = MetricsRow::default();
+        evaluate_row(&mut row0, &engine.model(), &mut eval_seconds);
+        metrics.write(&row0)?;
+    }
 
     let mut progress = Progress::new(steps, options.quiet);
     let mut last = None;
-    for n in 0..steps {
+    for n in first_step..steps {
         let lr = schedule.step_size(n);
+        if config.temperature > 0.0 {
+            // One seed per step, so the Langevin noise of step n is the same whether or not the
+            // run was interrupted and resumed.
+            device.seed(
+                (config.seed ^ NOISE_STREAM).wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            );
+        }
         let idx = sampler.next_batch();
         let (x, y) = task.train.gather(&idx);
         let xt = Tensor::<2>::from_data(TensorData::new(x, [m, p]), &batch_device);
@@ -207,11 +286,13 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
             let logits = to_vec(logits);
             let batch_loss = loss::host_cross_entropy(&logits, &y, classes) / m as f64;
             if !batch_loss.is_finite() {
-                return Err(TrainError::Diverged {
+                let e = TrainError::Diverged {
                     step: n,
                     step_size: lr,
                     what: "the batch loss".into(),
-                });
+                };
+                mark_diverged(&dir, &e);
+                return Err(e);
             }
             row.batch_loss = Some(batch_loss);
             row.batch_accuracy = Some(loss::accuracy(&logits, &y, classes) as f64 / m as f64);
@@ -226,21 +307,46 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         if eval_now {
             let s = evaluate_row(&mut row, &engine.model(), &mut eval_seconds);
             if !s.train_loss.is_finite() {
-                return Err(TrainError::Diverged {
+                let e = TrainError::Diverged {
                     step: n,
                     step_size: lr,
                     what: "the training loss".into(),
-                });
+                };
+                mark_diverged(&dir, &e);
+                return Err(e);
             }
         }
         if log_now {
             metrics.write(&row)?;
         }
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst) && done < steps;
+        if interrupted
+            || (config.checkpoint_every > 0 && done % config.checkpoint_every == 0 && done < steps)
+        {
+            let avg_model = average.as_ref().and_then(|a| a.mean()).map(|mean| {
+                engine
+                    .model()
+                    .with_weights(mean[0].clone(), mean[1].clone())
+            });
+            let state = CheckpointState {
+                step: done,
+                sampler: sampler.state(),
+                average_count: average.as_ref().map_or(0, |a| a.count()),
+                train_seconds: previous_train + start.elapsed().as_secs_f64()
+                    - (eval_seconds - eval_before),
+                eval_seconds,
+            };
+            checkpoint::save(&dir, &state, &engine.model(), avg_model.as_ref())?;
+            if interrupted {
+                progress.finish();
+                return Err(TrainError::Interrupted { step: done, dir });
+            }
+        }
         progress.update(done, last);
     }
     progress.finish();
     let wall = start.elapsed().as_secs_f64();
-    let train_seconds = (wall - eval_seconds).max(1e-9);
+    let train_seconds = (previous_train + wall - (eval_seconds - eval_before)).max(1e-9);
 
     let final_model = engine.model();
     let last_scores = score(&final_model, &task, &device);
@@ -271,7 +377,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         test_examples: task.test.len(),
         last: last_scores,
         averaged,
-        wall_seconds: start.elapsed().as_secs_f64(),
+        wall_seconds: previous_train + eval_before + start.elapsed().as_secs_f64(),
         steps_per_second: steps as f64 / train_seconds,
         backend: config.backend.to_string(),
         engine: serde_json::to_string(&config.engine)
@@ -283,6 +389,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         &dir.join(run_dir::SUMMARY),
         &serde_json::to_string_pretty(&summary).expect("summary serialises"),
     )?;
+    checkpoint::remove(&dir);
     say(&format!(
         "done: {steps} steps in {:.1}s ({:.1} steps/s) | train acc {:.4} loss {:.4} | test acc {:.4} loss {:.4}{} | {}",
         summary.wall_seconds,

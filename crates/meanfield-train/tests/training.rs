@@ -152,7 +152,7 @@ fn learns_the_synthetic_task() {
         &config,
         RunOptions {
             quiet: true,
-            force: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -171,7 +171,7 @@ fn learns_the_synthetic_task() {
         &config,
         RunOptions {
             quiet: true,
-            force: false,
+            ..Default::default()
         },
     )
     .unwrap();

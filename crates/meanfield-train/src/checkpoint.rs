@@ -1,0 +1,143 @@
+//! Checkpoints: everything needed to continue a run exactly where it stopped.
+//!
+//! `<run>/checkpoint/` holds the weights (`hidden.npy`, `readout.npy`), the Polyak average
+//! (`hidden_avg.npy`, `readout_avg.npy`) when there is one, and `state.json`: the number of
+//! updates done, the batch sampler's state (ChaCha8 seed and stream position, permutation,
+//! cursor), the average's count, and the time spent so far. Rows of `metrics.csv` up to that
+//! step are kept on resume; later ones are dropped and recomputed.
+//!
+//! Writing is atomic: the new checkpoint is written (and fsynced) into `checkpoint.partial/`,
+//! the previous one is renamed to `checkpoint.old/`, the new one to `checkpoint/`, and the old
+//! one removed. A crash at any point leaves `checkpoint/` or `checkpoint.old/` whole.
+
+use crate::{TrainError, weights};
+use meanfield_data::sampler::SamplerState;
+use meanfield_model::MeanFieldNet;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const DIR: &str = "checkpoint";
+const PARTIAL: &str = "checkpoint.partial";
+const OLD: &str = "checkpoint.old";
+const STATE: &str = "state.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// Updates done.
+    pub step: u64,
+    pub sampler: SamplerState,
+    /// Weight sets in the Polyak average (0: no average yet).
+    pub average_count: u64,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+/// A loaded checkpoint: state, weights [N·p], [N·C], and the average if any.
+pub struct Checkpoint {
+    pub state: CheckpointState,
+    pub hidden: Vec<f32>,
+    pub readout: Vec<f32>,
+    pub average: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn save_matrix(
+    dir: &Path,
+    name: &str,
+    rows: usize,
+    cols: usize,
+    data: &[f32],
+) -> Result<(), TrainError> {
+    weights::save(&dir.join(name), rows, cols, data)
+}
+
+/// Writes a checkpoint of `model` (and `average`) after `state.step` updates.
+pub fn save(
+    run: &Path,
+    state: &CheckpointState,
+    model: &MeanFieldNet,
+    average: Option<&MeanFieldNet>,
+) -> Result<(), TrainError> {
+    let partial = run.join(PARTIAL);
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    let (n, p, c) = (model.width(), model.input_dim(), model.classes());
+    let (h, r) = model.weights_to_vec();
+    save_matrix(&partial, weights::HIDDEN, n, p, &h)?;
+    save_matrix(&partial, weights::READOUT, n, c, &r)?;
+    if let Some(avg) = average {
+        let (h, r) = avg.weights_to_vec();
+        save_matrix(&partial, weights::HIDDEN_AVG, n, p, &h)?;
+        save_matrix(&partial, weights::READOUT_AVG, n, c, &r)?;
+    }
+    weights::write_atomic(
+        &partial.join(STATE),
+        &serde_json::to_string(state).expect("state serialises"),
+    )?;
+    let current = run.join(DIR);
+    let old = run.join(OLD);
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if current.exists() {
+        std::fs::rename(&current, &old).map_err(io(&current))?;
+    }
+    std::fs::rename(&partial, &current).map_err(io(&partial))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+/// The newest whole checkpoint of a run, if any.
+pub fn latest(run: &Path) -> Option<PathBuf> {
+    [run.join(DIR), run.join(OLD)]
+        .into_iter()
+        .find(|d| d.join(STATE).is_file())
+}
+
+/// Loads a checkpoint written for a network of `shape` = (N, p, C).
+pub fn load(dir: &Path, shape: (usize, usize, usize)) -> Result<Checkpoint, TrainError> {
+    let (n, p, c) = shape;
+    let state_path = dir.join(STATE);
+    let text = std::fs::read_to_string(&state_path).map_err(|source| TrainError::Read {
+        path: state_path.clone(),
+        source,
+    })?;
+    let state: CheckpointState =
+        serde_json::from_str(&text).map_err(|e| TrainError::BadWeights {
+            path: state_path.clone(),
+            reason: format!("not a checkpoint state: {e}"),
+        })?;
+    let hidden = weights::load(&dir.join(weights::HIDDEN), [n, p])?;
+    let readout = weights::load(&dir.join(weights::READOUT), [n, c])?;
+    let average = if state.average_count > 0 {
+        Some((
+            weights::load(&dir.join(weights::HIDDEN_AVG), [n, p])?,
+            weights::load(&dir.join(weights::READOUT_AVG), [n, c])?,
+        ))
+    } else {
+        None
+    };
+    Ok(Checkpoint {
+        state,
+        hidden,
+        readout,
+        average,
+    })
+}
+
+/// Removes a run's checkpoints (a finished run keeps only its final files).
+pub fn remove(run: &Path) {
+    for d in [DIR, OLD, PARTIAL] {
+        let _ = std::fs::remove_dir_all(run.join(d));
+    }
+}
