@@ -89,17 +89,22 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     Ok((data, shape))
 }
 
-/// Writes `text` to `path` atomically (temporary file, fsync, rename).
+/// Writes `text` to `path` atomically: a temporary file in the same directory (tempfile's
+/// `NamedTempFile`, removed if anything fails), fsync, then rename over `path`.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
     let err = |source: std::io::Error| TrainError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let tmp = path.with_extension("partial");
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     f.write_all(text.as_bytes()).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    f.as_file().sync_all().map_err(err)?;
+    f.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]
