@@ -433,7 +433,7 @@ fn same_weights_with_one_or_two_threads() {
 }
 
 #[test]
-fn resume_flag_needs_a_checkpoint_and_other_settings_are_refused() {
+fn resume_flag_needs_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("r").display().to_string();
     let err = stderr_of_failure(&["synthetic", "--steps", "5", "--resume", "--out", &dir]);
@@ -479,4 +479,81 @@ fn divergence_stops_the_run_and_marks_it() {
         "{err}"
     );
     assert_eq!(summary(&dir)["status"], "diverged");
+}
+
+fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+/// An empty dataset (valid IDX files with zero images) is an error, not a panic.
+#[test]
+fn empty_dataset_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data/mnist");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", idx_bytes(&[0, 28, 28], &[])),
+        ("train-labels-idx1-ubyte", idx_bytes(&[0], &[])),
+        ("t10k-images-idx3-ubyte", idx_bytes(&[0, 28, 28], &[])),
+        ("t10k-labels-idx1-ubyte", idx_bytes(&[0], &[])),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let data = tmp.path().join("data").display().to_string();
+    let out = tmp.path().join("run").display().to_string();
+    let err = stderr_of_failure(&[
+        "mnist",
+        "--no-fetch",
+        "--data-dir",
+        &data,
+        "--steps",
+        "1",
+        "--out",
+        &out,
+    ]);
+    assert!(err.contains("training set is empty"), "{err}");
+}
+
+/// `--init-from` weights saved as float64 are refused with the dtype named.
+#[test]
+fn init_from_wrong_dtype_is_a_clear_error() {
+    use npyz::WriterBuilder;
+    let tmp = tempfile::tempdir().unwrap();
+    let init = tmp.path().join("init");
+    std::fs::create_dir_all(&init).unwrap();
+    for (name, cols) in [("hidden.npy", 32usize), ("readout.npy", 10)] {
+        let mut buf = Vec::new();
+        {
+            let mut w = npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&[4, cols as u64])
+                .writer(&mut buf)
+                .begin_nd()
+                .unwrap();
+            w.extend((0..4 * cols).map(|i| i as f64)).unwrap();
+            w.finish().unwrap();
+        }
+        std::fs::write(init.join(name), buf).unwrap();
+    }
+    let out = tmp.path().join("run").display().to_string();
+    let err = stderr_of_failure(&[
+        "synthetic",
+        "--width",
+        "4",
+        "--steps",
+        "1",
+        "--init-from",
+        init.to_str().unwrap(),
+        "--out",
+        &out,
+    ]);
+    assert!(
+        err.contains("hidden.npy") && err.contains("float32"),
+        "{err}"
+    );
 }
