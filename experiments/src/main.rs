@@ -75,11 +75,7 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
             args.peak_size, args.peak_size
         );
         for engine in &args.engines {
-            let engine: meanfield_train::Engine = toml::Value::String(engine.clone())
-                .try_into()
-                .map_err(|_| {
-                    anyhow::anyhow!("--engines: {engine:?} is not closed-form or autodiff")
-                })?;
+            let engine: meanfield_train::Engine = engine.parse()?;
             for &input_dim in &args.input_dims {
                 for &width in &args.widths {
                     let mut case = BenchCase {

@@ -135,10 +135,7 @@ pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
     let gflops = step_flops(case) / seconds / 1e9;
     Ok(BenchRow {
         backend: case.backend.to_string(),
-        engine: match case.engine {
-            Engine::ClosedForm => "closed-form".into(),
-            Engine::Autodiff => "autodiff".into(),
-        },
+        engine: case.engine.to_string(),
         readout: case.readout.to_string(),
         width: case.width,
         input_dim: case.input_dim,

@@ -25,6 +25,29 @@ pub enum Engine {
     Autodiff,
 }
 
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::ClosedForm => "closed-form",
+            Engine::Autodiff => "autodiff",
+        })
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "closed-form" => Ok(Engine::ClosedForm),
+            "autodiff" => Ok(Engine::Autodiff),
+            other => Err(TrainError::Config {
+                source_name: "--engine".into(),
+                message: format!("{other:?} is not closed-form or autodiff"),
+            }),
+        }
+    }
+}
+
 /// A training run's settings. `Default` holds the defaults of the whole program.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

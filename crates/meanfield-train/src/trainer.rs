@@ -180,9 +180,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         config.readout_init,
         config.activation,
         config.backend,
-        serde_json::to_string(&config.engine)
-            .unwrap_or_default()
-            .trim_matches('"'),
+        config.engine,
         dir.display()
     ));
 
@@ -252,9 +250,15 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         *eval_seconds += t.elapsed().as_secs_f64();
         s
     };
+    // The latest full evaluation and the step it was made at: the final one is reused for
+    // the summary instead of evaluating the same weights twice.
+    let mut scored: Option<(u64, Scores)> = None;
     if first_step == 0 {
         let mut row0 = MetricsRow::default();
-        evaluate_row(&mut row0, &engine.model(), &mut eval_seconds);
+        scored = Some((
+            0,
+            evaluate_row(&mut row0, &engine.model(), &mut eval_seconds),
+        ));
         metrics.write(&row0)?;
     }
 
@@ -315,6 +319,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
                 mark_diverged(&dir, &e);
                 return Err(e);
             }
+            scored = Some((done, s));
         }
         if log_now {
             metrics.write(&row)?;
@@ -349,7 +354,10 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     let train_seconds = (previous_train + wall - (eval_seconds - eval_before)).max(1e-9);
 
     let final_model = engine.model();
-    let last_scores = score(&final_model, &task, &device);
+    let last_scores = match scored {
+        Some((step, s)) if step == steps => s,
+        _ => score(&final_model, &task, &device),
+    };
     save_weights(&dir, weights::HIDDEN, weights::READOUT, &final_model)?;
     let averaged = match average.as_ref().and_then(|a| a.mean()) {
         Some(mean) => {
@@ -380,10 +388,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         wall_seconds: previous_train + eval_before + start.elapsed().as_secs_f64(),
         steps_per_second: steps as f64 / train_seconds,
         backend: config.backend.to_string(),
-        engine: serde_json::to_string(&config.engine)
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string(),
+        engine: config.engine.to_string(),
     };
     weights::write_atomic(
         &dir.join(run_dir::SUMMARY),
