@@ -15,27 +15,15 @@ pub const READOUT_AVG: &str = "readout_avg.npy";
 /// Writes a row-major f32 matrix [rows, cols].
 pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), TrainError> {
     assert_eq!(rows * cols, data.len(), "caller passes a consistent shape");
-    let err = |source: std::io::Error| TrainError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = path.with_extension("npy.partial");
-    let file = std::fs::File::create(&tmp).map_err(err)?;
-    let mut out = BufWriter::new(file);
-    {
+    write_atomic_with(path, |out| {
         let mut writer = npyz::WriteOptions::new()
             .default_dtype()
             .shape(&[rows as u64, cols as u64])
-            .writer(&mut out)
-            .begin_nd()
-            .map_err(err)?;
-        writer.extend(data.iter().copied()).map_err(err)?;
-        writer.finish().map_err(err)?;
-    }
-    let file = out.into_inner().map_err(|e| err(e.into_error()))?;
-    file.sync_all().map_err(err)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(err)
+            .writer(out)
+            .begin_nd()?;
+        writer.extend(data.iter().copied())?;
+        writer.finish()
+    })
 }
 
 /// Reads a float32 (little-endian) C-order matrix, checking it has `expected` shape.
@@ -89,9 +77,18 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     Ok((data, shape))
 }
 
-/// Writes `text` to `path` atomically: a temporary file in the same directory (tempfile's
-/// `NamedTempFile`, removed if anything fails), fsync, then rename over `path`.
+/// Writes `text` to `path` atomically (see [`write_atomic_with`]).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
+    write_atomic_with(path, |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes a file atomically: `write` fills a temporary file in the same directory (tempfile's
+/// `NamedTempFile`, removed if anything fails), which is flushed, fsynced and renamed over
+/// `path`, so a file with the final name is always complete.
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), TrainError> {
     let err = |source: std::io::Error| TrainError::Write {
         path: path.to_path_buf(),
         source,
@@ -100,10 +97,14 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut f = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    f.write_all(text.as_bytes()).map_err(err)?;
-    f.as_file().sync_all().map_err(err)?;
-    f.persist(path).map_err(|e| err(e.error))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    {
+        let mut out = BufWriter::new(tmp.as_file_mut());
+        write(&mut out).map_err(err)?;
+        out.flush().map_err(err)?;
+    }
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }
 
