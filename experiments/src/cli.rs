@@ -32,6 +32,10 @@ pub enum Command {
     Chaos(Box<ChaosArgs>),
     CoordCheck(Box<CoordCheckArgs>),
     Distance(DistanceArgs),
+    Figure {
+        name: &'static str,
+        args: Box<FigureArgs>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +63,55 @@ enum RawCommand {
     CoordCheck(CoordCheckArgs),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
     Distance(DistanceArgs),
+    /// The paper's Figure 1: histograms of hidden coordinate (1,1) for β × N over the limit densities.
+    Figure1(FigureArgs),
+    /// The paper's Figure 2: identical initial particles, N = 10^6, spread across 7 runs for β = 0.75 and 1.
+    Figure2(FigureArgs),
+    /// The paper's Figure 3: β = 1 for γ = 1, 0.1, 0.01 against the β < 1 limit.
+    Figure3(FigureArgs),
+    /// The paper's Figure S5: batch sizes M = 1..1000 for β = 0.75 and 1 against the β < 1 limit.
+    #[command(name = "figure-s5")]
+    FigureS5(FigureArgs),
+    /// The paper's Table 1: CIFAR-10 accuracy of the averaged weights for N × β.
+    Table1(FigureArgs),
+}
+
+/// Flags of the figure commands (`figure1`, `figure2`, `figure3`, `figure-s5`, `table1`). The
+/// protocol comes from `configs/<figure>.toml`; each flag given overrides it.
+#[derive(Args, Debug, Clone)]
+pub struct FigureArgs {
+    /// `paper` (the paper's exact protocol) or `quick` (smaller N, fewer steps, an MNIST subset:
+    /// minutes on a 2-core CPU; the report says so).
+    #[arg(long, default_value = "paper")]
+    pub scale: String,
+    /// β values of the grid, comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub betas: Option<Vec<f64>>,
+    /// Widths N of the grid, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// γ values (Figure 3), comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub gammas: Option<Vec<f64>>,
+    /// Batch sizes M (Figure S5), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub batches: Option<Vec<usize>>,
+    /// Width of the run whose density stands for the limit.
+    #[arg(long)]
+    pub reference_width: Option<usize>,
+    /// Runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Parent of the run directories, shared by all figures so common runs are reused.
+    #[arg(long, default_value = "figures/runs")]
+    pub runs_dir: PathBuf,
+    /// Training flags for every run (--backend, --engine, ...); --out is the figure folder
+    /// [default: figures/<figure>-<scale>]; --config FILE is a file in the preset's layout.
+    #[command(flatten)]
+    pub train: TrainArgs,
 }
 
 /// Flags of `experiments chaos`.
@@ -188,6 +241,26 @@ impl clap::FromArgMatches for Command {
             RawCommand::Chaos(args) => Command::Chaos(Box::new(args)),
             RawCommand::CoordCheck(args) => Command::CoordCheck(Box::new(args)),
             RawCommand::Distance(args) => Command::Distance(args),
+            RawCommand::Figure1(args) => Command::Figure {
+                name: "figure1",
+                args: Box::new(args),
+            },
+            RawCommand::Figure2(args) => Command::Figure {
+                name: "figure2",
+                args: Box::new(args),
+            },
+            RawCommand::Figure3(args) => Command::Figure {
+                name: "figure3",
+                args: Box::new(args),
+            },
+            RawCommand::FigureS5(args) => Command::Figure {
+                name: "figure-s5",
+                args: Box::new(args),
+            },
+            RawCommand::Table1(args) => Command::Figure {
+                name: "table1",
+                args: Box::new(args),
+            },
         })
     }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
@@ -295,7 +368,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// A TOML file of settings (same keys as config.toml), applied over the preset.
     #[arg(long)]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// Start from hidden.npy and readout.npy in this run directory.
     #[arg(long)]
     init_from: Option<PathBuf>,
@@ -320,6 +393,14 @@ impl TrainArgs {
         }
         layers.push(("command-line flags".into(), self.flags()?));
         Ok(TrainConfig::resolve(layers)?)
+    }
+
+    /// The training flags given, as a table of `config.toml` keys, without --out (which the
+    /// study commands use for their own folder).
+    pub fn settings(&self) -> Result<toml::Table> {
+        let mut t = self.flags()?;
+        t.remove("out");
+        Ok(t)
     }
 
     fn flags(&self) -> Result<toml::Table> {

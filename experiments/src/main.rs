@@ -38,6 +38,7 @@ fn run(cli: cli::Cli) -> Result<()> {
         cli::Command::Chaos(args) => chaos(&args),
         cli::Command::CoordCheck(args) => coord_check(&args),
         cli::Command::Distance(args) => distance(&args),
+        cli::Command::Figure { name, args } => figure(name, &args),
         cli::Command::Train { preset, args } => {
             let config = args.resolve(preset)?;
             let outcome = meanfield_train::trainer::train(
@@ -191,6 +192,62 @@ fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
     };
     check.run(&|line| eprintln!("{line}"))?;
     println!("results in {}", out.display());
+    Ok(())
+}
+
+fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
+    use meanfield_study::figure_preset::{Overrides, Scale};
+    use meanfield_study::figures::{FigureContext, resolve_spec, run_figure};
+    let scale: Scale = args.scale.parse()?;
+    let extra = match &args.train.config {
+        Some(path) => Some((
+            path.display().to_string(),
+            meanfield_train::config::read_table(path)?,
+        )),
+        None => None,
+    };
+    let overrides = Overrides {
+        betas: args.betas.clone(),
+        widths: args.widths.clone(),
+        seeds: args.seeds.clone(),
+        gammas: args.gammas.clone(),
+        batches: args.batches.clone(),
+        reference_width: args.reference_width,
+        train: args.train.settings()?,
+    };
+    let spec = resolve_spec(name, scale, extra, overrides)?;
+    let ctx = FigureContext {
+        scale,
+        out: args
+            .train
+            .out
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(format!("figures/{name}-{scale}"))),
+        runs_dir: args.runs_dir.clone(),
+        jobs: args.jobs,
+        command: std::env::args()
+            .enumerate()
+            .map(|(i, a)| if i == 0 { "experiments".to_string() } else { a })
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    eprintln!("{name} at {scale} scale: {}", spec.protocol);
+    let summary = run_figure(name, &spec, &ctx, &|line| eprintln!("{line}"))?;
+    for line in &summary.key_lines {
+        println!("{line}");
+    }
+    println!(
+        "{:.0} s; report in {}",
+        summary.seconds,
+        summary.report.display()
+    );
+    if !summary.failed.is_empty() {
+        anyhow::bail!(
+            "{} runs failed (listed in {}); the figure shows the others. Run the same command again to retry them",
+            summary.failed.len(),
+            summary.report.display()
+        );
+    }
     Ok(())
 }
 

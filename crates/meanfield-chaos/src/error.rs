@@ -14,6 +14,10 @@ pub enum ChaosError {
     Ragged { values: usize, dim: usize },
     #[error("a rate fit needs at least {needed} points with positive distance, got {got}")]
     TooFewPoints { needed: usize, got: usize },
+    #[error(
+        "a histogram needs a window lo < hi and at least one bin (got [{lo}, {hi}), {bins} bins)"
+    )]
+    Window { lo: f64, hi: f64, bins: usize },
     #[error("--projections must be ≥ 1")]
     NoProjections,
 }

@@ -3,14 +3,18 @@
 //! - [`wasserstein`] — the exact Wasserstein-2 distance between two empirical laws on the line.
 //! - [`sliced`] — the sliced Wasserstein-2 distance between two clouds in R^d, with seeded
 //!   projections, and its mean and spread over projection seeds.
+//! - [`density`] — histogram on a fixed window and Gaussian kernel density estimate of one
+//!   coordinate (the paper's histograms and "limit densities").
 //! - [`rate`] — the least-squares fit of log W2 against log N, with a confidence interval.
 //! - [`error`] — typed errors.
 
+pub mod density;
 pub mod error;
 pub mod rate;
 pub mod sliced;
 pub mod wasserstein;
 
+pub use density::{Histogram, histogram, kde, linspace};
 pub use error::ChaosError;
 pub use rate::{RateFit, fit_rate};
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};

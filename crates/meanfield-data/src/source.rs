@@ -152,14 +152,23 @@ impl DatasetKind {
         }
     }
 
+    /// Ok when every file is in `data_dir/<name>`; else the error that says which files are
+    /// missing and how to get them.
+    pub fn check_present(&self, data_dir: &Path) -> Result<(), DataError> {
+        let dir = self.dir(data_dir);
+        let missing = self.missing(&dir);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(self.missing_error(&dir, &missing))
+        }
+    }
+
     /// Loads (train, test) from `data_dir/<name>`. Files are checked for structure; their
     /// checksums are checked when fetched.
     pub fn load(&self, data_dir: &Path) -> Result<(Dataset, Dataset), DataError> {
+        self.check_present(data_dir)?;
         let dir = self.dir(data_dir);
-        let missing = self.missing(&dir);
-        if !missing.is_empty() {
-            return Err(self.missing_error(&dir, &missing));
-        }
         let path = |f: &str| idx::find(&dir, f).expect("checked above");
         match self {
             Self::Mnist | Self::FashionMnist => {

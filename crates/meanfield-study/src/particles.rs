@@ -29,10 +29,10 @@ impl Particles {
             meanfield_data::DatasetKind::Synthetic => config.synthetic.classes,
             _ => 10,
         };
-        let hidden = weights::load(&dir.join(weights::HIDDEN), [config.width, input_dim])?;
-        let readout = weights::load(&dir.join(weights::READOUT), [config.width, classes])?;
+        let hidden = weights::load(&dir.join(weights::HIDDEN), [config.net_width(), input_dim])?;
+        let readout = weights::load(&dir.join(weights::READOUT), [config.net_width(), classes])?;
         Ok(Self {
-            width: config.width,
+            width: config.net_width(),
             input_dim,
             classes,
             hidden,

@@ -64,10 +64,34 @@ pub fn chart_svg(
     series: &[Series],
     log_y: bool,
 ) -> Result<String, String> {
+    chart_svg_axes(title, x_label, y_label, series, true, log_y)
+}
+
+/// Draws a chart with linear axes; returns the SVG text.
+pub fn linear_chart_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<String, String> {
+    chart_svg_axes(title, x_label, y_label, series, false, false)
+}
+
+fn chart_svg_axes(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_x: bool,
+    log_y: bool,
+) -> Result<String, String> {
+    let keep = |(x, y): &(f64, f64)| {
+        x.is_finite() && y.is_finite() && (!log_x || *x > 0.0) && (!log_y || *y > 0.0)
+    };
     let pts: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
-        .filter(|(x, y)| x.is_finite() && y.is_finite() && *x > 0.0 && (!log_y || *y > 0.0))
+        .filter(keep)
         .collect();
     if pts.is_empty() {
         return Err("no finite positive points to plot".into());
@@ -78,7 +102,12 @@ pub fn chart_svg(
     let (ymin, ymax) = pts
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (xmin, xmax) = (xmin / 1.3, xmax * 1.3);
+    let (xmin, xmax) = if log_x {
+        (xmin / 1.3, xmax * 1.3)
+    } else {
+        let pad = ((xmax - xmin) * 0.08).max(0.5);
+        (xmin - pad, xmax + pad)
+    };
     let (ymin, ymax) = if log_y {
         (ymin / 1.5, ymax * 1.5)
     } else {
@@ -112,14 +141,7 @@ pub fn chart_svg(
                     .map_err(|e| e.to_string())?;
                 for s in series {
                     let color = PALETTE[s.color % PALETTE.len()];
-                    let data: Vec<(f64, f64)> = s
-                        .points
-                        .iter()
-                        .copied()
-                        .filter(|(x, y)| {
-                            x.is_finite() && y.is_finite() && *x > 0.0 && (!log_y || *y > 0.0)
-                        })
-                        .collect();
+                    let data: Vec<(f64, f64)> = s.points.iter().copied().filter(keep).collect();
                     let anno = match s.style {
                         Style::Points => chart
                             .draw_series(data.iter().map(|p| Circle::new(*p, 4, color.filled())))
@@ -151,7 +173,13 @@ pub fn chart_svg(
                     .map_err(|e| e.to_string())?;
             }};
         }
-        if log_y {
+        if !log_x {
+            draw!(
+                builder
+                    .build_cartesian_2d(xmin..xmax, ymin..ymax)
+                    .map_err(|e| e.to_string())?
+            );
+        } else if log_y {
             draw!(
                 builder
                     .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
@@ -191,6 +219,155 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
     pixmap.save_png(path).map_err(|e| err(e.to_string()))
 }
 
+fn write_svg_and_png(stem: &Path, svg: &str) -> Result<(PathBuf, PathBuf), StudyError> {
+    let svg_path = stem.with_extension("svg");
+    let png_path = stem.with_extension("png");
+    std::fs::write(&svg_path, svg).map_err(|e| StudyError::Write {
+        path: svg_path.clone(),
+        reason: e.to_string(),
+    })?;
+    svg_to_png(svg, &png_path)?;
+    Ok((svg_path, png_path))
+}
+
+/// Writes a linear-axes chart as `<stem>.svg` and `<stem>.png`; returns both paths.
+pub fn save_linear_chart(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(PathBuf, PathBuf), StudyError> {
+    let svg = linear_chart_svg(title, x_label, y_label, series)
+        .map_err(plot_err(&stem.with_extension("svg")))?;
+    write_svg_and_png(stem, &svg)
+}
+
+/// One panel of a histogram figure: the histogram of a coordinate across the particles and,
+/// optionally, a limit density drawn over it.
+#[derive(Debug, Clone)]
+pub struct HistogramPanel {
+    pub title: String,
+    pub histogram: meanfield_chaos::Histogram,
+    /// (x, density) points of the limit density.
+    pub limit: Option<Vec<(f64, f64)>>,
+}
+
+/// A `rows` × `cols` grid of histogram panels (row-major), each on its own window, with the
+/// limit density as a line; returns the SVG text.
+pub fn histogram_grid_svg(
+    title: &str,
+    x_label: &str,
+    limit_label: &str,
+    panels: &[HistogramPanel],
+    cols: usize,
+) -> Result<String, String> {
+    if panels.is_empty() || cols == 0 {
+        return Err("no panels to draw".into());
+    }
+    let rows = panels.len().div_ceil(cols);
+    let mut svg = String::new();
+    {
+        let (w, h) = (330 * cols as u32 + 20, 260 * rows as u32 + 110);
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let root = root
+            .titled(title, ("sans-serif", 22))
+            .map_err(|e| e.to_string())?;
+        let body_height = root.dim_in_pixel().1.saturating_sub(70);
+        let (body, legend) = root.split_vertically(body_height);
+        for (panel, area) in panels.iter().zip(body.split_evenly((rows, cols))) {
+            let hist = &panel.histogram;
+            let limit_max = panel
+                .limit
+                .iter()
+                .flatten()
+                .map(|p| p.1)
+                .fold(0.0f64, f64::max);
+            let ymax = hist.density.iter().copied().fold(limit_max, f64::max) * 1.1;
+            let ymax = if ymax > 0.0 { ymax } else { 1.0 };
+            let mut chart = ChartBuilder::on(&area)
+                .caption(&panel.title, ("sans-serif", 15))
+                .margin(8)
+                .x_label_area_size(28)
+                .y_label_area_size(44)
+                .build_cartesian_2d(hist.lo..hist.hi, 0.0..ymax)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_labels(5)
+                .y_labels(5)
+                .x_label_formatter(&|x| short(*x))
+                .y_label_formatter(&|y| short(*y))
+                .light_line_style(WHITE.mix(0.0))
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            let bar = PALETTE[0].mix(0.55).filled();
+            chart
+                .draw_series(hist.density.iter().enumerate().map(|(i, d)| {
+                    Rectangle::new(
+                        [(hist.left(i), 0.0), (hist.left(i) + hist.bin_width(), *d)],
+                        bar,
+                    )
+                }))
+                .map_err(|e| e.to_string())?;
+            if let Some(limit) = &panel.limit {
+                chart
+                    .draw_series(LineSeries::new(
+                        limit.iter().copied(),
+                        PALETTE[3].stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        // One legend for the whole figure.
+        let y = 22;
+        legend
+            .draw(&Rectangle::new(
+                [(20, y - 7), (40, y + 7)],
+                PALETTE[0].mix(0.55).filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend
+            .draw(&Text::new(
+                format!("histogram of {x_label} across the N particles"),
+                (48, y - 8),
+                ("sans-serif", 14),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend
+            .draw(&PathElement::new(
+                vec![(20, y + 20), (40, y + 20)],
+                PALETTE[3].stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?;
+        legend
+            .draw(&Text::new(
+                limit_label.to_string(),
+                (48, y + 12),
+                ("sans-serif", 14),
+            ))
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// Writes a histogram grid as `<stem>.svg` and `<stem>.png`; returns both paths.
+pub fn save_histogram_grid(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    limit_label: &str,
+    panels: &[HistogramPanel],
+    cols: usize,
+) -> Result<(PathBuf, PathBuf), StudyError> {
+    let svg = histogram_grid_svg(title, x_label, limit_label, panels, cols)
+        .map_err(plot_err(&stem.with_extension("svg")))?;
+    write_svg_and_png(stem, &svg)
+}
+
 /// Writes `<stem>.svg` and `<stem>.png`; returns both paths.
 pub fn save_chart(
     stem: &Path,
@@ -200,13 +377,7 @@ pub fn save_chart(
     series: &[Series],
     log_y: bool,
 ) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg_path = stem.with_extension("svg");
-    let png_path = stem.with_extension("png");
-    let svg = chart_svg(title, x_label, y_label, series, log_y).map_err(plot_err(&svg_path))?;
-    std::fs::write(&svg_path, &svg).map_err(|e| StudyError::Write {
-        path: svg_path.clone(),
-        reason: e.to_string(),
-    })?;
-    svg_to_png(&svg, &png_path)?;
-    Ok((svg_path, png_path))
+    let svg = chart_svg(title, x_label, y_label, series, log_y)
+        .map_err(plot_err(&stem.with_extension("svg")))?;
+    write_svg_and_png(stem, &svg)
 }

@@ -112,6 +112,12 @@ pub struct TrainConfig {
     pub init_from: Option<PathBuf>,
     /// The synthetic teacher task (used when dataset = "synthetic").
     pub synthetic: SyntheticConfig,
+    /// Every particle starts at the same point (both inits `const:`), so all N stay identical
+    /// and the run is exactly one particle stepping with γN^(β−1)(n + 1/γ_αβ(N))^(−α): train
+    /// a width-1 network standing for `width` particles (Figure 2 at N = 10^6 for the cost of
+    /// N = 1). The saved weights then have one row.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identical_particles: bool,
 }
 
 impl Default for TrainConfig {
@@ -147,6 +153,7 @@ impl Default for TrainConfig {
             out: None,
             init_from: None,
             synthetic: SyntheticConfig::default(),
+            identical_particles: false,
         }
     }
 }
@@ -243,9 +250,30 @@ impl TrainConfig {
         }
     }
 
-    /// The network's settings for input dimension `input_dim`.
+    /// Rows of the trained network: `width`, or 1 when one particle stands for all
+    /// ([`TrainConfig::identical_particles`]).
+    pub fn net_width(&self) -> usize {
+        if self.identical_particles {
+            1
+        } else {
+            self.width
+        }
+    }
+
+    /// The step applied to the trained network at step n, from the N-network's step `lr`:
+    /// `lr` itself, or the per-particle step lr/N for the one-particle reduction (a width-1
+    /// network's gradient is the particle's own field, N times the N-network's gradient).
+    pub fn applied_step(&self, lr: f64) -> f64 {
+        if self.identical_particles {
+            lr / self.width as f64
+        } else {
+            lr
+        }
+    }
+
+    /// The network's settings for input dimension `input_dim` (width [`Self::net_width`]).
     pub fn net(&self, input_dim: usize, classes: usize) -> MeanFieldNetConfig {
-        MeanFieldNetConfig::new(self.width, input_dim)
+        MeanFieldNetConfig::new(self.net_width(), input_dim)
             .with_classes(classes)
             .with_readout(self.readout)
             .with_hidden_init(self.init)
@@ -287,6 +315,27 @@ impl TrainConfig {
         }
         if self.train_subset == Some(0) || self.test_subset == Some(0) {
             return Err(bad("--train-subset/--test-subset", "must be ≥ 1".into()));
+        }
+        if self.identical_particles {
+            let why = if !matches!(self.init, Init::Const(_)) {
+                Some(format!("--init is {}", self.init))
+            } else if !matches!(self.readout_init, Init::Const(_)) {
+                Some(format!("--readout-init is {}", self.readout_init))
+            } else if self.temperature > 0.0 {
+                Some("--temperature > 0 moves each particle with its own noise".into())
+            } else if self.init_from.is_some() {
+                Some("--init-from may hold distinct particles".into())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(bad(
+                    "identical_particles",
+                    format!(
+                        "needs particles that start and stay identical: both inits const:<c> and no noise, but {why}"
+                    ),
+                ));
+            }
         }
         self.net(self.synthetic.dim.max(1), 10).validate()?;
         Ok(())

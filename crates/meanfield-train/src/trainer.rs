@@ -150,11 +150,18 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     let resumed = match &resume_dir {
         Some(ckpt) => Some(checkpoint::load(
             ckpt,
-            (config.width, task.train.dim, task.train.classes),
+            (config.net_width(), task.train.dim, task.train.classes),
         )?),
         None => None,
     };
 
+    if config.identical_particles {
+        say(&format!(
+            "identical particles: one particle stands for all N = {}, stepping with the per-particle step γN^(β−1) = {:.6e}",
+            config.width,
+            config.applied_step(schedule.step_size(0))
+        ));
+    }
     say(&format!(
         "{} (p = {}, {} train / {} test) | N = {} | α = {} β = {} γ = {} | M = {} | T = {} → n_T = {}{} | step size γN^β = {:.6} (first step), γ_αβ(N) = {:.6e} | readout {} | init {} / {} | {} | backend {} ({}) | {}",
         config.dataset,
@@ -193,7 +200,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         None => initial_model(config, &task, &device)?,
     };
     let (n_width, p, classes, m) = (
-        config.width,
+        config.net_width(),
         task.train.dim,
         task.train.classes,
         config.batch,
@@ -276,7 +283,11 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
         let idx = sampler.next_batch();
         let (x, y) = task.train.gather(&idx);
         let xt = Tensor::<2>::from_data(TensorData::new(x, [m, p]), &batch_device);
-        let logits = engine.step(lr, xt, one_hot(&y, classes, &batch_device));
+        let logits = engine.step(
+            config.applied_step(lr),
+            xt,
+            one_hot(&y, classes, &batch_device),
+        );
         let done = n + 1;
         let eval_now = done == steps || (config.eval_every > 0 && done % config.eval_every == 0);
         let log_now = eval_now || done % config.log_every == 0;

@@ -177,3 +177,94 @@ fn learns_the_synthetic_task() {
     .unwrap();
     assert!(matches!(again, meanfield_train::Outcome::Reused { .. }));
 }
+
+/// Figure 2's one-particle reduction: when every particle starts at the same point, an explicit
+/// N-neuron run keeps all rows identical, and they equal the single particle of the reduced run
+/// (width-1 network, per-particle step γN^(β−1)). Both β of the figure, with a trainable and a
+/// fixed readout, and with the penalty on (it is per particle too). The tolerance covers the
+/// float32 rounding of the explicit run's mean over N identical terms (relative ~1e-7 a step).
+#[test]
+fn one_particle_reduction_equals_the_explicit_run() {
+    use meanfield_train::weights;
+    let dir = tempfile::tempdir().unwrap();
+    for (beta, readout, penalty) in [(0.75, "trainable", 0.0), (1.0, "fixed", 0.1)] {
+        let mut config = TrainConfig::resolve(vec![(
+            "synthetic".into(),
+            TrainConfig::preset("synthetic").unwrap(),
+        )])
+        .unwrap();
+        config.width = 300;
+        config.beta = beta;
+        config.readout = readout.parse().unwrap();
+        config.penalty = penalty;
+        config.init = Init::Const(0.01);
+        config.readout_init = Init::Const(0.01);
+        config.steps = Some(60);
+        config.out = Some(dir.path().join(format!("explicit-{beta}")));
+        let explicit = train(
+            &config,
+            RunOptions {
+                quiet: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let reduced_config = TrainConfig {
+            identical_particles: true,
+            out: Some(dir.path().join(format!("reduced-{beta}"))),
+            ..config.clone()
+        };
+        let reduced = train(
+            &reduced_config,
+            RunOptions {
+                quiet: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (p, c) = (config.synthetic.dim, config.synthetic.classes);
+        let h = weights::load(&explicit.dir().join(weights::HIDDEN), [300, p]).unwrap();
+        let r = weights::load(&explicit.dir().join(weights::READOUT), [300, c]).unwrap();
+        let h1 = weights::load(&reduced.dir().join(weights::HIDDEN), [1, p]).unwrap();
+        let r1 = weights::load(&reduced.dir().join(weights::READOUT), [1, c]).unwrap();
+        // The particles moved (the test is not comparing two initialisations).
+        let moved = h1.iter().map(|v| (v - 0.01).abs()).fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "β = {beta}: the particle moved only {moved}");
+        for (rows, one, d) in [(&h, &h1, p), (&r, &r1, c)] {
+            for row in rows.chunks_exact(d) {
+                for (a, b) in row.iter().zip(one.iter()) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+                        "β = {beta}: explicit {a} vs reduced {b}"
+                    );
+                }
+            }
+        }
+        // The same logits, so the same scores.
+        let (e, s) = (explicit.summary().last, reduced.summary().last);
+        assert!((e.train_loss - s.train_loss).abs() < 1e-4, "{e:?} vs {s:?}");
+        assert_eq!(reduced.summary().width, 300);
+    }
+}
+
+/// The reduction refuses settings where particles would not stay identical.
+#[test]
+fn one_particle_reduction_rejects_distinct_particles() {
+    let mut config = TrainConfig {
+        identical_particles: true,
+        init: Init::Const(0.01),
+        readout_init: Init::Const(0.01),
+        ..TrainConfig::default()
+    };
+    assert!(config.validate().is_ok());
+    config.init = Init::Pytorch;
+    let e = config.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("identical_particles") && e.contains("--init is pytorch"),
+        "{e}"
+    );
+    config.init = Init::Const(0.01);
+    config.temperature = 0.5;
+    let e = config.validate().unwrap_err().to_string();
+    assert!(e.contains("noise"), "{e}");
+}

@@ -1,0 +1,223 @@
+//! Figure 2: every weight starts at the same value (`const:` inits), so the N particles stay
+//! identical and each run is one particle stepping with γN^(β−1) (the preset sets
+//! `identical_particles`, which trains exactly that: N = 10^6 for the cost of N = 1). For each β
+//! and independent seed (the seed only changes the batch order), the final value of hidden
+//! coordinate (1,1). β < 1: the runs agree (the limit is deterministic); β = 1: they spread
+//! (the batch noise survives the limit).
+
+use crate::StudyError;
+use crate::figure_preset::FigureSpec;
+use crate::figures::{FigureContext, FigureSummary, base_config, file_name};
+use crate::histogram_figure::{describe, run_all, write_rows};
+use crate::particles::Particles;
+use crate::plot::{Series, Style, save_linear_chart};
+use crate::report::Report;
+use meanfield_train::{TrainConfig, run_dir};
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueRow {
+    pub beta: f64,
+    pub width: usize,
+    pub seed: u64,
+    /// Hidden coordinate (1,1) at the end of the run.
+    pub value: f64,
+    pub steps: u64,
+    pub test_accuracy: f64,
+    pub run_dir: String,
+}
+
+/// Mean and spread of the final values of one (β, N) over the seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpreadRow {
+    pub beta: f64,
+    pub width: usize,
+    pub runs: usize,
+    pub mean: f64,
+    /// Sample standard deviation (n − 1) over the seeds.
+    pub sd: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// The runs of the figure: β × N × seed.
+pub fn configs(spec: &FigureSpec, ctx: &FigureContext) -> Result<Vec<TrainConfig>, StudyError> {
+    let name = "figure2";
+    let base = base_config(name, spec, ctx)?;
+    let betas = spec.need(name, "betas", &spec.betas)?;
+    let widths = spec.need(name, "widths", &spec.widths)?;
+    let seeds = spec.need(name, "seeds", &spec.seeds)?;
+    let mut out = Vec::new();
+    for &beta in betas {
+        for &width in widths {
+            for &seed in seeds {
+                out.push(TrainConfig {
+                    width,
+                    beta,
+                    seed,
+                    ..base.clone()
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Spread per (β, N) from the per-run values.
+pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
+    let mut keys: Vec<(f64, usize)> = Vec::new();
+    for v in values {
+        if !keys.contains(&(v.beta, v.width)) {
+            keys.push((v.beta, v.width));
+        }
+    }
+    keys.into_iter()
+        .map(|(beta, width)| {
+            let xs: Vec<f64> = values
+                .iter()
+                .filter(|v| v.beta == beta && v.width == width)
+                .map(|v| v.value)
+                .collect();
+            let n = xs.len() as f64;
+            let mean = xs.iter().sum::<f64>() / n;
+            let sd = if xs.len() > 1 {
+                (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            SpreadRow {
+                beta,
+                width,
+                runs: xs.len(),
+                mean,
+                sd,
+                min: xs.iter().copied().fold(f64::INFINITY, f64::min),
+                max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            }
+        })
+        .collect()
+}
+
+pub fn run(
+    spec: &FigureSpec,
+    ctx: &FigureContext,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<FigureSummary, StudyError> {
+    let start = Instant::now();
+    let configs = configs(spec, ctx)?;
+    let outcomes = run_all(&configs, ctx.jobs, log);
+    let mut values = Vec::new();
+    let mut failed = Vec::new();
+    for c in &configs {
+        match &outcomes[&run_dir::run_dir(c)] {
+            Ok(o) => {
+                let p = Particles::load(o.dir())?;
+                values.push(ValueRow {
+                    beta: c.beta,
+                    width: c.width,
+                    seed: c.seed,
+                    value: p.hidden[0] as f64,
+                    steps: o.summary().steps,
+                    test_accuracy: o.summary().last.test_accuracy,
+                    run_dir: o.dir().display().to_string(),
+                });
+            }
+            Err(e) => failed.push(format!("{}: {e}", describe(c))),
+        }
+    }
+    if values.is_empty() {
+        return Err(StudyError::RunsFailed {
+            failed: failed.len(),
+            total: configs.len(),
+            details: failed.join("\n"),
+        });
+    }
+    let spread = spreads(&values);
+    write_rows(&ctx.out.join("values.csv"), &values)?;
+    write_rows(&ctx.out.join("spread.csv"), &spread)?;
+    let mut series = Vec::new();
+    for (i, s) in spread.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = values
+            .iter()
+            .filter(|v| v.beta == s.beta && v.width == s.width)
+            .enumerate()
+            .map(|(k, v)| (k as f64 + 1.0, v.value))
+            .collect();
+        let last = pts.len() as f64;
+        series.push(Series {
+            label: format!("β = {}, N = {}: sd {:.2e}", s.beta, s.width, s.sd),
+            points: pts,
+            style: Style::Points,
+            color: i,
+        });
+        series.push(Series {
+            label: String::new(),
+            points: vec![(1.0, s.mean), (last, s.mean)],
+            style: Style::Dashed,
+            color: i,
+        });
+    }
+    let (_, png) = save_linear_chart(
+        &ctx.out.join("figure2"),
+        &format!(
+            "Figure 2 ({} scale): coordinate (1,1) per independent run, identical initial particles",
+            ctx.scale
+        ),
+        "run (seed index)",
+        "hidden coordinate (1,1) at the end",
+        &series,
+    )?;
+    let mut md = String::from(
+        "Each run starts every weight at the same value and differs only in its batch order. \
+         The theory: for β < 1 the limit is deterministic, so the runs agree; for β = 1 the batch \
+         noise survives, so they spread.\n\n| β | N | runs | mean | sd across runs | min | max |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut key_lines = Vec::new();
+    for s in &spread {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.5} | {:.3e} | {:.5} | {:.5} |\n",
+            s.beta, s.width, s.runs, s.mean, s.sd, s.min, s.max
+        ));
+        key_lines.push(format!(
+            "β = {}, N = {}: mean {:.5}, sd across {} runs {:.3e}",
+            s.beta, s.width, s.mean, s.runs, s.sd
+        ));
+    }
+    let below = spread
+        .iter()
+        .filter(|s| s.beta < 1.0)
+        .map(|s| s.sd)
+        .fold(0.0, f64::max);
+    let at_one = spread
+        .iter()
+        .filter(|s| s.beta >= 1.0)
+        .map(|s| s.sd)
+        .fold(f64::INFINITY, f64::min);
+    if below > 0.0 && at_one.is_finite() {
+        let line = format!("sd(β = 1) / sd(β < 1) = {:.1}", at_one / below);
+        md.push_str(&format!(
+            "\n{line} (smallest β = 1 spread over largest β < 1 spread).\n"
+        ));
+        key_lines.push(line);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let report = Report {
+        title: "Figure 2: identical initial particles, spread across independent runs",
+        scale: ctx.scale,
+        spec,
+        images: vec![file_name(&png)],
+        key_numbers: md,
+        data_files: vec!["values.csv", "spread.csv"],
+        failed: &failed,
+        seconds,
+        command: ctx.command.clone(),
+    }
+    .write(&ctx.out)?;
+    Ok(FigureSummary {
+        report,
+        key_lines,
+        failed,
+        seconds,
+    })
+}

@@ -1,0 +1,254 @@
+//! A figure's preset: the paper's protocol (`[paper]`) and a quick variant (`[quick]`, only the
+//! keys that change) in `configs/<figure>.toml`, compiled into the program; command-line
+//! overrides on top.
+//!
+//! Keys (each figure uses the ones it needs and rejects overrides of the others):
+//! `protocol` (one line for the report), `train` (training settings shared by every run, the
+//! keys of `config.toml`), the grid `betas`, `widths`, `seeds`, `gammas`, `batches`, the limit
+//! reference `reference_width` and `reference_beta`, the histogram windows `window_below_one`
+//! and `window_one` (half-widths of the x axis), `bins`, and `fallback_dataset` (Table 1's quick
+//! scale, when CIFAR-10 is not on the machine).
+
+use crate::StudyError;
+use meanfield_data::DatasetKind;
+use meanfield_train::TrainConfig;
+use meanfield_train::config::{merge, parse_table};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The figure presets shipped in `configs/`.
+pub const FIGURE_PRESETS: [(&str, &str); 5] = [
+    ("figure1", include_str!("../../../configs/figure1.toml")),
+    ("figure2", include_str!("../../../configs/figure2.toml")),
+    ("figure3", include_str!("../../../configs/figure3.toml")),
+    ("figure-s5", include_str!("../../../configs/figure-s5.toml")),
+    ("table1", include_str!("../../../configs/table1.toml")),
+];
+
+/// Which variant of a preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// The paper's exact protocol.
+    #[default]
+    Paper,
+    /// Smaller N, fewer steps, an MNIST subset: the same effect on a 2-core CPU in minutes.
+    Quick,
+}
+
+impl fmt::Display for Scale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scale::Paper => "paper",
+            Scale::Quick => "quick",
+        })
+    }
+}
+
+impl FromStr for Scale {
+    type Err = StudyError;
+    fn from_str(s: &str) -> Result<Self, StudyError> {
+        match s {
+            "paper" => Ok(Scale::Paper),
+            "quick" => Ok(Scale::Quick),
+            other => Err(StudyError::Invalid(format!(
+                "--scale {other:?}: expected paper (the paper's protocol) or quick (minutes on a CPU)"
+            ))),
+        }
+    }
+}
+
+fn default_bins() -> usize {
+    40
+}
+
+/// One figure's protocol, after the scale and the overrides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// What is reproduced, one line.
+    pub protocol: String,
+    /// Training settings shared by every run (over the program's defaults).
+    #[serde(default)]
+    pub train: toml::Table,
+    #[serde(default)]
+    pub betas: Vec<f64>,
+    #[serde(default)]
+    pub widths: Vec<usize>,
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    #[serde(default)]
+    pub gammas: Vec<f64>,
+    #[serde(default)]
+    pub batches: Vec<usize>,
+    /// Width of the large run whose density stands for the limit.
+    #[serde(default)]
+    pub reference_width: Option<usize>,
+    /// β of the reference for the β < 1 limit (the paper uses 0.25).
+    #[serde(default)]
+    pub reference_beta: Option<f64>,
+    /// Half-width of the histogram window for β < 1 panels (the paper: 0.2).
+    #[serde(default)]
+    pub window_below_one: Option<f64>,
+    /// Half-width of the histogram window for β = 1 panels (the paper: 1).
+    #[serde(default)]
+    pub window_one: Option<f64>,
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+    /// Dataset to run on when the preset's is not on the machine (quick scale only).
+    #[serde(default)]
+    pub fallback_dataset: Option<DatasetKind>,
+}
+
+/// Command-line overrides of a preset: grid axes, and training flags (a TOML table of
+/// `config.toml` keys).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub betas: Option<Vec<f64>>,
+    pub widths: Option<Vec<usize>>,
+    pub seeds: Option<Vec<u64>>,
+    pub gammas: Option<Vec<f64>>,
+    pub batches: Option<Vec<usize>>,
+    pub reference_width: Option<usize>,
+    /// Training settings for every run, over the preset's `train`.
+    pub train: toml::Table,
+}
+
+impl FigureSpec {
+    /// The preset `figure` at `scale`, with `extra` (a `--config` file's table, same layout as
+    /// the preset: keys at the top level apply to both scales) merged over it.
+    pub fn load(
+        figure: &str,
+        scale: Scale,
+        extra: Option<(String, toml::Table)>,
+    ) -> Result<Self, StudyError> {
+        let (_, text) = FIGURE_PRESETS
+            .iter()
+            .find(|(n, _)| *n == figure)
+            .ok_or_else(|| {
+                StudyError::Invalid(format!(
+                    "no figure preset {figure:?}; known: {}",
+                    FIGURE_PRESETS.map(|(n, _)| n).join(", ")
+                ))
+            })?;
+        let name = format!("configs/{figure}.toml");
+        let mut table = parse_table(&name, text)?;
+        if let Some((_, extra)) = &extra {
+            merge(&mut table, extra.clone());
+        }
+        let take = |table: &mut toml::Table, key: &str| match table.remove(key) {
+            Some(toml::Value::Table(t)) => Ok(t),
+            None => Ok(toml::Table::new()),
+            Some(_) => Err(StudyError::Invalid(format!(
+                "{name}: [{key}] must be a table"
+            ))),
+        };
+        let paper = take(&mut table, "paper")?;
+        let quick = take(&mut table, "quick")?;
+        let mut spec = paper;
+        if scale == Scale::Quick {
+            merge(&mut spec, quick);
+        }
+        // Top-level keys of a --config file apply at either scale.
+        merge(&mut spec, table);
+        let source = match &extra {
+            Some((n, _)) => format!("{name} [{scale}] + {n}"),
+            None => format!("{name} [{scale}]"),
+        };
+        let text = toml::to_string(&spec).expect("a table serialises");
+        toml::from_str(&text)
+            .map_err(|e: toml::de::Error| StudyError::Invalid(format!("{source}: {e}")))
+    }
+
+    /// Applies command-line overrides. `uses` lists the grid keys this figure reads; an
+    /// override of any other grid key is an error (it would be silently ignored), and so is a
+    /// training flag for a setting the figure varies per run (`varies`).
+    pub fn apply(
+        &mut self,
+        figure: &str,
+        o: Overrides,
+        uses: &[&str],
+        varies: &[&str],
+    ) -> Result<(), StudyError> {
+        let given = [
+            ("betas", o.betas.is_some()),
+            ("widths", o.widths.is_some()),
+            ("seeds", o.seeds.is_some()),
+            ("gammas", o.gammas.is_some()),
+            ("batches", o.batches.is_some()),
+            ("reference_width", o.reference_width.is_some()),
+        ];
+        for (key, set) in given {
+            if set && !uses.contains(&key) {
+                return Err(StudyError::Invalid(format!(
+                    "{figure} has no `{key}` to override (it uses: {})",
+                    uses.join(", ")
+                )));
+            }
+        }
+        for key in varies {
+            if o.train.contains_key(*key) {
+                let grid_flag = match *key {
+                    "width" => "--widths",
+                    "seed" => "--seeds",
+                    "beta" => "--betas",
+                    "gamma" => "--gammas",
+                    "batch" => "--batches",
+                    other => other,
+                };
+                return Err(StudyError::Invalid(format!(
+                    "{figure} sets `{key}` per run: use {grid_flag} instead of --{key}"
+                )));
+            }
+        }
+        if let Some(v) = o.betas {
+            self.betas = v;
+        }
+        if let Some(v) = o.widths {
+            self.widths = v;
+        }
+        if let Some(v) = o.seeds {
+            self.seeds = v;
+        }
+        if let Some(v) = o.gammas {
+            self.gammas = v;
+        }
+        if let Some(v) = o.batches {
+            self.batches = v;
+        }
+        if let Some(v) = o.reference_width {
+            self.reference_width = Some(v);
+        }
+        merge(&mut self.train, o.train);
+        Ok(())
+    }
+
+    /// Every run's shared setting: the program's defaults, then this spec's `train`.
+    pub fn base(&self, figure: &str) -> Result<TrainConfig, StudyError> {
+        Ok(TrainConfig::resolve(vec![(
+            format!("{figure} train settings"),
+            self.train.clone(),
+        )])?)
+    }
+
+    /// `list` is non-empty, else an error naming the key.
+    pub fn need<'a, T>(
+        &self,
+        figure: &str,
+        key: &str,
+        list: &'a [T],
+    ) -> Result<&'a [T], StudyError> {
+        if list.is_empty() {
+            Err(StudyError::Invalid(format!(
+                "{figure}: `{key}` is empty: give at least one value (--{key})"
+            )))
+        } else {
+            Ok(list)
+        }
+    }
+
+    /// The preset's text as TOML (the report quotes it).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("spec serialises")
+    }
+}

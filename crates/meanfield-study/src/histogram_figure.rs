@@ -1,0 +1,324 @@
+//! A figure of histogram panels (Figures 1, 3 and S5): each panel is one run's histogram of a
+//! hidden coordinate across its N particles, drawn over the density of a "limit" run (a
+//! Gaussian KDE of a large reference run), with the W2 distance between the two as the number
+//! behind the picture.
+//!
+//! Writes into `out`: `<name>.svg`/`<name>.png`, `panels.csv` (one row per panel: its setting,
+//! steps, mean, sd, W2 to its limit, fraction inside the window, accuracy, run directory),
+//! `histograms.csv` (every bar), `limit_density.csv` (every limit curve).
+
+use crate::StudyError;
+use crate::figures::fmt_opt;
+use crate::grid::run_grid;
+use crate::particles::Particles;
+use crate::plot::{HistogramPanel, save_histogram_grid};
+use meanfield_chaos::{histogram, kde, linspace, w2_1d};
+use meanfield_train::{Outcome, TrainConfig, TrainError, run_dir};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One panel: a run and how to draw it.
+#[derive(Debug, Clone)]
+pub struct PanelRun {
+    pub title: String,
+    pub config: TrainConfig,
+    /// Index into [`HistogramFigure::limits`].
+    pub limit: Option<usize>,
+    /// The x axis is [−window, window].
+    pub window: f64,
+}
+
+/// A run whose coordinate density stands for a limit.
+#[derive(Debug, Clone)]
+pub struct LimitRun {
+    pub label: String,
+    pub config: TrainConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistogramFigure {
+    /// File stem of the figure.
+    pub name: String,
+    pub title: String,
+    pub panels: Vec<PanelRun>,
+    pub limits: Vec<LimitRun>,
+    /// Panels per row.
+    pub cols: usize,
+    pub bins: usize,
+    /// Hidden coordinate (0: the paper's coordinate (1,1)).
+    pub coordinate: usize,
+    pub jobs: usize,
+    pub out: PathBuf,
+}
+
+/// The numbers behind one panel.
+#[derive(Debug, Clone, Serialize)]
+pub struct PanelRow {
+    pub panel: String,
+    pub width: usize,
+    pub beta: f64,
+    pub gamma: f64,
+    pub batch: usize,
+    pub seed: u64,
+    pub steps: u64,
+    pub mean: f64,
+    pub sd: f64,
+    /// W2 between this run's coordinate law and its limit run's.
+    pub w2_to_limit: Option<f64>,
+    pub limit: String,
+    /// Fraction of the particles inside the drawn window.
+    pub inside_window: f64,
+    pub test_accuracy: f64,
+    pub run_dir: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FigureResult {
+    pub rows: Vec<PanelRow>,
+    /// "setting: error" for each run that failed (its panel is left out).
+    pub failed: Vec<String>,
+    /// The figure's PNG and SVG.
+    pub figure: (PathBuf, PathBuf),
+}
+
+fn write_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
+    move |reason| StudyError::Write {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Writes `rows` as CSV with a header from their field names.
+pub fn write_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), StudyError> {
+    let err = write_err(path);
+    let mut w = csv::Writer::from_path(path).map_err(|e| err(e.to_string()))?;
+    for row in rows {
+        w.serialize(row).map_err(|e| err(e.to_string()))?;
+    }
+    w.flush().map_err(|e| err(e.to_string()))
+}
+
+/// Runs every distinct config once (`jobs` at a time, finished runs reused); returns each
+/// config's outcome keyed by run directory.
+pub fn run_all(
+    configs: &[TrainConfig],
+    jobs: usize,
+    log: &(dyn Fn(&str) + Sync),
+) -> BTreeMap<PathBuf, Result<Outcome, String>> {
+    let mut unique: Vec<TrainConfig> = Vec::new();
+    for c in configs {
+        if !unique
+            .iter()
+            .any(|u| run_dir::run_dir(u) == run_dir::run_dir(c))
+        {
+            unique.push(c.clone());
+        }
+    }
+    let outcomes = run_grid(&unique, jobs, log);
+    unique
+        .iter()
+        .zip(outcomes)
+        .map(|(c, o)| {
+            (
+                run_dir::run_dir(c),
+                o.map_err(|e: TrainError| e.to_string()),
+            )
+        })
+        .collect()
+}
+
+/// A short description of a run's setting for error lists.
+pub fn describe(c: &TrainConfig) -> String {
+    format!(
+        "N = {}, β = {}, γ = {}, M = {}, seed {}",
+        c.width, c.beta, c.gamma, c.batch, c.seed
+    )
+}
+
+impl HistogramFigure {
+    pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<FigureResult, StudyError> {
+        if self.panels.is_empty() {
+            return Err(StudyError::Invalid(format!(
+                "{}: the grid is empty",
+                self.name
+            )));
+        }
+        std::fs::create_dir_all(&self.out).map_err(|e| write_err(&self.out)(e.to_string()))?;
+        let configs: Vec<TrainConfig> = self
+            .panels
+            .iter()
+            .map(|p| p.config.clone())
+            .chain(self.limits.iter().map(|l| l.config.clone()))
+            .collect();
+        let outcomes = run_all(&configs, self.jobs, log);
+        let mut failed = Vec::new();
+        let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
+            match &outcomes[&run_dir::run_dir(c)] {
+                Ok(o) => match Particles::load(o.dir()) {
+                    Ok(p) => Some((p.hidden_coordinate(self.coordinate), o.clone())),
+                    Err(e) => {
+                        failed.push(format!("{}: {e}", describe(c)));
+                        None
+                    }
+                },
+                Err(e) => {
+                    let line = format!("{}: {e}", describe(c));
+                    if !failed.contains(&line) {
+                        failed.push(line);
+                    }
+                    None
+                }
+            }
+        };
+        let limit_samples: Vec<Option<Vec<f64>>> = self
+            .limits
+            .iter()
+            .map(|l| sample_of(&l.config).map(|(s, _)| s))
+            .collect();
+        let mut rows = Vec::new();
+        let mut drawn = Vec::new();
+        let mut bars = Vec::new();
+        let mut curves = Vec::new();
+        for panel in &self.panels {
+            let Some((sample, outcome)) = sample_of(&panel.config) else {
+                continue;
+            };
+            let w = panel.window;
+            let hist = histogram(&sample, -w, w, self.bins)?;
+            let limit = panel
+                .limit
+                .and_then(|i| limit_samples[i].as_ref().map(|s| (i, s)));
+            let (curve, w2) = match limit {
+                Some((i, s)) => {
+                    let xs = linspace(-w, w, 201);
+                    let ys = kde(s, &xs, None)?;
+                    let curve: Vec<(f64, f64)> = xs.into_iter().zip(ys).collect();
+                    for &(x, d) in &curve {
+                        curves.push(CurveRow {
+                            panel: panel.title.clone(),
+                            limit: self.limits[i].label.clone(),
+                            x,
+                            density: d,
+                        });
+                    }
+                    (Some(curve), Some(w2_1d(&sample, s)?))
+                }
+                None => (None, None),
+            };
+            for (i, d) in hist.density.iter().enumerate() {
+                bars.push(BarRow {
+                    panel: panel.title.clone(),
+                    bin_left: hist.left(i),
+                    bin_right: hist.left(i) + hist.bin_width(),
+                    density: *d,
+                });
+            }
+            let n = sample.len() as f64;
+            let mean = sample.iter().sum::<f64>() / n;
+            let sd = (sample.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let c = &panel.config;
+            rows.push(PanelRow {
+                panel: panel.title.clone(),
+                width: c.width,
+                beta: c.beta,
+                gamma: c.gamma,
+                batch: c.batch,
+                seed: c.seed,
+                steps: outcome.summary().steps,
+                mean,
+                sd,
+                w2_to_limit: w2,
+                limit: panel
+                    .limit
+                    .map_or(String::new(), |i| self.limits[i].label.clone()),
+                inside_window: hist.inside,
+                test_accuracy: outcome.summary().last.test_accuracy,
+                run_dir: outcome.dir().display().to_string(),
+            });
+            drawn.push(HistogramPanel {
+                title: match w2 {
+                    Some(d) => format!("{}  (W2 {:.3})", panel.title, d),
+                    None => panel.title.clone(),
+                },
+                histogram: hist,
+                limit: curve,
+            });
+        }
+        write_rows(&self.out.join("panels.csv"), &rows)?;
+        write_rows(&self.out.join("histograms.csv"), &bars)?;
+        write_rows(&self.out.join("limit_density.csv"), &curves)?;
+        let limit_label = self
+            .limits
+            .iter()
+            .map(|l| l.label.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let (svg, png) = if drawn.is_empty() {
+            return Err(StudyError::RunsFailed {
+                failed: failed.len(),
+                total: self.panels.len(),
+                details: failed.join("\n"),
+            });
+        } else {
+            save_histogram_grid(
+                &self.out.join(&self.name),
+                &self.title,
+                &format!("hidden coordinate ({}, 1)", self.coordinate + 1),
+                &format!("limit density (Gaussian KDE): {limit_label}"),
+                &drawn,
+                self.cols,
+            )?
+        };
+        Ok(FigureResult {
+            rows,
+            failed,
+            figure: (png, svg),
+        })
+    }
+}
+
+/// The key-number table shared by the histogram figures.
+pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
+    let mut md = String::from(
+        "| panel | steps | mean | sd | W2 to its limit | limit | inside window | test acc. |\n|---|---:|---:|---:|---:|---|---:|---:|\n",
+    );
+    let mut lines = Vec::new();
+    for r in &result.rows {
+        md.push_str(&format!(
+            "| {} | {} | {:.4} | {:.4} | {} | {} | {:.3} | {:.4} |\n",
+            r.panel,
+            r.steps,
+            r.mean,
+            r.sd,
+            fmt_opt(r.w2_to_limit, 4),
+            r.limit,
+            r.inside_window,
+            r.test_accuracy
+        ));
+        lines.push(format!(
+            "{}: W2 to limit {}, sd {:.4}, {} steps",
+            r.panel,
+            fmt_opt(r.w2_to_limit, 4),
+            r.sd,
+            r.steps
+        ));
+    }
+    (md, lines)
+}
+
+#[derive(Serialize)]
+struct BarRow {
+    panel: String,
+    bin_left: f64,
+    bin_right: f64,
+    density: f64,
+}
+
+#[derive(Serialize)]
+struct CurveRow {
+    panel: String,
+    limit: String,
+    x: f64,
+    density: f64,
+}

@@ -1,0 +1,74 @@
+//! `report.md` of a figure: the protocol, the scale that produced it, the figure, the key
+//! numbers, the runs that failed, and how long it took.
+
+use crate::StudyError;
+use crate::figure_preset::{FigureSpec, Scale};
+use std::path::{Path, PathBuf};
+
+/// What goes into a figure's report.
+#[derive(Debug, Clone)]
+pub struct Report<'a> {
+    pub title: &'a str,
+    pub scale: Scale,
+    pub spec: &'a FigureSpec,
+    /// File names (in the same folder) of the figure's images.
+    pub images: Vec<String>,
+    /// Markdown: the key numbers, with a sentence on what they show.
+    pub key_numbers: String,
+    /// CSV files (names in the same folder) with the numbers behind the figure.
+    pub data_files: Vec<&'a str>,
+    pub failed: &'a [String],
+    pub seconds: f64,
+    /// The command line that reproduces it.
+    pub command: String,
+}
+
+impl Report<'_> {
+    pub fn write(&self, out: &Path) -> Result<PathBuf, StudyError> {
+        let scale = match self.scale {
+            Scale::Paper => "**paper** — the paper's protocol as stated below.".to_string(),
+            Scale::Quick => {
+                "**quick** — NOT the paper's protocol: smaller widths, fewer steps and \
+                 a subset of the data (see `[quick]` in the preset), chosen to show the same \
+                 effect on a 2-core CPU in minutes. Numbers are not comparable to the paper's."
+                    .to_string()
+            }
+        };
+        let mut md = format!(
+            "# {}\n\nScale: {scale}\n\nProtocol: {}\n\nReproduce: `{}` ({:.0} s here, \
+             finished runs reused).\n\n",
+            self.title, self.spec.protocol, self.command, self.seconds
+        );
+        for image in &self.images {
+            md.push_str(&format!("![{}]({image})\n\n", self.title));
+        }
+        md.push_str("## Key numbers\n\n");
+        md.push_str(&self.key_numbers);
+        md.push_str("\n\nThe numbers behind the figure: ");
+        md.push_str(
+            &self
+                .data_files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        md.push_str(".\n\n");
+        if !self.failed.is_empty() {
+            md.push_str(&format!(
+                "## Failed runs ({}; left out above)\n\n",
+                self.failed.len()
+            ));
+            for f in self.failed {
+                md.push_str(&format!("- {f}\n"));
+            }
+            md.push('\n');
+        }
+        md.push_str("## Settings (after scale and overrides)\n\n```toml\n");
+        md.push_str(&self.spec.to_toml());
+        md.push_str("```\n");
+        let path = out.join("report.md");
+        meanfield_train::weights::write_atomic(&path, &md)?;
+        Ok(path)
+    }
+}

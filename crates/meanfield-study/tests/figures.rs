@@ -1,0 +1,390 @@
+//! The figure presets against the protocol in `paper.md`, and the figure commands on tiny
+//! synthetic grids: every file written, finished runs reused on a second call.
+
+use meanfield_study::figure_preset::{FigureSpec, Overrides, Scale};
+use meanfield_study::figures::{FigureContext, resolve_spec, run_figure};
+use meanfield_study::{figure_s5, figure1, figure2, figure3, table1};
+use meanfield_train::TrainConfig;
+use std::path::Path;
+use std::sync::Mutex;
+
+fn ctx(out: &Path, scale: Scale) -> FigureContext {
+    FigureContext {
+        scale,
+        out: out.join("figure"),
+        runs_dir: out.join("runs"),
+        jobs: 2,
+        command: "test".into(),
+    }
+}
+
+fn paper(name: &str) -> FigureSpec {
+    resolve_spec(name, Scale::Paper, None, Overrides::default()).unwrap()
+}
+
+fn steps(c: &TrainConfig) -> u64 {
+    c.schedule().init().unwrap().horizon_steps()
+}
+
+/// paper.md, "Experiments": Figure 1's step counts (β = 1 → 100; β = 0.75 → 472 at N = 500,
+/// 1495 at N = 50000; β = 0.5 → 2236 at N = 500, 22360 at N = 50000), its 3 × 3 grid and its
+/// N = 50000 limit runs at β = 0.25 and β = 1; MNIST with α = 0, M = 100, T = 100, γ = 1.
+#[test]
+fn figure1_preset_is_the_papers_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let fig = figure1::figure(&paper("figure1"), &ctx(dir.path(), Scale::Paper)).unwrap();
+    let grid: Vec<(f64, usize, u64)> = fig
+        .panels
+        .iter()
+        .map(|p| (p.config.beta, p.config.width, steps(&p.config)))
+        .collect();
+    assert_eq!(grid.len(), 9);
+    for (beta, width, n) in [
+        (0.5, 500, 2236),
+        (0.5, 50000, 22360),
+        (0.75, 500, 472),
+        (0.75, 50000, 1495),
+        (1.0, 500, 100),
+        (1.0, 5000, 100),
+        (1.0, 50000, 100),
+    ] {
+        assert!(
+            grid.contains(&(beta, width, n)),
+            "({beta}, {width}) → {n}: {grid:?}"
+        );
+    }
+    let limits: Vec<(f64, usize)> = fig
+        .limits
+        .iter()
+        .map(|l| (l.config.beta, l.config.width))
+        .collect();
+    assert_eq!(limits, vec![(0.25, 50000), (1.0, 50000)]);
+    let c = &fig.panels[0].config;
+    assert_eq!(
+        (c.dataset, c.alpha, c.batch, c.horizon, c.gamma),
+        (meanfield_data::DatasetKind::Mnist, 0.0, 100, 100.0, 1.0)
+    );
+    assert_eq!(c.readout, meanfield_model::Readout::Trainable);
+    assert_eq!(c.init, meanfield_model::Init::Pytorch);
+    // The paper's axes.
+    let windows: Vec<f64> = fig.panels.iter().map(|p| p.window).collect();
+    assert_eq!(windows, vec![0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 1.0, 1.0]);
+}
+
+/// Figure 2: weights at 0.01, N = 10^6, β in {0.75, 1}, 7 seeds, one particle standing for all.
+#[test]
+fn figure2_preset_is_the_papers_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = figure2::configs(&paper("figure2"), &ctx(dir.path(), Scale::Paper)).unwrap();
+    assert_eq!(configs.len(), 14);
+    for c in &configs {
+        assert_eq!(c.width, 1_000_000);
+        assert!(c.identical_particles);
+        assert_eq!(c.init, meanfield_model::Init::Const(0.01));
+        assert_eq!(c.readout_init, meanfield_model::Init::Const(0.01));
+        // n_T = T / (γ N^(β−1)): 100 · 10^6^0.25 = 3162 for β = 0.75, 100 for β = 1.
+        assert_eq!(steps(c), if c.beta == 1.0 { 100 } else { 3162 });
+    }
+    let seeds: Vec<u64> = configs
+        .iter()
+        .filter(|c| c.beta == 1.0)
+        .map(|c| c.seed)
+        .collect();
+    assert_eq!(seeds, (0..7).collect::<Vec<_>>());
+}
+
+/// Figure 3: β = 1, N = 10000, γ in {1, 0.1, 0.01} → n_T = 100, 1000, 10000; the β < 1 limit
+/// is Figure 1's N = 50000, β = 0.25 run (the same config, so the same run directory).
+#[test]
+fn figure3_preset_is_the_papers_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(dir.path(), Scale::Paper);
+    let fig = figure3::figure(&paper("figure3"), &c).unwrap();
+    let grid: Vec<(f64, usize, f64, u64)> = fig
+        .panels
+        .iter()
+        .map(|p| {
+            (
+                p.config.beta,
+                p.config.width,
+                p.config.gamma,
+                steps(&p.config),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grid,
+        vec![
+            (1.0, 10000, 1.0, 100),
+            (1.0, 10000, 0.1, 1000),
+            (1.0, 10000, 0.01, 10000)
+        ]
+    );
+    let fig1 = figure1::figure(&paper("figure1"), &c).unwrap();
+    assert_eq!(fig.limits[0].config, fig1.limits[0].config);
+}
+
+/// Figure S5: N = 10000, M in {1, 10, 100, 1000}, β in {0.75, 1}; the limit is Figure 1's.
+#[test]
+fn figure_s5_preset_is_the_papers_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(dir.path(), Scale::Paper);
+    let fig = figure_s5::figure(&paper("figure-s5"), &c).unwrap();
+    let grid: Vec<(f64, usize)> = fig
+        .panels
+        .iter()
+        .map(|p| (p.config.beta, p.config.batch))
+        .collect();
+    let mut expected = Vec::new();
+    for beta in [0.75, 1.0] {
+        for m in [1, 10, 100, 1000] {
+            expected.push((beta, m));
+        }
+    }
+    assert_eq!(grid, expected);
+    assert!(fig.panels.iter().all(|p| p.config.width == 10000));
+    let fig1 = figure1::figure(&paper("figure1"), &c).unwrap();
+    assert_eq!(fig.limits[0].config, fig1.limits[0].config);
+}
+
+/// Table 1: CIFAR-10, γ = 0.1, T = 10000, averaging from 1000; β = 1 runs 100000 steps and
+/// β = 0.75 runs 840896 / 1000000 / 1495348 steps at N = 5000 / 10000 / 50000.
+#[test]
+fn table1_preset_is_the_papers_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = paper("table1");
+    let base =
+        meanfield_study::figures::base_config("table1", &spec, &ctx(dir.path(), Scale::Paper))
+            .unwrap();
+    assert_eq!(base.dataset, meanfield_data::DatasetKind::Cifar10);
+    assert_eq!(
+        (base.gamma, base.horizon, base.average_from, base.batch),
+        (0.1, 10000.0, Some(1000), 100)
+    );
+    let got: Vec<(usize, f64, u64)> = table1::grid(&spec, &base)
+        .unwrap()
+        .iter()
+        .map(|c| (c.width, c.beta, steps(c)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (5000, 0.75, 840_896),
+            (5000, 1.0, 100_000),
+            (10000, 0.75, 1_000_000),
+            (10000, 1.0, 100_000),
+            (50000, 0.75, 1_495_348),
+            (50000, 1.0, 100_000),
+        ]
+    );
+    // The paper's numbers are printed beside ours.
+    assert_eq!(table1::paper_cell(50000, 1.0), Some((99.0, 57.7)));
+}
+
+/// At the paper's scale a missing CIFAR-10 says so and how to get it; the quick scale runs a
+/// labelled stand-in instead.
+#[test]
+fn table1_without_cifar() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Overrides::default();
+    o.train.insert(
+        "data_dir".into(),
+        dir.path().join("nodata").display().to_string().into(),
+    );
+    let spec = resolve_spec("table1", Scale::Paper, None, o.clone()).unwrap();
+    let e = table1::configs(&spec, &ctx(dir.path(), Scale::Paper))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cifar10") && e.contains("data_batch_1.bin"),
+        "{e}"
+    );
+    let quick = resolve_spec("table1", Scale::Quick, None, o).unwrap();
+    let (configs, note) = table1::configs(&quick, &ctx(dir.path(), Scale::Quick)).unwrap();
+    assert!(
+        configs
+            .iter()
+            .all(|c| c.dataset == meanfield_data::DatasetKind::Mnist)
+    );
+    assert!(note.unwrap().contains("stand-in"));
+}
+
+#[test]
+fn overrides_are_checked() {
+    let e = resolve_spec(
+        "figure1",
+        Scale::Quick,
+        None,
+        Overrides {
+            gammas: Some(vec![0.1]),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("figure1 has no `gammas`"), "{e}");
+    let mut o = Overrides::default();
+    o.train.insert("beta".into(), 0.5.into());
+    let e = resolve_spec("figure1", Scale::Paper, None, o)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--betas"), "{e}");
+    let mut bad = toml::Table::new();
+    bad.insert("colour".into(), "red".into());
+    let e = resolve_spec(
+        "figure2",
+        Scale::Paper,
+        Some(("x.toml".into(), bad)),
+        Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("colour"), "{e}");
+    assert!("huge".parse::<Scale>().is_err());
+}
+
+/// A tiny synthetic setting for the figure commands (over any preset: top-level keys of a
+/// --config table apply at both scales).
+fn tiny() -> (String, toml::Table) {
+    let t: toml::Table = r#"
+        [train]
+        dataset = "synthetic"
+        horizon = 2.0
+        synthetic = { train = 600, test = 200 }
+    "#
+    .parse()
+    .unwrap();
+    ("tiny.toml".into(), t)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every figure command on a tiny grid writes its files; a second call trains nothing.
+#[test]
+fn figure_commands_write_everything_and_reuse_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Overrides, &[&str]); 5] = [
+        (
+            "table1",
+            Overrides {
+                widths: Some(vec![20]),
+                ..Default::default()
+            },
+            &["report.md", "table.csv"],
+        ),
+        (
+            "figure1",
+            Overrides {
+                betas: Some(vec![0.5, 1.0]),
+                widths: Some(vec![20, 40]),
+                reference_width: Some(40),
+                ..Default::default()
+            },
+            &[
+                "figure1.png",
+                "figure1.svg",
+                "histograms.csv",
+                "limit_density.csv",
+                "panels.csv",
+                "report.md",
+            ],
+        ),
+        (
+            "figure2",
+            Overrides {
+                widths: Some(vec![1000]),
+                seeds: Some(vec![0, 1, 2]),
+                ..Default::default()
+            },
+            &[
+                "figure2.png",
+                "figure2.svg",
+                "report.md",
+                "spread.csv",
+                "values.csv",
+            ],
+        ),
+        (
+            "figure3",
+            Overrides {
+                widths: Some(vec![30]),
+                gammas: Some(vec![1.0, 0.1]),
+                reference_width: Some(40),
+                ..Default::default()
+            },
+            &[
+                "figure3.png",
+                "figure3.svg",
+                "histograms.csv",
+                "limit_density.csv",
+                "panels.csv",
+                "report.md",
+            ],
+        ),
+        (
+            "figure-s5",
+            Overrides {
+                widths: Some(vec![30]),
+                batches: Some(vec![1, 50]),
+                reference_width: Some(40),
+                ..Default::default()
+            },
+            &[
+                "figure-s5.png",
+                "figure-s5.svg",
+                "histograms.csv",
+                "limit_density.csv",
+                "panels.csv",
+                "report.md",
+            ],
+        ),
+    ];
+    for (name, overrides, expected) in cases {
+        let c = FigureContext {
+            out: dir.path().join(name),
+            ..ctx(dir.path(), Scale::Quick)
+        };
+        let spec = resolve_spec(name, Scale::Quick, Some(tiny()), overrides).unwrap();
+        let lines = Mutex::new(Vec::<String>::new());
+        let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+        let s = run_figure(name, &spec, &c, &log).unwrap();
+        assert!(s.failed.is_empty(), "{name}: {:?}", s.failed);
+        assert_eq!(files(&c.out), *expected, "{name}");
+        let report = std::fs::read_to_string(&s.report).unwrap();
+        assert!(
+            report.contains("Scale: **quick**") && report.contains("NOT the paper"),
+            "{report}"
+        );
+        // Every histogram panel has a W2 to its limit (a number, not a blank).
+        if let Ok(text) = std::fs::read_to_string(c.out.join("panels.csv")) {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let col = r
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "w2_to_limit")
+                .unwrap();
+            for row in r.records() {
+                let w2: f64 = row.unwrap()[col].parse().unwrap();
+                assert!(w2.is_finite() && w2 >= 0.0);
+            }
+        }
+        let trained = |l: &Vec<String>| l.iter().filter(|l| l.contains("] trained ")).count();
+        assert!(
+            trained(&lines.lock().unwrap()) > 0,
+            "{name} trained nothing the first time"
+        );
+        lines.lock().unwrap().clear();
+        run_figure(name, &spec, &c, &log).unwrap();
+        let l = lines.lock().unwrap();
+        assert_eq!(trained(&l), 0, "{name} retrained: {l:?}");
+        assert!(l.iter().all(|l| l.contains("] reused ")), "{l:?}");
+    }
+}
