@@ -47,16 +47,6 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     }
 }
 
-fn save_matrix(
-    dir: &Path,
-    name: &str,
-    rows: usize,
-    cols: usize,
-    data: &[f32],
-) -> Result<(), TrainError> {
-    weights::save(&dir.join(name), rows, cols, data)
-}
-
 /// Writes a checkpoint of `model` (and `average`) after `state.step` updates.
 pub fn save(
     run: &Path,
@@ -69,14 +59,11 @@ pub fn save(
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-    let (n, p, c) = (model.width(), model.input_dim(), model.classes());
-    let (h, r) = model.weights_to_vec();
-    save_matrix(&partial, weights::HIDDEN, n, p, &h)?;
-    save_matrix(&partial, weights::READOUT, n, c, &r)?;
+    weights::save_tensor(&partial.join(weights::HIDDEN), &model.hidden.val())?;
+    weights::save_tensor(&partial.join(weights::READOUT), &model.readout.val())?;
     if let Some(avg) = average {
-        let (h, r) = avg.weights_to_vec();
-        save_matrix(&partial, weights::HIDDEN_AVG, n, p, &h)?;
-        save_matrix(&partial, weights::READOUT_AVG, n, c, &r)?;
+        weights::save_tensor(&partial.join(weights::HIDDEN_AVG), &avg.hidden.val())?;
+        weights::save_tensor(&partial.join(weights::READOUT_AVG), &avg.readout.val())?;
     }
     weights::write_atomic(
         &partial.join(STATE),

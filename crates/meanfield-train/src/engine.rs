@@ -48,14 +48,16 @@ impl StepEngine {
     pub fn step(&mut self, lr: f64, x: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         match self {
             StepEngine::ClosedForm { model, sgd } => {
-                let m = model.take().expect("model present between steps");
+                let mut m = model.take().expect("model present between steps");
                 let g = closed_form_gradients(&m, x, targets);
-                let hidden = sgd.update(lr, m.hidden.val(), g.hidden);
-                let readout = match g.readout {
-                    Some(grad) => sgd.update(lr, m.readout.val(), grad),
-                    None => m.readout.val(),
-                };
-                *model = Some(m.with_weights(hidden, readout));
+                // `Param::map` moves each weight tensor out of the model, so the update owns
+                // the only reference and the backend can write it in place: no second [N, p]
+                // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
+                m.hidden = m.hidden.map(|w| sgd.update(lr, w, g.hidden));
+                if let Some(grad) = g.readout {
+                    m.readout = m.readout.map(|w| sgd.update(lr, w, grad));
+                }
+                *model = Some(m);
                 g.logits
             }
             StepEngine::Autodiff { model, optim } => {

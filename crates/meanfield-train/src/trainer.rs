@@ -103,9 +103,8 @@ fn save_weights(
     readout: &str,
     model: &MeanFieldNet,
 ) -> Result<(), TrainError> {
-    let (h, r) = model.weights_to_vec();
-    weights::save(&dir.join(hidden), model.width(), model.input_dim(), &h)?;
-    weights::save(&dir.join(readout), model.width(), model.classes(), &r)
+    weights::save_tensor(&dir.join(hidden), &model.hidden.val())?;
+    weights::save_tensor(&dir.join(readout), &model.readout.val())
 }
 
 /// Trains one run as `config` says and writes its directory.

@@ -26,6 +26,37 @@ pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), T
     })
 }
 
+/// Writes a [rows, cols] tensor as `.npy`, copying it to the host a block of rows at a time
+/// (about 64 MB each), so saving adds no full-size host copy of W1 (3.1 GB at N = 10^6 on
+/// MNIST) to the memory in use. Same bytes as [`save`] of the whole matrix.
+pub fn save_tensor(path: &Path, tensor: &burn::tensor::Tensor<2>) -> Result<(), TrainError> {
+    let cols = tensor.dims()[1];
+    save_tensor_in_blocks(path, tensor, ((16usize << 20) / cols.max(1)).max(1))
+}
+
+fn save_tensor_in_blocks(
+    path: &Path,
+    tensor: &burn::tensor::Tensor<2>,
+    block: usize,
+) -> Result<(), TrainError> {
+    let [rows, cols] = tensor.dims();
+    write_atomic_with(path, |out| {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[rows as u64, cols as u64])
+            .writer(out)
+            .begin_nd()?;
+        let mut start = 0;
+        while start < rows {
+            let end = (start + block).min(rows);
+            let part = meanfield_model::net::to_vec(tensor.clone().slice([start..end, 0..cols]));
+            writer.extend(part)?;
+            start = end;
+        }
+        writer.finish()
+    })
+}
+
 /// Reads a float32 (little-endian) C-order matrix, checking it has `expected` shape.
 pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
     let (data, shape) = load_matrix(path)?;
@@ -111,6 +142,25 @@ fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Saving a tensor block by block (blocks of 3 rows over 10, the last one short, and the
+    /// default single block) writes the same bytes as saving the whole host matrix.
+    #[test]
+    fn tensor_saved_in_blocks_equals_whole_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
+        let device = crate::Backend::default().device().unwrap();
+        let t = burn::tensor::Tensor::<2>::from_data(
+            burn::tensor::TensorData::new(data.clone(), [10, 4]),
+            &device,
+        );
+        save(&dir.path().join("a.npy"), 10, 4, &data).unwrap();
+        save_tensor_in_blocks(&dir.path().join("b.npy"), &t, 3).unwrap();
+        save_tensor(&dir.path().join("c.npy"), &t).unwrap();
+        let a = std::fs::read(dir.path().join("a.npy")).unwrap();
+        assert_eq!(a, std::fs::read(dir.path().join("b.npy")).unwrap());
+        assert_eq!(a, std::fs::read(dir.path().join("c.npy")).unwrap());
+    }
 
     #[test]
     fn round_trip_and_shape_checks() {
