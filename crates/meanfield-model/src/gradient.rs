@@ -24,8 +24,52 @@ pub struct Gradients {
     pub logits: Tensor<2>,
 }
 
+/// The gradients with ∇W1 = ∇Hᵀ x left as its two factors, so it can be formed a block of rows
+/// at a time (and each block applied at once): the full [N, p] product is never materialised.
+pub struct GradientFactors {
+    /// ∇H, [M, N].
+    pub d_pre: Tensor<2>,
+    /// The batch x, [M, p].
+    pub x: Tensor<2>,
+    /// ∇W2, [N, C]; `None` for a fixed readout.
+    pub readout: Option<Tensor<2>>,
+    /// The batch logits [M, C].
+    pub logits: Tensor<2>,
+}
+
+impl GradientFactors {
+    /// Rows `rows` of ∇W1: ∇H[:, rows]ᵀ x, [rows.len(), p].
+    pub fn hidden_rows(&self, rows: std::ops::Range<usize>) -> Tensor<2> {
+        let m = self.d_pre.dims()[0];
+        self.d_pre
+            .clone()
+            .slice([0..m, rows])
+            .transpose()
+            .matmul(self.x.clone())
+    }
+
+    /// The whole ∇W1, [N, p].
+    pub fn hidden(&self) -> Tensor<2> {
+        self.d_pre.clone().transpose().matmul(self.x.clone())
+    }
+}
+
 /// Gradients of `cross_entropy(model.forward(x), targets)` (targets one-hot, [M, C]).
 pub fn closed_form_gradients(model: &MeanFieldNet, x: Tensor<2>, targets: Tensor<2>) -> Gradients {
+    let f = closed_form_factors(model, x, targets);
+    Gradients {
+        hidden: f.hidden(),
+        readout: f.readout,
+        logits: f.logits,
+    }
+}
+
+/// [`closed_form_gradients`] with ∇W1 left factored.
+pub fn closed_form_factors(
+    model: &MeanFieldNet,
+    x: Tensor<2>,
+    targets: Tensor<2>,
+) -> GradientFactors {
     let n = model.width() as f64;
     let m = x.dims()[0] as f64;
     let trace = model.forward_trace(x.clone());
@@ -44,9 +88,9 @@ pub fn closed_form_gradients(model: &MeanFieldNet, x: Tensor<2>, targets: Tensor
     };
     let d_act = g.matmul(w2.transpose()).div_scalar(n);
     let d_pre = d_act * model.activation.derivative(trace.pre, trace.act);
-    let hidden = d_pre.transpose().matmul(x);
-    Gradients {
-        hidden,
+    GradientFactors {
+        d_pre,
+        x,
         readout,
         logits: trace.logits,
     }

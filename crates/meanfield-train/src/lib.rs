@@ -3,6 +3,7 @@
 //! - [`config`] — [`TrainConfig`], every setting of a run with its default (the only place
 //!   defaults live), presets from `configs/`, TOML overrides, validation.
 //! - [`backend`] — [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
+//! - [`allocator`] — keep large freed buffers for reuse (the per-step gradient), for speed.
 //! - [`checkpoint`] — atomic checkpoints and exact resume.
 //! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
 //! - [`task`] — loading (or fetching, or generating) the dataset a config asks for.
@@ -17,6 +18,7 @@
 //! - [`trainer`] — the training loop that ties them together.
 //! - [`error`] — [`TrainError`].
 
+pub mod allocator;
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;
