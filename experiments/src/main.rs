@@ -234,7 +234,22 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" "),
     };
-    eprintln!("{name} at {scale} scale: {}", spec.protocol);
+    let overridden = args.betas.is_some()
+        || args.widths.is_some()
+        || args.seeds.is_some()
+        || args.gammas.is_some()
+        || args.batches.is_some()
+        || args.reference_width.is_some()
+        || args.train.config.is_some();
+    eprintln!(
+        "{name} at {scale} scale: {}{}",
+        spec.protocol,
+        if overridden {
+            " — with the overrides given (report.md lists the settings used)"
+        } else {
+            ""
+        }
+    );
     let summary = run_figure(name, &spec, &ctx, &|line| eprintln!("{line}"))?;
     for line in &summary.key_lines {
         println!("{line}");

@@ -20,6 +20,10 @@ pub enum StudyError {
     Plot { path: PathBuf, reason: String },
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "interrupted: the runs in progress wrote checkpoints; run the same command again to continue the grid"
+    )]
+    Interrupted,
     #[error("{failed} of {total} runs failed:\n{details}")]
     RunsFailed {
         failed: usize,

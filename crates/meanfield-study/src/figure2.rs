@@ -106,7 +106,7 @@ pub fn run(
 ) -> Result<FigureSummary, StudyError> {
     let start = Instant::now();
     let configs = configs(spec, ctx)?;
-    let outcomes = run_all(&configs, ctx.jobs, log);
+    let outcomes = run_all(&configs, ctx.jobs, log)?;
     let mut values = Vec::new();
     let mut failed = Vec::new();
     for c in &configs {

@@ -26,6 +26,15 @@ pub fn run_grid(
                         i
                     };
                     let Some(config) = configs.get(i) else { break };
+                    if meanfield_train::trainer::interrupted() {
+                        // Ctrl-C: the running runs checkpoint and stop; start no new ones.
+                        results.lock().expect("no panics hold this lock")[i] =
+                            Some(Err(TrainError::Interrupted {
+                                step: 0,
+                                dir: meanfield_train::run_dir::run_dir(config),
+                            }));
+                        continue;
+                    }
                     let result = train(
                         config,
                         RunOptions {

@@ -100,12 +100,13 @@ pub fn write_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), StudyErro
 }
 
 /// Runs every distinct config once (`jobs` at a time, finished runs reused); returns each
-/// config's outcome keyed by run directory.
+/// config's outcome keyed by run directory. After Ctrl-C it returns an error instead (the
+/// running runs have checkpointed; no partial figure is drawn).
 pub fn run_all(
     configs: &[TrainConfig],
     jobs: usize,
     log: &(dyn Fn(&str) + Sync),
-) -> BTreeMap<PathBuf, Result<Outcome, String>> {
+) -> Result<BTreeMap<PathBuf, Result<Outcome, String>>, StudyError> {
     let mut unique: Vec<TrainConfig> = Vec::new();
     for c in configs {
         if !unique
@@ -116,7 +117,10 @@ pub fn run_all(
         }
     }
     let outcomes = run_grid(&unique, jobs, log);
-    unique
+    if meanfield_train::trainer::interrupted() {
+        return Err(StudyError::Interrupted);
+    }
+    Ok(unique
         .iter()
         .zip(outcomes)
         .map(|(c, o)| {
@@ -125,7 +129,7 @@ pub fn run_all(
                 o.map_err(|e: TrainError| e.to_string()),
             )
         })
-        .collect()
+        .collect())
 }
 
 /// A short description of a run's setting for error lists.
@@ -151,7 +155,7 @@ impl HistogramFigure {
             .map(|p| p.config.clone())
             .chain(self.limits.iter().map(|l| l.config.clone()))
             .collect();
-        let outcomes = run_all(&configs, self.jobs, log);
+        let outcomes = run_all(&configs, self.jobs, log)?;
         let mut failed = Vec::new();
         let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
             match &outcomes[&run_dir::run_dir(c)] {

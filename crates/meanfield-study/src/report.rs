@@ -35,7 +35,7 @@ impl Report<'_> {
             }
         };
         let mut md = format!(
-            "# {}\n\nScale: {scale}\n\nProtocol: {}\n\nReproduce: `{}` ({:.0} s here, \
+            "# {}\n\nScale: {scale}\n\nProtocol of the preset (any overrides are in the settings at the end): {}\n\nReproduce: `{}` ({:.0} s here, \
              finished runs reused).\n\n",
             self.title, self.spec.protocol, self.command, self.seconds
         );

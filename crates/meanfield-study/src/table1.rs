@@ -99,7 +99,7 @@ pub fn run(
     if let Some(note) = &note {
         log(&format!("note: {note}"));
     }
-    let outcomes = run_all(&configs, ctx.jobs, log);
+    let outcomes = run_all(&configs, ctx.jobs, log)?;
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     for c in &configs {

@@ -30,6 +30,11 @@ pub fn request_interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Whether [`request_interrupt`] was called (grids stop starting new runs).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Writes `summary.json` with status "diverged" (the last good checkpoint stays in place).
 fn mark_diverged(dir: &Path, error: &TrainError) {
     let text = serde_json::json!({ "status": "diverged", "error": error.to_string() });
