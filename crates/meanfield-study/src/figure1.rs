@@ -4,11 +4,9 @@
 
 use crate::StudyError;
 use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config, file_name};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, panel_table};
-use crate::report::Report;
+use crate::figures::{FigureContext, FigureSummary, base_config};
+use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
-use std::time::Instant;
 
 /// The grid of Figure 1 (also used by its tests): panels row-major, then the two limit runs.
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
@@ -74,32 +72,14 @@ pub fn run(
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<FigureSummary, StudyError> {
-    let start = Instant::now();
-    let fig = figure(spec, ctx)?;
-    let result = fig.run(log)?;
-    let (table, key_lines) = panel_table(&result);
-    let key_numbers = format!(
+    run_and_report(
+        figure(spec, ctx)?,
+        "Figure 1: histograms of hidden coordinate (1,1)",
         "W2 is the exact Wasserstein-2 distance between the panel's coordinate law and its \
          limit run's. As N grows the β < 1 rows approach the deterministic mean-field limit and \
-         the β = 1 row the McKean–Vlasov one.\n\n{table}"
-    );
-    let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
-        title: "Figure 1: histograms of hidden coordinate (1,1)",
-        scale: ctx.scale,
+         the β = 1 row the McKean–Vlasov one.",
         spec,
-        images: vec![file_name(&result.figure.0)],
-        key_numbers,
-        data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
-        failed: &result.failed,
-        seconds,
-        command: ctx.command.clone(),
-    }
-    .write(&ctx.out)?;
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed: result.failed,
-        seconds,
-    })
+        ctx,
+        log,
+    )
 }

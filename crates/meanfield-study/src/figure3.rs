@@ -4,11 +4,9 @@
 
 use crate::StudyError;
 use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config, file_name};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, panel_table};
-use crate::report::Report;
+use crate::figures::{FigureContext, FigureSummary, base_config};
+use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
-use std::time::Instant;
 
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
     let name = "figure3";
@@ -66,30 +64,13 @@ pub fn run(
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<FigureSummary, StudyError> {
-    let start = Instant::now();
-    let result = figure(spec, ctx)?.run(log)?;
-    let (table, key_lines) = panel_table(&result);
-    let key_numbers = format!(
+    run_and_report(
+        figure(spec, ctx)?,
+        "Figure 3: β = 1 for decreasing γ",
         "W2 to the β < 1 limit for each γ: the theory expects it to shrink as γ → 0 (the \
-         diffusion of the β = 1 limit is (γ Σ / M)^(1/2)).\n\n{table}"
-    );
-    let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
-        title: "Figure 3: β = 1 for decreasing γ",
-        scale: ctx.scale,
+         diffusion of the β = 1 limit is (γ Σ / M)^(1/2)).",
         spec,
-        images: vec![file_name(&result.figure.0)],
-        key_numbers,
-        data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
-        failed: &result.failed,
-        seconds,
-        command: ctx.command.clone(),
-    }
-    .write(&ctx.out)?;
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed: result.failed,
-        seconds,
-    })
+        ctx,
+        log,
+    )
 }

@@ -4,11 +4,9 @@
 
 use crate::StudyError;
 use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config, file_name};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, panel_table};
-use crate::report::Report;
+use crate::figures::{FigureContext, FigureSummary, base_config};
+use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
-use std::time::Instant;
 
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
     let name = "figure-s5";
@@ -73,30 +71,13 @@ pub fn run(
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<FigureSummary, StudyError> {
-    let start = Instant::now();
-    let result = figure(spec, ctx)?.run(log)?;
-    let (table, key_lines) = panel_table(&result);
-    let key_numbers = format!(
+    run_and_report(
+        figure(spec, ctx)?,
+        "Figure S5: batch size M for β < 1 and β = 1",
         "W2 to the β < 1 limit for each (β, M): for β = 1 the theory expects it to shrink as M \
-         grows (the limit's diffusion is (γ Σ / M)^(1/2)); for β < 1 it is small at every M.\n\n{table}"
-    );
-    let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
-        title: "Figure S5: batch size M for β < 1 and β = 1",
-        scale: ctx.scale,
+         grows (the limit's diffusion is (γ Σ / M)^(1/2)); for β < 1 it is small at every M.",
         spec,
-        images: vec![file_name(&result.figure.0)],
-        key_numbers,
-        data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
-        failed: &result.failed,
-        seconds,
-        command: ctx.command.clone(),
-    }
-    .write(&ctx.out)?;
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed: result.failed,
-        seconds,
-    })
+        ctx,
+        log,
+    )
 }

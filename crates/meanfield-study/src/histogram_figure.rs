@@ -8,10 +8,12 @@
 //! `histograms.csv` (every bar), `limit_density.csv` (every limit curve).
 
 use crate::StudyError;
-use crate::figures::fmt_opt;
+use crate::figure_preset::FigureSpec;
+use crate::figures::{FigureContext, FigureSummary, file_name, fmt_opt};
 use crate::grid::run_grid;
 use crate::particles::Particles;
 use crate::plot::{HistogramPanel, save_histogram_grid};
+use crate::report::Report;
 use meanfield_chaos::{histogram, kde, linspace, w2_1d};
 use meanfield_train::{Outcome, TrainConfig, TrainError, run_dir};
 use serde::Serialize;
@@ -309,6 +311,40 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
         ));
     }
     (md, lines)
+}
+
+/// Runs a histogram figure and writes its report: `title` heads the report, `explanation`
+/// precedes the panel table.
+pub fn run_and_report(
+    fig: HistogramFigure,
+    title: &str,
+    explanation: &str,
+    spec: &FigureSpec,
+    ctx: &FigureContext,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<FigureSummary, StudyError> {
+    let start = std::time::Instant::now();
+    let result = fig.run(log)?;
+    let (table, key_lines) = panel_table(&result);
+    let seconds = start.elapsed().as_secs_f64();
+    let report = Report {
+        title,
+        scale: ctx.scale,
+        spec,
+        images: vec![file_name(&result.figure.0)],
+        key_numbers: format!("{explanation}\n\n{table}"),
+        data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
+        failed: &result.failed,
+        seconds,
+        command: ctx.command.clone(),
+    }
+    .write(&ctx.out)?;
+    Ok(FigureSummary {
+        report,
+        key_lines,
+        failed: result.failed,
+        seconds,
+    })
 }
 
 #[derive(Serialize)]
