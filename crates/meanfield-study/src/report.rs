@@ -28,8 +28,8 @@ impl Report<'_> {
         let scale = match self.scale {
             Scale::Paper => "**paper** — the paper's protocol as stated below.".to_string(),
             Scale::Quick => {
-                "**quick** — NOT the paper's protocol: smaller widths, fewer steps and \
-                 a subset of the data (see `[quick]` in the preset), chosen to show the same \
+                "**quick** — NOT the paper's protocol: the `[quick]` keys of the preset \
+                 (smaller widths, fewer steps and/or a subset of the data) show the same \
                  effect on a 2-core CPU in minutes. Numbers are not comparable to the paper's."
                     .to_string()
             }
