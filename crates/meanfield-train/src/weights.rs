@@ -12,18 +12,29 @@ pub const READOUT: &str = "readout.npy";
 pub const HIDDEN_AVG: &str = "hidden_avg.npy";
 pub const READOUT_AVG: &str = "readout_avg.npy";
 
-/// Writes a row-major f32 matrix [rows, cols].
-pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), TrainError> {
-    assert_eq!(rows * cols, data.len(), "caller passes a consistent shape");
+/// Writes a [rows, cols] float32 `.npy` atomically; `fill` streams the values in row-major
+/// order into the writer.
+fn write_npy(
+    path: &Path,
+    rows: usize,
+    cols: usize,
+    fill: impl FnOnce(&mut dyn FnMut(&[f32]) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<(), TrainError> {
     write_atomic_with(path, |out| {
         let mut writer = npyz::WriteOptions::new()
             .default_dtype()
             .shape(&[rows as u64, cols as u64])
             .writer(out)
             .begin_nd()?;
-        writer.extend(data.iter().copied())?;
+        fill(&mut |part| writer.extend(part.iter().copied()))?;
         writer.finish()
     })
+}
+
+/// Writes a row-major f32 matrix [rows, cols].
+pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), TrainError> {
+    assert_eq!(rows * cols, data.len(), "caller passes a consistent shape");
+    write_npy(path, rows, cols, |put| put(data))
 }
 
 /// Writes a [rows, cols] tensor as `.npy`, copying it to the host a block of rows at a time
@@ -40,20 +51,16 @@ fn save_tensor_in_blocks(
     block: usize,
 ) -> Result<(), TrainError> {
     let [rows, cols] = tensor.dims();
-    write_atomic_with(path, |out| {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&[rows as u64, cols as u64])
-            .writer(out)
-            .begin_nd()?;
+    write_npy(path, rows, cols, |put| {
         let mut start = 0;
         while start < rows {
             let end = (start + block).min(rows);
-            let part = meanfield_model::net::to_vec(tensor.clone().slice([start..end, 0..cols]));
-            writer.extend(part)?;
+            put(&meanfield_model::net::to_vec(
+                tensor.clone().slice([start..end, 0..cols]),
+            ))?;
             start = end;
         }
-        writer.finish()
+        Ok(())
     })
 }
 
