@@ -18,7 +18,6 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let reference_width = spec
         .reference_width
         .unwrap_or(*widths.iter().max().expect("non-empty"));
-    let reference_beta = spec.reference_beta.unwrap_or(0.25);
     let run = |width: usize, beta: f64| TrainConfig {
         width,
         beta,
@@ -26,45 +25,32 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         ..base.clone()
     };
     let limits = vec![
-        LimitRun {
-            label: format!("N = {reference_width}, β = {reference_beta} (β < 1 limit)"),
-            config: run(reference_width, reference_beta),
-        },
-        LimitRun {
-            label: format!("N = {reference_width}, β = 1 (β = 1 limit)"),
-            config: run(reference_width, 1.0),
-        },
+        LimitRun::new(&base, reference_width, spec.reference_beta(), seed, ""),
+        LimitRun::new(&base, reference_width, 1.0, seed, ""),
     ];
     let mut panels = Vec::new();
     for &beta in betas {
         for &width in widths {
-            let one = beta >= 1.0;
             panels.push(PanelRun {
                 title: format!("β = {beta}, N = {width}"),
                 config: run(width, beta),
-                limit: Some(if one { 1 } else { 0 }),
-                window: if one {
-                    spec.window_one.unwrap_or(1.0)
-                } else {
-                    spec.window_below_one.unwrap_or(0.2)
-                },
+                limit: Some(if beta >= 1.0 { 1 } else { 0 }),
+                window: spec.window(beta),
             });
         }
     }
-    Ok(HistogramFigure {
-        name: name.into(),
-        title: format!(
+    Ok(HistogramFigure::new(
+        name,
+        format!(
             "Figure 1 ({} scale): hidden coordinate (1,1) across the N neurons",
             ctx.scale
         ),
         panels,
         limits,
-        cols: widths.len(),
-        bins: spec.bins,
-        coordinate: 0,
-        jobs: ctx.jobs,
-        out: ctx.out.clone(),
-    })
+        widths.len(),
+        spec,
+        ctx,
+    ))
 }
 
 pub fn run(

@@ -15,19 +15,13 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let width = spec.need(name, "widths", &spec.widths)?[0];
     let seed = spec.need(name, "seeds", &spec.seeds)?[0];
     let reference_width = spec.reference_width.unwrap_or(width);
-    let reference_beta = spec.reference_beta.unwrap_or(0.25);
-    let limits = vec![LimitRun {
-        label: format!(
-            "N = {reference_width}, β = {reference_beta}, γ = {} (β < 1 limit)",
-            base.gamma
-        ),
-        config: TrainConfig {
-            width: reference_width,
-            beta: reference_beta,
-            seed,
-            ..base.clone()
-        },
-    }];
+    let limits = vec![LimitRun::new(
+        &base,
+        reference_width,
+        spec.reference_beta(),
+        seed,
+        &format!(", γ = {}", base.gamma),
+    )];
     let panels = gammas
         .iter()
         .map(|&gamma| PanelRun {
@@ -40,23 +34,21 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
                 ..base.clone()
             },
             limit: Some(0),
-            window: spec.window_one.unwrap_or(1.0),
+            window: spec.window(1.0),
         })
         .collect();
-    Ok(HistogramFigure {
-        name: name.into(),
-        title: format!(
+    Ok(HistogramFigure::new(
+        name,
+        format!(
             "Figure 3 ({} scale): β = 1 as γ → 0, against the β < 1 limit",
             ctx.scale
         ),
         panels,
         limits,
-        cols: gammas.len(),
-        bins: spec.bins,
-        coordinate: 0,
-        jobs: ctx.jobs,
-        out: ctx.out.clone(),
-    })
+        gammas.len(),
+        spec,
+        ctx,
+    ))
 }
 
 pub fn run(

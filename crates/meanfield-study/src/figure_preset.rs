@@ -231,6 +231,21 @@ impl FigureSpec {
         )])?)
     }
 
+    /// β of the run whose density stands for the β < 1 limit (the paper's 0.25 by default).
+    pub fn reference_beta(&self) -> f64 {
+        self.reference_beta.unwrap_or(0.25)
+    }
+
+    /// Half-width of the histogram window for a panel at `beta` (the paper's axes by default:
+    /// ±0.2 for β < 1, ±1 for β = 1).
+    pub fn window(&self, beta: f64) -> f64 {
+        if beta >= 1.0 {
+            self.window_one.unwrap_or(1.0)
+        } else {
+            self.window_below_one.unwrap_or(0.2)
+        }
+    }
+
     /// `list` is non-empty, else an error naming the key.
     pub fn need<'a, T>(
         &self,

@@ -16,19 +16,13 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let width = spec.need(name, "widths", &spec.widths)?[0];
     let seed = spec.need(name, "seeds", &spec.seeds)?[0];
     let reference_width = spec.reference_width.unwrap_or(width);
-    let reference_beta = spec.reference_beta.unwrap_or(0.25);
-    let limits = vec![LimitRun {
-        label: format!(
-            "N = {reference_width}, β = {reference_beta}, M = {} (β < 1 limit)",
-            base.batch
-        ),
-        config: TrainConfig {
-            width: reference_width,
-            beta: reference_beta,
-            seed,
-            ..base.clone()
-        },
-    }];
+    let limits = vec![LimitRun::new(
+        &base,
+        reference_width,
+        spec.reference_beta(),
+        seed,
+        &format!(", M = {}", base.batch),
+    )];
     let mut panels = Vec::new();
     for &beta in betas {
         for &batch in batches {
@@ -42,28 +36,22 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
                     ..base.clone()
                 },
                 limit: Some(0),
-                window: if beta >= 1.0 {
-                    spec.window_one.unwrap_or(1.0)
-                } else {
-                    spec.window_below_one.unwrap_or(0.2)
-                },
+                window: spec.window(beta),
             });
         }
     }
-    Ok(HistogramFigure {
-        name: "figure-s5".into(),
-        title: format!(
+    Ok(HistogramFigure::new(
+        name,
+        format!(
             "Figure S5 ({} scale): N = {width}, batch size M across, β down",
             ctx.scale
         ),
         panels,
         limits,
-        cols: batches.len(),
-        bins: spec.bins,
-        coordinate: 0,
-        jobs: ctx.jobs,
-        out: ctx.out.clone(),
-    })
+        batches.len(),
+        spec,
+        ctx,
+    ))
 }
 
 pub fn run(

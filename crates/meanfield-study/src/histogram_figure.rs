@@ -142,7 +142,48 @@ pub fn describe(c: &TrainConfig) -> String {
     )
 }
 
+impl LimitRun {
+    /// The limit run `base` at (`width`, `beta`, `seed`), labelled "N = …, β = …{detail}
+    /// (β < 1 limit)" (or "β = 1 limit").
+    pub fn new(base: &TrainConfig, width: usize, beta: f64, seed: u64, detail: &str) -> Self {
+        let which = if beta >= 1.0 { "β = 1" } else { "β < 1" };
+        LimitRun {
+            label: format!("N = {width}, β = {beta}{detail} ({which} limit)"),
+            config: TrainConfig {
+                width,
+                beta,
+                seed,
+                ..base.clone()
+            },
+        }
+    }
+}
+
 impl HistogramFigure {
+    /// A figure of `panels` (`cols` per row) over `limits`, with the bins of `spec` and the
+    /// folder and parallelism of `ctx`, for hidden coordinate (1,1).
+    pub fn new(
+        name: &str,
+        title: String,
+        panels: Vec<PanelRun>,
+        limits: Vec<LimitRun>,
+        cols: usize,
+        spec: &FigureSpec,
+        ctx: &FigureContext,
+    ) -> Self {
+        HistogramFigure {
+            name: name.into(),
+            title,
+            panels,
+            limits,
+            cols,
+            bins: spec.bins,
+            coordinate: 0,
+            jobs: ctx.jobs,
+            out: ctx.out.clone(),
+        }
+    }
+
     pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<FigureResult, StudyError> {
         if self.panels.is_empty() {
             return Err(StudyError::Invalid(format!(
