@@ -218,6 +218,7 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
         reference_width: args.reference_width,
         train: args.train.settings()?,
     };
+    let overridden = extra.is_some() || overrides.given().iter().any(|(_, set)| *set);
     let spec = resolve_spec(name, scale, extra, overrides)?;
     let ctx = FigureContext {
         scale,
@@ -234,13 +235,6 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" "),
     };
-    let overridden = args.betas.is_some()
-        || args.widths.is_some()
-        || args.seeds.is_some()
-        || args.gammas.is_some()
-        || args.batches.is_some()
-        || args.reference_width.is_some()
-        || args.train.config.is_some();
     eprintln!(
         "{name} at {scale} scale: {}{}",
         spec.protocol,

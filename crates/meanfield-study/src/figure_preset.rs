@@ -114,6 +114,20 @@ pub struct Overrides {
     pub train: toml::Table,
 }
 
+impl Overrides {
+    /// Each grid key and whether it was given.
+    pub fn given(&self) -> [(&'static str, bool); 6] {
+        [
+            ("betas", self.betas.is_some()),
+            ("widths", self.widths.is_some()),
+            ("seeds", self.seeds.is_some()),
+            ("gammas", self.gammas.is_some()),
+            ("batches", self.batches.is_some()),
+            ("reference_width", self.reference_width.is_some()),
+        ]
+    }
+}
+
 impl FigureSpec {
     /// The preset `figure` at `scale`, with `extra` (a `--config` file's table, same layout as
     /// the preset: keys at the top level apply to both scales) merged over it.
@@ -170,15 +184,7 @@ impl FigureSpec {
         uses: &[&str],
         varies: &[&str],
     ) -> Result<(), StudyError> {
-        let given = [
-            ("betas", o.betas.is_some()),
-            ("widths", o.widths.is_some()),
-            ("seeds", o.seeds.is_some()),
-            ("gammas", o.gammas.is_some()),
-            ("batches", o.batches.is_some()),
-            ("reference_width", o.reference_width.is_some()),
-        ];
-        for (key, set) in given {
+        for (key, set) in o.given() {
             if set && !uses.contains(&key) {
                 return Err(StudyError::Invalid(format!(
                     "{figure} has no `{key}` to override (it uses: {})",

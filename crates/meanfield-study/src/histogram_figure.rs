@@ -109,15 +109,12 @@ pub fn run_all(
     jobs: usize,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<BTreeMap<PathBuf, Result<Outcome, String>>, StudyError> {
-    let mut unique: Vec<TrainConfig> = Vec::new();
-    for c in configs {
-        if !unique
-            .iter()
-            .any(|u| run_dir::run_dir(u) == run_dir::run_dir(c))
-        {
-            unique.push(c.clone());
-        }
-    }
+    let mut seen = std::collections::BTreeSet::new();
+    let unique: Vec<TrainConfig> = configs
+        .iter()
+        .filter(|c| seen.insert(run_dir::run_dir(c)))
+        .cloned()
+        .collect();
     let outcomes = run_grid(&unique, jobs, log);
     if meanfield_train::trainer::interrupted() {
         return Err(StudyError::Interrupted);
