@@ -23,16 +23,28 @@ fi
 mkdir -p "$(dirname "$out")"
 rust_csv="$(mktemp)"
 torch_csv="$(mktemp)"
-trap 'rm -f "$rust_csv" "$torch_csv"' EXIT
+trap 'rm -f "$rust_csv" "$torch_csv" "$rust_csv.case" "$torch_csv.case"' EXIT
 
-echo "== this project (experiments bench) ==" >&2
-./target/release/experiments bench --widths "$widths" --input-dims "$dims" \
-  --seconds "$seconds" "$@" > "$rust_csv"
-echo "== PyTorch (scripts/pytorch_step.py) ==" >&2
-.venv-bench/bin/python scripts/pytorch_step.py --widths "$widths" --input-dims "$dims" \
-  --seconds "$seconds" > "$torch_csv"
+# One case at a time, this project then PyTorch, so that both sides of each comparison run in
+# the same minute (the throughput of a shared machine drifts over a run).
+IFS=, read -r -a width_list <<< "$widths"
+IFS=, read -r -a dim_list <<< "$dims"
+first=1
+for p in "${dim_list[@]}"; do
+  for n in "${width_list[@]}"; do
+    echo "== p = $p, N = $n: this project (experiments bench), then PyTorch ==" >&2
+    ./target/release/experiments bench --widths "$n" --input-dims "$p" \
+      --seconds "$seconds" "$@" > "$rust_csv.case"
+    .venv-bench/bin/python scripts/pytorch_step.py --widths "$n" --input-dims "$p" \
+      --seconds "$seconds" > "$torch_csv.case"
+    if [ "$first" = 1 ]; then head -n 1 "$rust_csv.case" > "$rust_csv"; first=0; fi
+    tail -n +2 "$rust_csv.case" >> "$rust_csv"
+    tail -n +2 "$torch_csv.case" >> "$torch_csv"
+  done
+done
+rm -f "$rust_csv.case" "$torch_csv.case"
 
-{ cat "$rust_csv"; tail -n +2 "$torch_csv"; } > "$out"
+{ cat "$rust_csv"; cat "$torch_csv"; } > "$out"
 echo "wrote $out" >&2
 # A side-by-side view: ms per step for each case, and PyTorch autograd / best of this project.
 python3 - "$out" <<'PY'

@@ -73,11 +73,7 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
     );
     for backend in &args.backends {
         let backend: meanfield_train::Backend = backend.parse()?;
-        let peak = matmul_peak(&backend.device()?, args.peak_size);
-        eprintln!(
-            "{backend}: {}x{} f32 matmul {peak:.1} GFLOP/s",
-            args.peak_size, args.peak_size
-        );
+        let device = backend.device()?;
         for engine in &args.engines {
             let engine: meanfield_train::Engine = engine.parse()?;
             for &input_dim in &args.input_dims {
@@ -94,6 +90,10 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
                         iterations: 3,
                     };
                     case.iterations = auto_iterations(&case, args.seconds)?;
+                    // The peak is measured next to each case, not once per backend: on a shared
+                    // machine the throughput drifts over a run, and the ratio should compare
+                    // the step with the peak of the same minute.
+                    let peak = matmul_peak(&device, args.peak_size);
                     let r = measure(&case, peak)?;
                     println!(
                         "{},{},{},{},{},{},{:.3},{:.2},{:.1},{:.1},{:.3},{:.0}",

@@ -25,13 +25,20 @@ impl Activation {
         }
     }
 
-    /// act'(h) given the pre-activation h and the activation a = act(h) (whichever is cheaper).
-    /// ReLU'(0) is taken as 0, as autodiff does.
-    pub fn derivative<const D: usize>(&self, h: Tensor<D>, a: Tensor<D>) -> Tensor<D> {
+    /// `grad ⊙ act'(h)`, the gradient through the activation, given the pre-activation h and
+    /// the activation a = act(h) (whichever is cheaper). ReLU'(0) is taken as 0, as autodiff
+    /// does. For ReLU, a 0/1 float mask times `grad` is the fastest form on Flex (measured at
+    /// M = 100, N = 10^5: 20 ms; `mask_fill` 61 ms, `grad * sign(a)` 76 ms).
+    pub fn backward<const D: usize>(
+        &self,
+        h: Tensor<D>,
+        a: Tensor<D>,
+        grad: Tensor<D>,
+    ) -> Tensor<D> {
         match self {
-            Activation::Relu => h.greater_elem(0.0).float(),
-            Activation::Sigmoid => a.clone() * (a.neg().add_scalar(1.0)),
-            Activation::Tanh => (a.clone() * a).neg().add_scalar(1.0),
+            Activation::Relu => grad * h.greater_elem(0.0).float(),
+            Activation::Sigmoid => grad * a.clone() * (a.neg().add_scalar(1.0)),
+            Activation::Tanh => grad * (a.clone() * a).neg().add_scalar(1.0),
         }
     }
 }

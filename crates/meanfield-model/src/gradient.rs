@@ -73,21 +73,15 @@ pub fn closed_form_factors(
     let n = model.width() as f64;
     let m = x.dims()[0] as f64;
     let trace = model.forward_trace(x.clone());
-    let g = (activation::softmax(trace.logits.clone(), 1) - targets).div_scalar(m);
+    // G / N: the 1/N of both ∇W2 and ∇H applied once, on [M, C], not on [N, C] and [M, N].
+    let g_n = (activation::softmax(trace.logits.clone(), 1) - targets).div_scalar(m * n);
     let w2 = model.readout.val();
     let readout = match model.readout_mode {
-        Readout::Trainable => Some(
-            trace
-                .act
-                .clone()
-                .transpose()
-                .matmul(g.clone())
-                .div_scalar(n),
-        ),
+        Readout::Trainable => Some(trace.act.clone().transpose().matmul(g_n.clone())),
         Readout::Fixed => None,
     };
-    let d_act = g.matmul(w2.transpose()).div_scalar(n);
-    let d_pre = d_act * model.activation.derivative(trace.pre, trace.act);
+    let d_act = g_n.matmul(w2.transpose());
+    let d_pre = model.activation.backward(trace.pre, trace.act, d_act);
     GradientFactors {
         d_pre,
         x,

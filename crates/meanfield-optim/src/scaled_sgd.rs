@@ -74,7 +74,19 @@ impl ScaledSgd {
         } else {
             grad
         };
-        let stepped = tensor - grad.mul_scalar(lr);
+        self.add_noise(lr, tensor - grad.mul_scalar(lr))
+    }
+
+    /// The factor `1 − lr·λ/N` the penalty multiplies the weights by in a step, so that
+    /// `update` is `weight_factor·w − lr·∇R̂` plus the noise (for callers that apply the
+    /// gradient step themselves, such as a fused matrix-product update).
+    pub fn weight_factor(&self, lr: f64) -> f64 {
+        1.0 - lr * self.penalty / self.width as f64
+    }
+
+    /// The Langevin part of a step: adds N(0, 2·η_n·τ) to every coordinate of the stepped
+    /// weights (nothing at all when τ = 0).
+    pub fn add_noise<const D: usize>(&self, lr: f64, stepped: Tensor<D>) -> Tensor<D> {
         if self.temperature > 0.0 {
             let eta = lr / self.width as f64;
             let std = (2.0 * eta * self.temperature).sqrt();

@@ -1,6 +1,7 @@
 //! One training step: gradients (closed form, or Burn autodiff) and the [`ScaledSgd`] update.
 
 use crate::Engine;
+use crate::fused_update::{self, fused_hidden_update};
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
@@ -13,8 +14,8 @@ pub enum StepEngine {
     ClosedForm {
         model: Option<MeanFieldNet>,
         sgd: ScaledSgd,
-        /// Form and apply ∇W1 this many rows at a time (`None`: all at once).
-        block_rows: Option<usize>,
+        /// How the W1 step is applied.
+        hidden_update: HiddenUpdate,
     },
     Autodiff {
         model: Option<MeanFieldNet>,
@@ -27,7 +28,7 @@ impl StepEngine {
     pub fn new(kind: Engine, model: MeanFieldNet, sgd: ScaledSgd) -> Self {
         match kind {
             Engine::ClosedForm => StepEngine::ClosedForm {
-                block_rows: default_block_rows(model.width(), model.input_dim()),
+                hidden_update: HiddenUpdate::default_for(&model),
                 model: Some(model),
                 sgd,
             },
@@ -38,10 +39,22 @@ impl StepEngine {
         }
     }
 
-    /// Overrides [`default_block_rows`] (closed-form engine only; tests use small blocks).
-    pub fn set_block_rows(&mut self, rows: Option<usize>) {
-        if let StepEngine::ClosedForm { block_rows, .. } = self {
-            *block_rows = rows.map(|r| r.max(1));
+    /// Overrides [`HiddenUpdate::default_for`] (closed-form engine only; tests compare the
+    /// paths). [`HiddenUpdate::Fused`] off Flex falls back to [`HiddenUpdate::Whole`].
+    pub fn set_hidden_update(&mut self, update: HiddenUpdate) {
+        if let StepEngine::ClosedForm { hidden_update, .. } = self {
+            *hidden_update = match update {
+                HiddenUpdate::Blocks(rows) => HiddenUpdate::Blocks(rows.max(1)),
+                other => other,
+            };
+        }
+    }
+
+    /// The W1 update path of the closed-form engine (`None` for autodiff).
+    pub fn hidden_update(&self) -> Option<HiddenUpdate> {
+        match self {
+            StepEngine::ClosedForm { hidden_update, .. } => Some(*hidden_update),
+            StepEngine::Autodiff { .. } => None,
         }
     }
 
@@ -60,16 +73,25 @@ impl StepEngine {
             StepEngine::ClosedForm {
                 model,
                 sgd,
-                block_rows,
+                hidden_update,
             } => {
                 let mut m = model.take().expect("model present between steps");
                 let f = closed_form_factors(&m, x, targets);
                 // `Param::map` moves each weight tensor out of the model, so the update owns
                 // the only reference and the backend can write it in place: no second [N, p]
                 // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
-                m.hidden = m.hidden.map(|w| match *block_rows {
-                    None => sgd.update(lr, w, f.hidden()),
-                    Some(rows) => {
+                m.hidden = m.hidden.map(|w| match *hidden_update {
+                    HiddenUpdate::Fused => {
+                        // W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx in one matrix-product call.
+                        if fused_update::applies(&w, &f.d_pre, &f.x) {
+                            let a = sgd.weight_factor(lr) as f32;
+                            sgd.add_noise(lr, fused_hidden_update(w, &f.d_pre, &f.x, a, -lr as f32))
+                        } else {
+                            sgd.update(lr, w, f.hidden())
+                        }
+                    }
+                    HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
+                    HiddenUpdate::Blocks(rows) => {
                         // Each block of ∇W1 is formed and applied at once: the full gradient
                         // never exists, and the block products stay cache- and TLB-friendly.
                         let [n, p] = w.dims();
@@ -111,7 +133,33 @@ impl StepEngine {
     }
 }
 
-/// Rows per block of the W1 update, chosen by measurement (README, Performance): whole when W1
+/// How the closed-form engine applies the W1 step `W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HiddenUpdate {
+    /// One matrix-product call that adds −lr·∇Hᵀx into W1's own storage (Flex only; see
+    /// [`crate::fused_update`]): no [N, p] gradient, no elementwise pass.
+    Fused,
+    /// Form the whole ∇W1 [N, p] with Burn's matmul, then step.
+    Whole,
+    /// Form and apply ∇W1 this many rows at a time (the full gradient never exists).
+    Blocks(usize),
+}
+
+impl HiddenUpdate {
+    /// Fused on Flex; elsewhere whole or in blocks by [`default_block_rows`].
+    pub fn default_for(model: &MeanFieldNet) -> Self {
+        if fused_update::supports(&model.hidden.val().device()) {
+            HiddenUpdate::Fused
+        } else {
+            match default_block_rows(model.width(), model.input_dim()) {
+                None => HiddenUpdate::Whole,
+                Some(rows) => HiddenUpdate::Blocks(rows),
+            }
+        }
+    }
+}
+
+/// Rows per block of the unfused W1 update (backends other than Flex), chosen by measurement (README, Performance): whole when W1
 /// has fewer than 2^27 entries (N = 10^5 at p = 784 is 10% faster whole), else blocks of about
 /// 2^25 entries (N = 10^5 at p = 3072: 3.7 → 1.4 s a step on 2 cores; peak memory W1 plus one
 /// block instead of twice W1).

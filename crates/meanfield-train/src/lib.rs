@@ -7,6 +7,7 @@
 //! - [`checkpoint`] — atomic checkpoints and exact resume.
 //! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
 //! - [`task`] — loading (or fetching, or generating) the dataset a config asks for.
+//! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
 //! - [`engine`] — one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
 //!   gradient; both apply [`meanfield_optim::ScaledSgd`].
 //! - [`evaluate`] — loss and accuracy over a whole dataset, in chunks.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod fused_update;
 pub mod metrics;
 pub mod progress;
 pub mod run_dir;

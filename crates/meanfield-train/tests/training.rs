@@ -5,7 +5,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_model::{Activation, Init, MeanFieldNetConfig, Readout, one_hot};
 use meanfield_optim::ScaledSgd;
-use meanfield_train::engine::StepEngine;
+use meanfield_train::engine::{HiddenUpdate, StepEngine};
 use meanfield_train::trainer::{RunOptions, train};
 use meanfield_train::{Engine, TrainConfig};
 
@@ -269,47 +269,105 @@ fn one_particle_reduction_rejects_distinct_particles() {
     assert!(e.contains("noise"), "{e}");
 }
 
-/// The blocked W1 update (the gradient formed and applied a few rows at a time, as the engine
-/// does for large W1) equals the whole update: blocks of 1, 7 and 64 rows over N = 50 (the last
-/// block short, and one block larger than N), with the penalty on and a trainable readout,
-/// over 5 steps. Same products per row, so only the float rounding of a sliced product may
-/// differ: 1e-6 relative to the largest weight.
+/// The three W1 update paths give the same weights: whole (∇W1 formed with Burn's matmul,
+/// then the step), blocked (blocks of 1, 7 and 64 rows over N = 50: the last block short, and
+/// one block larger than N) and fused (one `gemm` call adding −lr·∇Hᵀx into W1, Flex's default),
+/// with the penalty on and a trainable readout, over 5 steps. Same products per entry, so only
+/// float rounding may differ: 1e-6 relative to the largest weight (measured differences are
+/// below 1e-7).
 #[test]
-fn blocked_update_equals_whole_update() {
+fn update_paths_agree() {
     let device = Device::flex();
     let cfg = MeanFieldNetConfig::new(50, 8).with_hidden_init(Init::Normal(1.0));
     let x: Vec<f32> = (0..16 * 8)
         .map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0)
         .collect();
     let y: Vec<u8> = (0..16).map(|i| (i % 10) as u8).collect();
-    let run = |rows: Option<usize>| {
+    let run = |path: HiddenUpdate| {
         let mut e = StepEngine::new(
             Engine::ClosedForm,
             cfg.init(&device, 3).unwrap(),
             ScaledSgd::new(0.1, 50),
         );
-        e.set_block_rows(rows);
+        assert_eq!(
+            e.hidden_update(),
+            Some(HiddenUpdate::Fused),
+            "Flex's default"
+        );
+        e.set_hidden_update(path);
         for _ in 0..5 {
             let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [16, 8]), &device);
             e.step(50.0, xt, one_hot(&y, 10, &device));
         }
         e.model().weights_to_vec()
     };
-    let (whole_h, whole_r) = run(None);
+    let (whole_h, whole_r) = run(HiddenUpdate::Whole);
+    let (init_h, _) = cfg.init(&device, 3).unwrap().weights_to_vec();
+    assert_ne!(whole_h, init_h, "the weights did not move");
     let scale = whole_h.iter().fold(0f32, |m, v| m.max(v.abs()));
-    for rows in [1, 7, 64] {
-        let (h, r) = run(Some(rows));
-        assert_eq!(
-            r, whole_r,
-            "blocks of {rows}: the readout update is not blocked"
-        );
-        for (a, b) in h.iter().zip(&whole_h) {
-            assert!(
-                (a - b).abs() <= 1e-6 * scale,
-                "blocks of {rows}: {a} vs {b}"
-            );
+    let paths = [
+        HiddenUpdate::Fused,
+        HiddenUpdate::Blocks(1),
+        HiddenUpdate::Blocks(7),
+        HiddenUpdate::Blocks(64),
+    ];
+    for path in paths {
+        let (h, r) = run(path);
+        for (a, b) in h.iter().zip(&whole_h).chain(r.iter().zip(&whole_r)) {
+            assert!((a - b).abs() <= 1e-6 * scale, "{path:?}: {a} vs {b}");
         }
     }
+}
+
+/// The fused kernel against a float64 recomputation of a·W + b·Dᵀx, with every input in an
+/// awkward layout: W a transposed view (not contiguous: the kernel copies it first), D a
+/// transposed view (strided lhs), x a column slice (row stride larger than its width).
+#[test]
+fn fused_update_matches_float64_on_strided_inputs() {
+    use meanfield_train::fused_update::fused_hidden_update;
+    let device = Device::flex();
+    let (n, p, m) = (37, 11, 5);
+    let val = |i: usize, k: usize| ((i * k + 3) % 17) as f64 / 17.0 - 0.5;
+    let w_t: Vec<f64> = (0..p * n).map(|i| val(i, 7)).collect(); // Wᵀ [p, n]
+    let d_t: Vec<f64> = (0..n * m).map(|i| val(i, 5)).collect(); // Dᵀ [n, m]
+    let x_wide: Vec<f64> = (0..m * (p + 4)).map(|i| val(i, 3)).collect(); // [m, p + 4]
+    let tensor = |v: &[f64], shape: [usize; 2]| {
+        let v: Vec<f32> = v.iter().map(|&a| a as f32).collect();
+        Tensor::<2>::from_data(TensorData::new(v, shape), &device)
+    };
+    let w = tensor(&w_t, [p, n]).transpose();
+    let d = tensor(&d_t, [n, m]).transpose();
+    let x = tensor(&x_wide, [m, p + 4]).slice([0..m, 2..p + 2]);
+    let (a, b) = (0.9f32, -0.37f32);
+    let out = fused_hidden_update(w, &d, &x, a, b);
+    assert_eq!(out.dims(), [n, p]);
+    let got = meanfield_model::net::to_vec(out);
+    for i in 0..n {
+        for j in 0..p {
+            let dx: f64 = (0..m)
+                .map(|k| d_t[i * m + k] * x_wide[k * (p + 4) + j + 2])
+                .sum();
+            let want = a as f64 * w_t[j * n + i] + b as f64 * dx;
+            // f32 inputs and a 5-term f32 sum of O(1) values: 1e-6 absolute.
+            let g = got[i * p + j] as f64;
+            assert!((g - want).abs() < 1e-6, "({i}, {j}): {g} vs {want}");
+        }
+    }
+}
+
+/// A shared W1 is copied before the in-place write: the other handle keeps the old values.
+#[test]
+fn fused_update_leaves_other_handles_alone() {
+    use meanfield_train::fused_update::fused_hidden_update;
+    let device = Device::flex();
+    let w = Tensor::<2>::ones([4, 3], &device);
+    let keep = w.clone();
+    let d = Tensor::<2>::ones([2, 4], &device);
+    let x = Tensor::<2>::ones([2, 3], &device);
+    let out = fused_hidden_update(w, &d, &x, 1.0, -0.5);
+    // 1 − 0.5 · (1·1 + 1·1) = 0.
+    assert_eq!(meanfield_model::net::to_vec(out), vec![0.0; 12]);
+    assert_eq!(meanfield_model::net::to_vec(keep), vec![1.0; 12]);
 }
 
 /// The block policy (chosen by measurement, README Performance): whole below 2^27 entries.
