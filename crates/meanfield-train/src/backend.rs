@@ -91,10 +91,20 @@ impl Backend {
 fn wgpu_device() -> Result<Device, TrainError> {
     // Pinned to Vulkan: automatic selection can fall back to an OpenGL software adapter on a
     // headless machine and hang (burn-notes.md); pinning returns an error instead.
+    // Initialised once per process: Burn registers the wgpu runtime on the first `init()` and
+    // refuses a second ("Service already initialized"), so the second run of a grid, or of a
+    // test, must reuse the first device.
     use burn::tensor::wgpu::WgpuBackend;
-    Device::wgpu_options()
-        .graphics_api(WgpuBackend::Vulkan)
-        .init()
+    use std::sync::OnceLock;
+    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            Device::wgpu_options()
+                .graphics_api(WgpuBackend::Vulkan)
+                .init()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
         .map_err(|e| TrainError::Backend {
             backend: "wgpu".into(),
             fix: format!("no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use --backend flex"),
