@@ -81,16 +81,13 @@ impl StepEngine {
                 // the only reference and the backend can write it in place: no second [N, p]
                 // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
                 m.hidden = m.hidden.map(|w| match *hidden_update {
-                    HiddenUpdate::Fused => {
+                    HiddenUpdate::Fused if fused_update::applies(&w, &f.d_pre, &f.x) => {
                         // W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx in one matrix-product call.
-                        if fused_update::applies(&w, &f.d_pre, &f.x) {
-                            let a = sgd.weight_factor(lr) as f32;
-                            sgd.add_noise(lr, fused_hidden_update(w, &f.d_pre, &f.x, a, -lr as f32))
-                        } else {
-                            sgd.update(lr, w, f.hidden())
-                        }
+                        let a = sgd.weight_factor(lr) as f32;
+                        sgd.add_noise(lr, fused_hidden_update(w, &f.d_pre, &f.x, a, -lr as f32))
                     }
-                    HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
+                    // Fused on tensors it does not take (off Flex, not f32): the tensor path.
+                    HiddenUpdate::Fused | HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
                     HiddenUpdate::Blocks(rows) => {
                         // Each block of ∇W1 is formed and applied at once: the full gradient
                         // never exists, and the block products stay cache- and TLB-friendly.
@@ -159,10 +156,10 @@ impl HiddenUpdate {
     }
 }
 
-/// Rows per block of the unfused W1 update (backends other than Flex), chosen by measurement (README, Performance): whole when W1
-/// has fewer than 2^27 entries (N = 10^5 at p = 784 is 10% faster whole), else blocks of about
-/// 2^25 entries (N = 10^5 at p = 3072: 3.7 → 1.4 s a step on 2 cores; peak memory W1 plus one
-/// block instead of twice W1).
+/// Rows per block of the unfused W1 update (backends other than Flex), chosen by measurement
+/// (README, Performance): whole when W1 has fewer than 2^27 entries (N = 10^5 at p = 784 is
+/// 10% faster whole), else blocks of about 2^25 entries (N = 10^5 at p = 3072: 3.7 → 1.4 s a
+/// step on 2 cores; peak memory W1 plus one block instead of twice W1).
 pub fn default_block_rows(width: usize, input_dim: usize) -> Option<usize> {
     if width.saturating_mul(input_dim) < 1 << 27 {
         None
