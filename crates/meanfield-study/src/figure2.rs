@@ -202,7 +202,7 @@ pub fn run(
         key_lines.push(line);
     }
     let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
+    Report {
         title: "Figure 2: identical initial particles, spread across independent runs",
         scale: ctx.scale,
         spec,
@@ -213,11 +213,5 @@ pub fn run(
         seconds,
         command: ctx.command.clone(),
     }
-    .write(&ctx.out)?;
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed,
-        seconds,
-    })
+    .finish(&ctx.out, key_lines)
 }

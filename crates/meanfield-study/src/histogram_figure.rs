@@ -365,7 +365,7 @@ pub fn run_and_report(
     let result = fig.run(log)?;
     let (table, key_lines) = panel_table(&result);
     let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
+    Report {
         title,
         scale: ctx.scale,
         spec,
@@ -376,13 +376,7 @@ pub fn run_and_report(
         seconds,
         command: ctx.command.clone(),
     }
-    .write(&ctx.out)?;
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed: result.failed,
-        seconds,
-    })
+    .finish(&ctx.out, key_lines)
 }
 
 #[derive(Serialize)]

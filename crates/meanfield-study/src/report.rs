@@ -3,6 +3,7 @@
 
 use crate::StudyError;
 use crate::figure_preset::{FigureSpec, Scale};
+use crate::figures::FigureSummary;
 use std::path::{Path, PathBuf};
 
 /// What goes into a figure's report.
@@ -24,6 +25,17 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// Writes the report into `out` and returns the command's summary (the report's path, the
+    /// key lines, and the report's own failed runs and time).
+    pub fn finish(&self, out: &Path, key_lines: Vec<String>) -> Result<FigureSummary, StudyError> {
+        Ok(FigureSummary {
+            report: self.write(out)?,
+            key_lines,
+            failed: self.failed.to_vec(),
+            seconds: self.seconds,
+        })
+    }
+
     pub fn write(&self, out: &Path) -> Result<PathBuf, StudyError> {
         let scale = match self.scale {
             Scale::Paper => "**paper** — the paper's protocol as stated below.".to_string(),

@@ -166,7 +166,7 @@ pub fn run(
         key_lines.insert(0, note.clone());
     }
     let seconds = start.elapsed().as_secs_f64();
-    let report = Report {
+    let summary = Report {
         title: "Table 1: accuracy of the averaged weights",
         scale: ctx.scale,
         spec,
@@ -177,7 +177,8 @@ pub fn run(
         seconds,
         command: ctx.command.clone(),
     }
-    .write(&ctx.out)?;
+    .finish(&ctx.out, key_lines)?;
+    // The report is written first, so a grid where every run failed still says which ones.
     if rows.is_empty() {
         return Err(StudyError::RunsFailed {
             failed: failed.len(),
@@ -185,10 +186,5 @@ pub fn run(
             details: failed.join("\n"),
         });
     }
-    Ok(FigureSummary {
-        report,
-        key_lines,
-        failed,
-        seconds,
-    })
+    Ok(summary)
 }
