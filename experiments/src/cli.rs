@@ -3,9 +3,12 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use meanfield_train::TrainConfig;
+use meanfield_study::figures::{Figure, Scale};
 use meanfield_train::config::read_table;
 use meanfield_train::data::DatasetKind;
+use meanfield_train::model::Readout;
+use meanfield_train::{Backend, Engine, TrainConfig};
+use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -19,35 +22,18 @@ pub struct Cli {
     pub command: Command,
 }
 
-pub enum Command {
-    Train {
-        preset: &'static str,
-        args: Box<TrainArgs>,
-    },
-    Fetch {
-        dataset: DatasetKind,
-        data_dir: PathBuf,
-    },
-    Bench(BenchArgs),
-    Chaos(Box<ChaosArgs>),
-    CoordCheck(Box<CoordCheckArgs>),
-    Distance(DistanceArgs),
-    Figure {
-        name: &'static str,
-        args: Box<FigureArgs>,
-    },
-}
-
+/// The subcommands. The four training commands differ only in their preset; the five figure
+/// commands only in their [`Figure`].
 #[derive(Subcommand)]
-enum RawCommand {
+pub enum Command {
     /// Train on MNIST (paper defaults: α=0, M=100, T=100, γ=1).
-    Mnist(TrainArgs),
+    Mnist(Box<TrainArgs>),
     /// Train on Fashion-MNIST (MNIST defaults).
-    FashionMnist(TrainArgs),
+    FashionMnist(Box<TrainArgs>),
     /// Train on CIFAR-10 (Table 1: γ=0.1, T=10000, averaging from step 1000).
-    Cifar(TrainArgs),
+    Cifar(Box<TrainArgs>),
     /// Train on the synthetic random-teacher task (no files needed).
-    Synthetic(TrainArgs),
+    Synthetic(Box<TrainArgs>),
     /// Download (or copy from the offline sources) a dataset into the data directory and check it.
     Fetch {
         /// mnist, fashion-mnist or cifar10.
@@ -58,22 +44,47 @@ enum RawCommand {
     /// Time the training step (no evaluation) per backend, engine, width and input size.
     Bench(BenchArgs),
     /// Propagation of chaos: W2 of each width's particles to a reference and between seeds, and the rate in N.
-    Chaos(ChaosArgs),
+    Chaos(Box<ChaosArgs>),
     /// Sizes of pre-activations, logits and per-particle updates after k steps, across widths.
-    CoordCheck(CoordCheckArgs),
+    CoordCheck(Box<CoordCheckArgs>),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
     Distance(DistanceArgs),
     /// The paper's Figure 1: histograms of hidden coordinate (1,1) for β × N over the limit densities.
-    Figure1(FigureArgs),
+    Figure1(Box<FigureArgs>),
     /// The paper's Figure 2: identical initial particles, N = 10^6, spread across 7 runs for β = 0.75 and 1.
-    Figure2(FigureArgs),
+    Figure2(Box<FigureArgs>),
     /// The paper's Figure 3: β = 1 for γ = 1, 0.1, 0.01 against the β < 1 limit.
-    Figure3(FigureArgs),
+    Figure3(Box<FigureArgs>),
     /// The paper's Figure S5: batch sizes M = 1..1000 for β = 0.75 and 1 against the β < 1 limit.
     #[command(name = "figure-s5")]
-    FigureS5(FigureArgs),
+    FigureS5(Box<FigureArgs>),
     /// The paper's Table 1: CIFAR-10 accuracy of the averaged weights for N × β.
-    Table1(FigureArgs),
+    Table1(Box<FigureArgs>),
+}
+
+impl Command {
+    /// A training command's preset and flags.
+    pub fn training(&self) -> Option<(&'static str, &TrainArgs)> {
+        match self {
+            Command::Mnist(a) => Some(("mnist", a)),
+            Command::FashionMnist(a) => Some(("fashion-mnist", a)),
+            Command::Cifar(a) => Some(("cifar", a)),
+            Command::Synthetic(a) => Some(("synthetic", a)),
+            _ => None,
+        }
+    }
+
+    /// A figure command's figure and flags.
+    pub fn figure(&self) -> Option<(Figure, &FigureArgs)> {
+        match self {
+            Command::Figure1(a) => Some((Figure::Figure1, a)),
+            Command::Figure2(a) => Some((Figure::Figure2, a)),
+            Command::Figure3(a) => Some((Figure::Figure3, a)),
+            Command::FigureS5(a) => Some((Figure::FigureS5, a)),
+            Command::Table1(a) => Some((Figure::Table1, a)),
+            _ => None,
+        }
+    }
 }
 
 /// Flags of the figure commands (`figure1`, `figure2`, `figure3`, `figure-s5`, `table1`). The
@@ -82,8 +93,8 @@ enum RawCommand {
 pub struct FigureArgs {
     /// `paper` (the paper's exact protocol) or `quick` (smaller N, fewer steps, an MNIST subset:
     /// minutes on a 2-core CPU; the report says so).
-    #[arg(long, default_value = "paper")]
-    pub scale: String,
+    #[arg(long, value_enum, default_value_t = Scale::Paper)]
+    pub scale: Scale,
     /// β values of the grid, comma-separated.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub betas: Option<Vec<f64>>,
@@ -190,10 +201,10 @@ pub struct DistanceArgs {
 pub struct BenchArgs {
     /// Backends to time, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "flex,ndarray")]
-    pub backends: Vec<String>,
+    pub backends: Vec<Backend>,
     /// Gradient engines, comma-separated: closed-form, autodiff.
     #[arg(long, value_delimiter = ',', default_value = "closed-form,autodiff")]
-    pub engines: Vec<String>,
+    pub engines: Vec<Engine>,
     /// Widths N, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     pub widths: Vec<usize>,
@@ -205,7 +216,7 @@ pub struct BenchArgs {
     pub batch: usize,
     /// `trainable` or `fixed` readout.
     #[arg(long, default_value = "trainable")]
-    pub readout: String,
+    pub readout: Readout,
     /// Seconds to spend timing each case (sets the iteration count; at least 3 steps).
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
@@ -217,166 +228,134 @@ pub struct BenchArgs {
     pub csv: Option<PathBuf>,
 }
 
-impl clap::FromArgMatches for Command {
-    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        Ok(match RawCommand::from_arg_matches(m)? {
-            RawCommand::Mnist(args) => Command::Train {
-                preset: "mnist",
-                args: Box::new(args),
-            },
-            RawCommand::FashionMnist(args) => Command::Train {
-                preset: "fashion-mnist",
-                args: Box::new(args),
-            },
-            RawCommand::Cifar(args) => Command::Train {
-                preset: "cifar",
-                args: Box::new(args),
-            },
-            RawCommand::Synthetic(args) => Command::Train {
-                preset: "synthetic",
-                args: Box::new(args),
-            },
-            RawCommand::Fetch { dataset, data_dir } => Command::Fetch { dataset, data_dir },
-            RawCommand::Bench(args) => Command::Bench(args),
-            RawCommand::Chaos(args) => Command::Chaos(Box::new(args)),
-            RawCommand::CoordCheck(args) => Command::CoordCheck(Box::new(args)),
-            RawCommand::Distance(args) => Command::Distance(args),
-            RawCommand::Figure1(args) => Command::Figure {
-                name: "figure1",
-                args: Box::new(args),
-            },
-            RawCommand::Figure2(args) => Command::Figure {
-                name: "figure2",
-                args: Box::new(args),
-            },
-            RawCommand::Figure3(args) => Command::Figure {
-                name: "figure3",
-                args: Box::new(args),
-            },
-            RawCommand::FigureS5(args) => Command::Figure {
-                name: "figure-s5",
-                args: Box::new(args),
-            },
-            RawCommand::Table1(args) => Command::Figure {
-                name: "table1",
-                args: Box::new(args),
-            },
-        })
-    }
-    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(m)?;
-        Ok(())
-    }
-}
-
-impl Subcommand for Command {
-    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
-        RawCommand::augment_subcommands(cmd)
-    }
-    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
-        RawCommand::augment_subcommands_for_update(cmd)
-    }
-    fn has_subcommand(name: &str) -> bool {
-        RawCommand::has_subcommand(name)
-    }
-}
-
 /// Flags of a training run. Values are checked when the config is resolved, so a bad value
-/// gets the same message from a flag and from a config file.
-#[derive(Args, Debug, Clone)]
+/// gets the same message from a flag and from a config file. Each flag given becomes the
+/// `config.toml` key of the same name (serde); the others are left to the layers below.
+#[derive(Args, Serialize, Debug, Clone)]
 pub struct TrainArgs {
     /// N, the number of hidden neurons [default: 1000].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
     /// β in [0, 1]: the step grows like N^β [default: 1].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     beta: Option<f64>,
     /// α in [0, 1): the step decays like n^(-α) [default: 0].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     alpha: Option<f64>,
     /// γ > 0, the base step [default: 1; cifar 0.1].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     gamma: Option<f64>,
     /// M, the batch size [default: 100].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     batch: Option<usize>,
     /// T, the continuous-time horizon; n_T = floor(T / γ_αβ(N)) steps [default: 100; cifar 10000].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     horizon: Option<f64>,
     /// Run exactly this many steps instead of n_T.
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<u64>,
     /// Seed of the initialisation and of the batch order [default: 0].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// `trainable` (both layers, the authors' code) or `fixed` (the theory) [default: trainable].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     readout: Option<String>,
     /// Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c> [default: pytorch].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     init: Option<String>,
     /// Law of the readout (same forms; a fixed readout needs an N-independent one) [default: pytorch].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     readout_init: Option<String>,
     /// relu, sigmoid or tanh [default: relu].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<String>,
     /// λ of the penalty λ/2·|w|² per particle (eq. 1) [default: 0].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     penalty: Option<f64>,
     /// Langevin temperature τ ≥ 0: adds N(0, 2·η_n·τ) noise per coordinate and step, η_n = step/N (supplement S2) [default: 0].
     #[arg(long, allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
     /// Polyak-average the weights from this step on [default: off; cifar 1000].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     average_from: Option<u64>,
     /// `epochs` (reshuffled, the authors' loader) or `iid` (with replacement, the theory) [default: epochs].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     sampling: Option<String>,
     /// Evaluate on the full train and test sets every K steps (0: at the start and the end) [default: 0].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     eval_every: Option<u64>,
     /// Write a checkpoint every K steps (0: never); rerunning continues from it [default: 1000].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_every: Option<u64>,
     /// Require a checkpoint in the run directory and continue from it.
     #[arg(long)]
+    #[serde(skip)]
     pub resume: bool,
     /// Write the batch loss to metrics.csv every K steps [default: 1].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     log_every: Option<u64>,
     /// Train on the first K training images only.
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     train_subset: Option<usize>,
     /// Test on the first K test images only.
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     test_subset: Option<usize>,
     /// flex or ndarray (CPU, always built), wgpu or cuda (cargo features) [default: flex].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     backend: Option<String>,
     /// closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API) [default: closed-form].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<String>,
     /// Where datasets live [default: data].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     /// Do not fetch missing MNIST / Fashion-MNIST files.
     #[arg(long)]
-    no_fetch: bool,
+    #[serde(skip)]
+    pub no_fetch: bool,
     /// The run directory [default: runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>].
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out: Option<PathBuf>,
     /// A TOML file of settings (same keys as config.toml), applied over the preset.
     #[arg(long)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Start from hidden.npy and readout.npy in this run directory.
     #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     init_from: Option<PathBuf>,
     /// Train again even if the run directory holds a finished run.
     #[arg(long)]
+    #[serde(skip)]
     pub force: bool,
     /// No progress or messages on stderr.
     #[arg(long, short)]
+    #[serde(skip)]
     pub quiet: bool,
 }
 
@@ -404,96 +383,6 @@ impl TrainArgs {
     }
 
     fn flags(&self) -> Result<toml::Table> {
-        let mut t = toml::Table::new();
-        let mut put = |k: &str, v: toml::Value| {
-            t.insert(k.to_string(), v);
-        };
-        let int = |v: u64| -> Result<toml::Value> {
-            Ok(toml::Value::Integer(
-                i64::try_from(v).context("value too large")?,
-            ))
-        };
-        if let Some(v) = self.width {
-            put("width", int(v as u64)?);
-        }
-        if let Some(v) = self.beta {
-            put("beta", v.into());
-        }
-        if let Some(v) = self.alpha {
-            put("alpha", v.into());
-        }
-        if let Some(v) = self.gamma {
-            put("gamma", v.into());
-        }
-        if let Some(v) = self.batch {
-            put("batch", int(v as u64)?);
-        }
-        if let Some(v) = self.horizon {
-            put("horizon", v.into());
-        }
-        if let Some(v) = self.steps {
-            put("steps", int(v)?);
-        }
-        if let Some(v) = self.seed {
-            put("seed", int(v)?);
-        }
-        if let Some(v) = &self.readout {
-            put("readout", v.clone().into());
-        }
-        if let Some(v) = &self.init {
-            put("init", v.clone().into());
-        }
-        if let Some(v) = &self.readout_init {
-            put("readout_init", v.clone().into());
-        }
-        if let Some(v) = &self.activation {
-            put("activation", v.clone().into());
-        }
-        if let Some(v) = self.penalty {
-            put("penalty", v.into());
-        }
-        if let Some(v) = self.temperature {
-            put("temperature", v.into());
-        }
-        if let Some(v) = self.average_from {
-            put("average_from", int(v)?);
-        }
-        if let Some(v) = &self.sampling {
-            put("sampling", v.clone().into());
-        }
-        if let Some(v) = self.eval_every {
-            put("eval_every", int(v)?);
-        }
-        if let Some(v) = self.checkpoint_every {
-            put("checkpoint_every", int(v)?);
-        }
-        if let Some(v) = self.log_every {
-            put("log_every", int(v)?);
-        }
-        if let Some(v) = self.train_subset {
-            put("train_subset", int(v as u64)?);
-        }
-        if let Some(v) = self.test_subset {
-            put("test_subset", int(v as u64)?);
-        }
-        if let Some(v) = &self.backend {
-            put("backend", v.clone().into());
-        }
-        if let Some(v) = &self.engine {
-            put("engine", v.clone().into());
-        }
-        if let Some(v) = &self.data_dir {
-            put("data_dir", v.display().to_string().into());
-        }
-        if self.no_fetch {
-            put("fetch", false.into());
-        }
-        if let Some(v) = &self.out {
-            put("out", v.display().to_string().into());
-        }
-        if let Some(v) = &self.init_from {
-            put("init_from", v.display().to_string().into());
-        }
-        Ok(t)
+        toml::Table::try_from(self).context("a flag's value does not fit in a config file")
     }
 }

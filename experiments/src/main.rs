@@ -1,19 +1,27 @@
-//! `experiments`: the command-line program. Thin: parses flags, resolves a config, calls the
-//! libraries.
+//! `experiments`: the command-line program. Thin: parses flags, resolves a config, fetches
+//! missing data, calls the libraries, prints their results. Process-wide decisions live here
+//! and nowhere else: the allocator settings and the Ctrl-C handler.
 
+mod allocator;
 mod cli;
+mod interrupt;
 
 use anyhow::Result;
 use clap::Parser;
+use cli::Command;
+use meanfield_study::figures::{Figure, FigureContext, Overrides};
+use meanfield_train::data::DatasetKind;
+use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
+use std::path::{Path, PathBuf};
 
 fn main() -> std::process::ExitCode {
     // Ctrl-C: running trainings write a checkpoint after their current step and stop; a
     // second Ctrl-C exits at once.
-    install_interrupt_handler();
+    let stop = interrupt::install();
     // Large per-step buffers reuse freed pages instead of fresh mmaps (2x faster steps at
-    // N ≥ 10^4 on glibc; see meanfield_train::allocator).
-    meanfield_train::allocator::reuse_freed_memory();
-    match run(cli::Cli::parse()) {
+    // N ≥ 10^4 on glibc; see allocator.rs).
+    allocator::reuse_freed_memory();
+    match run(cli::Cli::parse().command, &stop) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes, each once (library errors already quote their source).
@@ -30,101 +38,94 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: cli::Cli) -> Result<()> {
-    match cli.command {
-        cli::Command::Fetch { dataset, data_dir } => {
-            let dir = dataset.fetch(&data_dir, &mut |line| eprintln!("{line}"))?;
+fn run(command: Command, stop: &StopHandle) -> Result<()> {
+    if let Some((preset, args)) = command.training() {
+        return train(preset, args, stop);
+    }
+    if let Some((figure, args)) = command.figure() {
+        return run_figure(figure, args, stop);
+    }
+    match &command {
+        Command::Fetch { dataset, data_dir } => {
+            let dir = dataset.fetch(data_dir, &mut |line| eprintln!("{line}"))?;
             eprintln!("{dataset} ready in {}", dir.display());
             Ok(())
         }
-        cli::Command::Bench(args) => bench(&args),
-        cli::Command::Chaos(args) => chaos(&args),
-        cli::Command::CoordCheck(args) => coord_check(&args),
-        cli::Command::Distance(args) => distance(&args),
-        cli::Command::Figure { name, args } => figure(name, &args),
-        cli::Command::Train { preset, args } => {
-            let config = args.resolve(preset)?;
-            let outcome = meanfield_train::trainer::train(
-                &config,
-                meanfield_train::trainer::RunOptions {
-                    quiet: args.quiet,
-                    force: args.force,
-                    resume: args.resume,
-                },
-            )?;
-            if let meanfield_train::Outcome::Reused { dir, .. } = &outcome {
-                eprintln!(
-                    "{} already holds a finished run of this setting: reused (pass --force to train again)",
-                    dir.display()
-                );
-            }
-            println!("{}", serde_json::to_string_pretty(outcome.summary())?);
-            Ok(())
-        }
+        Command::Bench(args) => bench(args),
+        Command::Chaos(args) => chaos(args, stop),
+        Command::CoordCheck(args) => coord_check(args),
+        Command::Distance(args) => distance(args),
+        _ => unreachable!("training and figure commands are handled above"),
     }
 }
 
-fn bench(args: &cli::BenchArgs) -> Result<()> {
-    use meanfield_train::bench::{BenchCase, auto_iterations, matmul_peak, measure, write_csv};
-    let readout: meanfield_train::model::Readout = args.readout.parse()?;
-    let mut rows = Vec::new();
-    println!(
-        "backend,engine,width,input_dim,batch,iterations,ms_per_step,steps_per_s,gflops,peak_gflops,fraction_of_peak,peak_rss_mib"
+/// Fetches MNIST or Fashion-MNIST into `data_dir` when files are missing (unless `--no-fetch`);
+/// other datasets are left to their own error, which says how to get them.
+fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool) -> Result<()> {
+    let fetchable = matches!(dataset, DatasetKind::Mnist | DatasetKind::FashionMnist);
+    if no_fetch || !fetchable || dataset.missing(&dataset.dir(data_dir)).is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "{dataset} is missing from {}: fetching it",
+        dataset.dir(data_dir).display()
     );
-    for backend in &args.backends {
-        let backend: meanfield_train::Backend = backend.parse()?;
-        let device = backend.device()?;
-        for engine in &args.engines {
-            let engine: meanfield_train::Engine = engine.parse()?;
-            for &input_dim in &args.input_dims {
-                for &width in &args.widths {
-                    let mut case = BenchCase {
-                        backend,
-                        engine,
-                        readout,
-                        width,
-                        input_dim,
-                        batch: args.batch,
-                        classes: 10,
-                        warmup: 1,
-                        iterations: 3,
-                    };
-                    case.iterations = auto_iterations(&case, args.seconds)?;
-                    // The peak is measured next to each case, not once per backend: on a shared
-                    // machine the throughput drifts over a run, and the ratio should compare
-                    // the step with the peak of the same minute.
-                    let peak = matmul_peak(&device, args.peak_size);
-                    let r = measure(&case, peak)?;
-                    println!(
-                        "{},{},{},{},{},{},{:.3},{:.2},{:.1},{:.1},{:.3},{:.0}",
-                        r.backend,
-                        r.engine,
-                        r.width,
-                        r.input_dim,
-                        r.batch,
-                        r.iterations,
-                        r.seconds_per_step * 1e3,
-                        r.steps_per_second,
-                        r.gflops,
-                        r.peak_gflops,
-                        r.fraction_of_peak,
-                        r.peak_rss_mib
-                    );
-                    rows.push(r);
-                }
-            }
+    dataset.fetch(data_dir, &mut |line| eprintln!("{line}"))?;
+    Ok(())
+}
+
+fn train(preset: &str, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
+    let config = args.resolve(preset)?;
+    ensure_data(config.dataset, &config.data_dir, args.no_fetch)?;
+    let options = RunOptions {
+        quiet: args.quiet,
+        force: args.force,
+        resume: args.resume,
+        stop: stop.clone(),
+    };
+    let outcome = meanfield_train::train(&config, options)?;
+    if let Outcome::Reused { dir, .. } = &outcome {
+        eprintln!(
+            "{} already holds a finished run of this setting: reused (pass --force to train again)",
+            dir.display()
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(outcome.summary())?);
+    Ok(())
+}
+
+fn bench(args: &cli::BenchArgs) -> Result<()> {
+    let sweep = meanfield_train::bench::Sweep {
+        backends: args.backends.clone(),
+        engines: args.engines.clone(),
+        widths: args.widths.clone(),
+        input_dims: args.input_dims.clone(),
+        batch: args.batch,
+        readout: args.readout,
+        seconds: args.seconds,
+        peak_size: args.peak_size,
+    };
+    // Rows go to stdout as CSV as soon as each case is measured.
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    let mut failed = None;
+    let rows = sweep.run(&mut |row| {
+        if let Err(e) = out.serialize(row).and_then(|()| Ok(out.flush()?)) {
+            failed.get_or_insert(e);
         }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     if let Some(path) = &args.csv {
-        write_csv(path, &rows)?;
+        meanfield_train::bench::write_csv(path, &rows)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
 }
 
 /// The study's setting: the preset and flags, without --out (the study folder) and with no
-/// --width/--seed (the study sets them).
-fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<meanfield_train::TrainConfig> {
+/// --width/--seed (the study sets them); missing data fetched.
+fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
     if train.width.is_some() || train.seed.is_some() {
         anyhow::bail!(
             "this command sets the width and seed of each run: use --widths and --seeds (not --width/--seed)"
@@ -132,13 +133,15 @@ fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<meanfield_train::T
     }
     let mut args = train.clone();
     args.out = None;
-    args.resolve(preset)
+    let base = args.resolve(preset)?;
+    ensure_data(base.dataset, &base.data_dir, train.no_fetch)?;
+    Ok(base)
 }
 
-fn chaos(args: &cli::ChaosArgs) -> Result<()> {
+fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
     let base = study_base(&args.train, &args.preset)?;
     let out = args.train.out.clone().unwrap_or_else(|| {
-        std::path::PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
+        PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
     });
     let study = meanfield_study::chaos::ChaosStudy {
         base,
@@ -151,17 +154,15 @@ fn chaos(args: &cli::ChaosArgs) -> Result<()> {
         jobs: args.jobs,
         out: out.clone(),
     };
-    let result = study.run(&|line| eprintln!("{line}"))?;
+    let result = study.run(stop, &|line| eprintln!("{line}"))?;
+    let fits = &result.fits;
     for (name, fit) in [
-        ("to reference, sliced W2", result.fits.to_reference_sliced),
-        (
-            "to reference, coordinate W2",
-            result.fits.to_reference_coordinate,
-        ),
-        ("between seeds, sliced W2", result.fits.between_seeds_sliced),
+        ("to reference, sliced W2", fits.to_reference_sliced),
+        ("to reference, coordinate W2", fits.to_reference_coordinate),
+        ("between seeds, sliced W2", fits.between_seeds_sliced),
         (
             "between seeds, coordinate W2",
-            result.fits.between_seeds_coordinate,
+            fits.between_seeds_coordinate,
         ),
     ] {
         match fit {
@@ -180,28 +181,27 @@ fn chaos(args: &cli::ChaosArgs) -> Result<()> {
 }
 
 fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
+    use meanfield_study::coord_check::{CoordCheck, render};
     let base = study_base(&args.train, &args.preset)?;
     let out = args.train.out.clone().unwrap_or_else(|| {
-        std::path::PathBuf::from(format!(
+        PathBuf::from(format!(
             "studies/coord-check-{}-beta{}",
             base.dataset, base.beta
         ))
     });
-    let check = meanfield_study::coord_check::CoordCheck {
+    let check = CoordCheck {
         base,
         widths: args.widths.clone(),
         steps: args.k,
-        out: out.clone(),
     };
-    check.run(&|line| eprintln!("{line}"))?;
+    let rows = check.measure(&|line| eprintln!("{line}"))?;
+    render(&rows, &check.title(), &out)?;
     println!("results in {}", out.display());
     Ok(())
 }
 
-fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
-    use meanfield_study::figure_preset::{Overrides, Scale};
-    use meanfield_study::figures::{FigureContext, resolve_spec, run_figure};
-    let scale: Scale = args.scale.parse()?;
+fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Result<()> {
+    let scale = args.scale;
     let extra = match &args.train.config {
         Some(path) => Some((
             path.display().to_string(),
@@ -219,14 +219,20 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
         train: args.train.settings()?,
     };
     let overridden = extra.is_some() || overrides.given().iter().any(|(_, set)| *set);
-    let spec = resolve_spec(name, scale, extra, overrides)?;
+    let spec = figure.spec(scale, extra, overrides)?;
+    let base = spec.base(figure)?;
+    let present = base.dataset.check_present(&base.data_dir).is_ok();
+    match spec.fallback_dataset {
+        Some(fallback) if !present => ensure_data(fallback, &base.data_dir, args.train.no_fetch)?,
+        _ => ensure_data(base.dataset, &base.data_dir, args.train.no_fetch)?,
+    }
     let ctx = FigureContext {
         scale,
         out: args
             .train
             .out
             .clone()
-            .unwrap_or_else(|| std::path::PathBuf::from(format!("figures/{name}-{scale}"))),
+            .unwrap_or_else(|| PathBuf::from(format!("figures/{figure}-{scale}"))),
         runs_dir: args.runs_dir.clone(),
         jobs: args.jobs,
         command: std::env::args()
@@ -234,9 +240,10 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
             .map(|(i, a)| if i == 0 { "experiments".to_string() } else { a })
             .collect::<Vec<_>>()
             .join(" "),
+        stop: stop.clone(),
     };
     eprintln!(
-        "{name} at {scale} scale: {}{}",
+        "{figure} at {scale} scale: {}{}",
         spec.protocol,
         if overridden {
             " — with the overrides given (report.md lists the settings used)"
@@ -244,7 +251,7 @@ fn figure(name: &str, args: &cli::FigureArgs) -> Result<()> {
             ""
         }
     );
-    let summary = run_figure(name, &spec, &ctx, &|line| eprintln!("{line}"))?;
+    let summary = figure.run(&spec, &ctx, &|line| eprintln!("{line}"))?;
     for line in &summary.key_lines {
         println!("{line}");
     }
@@ -285,26 +292,15 @@ fn distance(args: &cli::DistanceArgs) -> Result<()> {
         args.projections,
         &args.projection_seeds,
     )?;
-    println!(
-        "{{\"rows\": [{na}, {nb}], \"dim\": {da}, \"w2_coordinate\": {w2}, \"sliced_w2_mean\": {}, \"sliced_w2_std\": {}, \"projections\": {}, \"projection_seeds\": {}}}",
-        sw.mean, sw.std, args.projections, sw.seeds
-    );
+    let report = serde_json::json!({
+        "rows": [na, nb],
+        "dim": da,
+        "w2_coordinate": w2,
+        "sliced_w2_mean": sw.mean,
+        "sliced_w2_std": sw.std,
+        "projections": args.projections,
+        "projection_seeds": sw.seeds,
+    });
+    println!("{report}");
     Ok(())
-}
-
-static INTERRUPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    // Only async-signal-safe work here: an atomic increment, an atomic flag, _exit.
-    if INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
-        unsafe { libc::_exit(130) };
-    }
-    meanfield_train::trainer::request_interrupt();
-}
-
-fn install_interrupt_handler() {
-    // SAFETY: the handler only touches atomics and calls _exit, both async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
 }

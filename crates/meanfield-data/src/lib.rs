@@ -6,12 +6,14 @@
 //! - [`normalize`] — per-channel normalisation constants of `paper.md`.
 //! - [`synthetic`] — a random-teacher classification task that needs no files.
 //! - [`sampler`] — batches of M indices, by reshuffled epochs or i.i.d. draws, seeded.
-//! - [`source`] — where each dataset's files live, their SHA-256, and `fetch`.
+//! - [`source`] — where each dataset's files live, and loading by name.
+//! - [`fetch`] — fetching a dataset's files (mirrors, offline sources), checked by SHA-256.
 //! - [`error`] — typed errors naming the file and the fix.
 
 pub mod cifar;
 pub mod dataset;
 pub mod error;
+pub mod fetch;
 pub mod idx;
 pub mod normalize;
 pub mod sampler;

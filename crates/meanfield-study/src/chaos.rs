@@ -12,15 +12,15 @@
 //! seeds at the same width). For each kind and distance the per-width mean is fitted as
 //! log W2 = a + slope · log N (theory: slope ≈ −1/2).
 
-use crate::StudyError;
 use crate::grid::run_grid;
 use crate::particles::Particles;
 use crate::plot::{Series, Style, save_chart};
+use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds, w2_1d};
-use meanfield_train::TrainConfig;
+use meanfield_train::{StopHandle, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// What to run and measure.
@@ -64,19 +64,18 @@ pub struct ChaosFits {
     pub between_seeds_coordinate: Option<RateFit>,
 }
 
+/// The numbers of a study ([`ChaosStudy::measure`]); [`ChaosStudy::render`] writes them.
 #[derive(Debug, Clone)]
 pub struct ChaosResult {
     pub rows: Vec<DistanceRow>,
     pub fits: ChaosFits,
+    /// Per kind and distance: (label, (N, mean distance) points) in the order of the fits.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    pub reference_dir: PathBuf,
+    /// Runs in the grid.
+    pub runs: usize,
     pub seconds: f64,
     pub failed_runs: Vec<String>,
-}
-
-fn write_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
-    move |reason| StudyError::Write {
-        path: path.to_path_buf(),
-        reason,
-    }
 }
 
 impl ChaosStudy {
@@ -91,15 +90,32 @@ impl ChaosStudy {
         }
     }
 
-    /// Runs (or reuses) the grid, measures, fits, plots and writes the study folder.
-    pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<ChaosResult, StudyError> {
+    /// Runs (or reuses) the grid, measures and fits ([`Self::measure`]), then writes the study
+    /// folder ([`Self::render`]).
+    pub fn run(
+        &self,
+        stop: &StopHandle,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<ChaosResult, StudyError> {
+        let result = self.measure(stop, log)?;
+        self.render(&result)?;
+        Ok(result)
+    }
+
+    /// Runs (or reuses) the grid, then measures every distance and fits the rates. Writes only
+    /// the runs.
+    pub fn measure(
+        &self,
+        stop: &StopHandle,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<ChaosResult, StudyError> {
         if self.widths.is_empty() || self.seeds.is_empty() {
             return Err(StudyError::Invalid(
                 "--widths and --seeds must each list at least one value".into(),
             ));
         }
         let start = Instant::now();
-        std::fs::create_dir_all(&self.out).map_err(|e| write_err(&self.out)(e.to_string()))?;
+        crate::create_dir(&self.out)?;
         let mut widths = self.widths.clone();
         widths.sort_unstable();
         widths.dedup();
@@ -108,7 +124,10 @@ impl ChaosStudy {
             .flat_map(|&w| self.seeds.iter().map(move |&s| (w, s)))
             .map(|(w, s)| self.run_config(w, s))
             .collect();
-        let outcomes = run_grid(&configs, self.jobs, log);
+        let outcomes = run_grid(&configs, self.jobs, stop, log);
+        if stop.requested() {
+            return Err(StudyError::Interrupted);
+        }
         let mut dirs: BTreeMap<(usize, u64), PathBuf> = BTreeMap::new();
         let mut failed = Vec::new();
         for (config, outcome) in configs.iter().zip(outcomes) {
@@ -222,30 +241,39 @@ impl ChaosStudy {
             between_seeds_sliced: fit(&series_data[2].1),
             between_seeds_coordinate: fit(&series_data[3].1),
         };
+        Ok(ChaosResult {
+            rows,
+            fits,
+            series: series_data
+                .into_iter()
+                .map(|(label, pts, _)| (label.to_string(), pts))
+                .collect(),
+            reference_dir,
+            runs: configs.len(),
+            seconds: start.elapsed().as_secs_f64(),
+            failed_runs: failed,
+        })
+    }
+
+    /// Writes `distances.csv`, `fits.json`, the plot (`chaos.svg`/`.png`) and `report.md`.
+    pub fn render(&self, result: &ChaosResult) -> Result<(), StudyError> {
+        crate::create_dir(&self.out)?;
+        let fits = &result.fits;
         let fit_list = [
             &fits.to_reference_sliced,
             &fits.to_reference_coordinate,
             &fits.between_seeds_sliced,
             &fits.between_seeds_coordinate,
         ];
-
-        // Files: CSV, fits, plot, report.
-        let csv_path = self.out.join("distances.csv");
-        let mut w =
-            csv::Writer::from_path(&csv_path).map_err(|e| write_err(&csv_path)(e.to_string()))?;
-        for r in &rows {
-            w.serialize(r)
-                .map_err(|e| write_err(&csv_path)(e.to_string()))?;
-        }
-        w.flush().map_err(|e| write_err(&csv_path)(e.to_string()))?;
-        let fits_path = self.out.join("fits.json");
-        std::fs::write(
-            &fits_path,
-            serde_json::to_string_pretty(&fits).expect("serialises"),
-        )
-        .map_err(|e| write_err(&fits_path)(e.to_string()))?;
+        write_rows(&self.out.join("distances.csv"), &result.rows)?;
+        write_file(
+            &self.out.join("fits.json"),
+            serde_json::to_string_pretty(fits)
+                .expect("serialises")
+                .as_bytes(),
+        )?;
         let mut series = Vec::new();
-        for ((label, pts, color), f) in series_data.iter().zip(fit_list) {
+        for (color, ((label, pts), f)) in result.series.iter().zip(fit_list).enumerate() {
             if pts.is_empty() {
                 continue;
             }
@@ -256,7 +284,7 @@ impl ChaosStudy {
                 },
                 points: pts.clone(),
                 style: Style::Points,
-                color: *color,
+                color,
             });
             if let Some(f) = f {
                 series.push(Series {
@@ -266,7 +294,7 @@ impl ChaosStudy {
                         .map(|(n, _)| (*n, (f.intercept + f.slope * n.ln()).exp()))
                         .collect(),
                     style: Style::Line,
-                    color: *color,
+                    color,
                 });
             }
         }
@@ -288,19 +316,21 @@ impl ChaosStudy {
             &series,
             true,
         )?;
-        let seconds = start.elapsed().as_secs_f64();
+        let mut widths = self.widths.clone();
+        widths.sort_unstable();
+        widths.dedup();
         let mut report = format!(
             "# Propagation of chaos: {title}\n\nWidths {:?}, seeds {:?}; reference run `{}`; sliced W2 with {} directions × projection seeds {:?}; coordinate {} of the hidden weights. {} runs, {:.0} s in all (including runs reused from earlier calls).\n\n![chaos](chaos.png)\n\n| distance | slope | 95% interval | points |\n|---|---:|---|---:|\n",
             widths,
             self.seeds,
-            reference_dir.display(),
+            result.reference_dir.display(),
             self.projections,
             self.projection_seeds,
             self.coordinate,
-            configs.len(),
-            seconds
+            result.runs,
+            result.seconds
         );
-        for ((label, _, _), f) in series_data.iter().zip(fit_list) {
+        for ((label, _), f) in result.series.iter().zip(fit_list) {
             match f {
                 Some(f) => report.push_str(&format!(
                     "| {label} | {:.3} | [{:.3}, {:.3}] | {} |\n",
@@ -310,19 +340,12 @@ impl ChaosStudy {
             }
         }
         report.push_str("\nTheory (paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
-        if !failed.is_empty() {
+        if !result.failed_runs.is_empty() {
             report.push_str(&format!(
                 "\nFailed runs (left out):\n- {}\n",
-                failed.join("\n- ")
+                result.failed_runs.join("\n- ")
             ));
         }
-        let report_path = self.out.join("report.md");
-        std::fs::write(&report_path, report).map_err(|e| write_err(&report_path)(e.to_string()))?;
-        Ok(ChaosResult {
-            rows,
-            fits,
-            seconds,
-            failed_runs: failed,
-        })
+        write_file(&self.out.join("report.md"), report.as_bytes())
     }
 }

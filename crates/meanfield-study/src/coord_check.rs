@@ -6,18 +6,19 @@
 //!
 //! Under the paper's scaling (1/N output, step γN^β, N-independent initial laws) all three stay
 //! flat in N. With the `pytorch` readout law U(±1/√N) the logits shrink with N: the check shows it.
+//!
+//! [`CoordCheck::measure`] returns the numbers (it steps through the trainer's own
+//! [`Stepper`], so its first k steps are the trainer's); [`render`] writes
+//! `coord_check.csv` and the plot.
 
 use crate::StudyError;
 use crate::plot::{Series, Style, save_chart};
 use burn::tensor::{Tensor, TensorData};
-use meanfield_data::Sampler;
-use meanfield_model::{net::to_vec, one_hot};
-use meanfield_optim::ScaledSgd;
-use meanfield_train::TrainConfig;
-use meanfield_train::engine::StepEngine;
+use meanfield_model::net::to_vec;
 use meanfield_train::task::Task;
+use meanfield_train::{Stepper, TrainConfig};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct CoordCheck {
@@ -25,7 +26,6 @@ pub struct CoordCheck {
     pub widths: Vec<usize>,
     /// k, the number of steps before measuring.
     pub steps: u64,
-    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,60 +41,57 @@ fn mean_abs(v: &[f32]) -> f64 {
     v.iter().map(|x| x.abs() as f64).sum::<f64>() / v.len().max(1) as f64
 }
 
+/// Root mean square over the `p`-wide rows of |h − h0|.
+fn rms_row_move(h: &[f32], h0: &[f32], p: usize) -> f64 {
+    let rows = h.len() / p.max(1);
+    let sum: f64 = h
+        .chunks_exact(p)
+        .zip(h0.chunks_exact(p))
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| ((x - y) as f64).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    (sum / rows.max(1) as f64).sqrt()
+}
+
 impl CoordCheck {
-    pub fn run(&self, log: &dyn Fn(&str)) -> Result<Vec<CoordRow>, StudyError> {
-        std::fs::create_dir_all(&self.out).map_err(|e| StudyError::Write {
-            path: self.out.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut quiet = |_: &str| {};
-        let task = Task::load(&self.base, &mut quiet)?;
+    /// The setting of the run at `width`.
+    pub fn config(&self, width: usize) -> TrainConfig {
+        TrainConfig {
+            width,
+            ..self.base.clone()
+        }
+    }
+
+    /// Steps k times at each width and measures after every step (row 0: the initial weights).
+    pub fn measure(&self, log: &dyn Fn(&str)) -> Result<Vec<CoordRow>, StudyError> {
+        let task = Task::load(&self.base)?;
         let device = self.base.backend.device()?;
-        let (p, classes, m) = (task.train.dim, task.train.classes, self.base.batch);
-        let probe: Vec<usize> = (0..m.min(task.train.len())).collect();
+        let p = task.train.dim;
+        let probe: Vec<usize> = (0..self.base.batch.min(task.train.len())).collect();
         let (px, _) = task.train.gather(&probe);
         let mut rows = Vec::new();
         for &width in &self.widths {
-            let config = TrainConfig {
-                width,
-                ..self.base.clone()
-            };
-            let schedule = config.schedule().init()?;
-            let model = config.net(p, classes).init(&device, config.seed)?;
-            let (h0, _) = model.weights_to_vec();
-            let mut engine =
-                StepEngine::new(config.engine, model, ScaledSgd::new(config.penalty, width));
-            let bd = engine.batch_device(&device);
-            let mut sampler = Sampler::new(config.sampling, task.train.len(), m, config.seed)?;
+            let mut stepper = Stepper::fresh(&self.config(width), &task.train, &device)?;
+            let (h0, _) = stepper.model().weights_to_vec();
             for n in 0..=self.steps {
                 if n > 0 {
-                    let (x, y) = task.train.gather(&sampler.next_batch());
-                    let xt = Tensor::<2>::from_data(TensorData::new(x, [m, p]), &bd);
-                    engine.step(schedule.step_size(n - 1), xt, one_hot(&y, classes, &bd));
+                    stepper.step(&task.train);
                 }
-                let model = engine.model();
+                let model = stepper.model();
                 let xt =
                     Tensor::<2>::from_data(TensorData::new(px.clone(), [probe.len(), p]), &device);
                 let trace = model.forward_trace(xt);
                 let (h, _) = model.weights_to_vec();
-                let update = (h
-                    .chunks_exact(p)
-                    .zip(h0.chunks_exact(p))
-                    .map(|(a, b)| {
-                        a.iter()
-                            .zip(b)
-                            .map(|(x, y)| ((x - y) as f64).powi(2))
-                            .sum::<f64>()
-                    })
-                    .sum::<f64>()
-                    / width as f64)
-                    .sqrt();
                 rows.push(CoordRow {
                     width,
                     step: n,
                     pre_activation: mean_abs(&to_vec(trace.pre)),
                     logits: mean_abs(&to_vec(trace.logits)),
-                    update,
+                    update: rms_row_move(&h, &h0, p),
                 });
             }
             let last = rows.last().expect("pushed");
@@ -103,53 +100,59 @@ impl CoordCheck {
                 self.steps, last.pre_activation, last.logits, last.update
             ));
         }
-        let csv_path = self.out.join("coord_check.csv");
-        let err = |e: String| StudyError::Write {
-            path: csv_path.clone(),
-            reason: e,
-        };
-        let mut w = csv::Writer::from_path(&csv_path).map_err(|e| err(e.to_string()))?;
-        for r in &rows {
-            w.serialize(r).map_err(|e| err(e.to_string()))?;
-        }
-        w.flush().map_err(|e| err(e.to_string()))?;
-        let at = |f: fn(&CoordRow) -> f64| -> Vec<(f64, f64)> {
-            rows.iter()
-                .filter(|r| r.step == self.steps)
-                .map(|r| (r.width as f64, f(r)))
-                .collect()
-        };
-        let series = vec![
-            Series {
-                label: "mean |pre-activation|".into(),
-                points: at(|r| r.pre_activation),
-                style: Style::Line,
-                color: 0,
-            },
-            Series {
-                label: "mean |logit|".into(),
-                points: at(|r| r.logits),
-                style: Style::Line,
-                color: 1,
-            },
-            Series {
-                label: "rms particle update".into(),
-                points: at(|r| r.update),
-                style: Style::Line,
-                color: 2,
-            },
-        ];
-        save_chart(
-            &self.out.join("coord_check"),
-            &format!(
-                "coordinate check after {} steps: {}, β = {}, readout {}",
-                self.steps, self.base.dataset, self.base.beta, self.base.readout
-            ),
-            "width N",
-            "size",
-            &series,
-            true,
-        )?;
         Ok(rows)
+    }
+}
+
+/// Writes `coord_check.csv` and the plot (`coord_check.svg`/`.png`) of the rows at the last
+/// step into `out`; `title` names the setting.
+pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, StudyError> {
+    crate::create_dir(out)?;
+    crate::write_rows(&out.join("coord_check.csv"), rows)?;
+    let last_step = rows.iter().map(|r| r.step).max().unwrap_or(0);
+    let at = |f: fn(&CoordRow) -> f64| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| r.step == last_step)
+            .map(|r| (r.width as f64, f(r)))
+            .collect()
+    };
+    let series = vec![
+        Series {
+            label: "mean |pre-activation|".into(),
+            points: at(|r| r.pre_activation),
+            style: Style::Line,
+            color: 0,
+        },
+        Series {
+            label: "mean |logit|".into(),
+            points: at(|r| r.logits),
+            style: Style::Line,
+            color: 1,
+        },
+        Series {
+            label: "rms particle update".into(),
+            points: at(|r| r.update),
+            style: Style::Line,
+            color: 2,
+        },
+    ];
+    let (_, png) = save_chart(
+        &out.join("coord_check"),
+        &format!("coordinate check after {last_step} steps: {title}"),
+        "width N",
+        "size",
+        &series,
+        true,
+    )?;
+    Ok(png)
+}
+
+impl CoordCheck {
+    /// The plot title's setting.
+    pub fn title(&self) -> String {
+        format!(
+            "{}, β = {}, readout {}",
+            self.base.dataset, self.base.beta, self.base.readout
+        )
     }
 }

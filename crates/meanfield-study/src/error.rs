@@ -14,8 +14,11 @@ pub enum StudyError {
     Optim(#[from] meanfield_optim::OptimError),
     #[error(transparent)]
     Data(#[from] meanfield_data::DataError),
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {source} (is the directory writable and the disk not full?)")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("plot {path}: {reason}")]
     Plot { path: PathBuf, reason: String },
     #[error("{0}")]

@@ -1,15 +1,20 @@
 //! A grid of training runs: each config is an ordinary run (its own run directory); runs whose
 //! directory already holds a finished run are reused, so calling a grid again resumes it.
 
-use meanfield_train::trainer::{Outcome, RunOptions, train};
-use meanfield_train::{TrainConfig, TrainError};
+use crate::StudyError;
+use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig, TrainError, run_dir, train};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Runs every config, `jobs` at a time (each run uses the backend's own threads too). The
-/// results come back in the order of `configs`; a failed run does not stop the others.
+/// results come back in the order of `configs`; a failed run does not stop the others. Once
+/// `stop` is requested the running runs checkpoint and stop, and no new run starts (those
+/// report [`TrainError::Interrupted`] at step 0).
 pub fn run_grid(
     configs: &[TrainConfig],
     jobs: usize,
+    stop: &StopHandle,
     log: &(dyn Fn(&str) + Sync),
 ) -> Vec<Result<Outcome, TrainError>> {
     let results: Mutex<Vec<Option<Result<Outcome, TrainError>>>> =
@@ -26,40 +31,23 @@ pub fn run_grid(
                         i
                     };
                     let Some(config) = configs.get(i) else { break };
-                    if meanfield_train::trainer::interrupted() {
-                        // Ctrl-C: the running runs checkpoint and stop; start no new ones.
-                        results.lock().expect("no panics hold this lock")[i] =
-                            Some(Err(TrainError::Interrupted {
-                                step: 0,
-                                dir: meanfield_train::run_dir::run_dir(config),
-                            }));
-                        continue;
-                    }
-                    let result = train(
-                        config,
-                        RunOptions {
-                            quiet: true,
-                            ..Default::default()
-                        },
-                    );
-                    match &result {
-                        Ok(Outcome::Reused { dir, .. }) => log(&format!(
-                            "[{}/{}] reused {}",
-                            i + 1,
-                            configs.len(),
-                            dir.display()
-                        )),
-                        Ok(Outcome::Trained { dir, summary }) => log(&format!(
-                            "[{}/{}] trained {} ({} steps, {:.1}s, test acc {:.4})",
-                            i + 1,
-                            configs.len(),
-                            dir.display(),
-                            summary.steps,
-                            summary.wall_seconds,
-                            summary.last.test_accuracy
-                        )),
-                        Err(e) => log(&format!("[{}/{}] FAILED: {e}", i + 1, configs.len())),
-                    }
+                    let result = if stop.requested() {
+                        Err(TrainError::Interrupted {
+                            step: 0,
+                            dir: run_dir::run_dir(config),
+                        })
+                    } else {
+                        let result = train(
+                            config,
+                            RunOptions {
+                                quiet: true,
+                                stop: stop.clone(),
+                                ..Default::default()
+                            },
+                        );
+                        log(&describe_outcome(i, configs.len(), &result));
+                        result
+                    };
                     results.lock().expect("no panics hold this lock")[i] = Some(result);
                 }
             });
@@ -71,4 +59,90 @@ pub fn run_grid(
         .into_iter()
         .map(|r| r.expect("every index was run"))
         .collect()
+}
+
+fn describe_outcome(i: usize, total: usize, result: &Result<Outcome, TrainError>) -> String {
+    match result {
+        Ok(Outcome::Reused { dir, .. }) => format!("[{}/{total}] reused {}", i + 1, dir.display()),
+        Ok(Outcome::Trained { dir, summary }) => format!(
+            "[{}/{total}] trained {} ({} steps, {:.1}s, test acc {:.4})",
+            i + 1,
+            dir.display(),
+            summary.steps,
+            summary.wall_seconds,
+            summary.last.test_accuracy
+        ),
+        Err(e) => format!("[{}/{total}] FAILED: {e}", i + 1),
+    }
+}
+
+/// The outcomes of a grid, by run directory, and the one rule for failed runs: a failed run
+/// is listed (once) with its setting and error, and left out of the numbers.
+pub struct Runs {
+    outcomes: BTreeMap<PathBuf, Result<Outcome, TrainError>>,
+    failed: Vec<String>,
+}
+
+impl Runs {
+    /// Runs every distinct config once (`jobs` at a time, finished runs reused). When `stop`
+    /// was requested, returns [`StudyError::Interrupted`] instead (the running runs have
+    /// checkpointed; no partial figure is drawn).
+    pub fn run(
+        configs: &[TrainConfig],
+        jobs: usize,
+        stop: &StopHandle,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<Self, StudyError> {
+        let mut seen = BTreeSet::new();
+        let unique: Vec<TrainConfig> = configs
+            .iter()
+            .filter(|c| seen.insert(run_dir::run_dir(c)))
+            .cloned()
+            .collect();
+        let outcomes = run_grid(&unique, jobs, stop, log);
+        if stop.requested() {
+            return Err(StudyError::Interrupted);
+        }
+        Ok(Runs {
+            outcomes: unique.iter().map(run_dir::run_dir).zip(outcomes).collect(),
+            failed: Vec::new(),
+        })
+    }
+
+    /// The outcome of `config`'s run; `None` (and the run listed as failed) when it failed.
+    pub fn get(&mut self, config: &TrainConfig) -> Option<&Outcome> {
+        match self.outcomes.get(&run_dir::run_dir(config)) {
+            Some(Ok(o)) => Some(o),
+            Some(Err(e)) => {
+                let line = format!("{}: {e}", describe(config));
+                if !self.failed.contains(&line) {
+                    self.failed.push(line);
+                }
+                None
+            }
+            None => {
+                self.failed
+                    .push(format!("{}: not in this grid", describe(config)));
+                None
+            }
+        }
+    }
+
+    /// Lists `config`'s run as failed for a reason found after training (e.g. its files).
+    pub fn fail(&mut self, config: &TrainConfig, reason: &dyn std::fmt::Display) {
+        self.failed.push(format!("{}: {reason}", describe(config)));
+    }
+
+    /// "setting: error" for each failed run, in the order met.
+    pub fn failed(&self) -> &[String] {
+        &self.failed
+    }
+}
+
+/// A short description of a run's setting for error lists.
+pub fn describe(c: &TrainConfig) -> String {
+    format!(
+        "N = {}, β = {}, γ = {}, M = {}, seed {}",
+        c.width, c.beta, c.gamma, c.batch, c.seed
+    )
 }

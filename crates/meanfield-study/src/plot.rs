@@ -216,16 +216,14 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
         resvg::tiny_skia::Transform::default(),
         &mut pixmap.as_mut(),
     );
-    pixmap.save_png(path).map_err(|e| err(e.to_string()))
+    let png = pixmap.encode_png().map_err(|e| err(e.to_string()))?;
+    crate::write_file(path, &png)
 }
 
 fn write_svg_and_png(stem: &Path, svg: &str) -> Result<(PathBuf, PathBuf), StudyError> {
     let svg_path = stem.with_extension("svg");
     let png_path = stem.with_extension("png");
-    std::fs::write(&svg_path, svg).map_err(|e| StudyError::Write {
-        path: svg_path.clone(),
-        reason: e.to_string(),
-    })?;
+    crate::write_file(&svg_path, svg.as_bytes())?;
     svg_to_png(svg, &png_path)?;
     Ok((svg_path, png_path))
 }

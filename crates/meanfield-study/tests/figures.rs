@@ -1,9 +1,11 @@
 //! The figure presets against the protocol in `paper.md`, and the figure commands on tiny
 //! synthetic grids: every file written, finished runs reused on a second call.
 
-use meanfield_study::figure_preset::{FigureSpec, Overrides, Scale};
-use meanfield_study::figures::{FigureContext, resolve_spec, run_figure};
-use meanfield_study::{figure_s5, figure1, figure2, figure3, table1};
+use meanfield_study::StudyError;
+use meanfield_study::figures::{
+    Figure, FigureContext, FigureSpec, FigureSummary, Overrides, Scale, figure_s5, figure1,
+    figure2, figure3, table1,
+};
 use meanfield_train::TrainConfig;
 use std::path::Path;
 use std::sync::Mutex;
@@ -15,7 +17,27 @@ fn ctx(out: &Path, scale: Scale) -> FigureContext {
         runs_dir: out.join("runs"),
         jobs: 2,
         command: "test".into(),
+        stop: Default::default(),
     }
+}
+
+/// The figure named `name` (the command name) resolved at `scale`.
+fn resolve_spec(
+    name: &str,
+    scale: Scale,
+    extra: Option<(String, toml::Table)>,
+    overrides: Overrides,
+) -> Result<FigureSpec, StudyError> {
+    name.parse::<Figure>()?.spec(scale, extra, overrides)
+}
+
+fn run_figure(
+    name: &str,
+    spec: &FigureSpec,
+    ctx: &FigureContext,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<FigureSummary, StudyError> {
+    name.parse::<Figure>()?.run(spec, ctx, log)
 }
 
 fn paper(name: &str) -> FigureSpec {
@@ -153,9 +175,12 @@ fn figure_s5_preset_is_the_papers_protocol() {
 fn table1_preset_is_the_papers_protocol() {
     let dir = tempfile::tempdir().unwrap();
     let spec = paper("table1");
-    let base =
-        meanfield_study::figures::base_config("table1", &spec, &ctx(dir.path(), Scale::Paper))
-            .unwrap();
+    let base = meanfield_study::figures::context::base_config(
+        Figure::Table1,
+        &spec,
+        &ctx(dir.path(), Scale::Paper),
+    )
+    .unwrap();
     assert_eq!(base.dataset, meanfield_data::DatasetKind::Cifar10);
     assert_eq!(
         (base.gamma, base.horizon, base.average_from, base.batch),

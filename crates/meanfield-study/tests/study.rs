@@ -2,7 +2,7 @@
 //! a second call reuses the finished runs, and the numbers are sane.
 
 use meanfield_study::chaos::ChaosStudy;
-use meanfield_study::coord_check::{CoordCheck, CoordRow};
+use meanfield_study::coord_check::{CoordCheck, CoordRow, render};
 use meanfield_train::TrainConfig;
 use std::sync::Mutex;
 
@@ -37,7 +37,8 @@ fn chaos_study_writes_everything_and_resumes() {
     };
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let result = study.run(&log).unwrap();
+    let stop = meanfield_train::StopHandle::new();
+    let result = study.run(&stop, &log).unwrap();
     for f in [
         "distances.csv",
         "fits.json",
@@ -85,7 +86,7 @@ fn chaos_study_writes_everything_and_resumes() {
         8
     );
     lines.lock().unwrap().clear();
-    study.run(&log).unwrap();
+    study.run(&stop, &log).unwrap();
     assert_eq!(
         lines
             .lock()
@@ -109,9 +110,9 @@ fn coordinate_check_is_flat_in_width_for_the_theory_setting() {
         },
         widths: vec![50, 200, 800],
         steps: 5,
-        out: dir.path().join("cc"),
     };
-    let rows = check.run(&|_| {}).unwrap();
+    let rows = check.measure(&|_| {}).unwrap();
+    render(&rows, &check.title(), &dir.path().join("cc")).unwrap();
     for f in ["coord_check.csv", "coord_check.svg", "coord_check.png"] {
         assert!(dir.path().join("cc").join(f).is_file(), "{f} missing");
     }
@@ -125,4 +126,131 @@ fn coordinate_check_is_flat_in_width_for_the_theory_setting() {
         let (a, b) = (f(last[0]), f(last[2]));
         assert!(a > 0.0 && b > 0.0 && (a / b).max(b / a) < 2.0, "{a} vs {b}");
     }
+}
+
+/// The coordinate check steps through the trainer's own step: after k steps its numbers equal,
+/// bit for bit, the same numbers recomputed from the weights `train --steps k` saved (and from
+/// the initial weights a `--steps 0` run saved). The setting has a nonzero seed (the batch order
+/// is the run's seed XOR a stream constant) and Langevin noise (seeded per step), the two
+/// places the old copy of the loop drifted from the trainer.
+#[test]
+fn coordinate_check_steps_are_the_trainers_steps() {
+    use burn::tensor::{Tensor, TensorData};
+    use meanfield_model::net::to_vec;
+    use meanfield_train::{RunOptions, train, weights};
+    let dir = tempfile::tempdir().unwrap();
+    let k = 7;
+    let base = TrainConfig {
+        seed: 5,
+        temperature: 1e-3,
+        readout: meanfield_model::Readout::Trainable,
+        ..synthetic()
+    };
+    let check = CoordCheck {
+        base: base.clone(),
+        widths: vec![30],
+        steps: k,
+    };
+    let rows = check.measure(&|_| {}).unwrap();
+    let last = rows.iter().find(|r| r.step == k).unwrap();
+
+    let saved = |steps: u64, name: &str| {
+        let config = TrainConfig {
+            width: 30,
+            steps: Some(steps),
+            out: Some(dir.path().join(name)),
+            ..base.clone()
+        };
+        let o = train(
+            &config,
+            RunOptions {
+                quiet: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (p, c) = (base.synthetic.dim, base.synthetic.classes);
+        (
+            weights::load(&o.dir().join(weights::HIDDEN), [30, p]).unwrap(),
+            weights::load(&o.dir().join(weights::READOUT), [30, c]).unwrap(),
+        )
+    };
+    let (h0, _) = saved(0, "start");
+    let (h, r) = saved(k, "after");
+    // The same formulas as the check, from the trainer's weights.
+    let p = base.synthetic.dim;
+    let moved: f64 = h
+        .chunks_exact(p)
+        .zip(h0.chunks_exact(p))
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| ((x - y) as f64).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    assert_eq!(last.update, (moved / 30.0).sqrt());
+    assert!(last.update > 0.0);
+    let device = base.backend.device().unwrap();
+    let task = meanfield_train::task::Task::load(&base).unwrap();
+    let probe: Vec<usize> = (0..base.batch).collect();
+    let (px, _) = task.train.gather(&probe);
+    let net = TrainConfig {
+        width: 30,
+        ..base.clone()
+    }
+    .net(p, base.synthetic.classes)
+    .init_with(&device, h, r)
+    .unwrap();
+    let trace = net.forward_trace(Tensor::<2>::from_data(
+        TensorData::new(px, [probe.len(), p]),
+        &device,
+    ));
+    let mean_abs = |v: Vec<f32>| v.iter().map(|x| x.abs() as f64).sum::<f64>() / v.len() as f64;
+    assert_eq!(last.pre_activation, mean_abs(to_vec(trace.pre)));
+    assert_eq!(last.logits, mean_abs(to_vec(trace.logits)));
+}
+
+/// A grid stopped between runs: the run in progress finishes (it was the last step), no new
+/// run starts (each reports an interruption and writes nothing), and the next call reuses the
+/// finished run and trains the others.
+#[test]
+fn grid_stopped_between_runs_resumes() {
+    use meanfield_study::grid::run_grid;
+    use meanfield_train::{Outcome, StopHandle, TrainError, run_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let configs: Vec<TrainConfig> = [20, 30, 40]
+        .iter()
+        .map(|&width| TrainConfig {
+            width,
+            runs_dir: dir.path().join("runs"),
+            ..synthetic()
+        })
+        .collect();
+    let stop = StopHandle::new();
+    let log = |l: &str| {
+        if l.contains("trained") {
+            stop.request();
+        }
+    };
+    let first = run_grid(&configs, 1, &stop, &log);
+    assert!(matches!(first[0], Ok(Outcome::Trained { .. })));
+    for (r, c) in first[1..].iter().zip(&configs[1..]) {
+        assert!(
+            matches!(r, Err(TrainError::Interrupted { step: 0, .. })),
+            "{:?}",
+            r.as_ref().map(|_| ())
+        );
+        assert!(
+            !run_dir::run_dir(c).exists(),
+            "a stopped grid started a run"
+        );
+    }
+    let again = run_grid(&configs, 1, &StopHandle::new(), &|_| {});
+    assert!(matches!(again[0], Ok(Outcome::Reused { .. })));
+    assert!(
+        again[1..]
+            .iter()
+            .all(|r| matches!(r, Ok(Outcome::Trained { .. })))
+    );
 }

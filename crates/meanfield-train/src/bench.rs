@@ -1,28 +1,28 @@
 //! Timing of the training step (forward, backward, update; no evaluation) and of one large
 //! square matrix product on the same backend (the practical peak), on random data.
 
-use crate::engine::StepEngine;
-use crate::{Backend, Engine, TrainError};
-use burn::tensor::{Device, Tensor, TensorData};
-use meanfield_model::{MeanFieldNetConfig, Readout, one_hot};
-use meanfield_optim::ScaledSgd;
+use crate::stepper::{Stepper, initial_model};
+use crate::{Backend, Engine, TrainConfig, TrainError};
+use burn::tensor::{Device, Tensor};
+use meanfield_data::Dataset;
+use meanfield_model::Readout;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::Instant;
 
-/// One row of the benchmark CSV.
+/// One row of the benchmark CSV (the columns `scripts/bench.sh` and `scripts/pytorch_step.py`
+/// share).
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchRow {
     pub backend: String,
     pub engine: String,
-    pub readout: String,
     pub width: usize,
     pub input_dim: usize,
     pub batch: usize,
     pub iterations: usize,
-    pub seconds_per_step: f64,
-    pub steps_per_second: f64,
+    pub ms_per_step: f64,
+    pub steps_per_s: f64,
     /// Counting 4·M·p·N (+ 4·M·N·C with a trainable readout) flops per step.
     pub gflops: f64,
     /// The same backend's f32 throughput on one square product of side `peak_size`.
@@ -51,34 +51,44 @@ fn sync(t: Tensor<2>) {
     let _ = t.slice([0..1, 0..1]).into_data();
 }
 
-/// Seconds per step of the training step.
+/// The run setting of a case: step size γN^β = 10^-3 at every step (β = 0, α = 0), readout
+/// law U(−1, 1), seed 0.
+fn case_config(case: &BenchCase) -> TrainConfig {
+    TrainConfig {
+        width: case.width,
+        batch: case.batch,
+        beta: 0.0,
+        gamma: 1e-3,
+        readout: case.readout,
+        readout_init: meanfield_model::Init::Uniform(1.0),
+        penalty: 0.0,
+        backend: case.backend,
+        engine: case.engine,
+        ..TrainConfig::default()
+    }
+}
+
+/// Seconds per step of the training step: the trainer's own [`Stepper`] on `batch` random
+/// rows in [−1, 1) with random labels.
 pub fn time_step(case: &BenchCase) -> Result<f64, TrainError> {
     let device = case.backend.device()?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let net = MeanFieldNetConfig::new(case.width, case.input_dim)
-        .with_classes(case.classes)
-        .with_readout(case.readout)
-        .with_readout_init(meanfield_model::Init::Uniform(1.0))
-        .init(&device, 0)?;
-    let mut engine = StepEngine::new(case.engine, net, ScaledSgd::new(0.0, case.width));
-    let bd = engine.batch_device(&device);
     let x: Vec<f32> = (0..case.batch * case.input_dim)
         .map(|_| rng.random_range(-1.0..1.0f32))
         .collect();
     let y: Vec<u8> = (0..case.batch)
         .map(|_| rng.random_range(0..case.classes as u8))
         .collect();
+    let data = Dataset::new(x, y, case.input_dim, case.classes)?;
+    let config = case_config(case);
+    let model = initial_model(&config, case.input_dim, case.classes, &device)?;
+    let mut stepper = Stepper::new(&config, model, data.len(), &device)?;
     let mut run = |n: usize| {
         let start = Instant::now();
         for _ in 0..n {
-            let xt = Tensor::<2>::from_data(
-                TensorData::new(x.clone(), [case.batch, case.input_dim]),
-                &bd,
-            );
-            let logits = engine.step(1e-3, xt, one_hot(&y, case.classes, &bd));
-            sync(logits);
+            sync(stepper.step(&data).logits);
         }
-        sync(engine.model().hidden.val());
+        sync(stepper.model().hidden.val());
         start.elapsed().as_secs_f64()
     };
     run(case.warmup);
@@ -136,13 +146,12 @@ pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
     Ok(BenchRow {
         backend: case.backend.to_string(),
         engine: case.engine.to_string(),
-        readout: case.readout.to_string(),
         width: case.width,
         input_dim: case.input_dim,
         batch: case.batch,
         iterations: case.iterations,
-        seconds_per_step: seconds,
-        steps_per_second: 1.0 / seconds,
+        ms_per_step: seconds * 1e3,
+        steps_per_s: 1.0 / seconds,
         gflops,
         peak_gflops: peak,
         fraction_of_peak: gflops / peak,
@@ -161,17 +170,60 @@ pub fn auto_iterations(case: &BenchCase, seconds: f64) -> Result<usize, TrainErr
     Ok(((seconds / probe) as usize).clamp(3, 200))
 }
 
-/// Writes the rows as CSV.
-pub fn write_csv(path: &std::path::Path, rows: &[BenchRow]) -> Result<(), TrainError> {
-    let err = |e: csv::Error| TrainError::Write {
-        path: path.to_path_buf(),
-        source: e.into(),
-    };
-    let mut w = csv::Writer::from_path(path).map_err(err)?;
-    for r in rows {
-        w.serialize(r).map_err(err)?;
+/// A sweep: every backend × engine × input size × width, each timed for about `seconds`.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub backends: Vec<Backend>,
+    pub engines: Vec<Engine>,
+    pub widths: Vec<usize>,
+    pub input_dims: Vec<usize>,
+    pub batch: usize,
+    pub readout: Readout,
+    /// Seconds per case (sets the iteration count; at least 3 steps).
+    pub seconds: f64,
+    /// Side of the square product that measures the practical peak.
+    pub peak_size: usize,
+}
+
+impl Sweep {
+    /// Measures every case in order; `each` sees each row as soon as it is measured.
+    pub fn run(&self, each: &mut dyn FnMut(&BenchRow)) -> Result<Vec<BenchRow>, TrainError> {
+        let mut rows = Vec::new();
+        for &backend in &self.backends {
+            let device = backend.device()?;
+            for &engine in &self.engines {
+                for &input_dim in &self.input_dims {
+                    for &width in &self.widths {
+                        let mut case = BenchCase {
+                            backend,
+                            engine,
+                            readout: self.readout,
+                            width,
+                            input_dim,
+                            batch: self.batch,
+                            classes: 10,
+                            warmup: 1,
+                            iterations: 3,
+                        };
+                        case.iterations = auto_iterations(&case, self.seconds)?;
+                        // The peak is measured next to each case, not once per backend: on a
+                        // shared machine the throughput drifts over a run, and the ratio should
+                        // compare the step with the peak of the same minute.
+                        let peak = matmul_peak(&device, self.peak_size);
+                        let row = measure(&case, peak)?;
+                        each(&row);
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+        Ok(rows)
     }
-    w.flush().map_err(|source| TrainError::Write {
+}
+
+/// Writes the rows as CSV (atomically).
+pub fn write_csv(path: &std::path::Path, rows: &[BenchRow]) -> Result<(), TrainError> {
+    meanfield_io::write_csv(path, rows).map_err(|source| TrainError::Write {
         path: path.to_path_buf(),
         source,
     })

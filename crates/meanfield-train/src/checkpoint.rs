@@ -65,10 +65,9 @@ pub fn save(
         weights::save_tensor(&partial.join(weights::HIDDEN_AVG), &avg.hidden.val())?;
         weights::save_tensor(&partial.join(weights::READOUT_AVG), &avg.readout.val())?;
     }
-    weights::write_atomic(
-        &partial.join(STATE),
-        &serde_json::to_string(state).expect("state serialises"),
-    )?;
+    let state_path = partial.join(STATE);
+    let text = serde_json::to_string(state).expect("state serialises");
+    meanfield_io::write_atomic(&state_path, text.as_bytes()).map_err(io(&state_path))?;
     let current = run.join(DIR);
     let old = run.join(OLD);
     if old.exists() {

@@ -100,8 +100,6 @@ pub struct TrainConfig {
     pub backend: Backend,
     pub engine: Engine,
     pub data_dir: PathBuf,
-    /// Fetch missing MNIST / Fashion-MNIST files before training.
-    pub fetch: bool,
     /// Parent of automatically named run directories.
     pub runs_dir: PathBuf,
     /// The run directory; `runs_dir/<automatic name>` when absent.
@@ -148,7 +146,6 @@ impl Default for TrainConfig {
             backend: Backend::default(),
             engine: Engine::default(),
             data_dir: PathBuf::from("data"),
-            fetch: true,
             runs_dir: PathBuf::from("runs"),
             out: None,
             init_from: None,

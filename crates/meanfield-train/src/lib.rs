@@ -3,26 +3,30 @@
 //! - [`config`] — [`TrainConfig`], every setting of a run with its default (the only place
 //!   defaults live), presets from `configs/`, TOML overrides, validation.
 //! - [`backend`] — [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
-//! - [`allocator`] — keep large freed buffers for reuse (the per-step gradient), for speed.
-//! - [`checkpoint`] — atomic checkpoints and exact resume.
-//! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
-//! - [`task`] — loading (or fetching, or generating) the dataset a config asks for.
+//! - [`task`] — loading (or generating) the dataset a config asks for.
+//! - [`engine`] — one update of the weights, by Burn autodiff + the Burn optimizer API, or by the
+//!   closed-form gradient; both apply [`meanfield_optim::ScaledSgd`].
 //! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
-//! - [`engine`] — one training step, by Burn autodiff + the Burn optimizer API, or by the closed-form
-//!   gradient; both apply [`meanfield_optim::ScaledSgd`].
+//! - [`stepper`] — [`Stepper`], the one training step (schedule, noise seed, batch, update)
+//!   that the run, the coordinate check and the benchmark share.
+//! - [`run`] — [`Run`], a training run as a value: fresh or resumed, step, fit, finish.
+//! - [`trainer`] — [`train`]: reuse a finished run, else fresh or resume, fit, finish.
+//! - [`stop`] — [`StopHandle`], how a caller asks runs to checkpoint and stop.
+//! - [`clock`] — training and evaluation time, carried across resumes.
+//! - [`checkpoint`] — atomic checkpoints and exact resume.
 //! - [`evaluate`] — loss and accuracy over a whole dataset, in chunks.
 //! - [`weights`] — `.npy` float32 weight files (save, load with shape checks).
 //! - [`metrics`] — the rows of `metrics.csv`.
-//! - [`summary`] — `summary.json`.
+//! - [`summary`] — `summary.json`: [`summary::Status`], finished or diverged.
 //! - [`run_dir`] — the run directory's layout and naming.
 //! - [`progress`] — the progress bar (plain lines when not on a terminal).
-//! - [`trainer`] — the training loop that ties them together.
+//! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
 //! - [`error`] — [`TrainError`].
 
-pub mod allocator;
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -30,7 +34,10 @@ pub mod evaluate;
 pub mod fused_update;
 pub mod metrics;
 pub mod progress;
+pub mod run;
 pub mod run_dir;
+pub mod stepper;
+pub mod stop;
 pub mod summary;
 pub mod task;
 pub mod trainer;
@@ -39,8 +46,11 @@ pub mod weights;
 pub use backend::Backend;
 pub use config::{Engine, TrainConfig};
 pub use error::TrainError;
+pub use run::Run;
+pub use stepper::Stepper;
+pub use stop::StopHandle;
 pub use summary::Summary;
-pub use trainer::{Outcome, train};
+pub use trainer::{Outcome, RunOptions, train};
 
 pub use meanfield_data as data;
 pub use meanfield_model as model;

@@ -4,7 +4,8 @@
 //! hash is of the resolved config (minus where files live): the same setting always maps to
 //! the same directory, so a finished run can be found and reused.
 
-use crate::{Summary, TrainConfig, TrainError};
+use crate::summary::{Status, Summary};
+use crate::{TrainConfig, TrainError};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,6 @@ pub fn auto_name(config: &TrainConfig) -> String {
         out: None,
         runs_dir: PathBuf::new(),
         data_dir: PathBuf::new(),
-        fetch: false,
         ..config.clone()
     };
     let hash = Sha256::digest(identity.to_toml().as_bytes());
@@ -39,9 +39,10 @@ pub fn auto_name(config: &TrainConfig) -> String {
 
 /// The summary of a finished run in `dir`, if there is one.
 pub fn finished(dir: &Path) -> Option<Summary> {
-    let text = std::fs::read_to_string(dir.join(SUMMARY)).ok()?;
-    let summary: Summary = serde_json::from_str(&text).ok()?;
-    (summary.status == "finished").then_some(summary)
+    match Status::read(dir)? {
+        Status::Finished(summary) => Some(*summary),
+        Status::Diverged(_) => None,
+    }
 }
 
 /// Creates the directory (and parents), with an error that says what to do.

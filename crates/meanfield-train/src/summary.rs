@@ -1,6 +1,13 @@
-//! `summary.json`: the outcome of a finished run.
+//! `summary.json`: how a run ended, as one typed value ([`Status`]).
+//!
+//! A finished run's file is `{"status": "finished", "dataset": …, "last": {…}, …}`; a run that
+//! diverged writes `{"status": "diverged", "step": …, "step_size": …, "error": "…"}` (its last
+//! good checkpoint stays in place). An interrupted run writes none: its checkpoint says where
+//! it is.
 
+use crate::{TrainError, run_dir};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Loss and accuracy on the train and test sets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -11,10 +18,9 @@ pub struct Scores {
     pub test_accuracy: f64,
 }
 
+/// The outcome of a finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// "finished" (the only status a run writes here for now).
-    pub status: String,
     pub dataset: String,
     pub width: usize,
     pub beta: f64,
@@ -40,4 +46,38 @@ pub struct Summary {
     pub steps_per_second: f64,
     pub backend: String,
     pub engine: String,
+}
+
+/// A divergence: the step whose loss was not finite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// The 0-based index of the step.
+    pub step: u64,
+    pub step_size: f64,
+    /// The error message the run stopped with.
+    pub error: String,
+}
+
+/// What `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Status {
+    Finished(Box<Summary>),
+    Diverged(Divergence),
+}
+
+impl Status {
+    /// Writes `dir/summary.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+        let path = dir.join(run_dir::SUMMARY);
+        let text = serde_json::to_string_pretty(self).expect("a status serialises");
+        meanfield_io::write_atomic(&path, text.as_bytes())
+            .map_err(|source| TrainError::Write { path, source })
+    }
+
+    /// Reads `dir/summary.json`; `None` when there is none or it is not a status.
+    pub fn read(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(run_dir::SUMMARY)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
 }

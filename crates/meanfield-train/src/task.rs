@@ -10,23 +10,13 @@ pub struct Task {
 }
 
 impl Task {
-    /// Generates the synthetic task, or loads the dataset from `data_dir` (fetching MNIST or
-    /// Fashion-MNIST first when files are missing and `fetch` is on).
-    pub fn load(config: &TrainConfig, log: &mut dyn FnMut(&str)) -> Result<Self, TrainError> {
+    /// Generates the synthetic task, or loads the dataset from `data_dir`. Never fetches: a
+    /// missing dataset is an error that says how to get it (the command line fetches MNIST
+    /// and Fashion-MNIST before training unless `--no-fetch`).
+    pub fn load(config: &TrainConfig) -> Result<Self, TrainError> {
         let (train, test) = match config.dataset {
             DatasetKind::Synthetic => config.synthetic.generate()?,
-            kind => {
-                let dir = kind.dir(&config.data_dir);
-                let fetchable = matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
-                if config.fetch && fetchable && !kind.missing(&dir).is_empty() {
-                    log(&format!(
-                        "{kind} is missing from {}: fetching it",
-                        dir.display()
-                    ));
-                    kind.fetch(&config.data_dir, log)?;
-                }
-                kind.load(&config.data_dir)?
-            }
+            kind => kind.load(&config.data_dir)?,
         };
         let train = match config.train_subset {
             Some(k) => train.truncate(k),

@@ -1,10 +1,10 @@
 //! Weights as `.npy` float32 files: `hidden.npy` [N, p], `readout.npy` [N, C] (and the
-//! Polyak averages `hidden_avg.npy`, `readout_avg.npy`). Files are written through a temporary
-//! name and renamed, so a file with the final name is always complete.
+//! Polyak averages `hidden_avg.npy`, `readout_avg.npy`). Files are written atomically
+//! ([`meanfield_io`]), so a file with the final name is always complete.
 
 use crate::TrainError;
 use npyz::WriterBuilder;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 pub const HIDDEN: &str = "hidden.npy";
@@ -115,35 +115,15 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     Ok((data, shape))
 }
 
-/// Writes `text` to `path` atomically (see [`write_atomic_with`]).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
-    write_atomic_with(path, |out| out.write_all(text.as_bytes()))
-}
-
-/// Writes a file atomically: `write` fills a temporary file in the same directory (tempfile's
-/// `NamedTempFile`, removed if anything fails), which is flushed, fsynced and renamed over
-/// `path`, so a file with the final name is always complete.
+/// Writes a file atomically ([`meanfield_io::write_atomic_with`]), naming `path` in errors.
 fn write_atomic_with(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), TrainError> {
-    let err = |source: std::io::Error| TrainError::Write {
+    meanfield_io::write_atomic_with(path, write).map_err(|source| TrainError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    {
-        let mut out = BufWriter::new(tmp.as_file_mut());
-        write(&mut out).map_err(err)?;
-        out.flush().map_err(err)?;
-    }
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

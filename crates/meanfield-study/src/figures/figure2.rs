@@ -5,14 +5,15 @@
 //! coordinate (1,1). β < 1: the runs agree (the limit is deterministic); β = 1: they spread
 //! (the batch noise survives the limit).
 
-use crate::StudyError;
-use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config, file_name};
-use crate::histogram_figure::{describe, run_all, write_rows};
+use super::context::{FigureContext, FigureSummary, base_config, file_name};
+use super::kind::Figure;
+use super::preset::FigureSpec;
+use super::report::Report;
+use crate::grid::Runs;
 use crate::particles::Particles;
 use crate::plot::{Series, Style, save_linear_chart};
-use crate::report::Report;
-use meanfield_train::{TrainConfig, run_dir};
+use crate::{StudyError, write_rows};
+use meanfield_train::TrainConfig;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -43,7 +44,7 @@ pub struct SpreadRow {
 
 /// The runs of the figure: β × N × seed.
 pub fn configs(spec: &FigureSpec, ctx: &FigureContext) -> Result<Vec<TrainConfig>, StudyError> {
-    let name = "figure2";
+    let name = Figure::Figure2;
     let base = base_config(name, spec, ctx)?;
     let betas = spec.need(name, "betas", &spec.betas)?;
     let widths = spec.need(name, "widths", &spec.widths)?;
@@ -106,32 +107,24 @@ pub fn run(
 ) -> Result<FigureSummary, StudyError> {
     let start = Instant::now();
     let configs = configs(spec, ctx)?;
-    let outcomes = run_all(&configs, ctx.jobs, log)?;
+    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, log)?;
     let mut values = Vec::new();
-    let mut failed = Vec::new();
     for c in &configs {
-        match &outcomes[&run_dir::run_dir(c)] {
-            Ok(o) => {
-                let p = Particles::load(o.dir())?;
-                values.push(ValueRow {
-                    beta: c.beta,
-                    width: c.width,
-                    seed: c.seed,
-                    value: p.hidden[0] as f64,
-                    steps: o.summary().steps,
-                    test_accuracy: o.summary().last.test_accuracy,
-                    run_dir: o.dir().display().to_string(),
-                });
-            }
-            Err(e) => failed.push(format!("{}: {e}", describe(c))),
+        let Some(o) = runs.get(c).cloned() else {
+            continue;
+        };
+        match Particles::load(o.dir()) {
+            Ok(p) => values.push(ValueRow {
+                beta: c.beta,
+                width: c.width,
+                seed: c.seed,
+                value: p.hidden[0] as f64,
+                steps: o.summary().steps,
+                test_accuracy: o.summary().last.test_accuracy,
+                run_dir: o.dir().display().to_string(),
+            }),
+            Err(e) => runs.fail(c, &e),
         }
-    }
-    if values.is_empty() {
-        return Err(StudyError::RunsFailed {
-            failed: failed.len(),
-            total: configs.len(),
-            details: failed.join("\n"),
-        });
     }
     let spread = spreads(&values);
     write_rows(&ctx.out.join("values.csv"), &values)?;
@@ -158,16 +151,21 @@ pub fn run(
             color: i,
         });
     }
-    let (_, png) = save_linear_chart(
-        &ctx.out.join("figure2"),
-        &format!(
-            "Figure 2 ({} scale): coordinate (1,1) per independent run, identical initial particles",
-            ctx.scale
-        ),
-        "run (seed index)",
-        "hidden coordinate (1,1) at the end",
-        &series,
-    )?;
+    let images = if values.is_empty() {
+        vec![]
+    } else {
+        let (_, png) = save_linear_chart(
+            &ctx.out.join("figure2"),
+            &format!(
+                "Figure 2 ({} scale): coordinate (1,1) per independent run, identical initial particles",
+                ctx.scale
+            ),
+            "run (seed index)",
+            "hidden coordinate (1,1) at the end",
+            &series,
+        )?;
+        vec![file_name(&png)]
+    };
     let mut md = String::from(
         "Each run starts every weight at the same value and differs only in its batch order. \
          The theory: for β < 1 the limit is deterministic, so the runs agree; for β = 1 the batch \
@@ -206,12 +204,12 @@ pub fn run(
         title: "Figure 2: identical initial particles, spread across independent runs",
         scale: ctx.scale,
         spec,
-        images: vec![file_name(&png)],
+        images,
         key_numbers: md,
         data_files: vec!["values.csv", "spread.csv"],
-        failed: &failed,
+        failed: runs.failed(),
         seconds,
         command: ctx.command.clone(),
     }
-    .finish(&ctx.out, key_lines)
+    .finish(&ctx.out, key_lines, values.len(), configs.len())
 }

@@ -9,6 +9,7 @@
 //! and `window_one` (half-widths of the x axis), `bins`, and `fallback_dataset` (Table 1's quick
 //! scale, when CIFAR-10 is not on the machine).
 
+use super::kind::Figure;
 use crate::StudyError;
 use meanfield_data::DatasetKind;
 use meanfield_train::TrainConfig;
@@ -17,17 +18,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// The figure presets shipped in `configs/`.
-pub const FIGURE_PRESETS: [(&str, &str); 5] = [
-    ("figure1", include_str!("../../../configs/figure1.toml")),
-    ("figure2", include_str!("../../../configs/figure2.toml")),
-    ("figure3", include_str!("../../../configs/figure3.toml")),
-    ("figure-s5", include_str!("../../../configs/figure-s5.toml")),
-    ("table1", include_str!("../../../configs/table1.toml")),
-];
-
 /// Which variant of a preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Scale {
     /// The paper's exact protocol.
     #[default]
@@ -132,19 +124,11 @@ impl FigureSpec {
     /// The preset `figure` at `scale`, with `extra` (a `--config` file's table, same layout as
     /// the preset: keys at the top level apply to both scales) merged over it.
     pub fn load(
-        figure: &str,
+        figure: Figure,
         scale: Scale,
         extra: Option<(String, toml::Table)>,
     ) -> Result<Self, StudyError> {
-        let (_, text) = FIGURE_PRESETS
-            .iter()
-            .find(|(n, _)| *n == figure)
-            .ok_or_else(|| {
-                StudyError::Invalid(format!(
-                    "no figure preset {figure:?}; known: {}",
-                    FIGURE_PRESETS.map(|(n, _)| n).join(", ")
-                ))
-            })?;
+        let text = figure.preset();
         let name = format!("configs/{figure}.toml");
         let mut table = parse_table(&name, text)?;
         if let Some((_, extra)) = &extra {
@@ -177,13 +161,8 @@ impl FigureSpec {
     /// Applies command-line overrides. `uses` lists the grid keys this figure reads; an
     /// override of any other grid key is an error (it would be silently ignored), and so is a
     /// training flag for a setting the figure varies per run (`varies`).
-    pub fn apply(
-        &mut self,
-        figure: &str,
-        o: Overrides,
-        uses: &[&str],
-        varies: &[&str],
-    ) -> Result<(), StudyError> {
+    pub fn apply(&mut self, figure: Figure, o: Overrides) -> Result<(), StudyError> {
+        let (uses, varies) = (figure.uses(), figure.varies());
         for (key, set) in o.given() {
             if set && !uses.contains(&key) {
                 return Err(StudyError::Invalid(format!(
@@ -230,7 +209,7 @@ impl FigureSpec {
     }
 
     /// Every run's shared setting: the program's defaults, then this spec's `train`.
-    pub fn base(&self, figure: &str) -> Result<TrainConfig, StudyError> {
+    pub fn base(&self, figure: Figure) -> Result<TrainConfig, StudyError> {
         Ok(TrainConfig::resolve(vec![(
             format!("{figure} train settings"),
             self.train.clone(),
@@ -255,7 +234,7 @@ impl FigureSpec {
     /// `list` is non-empty, else an error naming the key.
     pub fn need<'a, T>(
         &self,
-        figure: &str,
+        figure: Figure,
         key: &str,
         list: &'a [T],
     ) -> Result<&'a [T], StudyError> {

@@ -2,14 +2,15 @@
 //! hidden coordinate (1,1) over the β < 1 limit density: as M grows the β = 1 noise (∝
 //! sqrt(γ/M)) vanishes and the histograms converge to the deterministic limit.
 
+use super::context::{FigureContext, FigureSummary, base_config};
+use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
+use super::kind::Figure;
+use super::preset::FigureSpec;
 use crate::StudyError;
-use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
 
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
-    let name = "figure-s5";
+    let name = Figure::FigureS5;
     let base = base_config(name, spec, ctx)?;
     let betas = spec.need(name, "betas", &spec.betas)?;
     let batches = spec.need(name, "batches", &spec.batches)?;
@@ -41,7 +42,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         }
     }
     Ok(HistogramFigure::new(
-        name,
+        name.name(),
         format!(
             "Figure S5 ({} scale): N = {width}, batch size M across, β down",
             ctx.scale

@@ -2,14 +2,15 @@
 //! the β < 1 limit density: as γ → 0 the McKean–Vlasov noise (∝ sqrt(γ/M)) vanishes and the
 //! β = 1 histograms approach the deterministic limit.
 
+use super::context::{FigureContext, FigureSummary, base_config};
+use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
+use super::kind::Figure;
+use super::preset::FigureSpec;
 use crate::StudyError;
-use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
 
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
-    let name = "figure3";
+    let name = Figure::Figure3;
     let base = base_config(name, spec, ctx)?;
     let gammas = spec.need(name, "gammas", &spec.gammas)?;
     let width = spec.need(name, "widths", &spec.widths)?[0];
@@ -38,7 +39,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         })
         .collect();
     Ok(HistogramFigure::new(
-        name,
+        name.name(),
         format!(
             "Figure 3 ({} scale): β = 1 as γ → 0, against the β < 1 limit",
             ctx.scale

@@ -1,9 +1,9 @@
 //! `report.md` of a figure: the protocol, the scale that produced it, the figure, the key
 //! numbers, the runs that failed, and how long it took.
 
+use super::context::FigureSummary;
+use super::preset::{FigureSpec, Scale};
 use crate::StudyError;
-use crate::figure_preset::{FigureSpec, Scale};
-use crate::figures::FigureSummary;
 use std::path::{Path, PathBuf};
 
 /// What goes into a figure's report.
@@ -26,10 +26,26 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     /// Writes the report into `out` and returns the command's summary (the report's path, the
-    /// key lines, and the report's own failed runs and time).
-    pub fn finish(&self, out: &Path, key_lines: Vec<String>) -> Result<FigureSummary, StudyError> {
+    /// key lines, and the report's own failed runs and time). The one rule for failed runs of
+    /// every figure: the report is always written and lists them; when no run of the `total`
+    /// succeeded (`shown` is 0) the command then fails with [`StudyError::RunsFailed`].
+    pub fn finish(
+        &self,
+        out: &Path,
+        key_lines: Vec<String>,
+        shown: usize,
+        total: usize,
+    ) -> Result<FigureSummary, StudyError> {
+        let report = self.write(out)?;
+        if shown == 0 {
+            return Err(StudyError::RunsFailed {
+                failed: self.failed.len(),
+                total,
+                details: self.failed.join("\n"),
+            });
+        }
         Ok(FigureSummary {
-            report: self.write(out)?,
+            report,
             key_lines,
             failed: self.failed.to_vec(),
             seconds: self.seconds,
@@ -80,7 +96,7 @@ impl Report<'_> {
         md.push_str(&self.spec.to_toml());
         md.push_str("```\n");
         let path = out.join("report.md");
-        meanfield_train::weights::write_atomic(&path, &md)?;
+        crate::write_file(&path, md.as_bytes())?;
         Ok(path)
     }
 }

@@ -2,15 +2,16 @@
 //! the N neurons, over the limit density of a reference run (β = `reference_beta` for the β < 1
 //! rows, β = 1 for the β = 1 row, both at N = `reference_width`).
 
+use super::context::{FigureContext, FigureSummary, base_config};
+use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
+use super::kind::Figure;
+use super::preset::FigureSpec;
 use crate::StudyError;
-use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, base_config};
-use crate::histogram_figure::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use meanfield_train::TrainConfig;
 
 /// The grid of Figure 1 (also used by its tests): panels row-major, then the two limit runs.
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
-    let name = "figure1";
+    let name = Figure::Figure1;
     let base = base_config(name, spec, ctx)?;
     let betas = spec.need(name, "betas", &spec.betas)?;
     let widths = spec.need(name, "widths", &spec.widths)?;
@@ -40,7 +41,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         }
     }
     Ok(HistogramFigure::new(
-        name,
+        name.name(),
         format!(
             "Figure 1 ({} scale): hidden coordinate (1,1) across the N neurons",
             ctx.scale

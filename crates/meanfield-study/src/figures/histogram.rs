@@ -7,18 +7,17 @@
 //! steps, mean, sd, W2 to its limit, fraction inside the window, accuracy, run directory),
 //! `histograms.csv` (every bar), `limit_density.csv` (every limit curve).
 
-use crate::StudyError;
-use crate::figure_preset::FigureSpec;
-use crate::figures::{FigureContext, FigureSummary, file_name, fmt_opt};
-use crate::grid::run_grid;
+use super::context::{FigureContext, FigureSummary, file_name, fmt_opt};
+use super::preset::FigureSpec;
+use super::report::Report;
+use crate::grid::Runs;
 use crate::particles::Particles;
 use crate::plot::{HistogramPanel, save_histogram_grid};
-use crate::report::Report;
+use crate::{StudyError, write_rows};
 use meanfield_chaos::{histogram, kde, linspace, w2_1d};
-use meanfield_train::{Outcome, TrainConfig, TrainError, run_dir};
+use meanfield_train::{Outcome, StopHandle, TrainConfig};
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One panel: a run and how to draw it.
 #[derive(Debug, Clone)]
@@ -51,6 +50,7 @@ pub struct HistogramFigure {
     /// Hidden coordinate (0: the paper's coordinate (1,1)).
     pub coordinate: usize,
     pub jobs: usize,
+    pub stop: StopHandle,
     pub out: PathBuf,
 }
 
@@ -80,63 +80,8 @@ pub struct FigureResult {
     pub rows: Vec<PanelRow>,
     /// "setting: error" for each run that failed (its panel is left out).
     pub failed: Vec<String>,
-    /// The figure's PNG and SVG.
-    pub figure: (PathBuf, PathBuf),
-}
-
-fn write_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
-    move |reason| StudyError::Write {
-        path: path.to_path_buf(),
-        reason,
-    }
-}
-
-/// Writes `rows` as CSV with a header from their field names.
-pub fn write_rows<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), StudyError> {
-    let err = write_err(path);
-    let mut w = csv::Writer::from_path(path).map_err(|e| err(e.to_string()))?;
-    for row in rows {
-        w.serialize(row).map_err(|e| err(e.to_string()))?;
-    }
-    w.flush().map_err(|e| err(e.to_string()))
-}
-
-/// Runs every distinct config once (`jobs` at a time, finished runs reused); returns each
-/// config's outcome keyed by run directory. After Ctrl-C it returns an error instead (the
-/// running runs have checkpointed; no partial figure is drawn).
-pub fn run_all(
-    configs: &[TrainConfig],
-    jobs: usize,
-    log: &(dyn Fn(&str) + Sync),
-) -> Result<BTreeMap<PathBuf, Result<Outcome, String>>, StudyError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let unique: Vec<TrainConfig> = configs
-        .iter()
-        .filter(|c| seen.insert(run_dir::run_dir(c)))
-        .cloned()
-        .collect();
-    let outcomes = run_grid(&unique, jobs, log);
-    if meanfield_train::trainer::interrupted() {
-        return Err(StudyError::Interrupted);
-    }
-    Ok(unique
-        .iter()
-        .zip(outcomes)
-        .map(|(c, o)| {
-            (
-                run_dir::run_dir(c),
-                o.map_err(|e: TrainError| e.to_string()),
-            )
-        })
-        .collect())
-}
-
-/// A short description of a run's setting for error lists.
-pub fn describe(c: &TrainConfig) -> String {
-    format!(
-        "N = {}, β = {}, γ = {}, M = {}, seed {}",
-        c.width, c.beta, c.gamma, c.batch, c.seed
-    )
+    /// The figure's PNG and SVG (none when no panel could be drawn).
+    pub figure: Option<(PathBuf, PathBuf)>,
 }
 
 impl LimitRun {
@@ -177,6 +122,7 @@ impl HistogramFigure {
             bins: spec.bins,
             coordinate: 0,
             jobs: ctx.jobs,
+            stop: ctx.stop.clone(),
             out: ctx.out.clone(),
         }
     }
@@ -188,29 +134,21 @@ impl HistogramFigure {
                 self.name
             )));
         }
-        std::fs::create_dir_all(&self.out).map_err(|e| write_err(&self.out)(e.to_string()))?;
+        crate::create_dir(&self.out)?;
         let configs: Vec<TrainConfig> = self
             .panels
             .iter()
             .map(|p| p.config.clone())
             .chain(self.limits.iter().map(|l| l.config.clone()))
             .collect();
-        let outcomes = run_all(&configs, self.jobs, log)?;
-        let mut failed = Vec::new();
+        let mut runs = Runs::run(&configs, self.jobs, &self.stop, log)?;
+        let coordinate = self.coordinate;
         let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
-            match &outcomes[&run_dir::run_dir(c)] {
-                Ok(o) => match Particles::load(o.dir()) {
-                    Ok(p) => Some((p.hidden_coordinate(self.coordinate), o.clone())),
-                    Err(e) => {
-                        failed.push(format!("{}: {e}", describe(c)));
-                        None
-                    }
-                },
+            let outcome = runs.get(c)?.clone();
+            match Particles::load(outcome.dir()) {
+                Ok(p) => Some((p.hidden_coordinate(coordinate), outcome)),
                 Err(e) => {
-                    let line = format!("{}: {e}", describe(c));
-                    if !failed.contains(&line) {
-                        failed.push(line);
-                    }
+                    runs.fail(c, &e);
                     None
                 }
             }
@@ -298,26 +236,23 @@ impl HistogramFigure {
             .map(|l| l.label.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        let (svg, png) = if drawn.is_empty() {
-            return Err(StudyError::RunsFailed {
-                failed: failed.len(),
-                total: self.panels.len(),
-                details: failed.join("\n"),
-            });
+        let figure = if drawn.is_empty() {
+            None
         } else {
-            save_histogram_grid(
+            let (svg, png) = save_histogram_grid(
                 &self.out.join(&self.name),
                 &self.title,
                 &format!("hidden coordinate ({}, 1)", self.coordinate + 1),
                 &format!("limit density (Gaussian KDE): {limit_label}"),
                 &drawn,
                 self.cols,
-            )?
+            )?;
+            Some((png, svg))
         };
         Ok(FigureResult {
             rows,
-            failed,
-            figure: (png, svg),
+            failed: runs.failed().to_vec(),
+            figure,
         })
     }
 }
@@ -362,6 +297,7 @@ pub fn run_and_report(
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<FigureSummary, StudyError> {
     let start = std::time::Instant::now();
+    let total = fig.panels.len();
     let result = fig.run(log)?;
     let (table, key_lines) = panel_table(&result);
     let seconds = start.elapsed().as_secs_f64();
@@ -369,14 +305,14 @@ pub fn run_and_report(
         title,
         scale: ctx.scale,
         spec,
-        images: vec![file_name(&result.figure.0)],
+        images: result.figure.iter().map(|f| file_name(&f.0)).collect(),
         key_numbers: format!("{explanation}\n\n{table}"),
         data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
         failed: &result.failed,
         seconds,
         command: ctx.command.clone(),
     }
-    .finish(&ctx.out, key_lines)
+    .finish(&ctx.out, key_lines, result.rows.len(), total)
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,92 @@
+//! Which figure: the paper's experiments as one enum, with each one's name, preset, and the
+//! grid keys it reads and the settings it varies per run. The only place figure names live.
+
+use std::fmt;
+
+/// A figure command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Figure {
+    /// Histograms of hidden coordinate (1,1) for β × N over the limit densities.
+    Figure1,
+    /// Identical initial particles: the spread of one coordinate across independent runs.
+    Figure2,
+    /// β = 1 for decreasing γ against the β < 1 limit.
+    Figure3,
+    /// Batch sizes M for β < 1 and β = 1 against the β < 1 limit.
+    #[value(name = "figure-s5")]
+    FigureS5,
+    /// CIFAR-10 accuracy of the averaged weights for N × β.
+    Table1,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 5] = [
+        Figure::Figure1,
+        Figure::Figure2,
+        Figure::Figure3,
+        Figure::FigureS5,
+        Figure::Table1,
+    ];
+
+    /// The command name, also the preset's file stem and the figure's file stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::Figure1 => "figure1",
+            Figure::Figure2 => "figure2",
+            Figure::Figure3 => "figure3",
+            Figure::FigureS5 => "figure-s5",
+            Figure::Table1 => "table1",
+        }
+    }
+
+    /// The preset's text (`configs/<name>.toml`, compiled in).
+    pub fn preset(self) -> &'static str {
+        match self {
+            Figure::Figure1 => include_str!("../../../../configs/figure1.toml"),
+            Figure::Figure2 => include_str!("../../../../configs/figure2.toml"),
+            Figure::Figure3 => include_str!("../../../../configs/figure3.toml"),
+            Figure::FigureS5 => include_str!("../../../../configs/figure-s5.toml"),
+            Figure::Table1 => include_str!("../../../../configs/table1.toml"),
+        }
+    }
+
+    /// The grid keys the figure reads (an override of any other is an error).
+    pub fn uses(self) -> &'static [&'static str] {
+        match self {
+            Figure::Figure1 => &["betas", "widths", "seeds", "reference_width"],
+            Figure::Figure2 | Figure::Table1 => &["betas", "widths", "seeds"],
+            Figure::Figure3 => &["gammas", "widths", "seeds", "reference_width"],
+            Figure::FigureS5 => &["betas", "batches", "widths", "seeds", "reference_width"],
+        }
+    }
+
+    /// The settings the figure sets per run (a plain training flag for them is an error).
+    pub fn varies(self) -> &'static [&'static str] {
+        match self {
+            Figure::Figure1 | Figure::Figure2 | Figure::Table1 => &["width", "beta", "seed"],
+            Figure::Figure3 => &["width", "beta", "gamma", "seed"],
+            Figure::FigureS5 => &["width", "beta", "batch", "seed"],
+        }
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Figure {
+    type Err = crate::StudyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Figure::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                crate::StudyError::Invalid(format!(
+                    "no figure {s:?}; known: {}",
+                    Figure::ALL.map(Figure::name).join(", ")
+                ))
+            })
+    }
+}

@@ -1,0 +1,502 @@
+//! A training run as a value: [`Run::fresh`] or [`Run::resume`] builds it, [`Run::step`]
+//! advances it by one update (with its logging, averaging, evaluation, divergence check and
+//! checkpoint), [`Run::fit`] steps to the end unless stopped, [`Run::finish`] writes the final
+//! weights and `summary.json`.
+//!
+//! Driving it by hand, e.g. to measure something every k steps:
+//!
+//! ```no_run
+//! # use meanfield_train::{Run, TrainConfig, TrainError};
+//! # fn main() -> Result<(), TrainError> {
+//! let config = TrainConfig::default();
+//! let mut run = Run::fresh(&config, true)?;
+//! while !run.is_done() {
+//!     run.step()?;
+//!     if run.done().is_multiple_of(10) {
+//!         let (hidden, _) = run.model().weights_to_vec();
+//!         println!("step {}: |w_1| = {}", run.done(), hidden[0].abs());
+//!     }
+//! }
+//! let summary = run.finish()?;
+//! # Ok(()) }
+//! ```
+//! (`crates/meanfield-train/tests/run.rs` does this and checks it equals [`crate::train`].)
+
+use crate::checkpoint::{self, Checkpoint, CheckpointState};
+use crate::clock::Clock;
+use crate::evaluate::evaluate;
+use crate::metrics::{MetricsRow, MetricsWriter};
+use crate::progress::Progress;
+use crate::stepper::{StepOutput, Stepper};
+use crate::summary::{Divergence, Scores, Status, Summary};
+use crate::task::Task;
+use crate::{StopHandle, TrainConfig, TrainError, run_dir, weights};
+use burn::tensor::Device;
+use meanfield_model::{MeanFieldNet, loss, net::to_vec};
+use meanfield_optim::PolyakAverage;
+use std::path::{Path, PathBuf};
+
+/// One training run in progress, with its run directory.
+pub struct Run {
+    config: TrainConfig,
+    dir: PathBuf,
+    task: Task,
+    device: Device,
+    stepper: Stepper,
+    /// The step the run ends at (n_T, or `--steps`).
+    steps: u64,
+    average: Option<PolyakAverage<2>>,
+    metrics: MetricsWriter,
+    clock: Clock,
+    progress: Progress,
+    quiet: bool,
+    /// The latest full evaluation and its step (the final one is reused for the summary).
+    scored: Option<(u64, Scores)>,
+    /// The latest batch loss logged.
+    last_loss: Option<f64>,
+    /// The step of the latest checkpoint written by this process.
+    checkpointed: Option<u64>,
+}
+
+impl Run {
+    /// A new run of `config` at step 0 in its run directory (whatever checkpoint is there is
+    /// replaced by this run's).
+    pub fn fresh(config: &TrainConfig, quiet: bool) -> Result<Self, TrainError> {
+        Self::open(config, None, quiet)
+    }
+
+    /// Continues the run of `config` from the checkpoint in `checkpoint` (a folder from
+    /// [`checkpoint::latest`]); the run directory's `config.toml` must be this setting's.
+    pub fn resume(
+        config: &TrainConfig,
+        checkpoint: &Path,
+        quiet: bool,
+    ) -> Result<Self, TrainError> {
+        let dir = run_dir::run_dir(config);
+        let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+        if existing != config.to_toml() {
+            return Err(TrainError::OtherRunInProgress { dir });
+        }
+        Self::open(config, Some(checkpoint), quiet)
+    }
+
+    fn open(
+        config: &TrainConfig,
+        checkpoint: Option<&Path>,
+        quiet: bool,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let dir = run_dir::run_dir(config);
+        let device = config.backend.device()?;
+        let task = Task::load(config)?;
+        let (p, classes) = (task.train.dim, task.train.classes);
+        run_dir::create(&dir)?;
+        write_text(&dir.join(run_dir::CONFIG), &config.to_toml())?;
+        let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
+        let resumed = match checkpoint {
+            Some(c) => Some(checkpoint::load(c, (config.net_width(), p, classes))?),
+            None => None,
+        };
+        let mut stepper = match &resumed {
+            Some(c) => {
+                let model = config.net(p, classes).init_with(
+                    &device,
+                    c.hidden.clone(),
+                    c.readout.clone(),
+                )?;
+                Stepper::new(config, model, task.train.len(), &device)?
+            }
+            None => Stepper::fresh(config, &task.train, &device)?,
+        };
+        let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
+        say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
+        let metrics_path = dir.join(run_dir::METRICS);
+        let (metrics, average, clock) = match resumed {
+            Some(c) => {
+                stepper.restore(c.state.step, c.state.sampler.clone());
+                say(
+                    quiet,
+                    &format!("resuming from the checkpoint at step {}", c.state.step),
+                );
+                (
+                    MetricsWriter::resume(&metrics_path, c.state.step)?,
+                    restore_average(config, &c, p, classes, &device)?,
+                    Clock::start(c.state.train_seconds, c.state.eval_seconds),
+                )
+            }
+            None => (
+                MetricsWriter::create(&metrics_path)?,
+                config.average_from.map(PolyakAverage::new),
+                Clock::start(0.0, 0.0),
+            ),
+        };
+        let mut run = Run {
+            config: config.clone(),
+            dir,
+            task,
+            device,
+            progress: Progress::new(steps, quiet),
+            stepper,
+            steps,
+            average,
+            metrics,
+            clock,
+            quiet,
+            scored: None,
+            last_loss: None,
+            checkpointed: None,
+        };
+        if run.done() == 0 {
+            let mut row0 = MetricsRow::default();
+            run.evaluate_into(&mut row0);
+            run.metrics.write(&row0)?;
+        }
+        Ok(run)
+    }
+
+    /// One update, then: the batch loss when this step logs, the Polyak average, a full
+    /// evaluation when this step evaluates, the metrics row, a checkpoint when one is due.
+    /// A non-finite loss marks the run diverged and returns [`TrainError::Diverged`].
+    pub fn step(&mut self) -> Result<(), TrainError> {
+        let out = self.stepper.step(&self.task.train);
+        let done = out.done;
+        let eval_now = done == self.steps
+            || (self.config.eval_every > 0 && done.is_multiple_of(self.config.eval_every));
+        let log_now = eval_now || done.is_multiple_of(self.config.log_every);
+        let mut row = MetricsRow {
+            step: done,
+            time: self.stepper.schedule().time(done),
+            step_size: Some(out.step_size),
+            ..Default::default()
+        };
+        if log_now {
+            self.log_batch(&out, &mut row)?;
+        }
+        if let Some(avg) = self.average.as_mut()
+            && done >= avg.start()
+        {
+            let model = self.stepper.model();
+            avg.observe(done, &[model.hidden.val(), model.readout.val()]);
+        }
+        if eval_now {
+            let s = self.evaluate_into(&mut row);
+            self.check_finite(s.train_loss, "the training loss", &out)?;
+        }
+        if log_now {
+            self.metrics.write(&row)?;
+        }
+        if self.config.checkpoint_every > 0
+            && done.is_multiple_of(self.config.checkpoint_every)
+            && done < self.steps
+        {
+            self.checkpoint()?;
+        }
+        self.progress.update(done, self.last_loss);
+        Ok(())
+    }
+
+    /// Steps to the end. When `stop` is requested, writes a checkpoint after the current step
+    /// and returns [`TrainError::Interrupted`]; calling [`crate::train`] again continues.
+    pub fn fit(&mut self, stop: &StopHandle) -> Result<(), TrainError> {
+        while !self.is_done() {
+            self.step()?;
+            if stop.requested() && !self.is_done() {
+                if self.checkpointed != Some(self.done()) {
+                    self.checkpoint()?;
+                }
+                self.progress.finish();
+                return Err(TrainError::Interrupted {
+                    step: self.done(),
+                    dir: self.dir.clone(),
+                });
+            }
+        }
+        self.progress.finish();
+        Ok(())
+    }
+
+    /// Writes the final weights (and the average's), `summary.json`, and removes the
+    /// checkpoints. Call once [`Self::is_done`].
+    pub fn finish(self) -> Result<Summary, TrainError> {
+        let model = self.stepper.model();
+        let last = match self.scored {
+            Some((step, s)) if step == self.done() => s,
+            _ => score(&model, &self.task, &self.device),
+        };
+        save_weights(&self.dir, weights::HIDDEN, weights::READOUT, &model)?;
+        let averaged = match self.average_model() {
+            Some(avg) => {
+                save_weights(&self.dir, weights::HIDDEN_AVG, weights::READOUT_AVG, &avg)?;
+                Some(score(&avg, &self.task, &self.device))
+            }
+            None => None,
+        };
+        let schedule = self.stepper.schedule();
+        let c = &self.config;
+        let summary = Summary {
+            dataset: c.dataset.to_string(),
+            width: c.width,
+            beta: c.beta,
+            alpha: c.alpha,
+            gamma: c.gamma,
+            batch: c.batch,
+            horizon_steps: schedule.horizon_steps(),
+            steps: self.steps,
+            time_step: schedule.time_step(),
+            initial_step_size: schedule.step_size(0),
+            train_examples: self.task.train.len(),
+            test_examples: self.task.test.len(),
+            last,
+            averaged,
+            wall_seconds: self.clock.wall_seconds(),
+            steps_per_second: self.steps as f64 / self.clock.train_seconds().max(1e-9),
+            backend: c.backend.to_string(),
+            engine: c.engine.to_string(),
+        };
+        Status::Finished(Box::new(summary.clone())).write(&self.dir)?;
+        checkpoint::remove(&self.dir);
+        self.progress.finish();
+        say(self.quiet, &done_line(&summary, &self.dir));
+        Ok(summary)
+    }
+
+    /// Updates done.
+    pub fn done(&self) -> u64 {
+        self.stepper.done()
+    }
+
+    /// The step the run ends at.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Whether every step is done.
+    pub fn is_done(&self) -> bool {
+        self.done() >= self.steps
+    }
+
+    /// The current weights.
+    pub fn model(&self) -> MeanFieldNet {
+        self.stepper.model()
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The data the run trains and tests on.
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The step itself (e.g. to choose the engine's W1 update path).
+    pub fn stepper_mut(&mut self) -> &mut Stepper {
+        &mut self.stepper
+    }
+
+    /// Batch loss and accuracy of a logging step, into `row`.
+    fn log_batch(&mut self, out: &StepOutput, row: &mut MetricsRow) -> Result<(), TrainError> {
+        let classes = self.task.train.classes;
+        let m = out.labels.len() as f64;
+        let logits = to_vec(out.logits.clone());
+        let batch_loss = loss::host_cross_entropy(&logits, &out.labels, classes) / m;
+        self.check_finite(batch_loss, "the batch loss", out)?;
+        row.batch_loss = Some(batch_loss);
+        row.batch_accuracy = Some(loss::accuracy(&logits, &out.labels, classes) as f64 / m);
+        self.last_loss = Some(batch_loss);
+        Ok(())
+    }
+
+    /// The one divergence check: a non-finite `value` writes the `diverged` status (the last
+    /// good checkpoint stays) and returns the error.
+    fn check_finite(&self, value: f64, what: &str, out: &StepOutput) -> Result<(), TrainError> {
+        if value.is_finite() {
+            return Ok(());
+        }
+        let error = TrainError::Diverged {
+            step: out.done - 1,
+            step_size: out.step_size,
+            what: what.into(),
+        };
+        Status::Diverged(Divergence {
+            step: out.done - 1,
+            step_size: out.step_size,
+            error: error.to_string(),
+        })
+        .write(&self.dir)?;
+        Err(error)
+    }
+
+    /// Full train and test scores of the current weights into `row` (timed as evaluation).
+    fn evaluate_into(&mut self, row: &mut MetricsRow) -> Scores {
+        let model = self.stepper.model();
+        let (task, device) = (&self.task, &self.device);
+        let s = self.clock.evaluation(|| score(&model, task, device));
+        row.train_loss = Some(s.train_loss);
+        row.train_accuracy = Some(s.train_accuracy);
+        row.test_loss = Some(s.test_loss);
+        row.test_accuracy = Some(s.test_accuracy);
+        self.scored = Some((self.done(), s));
+        s
+    }
+
+    /// The Polyak average as a network, when there is one.
+    fn average_model(&self) -> Option<MeanFieldNet> {
+        let mean = self.average.as_ref()?.mean()?;
+        Some(
+            self.stepper
+                .model()
+                .with_weights(mean[0].clone(), mean[1].clone()),
+        )
+    }
+
+    /// Writes a checkpoint of the current step.
+    fn checkpoint(&mut self) -> Result<(), TrainError> {
+        let state = CheckpointState {
+            step: self.done(),
+            sampler: self.stepper.sampler_state(),
+            average_count: self.average.as_ref().map_or(0, |a| a.count()),
+            train_seconds: self.clock.train_seconds(),
+            eval_seconds: self.clock.eval_seconds(),
+        };
+        checkpoint::save(
+            &self.dir,
+            &state,
+            &self.stepper.model(),
+            self.average_model().as_ref(),
+        )?;
+        self.checkpointed = Some(self.done());
+        Ok(())
+    }
+}
+
+fn say(quiet: bool, line: &str) {
+    if !quiet {
+        eprintln!("{line}");
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), TrainError> {
+    meanfield_io::write_atomic(path, text.as_bytes()).map_err(|source| TrainError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Scores of `model` on the task.
+fn score(model: &MeanFieldNet, task: &Task, device: &Device) -> Scores {
+    let (train_loss, train_accuracy) = evaluate(model, &task.train, device);
+    let (test_loss, test_accuracy) = evaluate(model, &task.test, device);
+    Scores {
+        train_loss,
+        train_accuracy,
+        test_loss,
+        test_accuracy,
+    }
+}
+
+fn save_weights(
+    dir: &Path,
+    hidden: &str,
+    readout: &str,
+    model: &MeanFieldNet,
+) -> Result<(), TrainError> {
+    weights::save_tensor(&dir.join(hidden), &model.hidden.val())?;
+    weights::save_tensor(&dir.join(readout), &model.readout.val())
+}
+
+/// The Polyak average stored in a checkpoint.
+fn restore_average(
+    config: &TrainConfig,
+    c: &Checkpoint,
+    p: usize,
+    classes: usize,
+    device: &Device,
+) -> Result<Option<PolyakAverage<2>>, TrainError> {
+    let Some(start) = config.average_from else {
+        return Ok(None);
+    };
+    let mean = match &c.average {
+        Some((h, r)) => {
+            let avg = config
+                .net(p, classes)
+                .init_with(device, h.clone(), r.clone())?;
+            Some(vec![avg.hidden.val(), avg.readout.val()])
+        }
+        None => None,
+    };
+    Ok(Some(PolyakAverage::from_parts(
+        start,
+        c.state.average_count,
+        mean,
+    )))
+}
+
+/// The run's setting in one line (and the one-particle note when it applies).
+fn startup_line(
+    config: &TrainConfig,
+    task: &Task,
+    stepper: &Stepper,
+    steps: u64,
+    dir: &Path,
+) -> String {
+    let schedule = stepper.schedule();
+    let mut line = String::new();
+    if config.identical_particles {
+        line.push_str(&format!(
+            "identical particles: one particle stands for all N = {}, stepping with the per-particle step γN^(β−1) = {:.6e}\n",
+            config.width,
+            config.applied_step(schedule.step_size(0))
+        ));
+    }
+    let steps_note = if config.steps.is_some() {
+        format!(", running {steps} (--steps)")
+    } else {
+        String::new()
+    };
+    line.push_str(&format!(
+        "{} (p = {}, {} train / {} test) | N = {} | α = {} β = {} γ = {} | M = {} | T = {} → n_T = {}{} | step size γN^β = {:.6} (first step), γ_αβ(N) = {:.6e} | readout {} | init {} / {} | {} | backend {} ({}) | {}",
+        config.dataset,
+        task.train.dim,
+        task.train.len(),
+        task.test.len(),
+        config.width,
+        config.alpha,
+        config.beta,
+        config.gamma,
+        config.batch,
+        config.horizon,
+        schedule.horizon_steps(),
+        steps_note,
+        schedule.step_size(0),
+        schedule.time_step(),
+        config.readout,
+        config.init,
+        config.readout_init,
+        config.activation,
+        config.backend,
+        config.engine,
+        dir.display()
+    ));
+    line
+}
+
+/// The closing line of a finished run.
+fn done_line(s: &Summary, dir: &Path) -> String {
+    format!(
+        "done: {} steps in {:.1}s ({:.1} steps/s) | train acc {:.4} loss {:.4} | test acc {:.4} loss {:.4}{} | {}",
+        s.steps,
+        s.wall_seconds,
+        s.steps_per_second,
+        s.last.train_accuracy,
+        s.last.train_loss,
+        s.last.test_accuracy,
+        s.last.test_loss,
+        s.averaged.map_or(String::new(), |a| format!(
+            " | averaged: train acc {:.4}, test acc {:.4}",
+            a.train_accuracy, a.test_accuracy
+        )),
+        dir.display()
+    )
+}

@@ -1,0 +1,176 @@
+//! One training step, the only copy: the trainer's [`crate::Run`], the coordinate check and the
+//! benchmark all step through a [`Stepper`], so the seeds, the step size and the noise cannot
+//! drift apart between them.
+//!
+//! A step n (0-based) is: step size η_n from the schedule (eq. 2), the Langevin noise seeded
+//! for step n when the temperature is positive, the next batch from the sampler, and one
+//! [`StepEngine`] update with the step applied to the trained network
+//! ([`TrainConfig::applied_step`]).
+
+use crate::engine::StepEngine;
+use crate::{TrainConfig, TrainError, weights};
+use burn::tensor::{Device, Tensor, TensorData};
+use meanfield_data::sampler::SamplerState;
+use meanfield_data::{Dataset, Sampler};
+use meanfield_model::{MeanFieldNet, one_hot};
+use meanfield_optim::{ScaledSgd, Schedule};
+
+/// The batch sampler's ChaCha8 seed is the run's seed XOR this constant, so the initial
+/// weights (seeded by the run's seed itself) and the batch order are independent streams.
+pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
+/// The device generator (Langevin noise) is seeded with the run's seed XOR this constant.
+pub const NOISE_STREAM: u64 = 0x4015_E5EE_D000_0002;
+
+/// Burn's backends keep one random generator per process (Flex: a static behind a mutex), and
+/// a step with Langevin noise seeds it and then draws from it. Two runs stepping at once in one
+/// process (a grid with `--jobs 2`, parallel tests) would interleave their seeds and draws and
+/// lose exact reproducibility, so a noisy step holds this lock from the seed to the end of its
+/// update. It guards that process-wide generator, and only noisy steps take it.
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What one step returns.
+pub struct StepOutput {
+    /// Updates done after this one (n + 1).
+    pub done: u64,
+    /// The width-N network's step size η_n of eq. (2) (before [`TrainConfig::applied_step`]).
+    pub step_size: f64,
+    /// The batch logits [M, C], computed before the update.
+    pub logits: Tensor<2>,
+    /// The batch labels.
+    pub labels: Vec<u8>,
+}
+
+/// The state that decides a trajectory: weights (inside the engine), batch order, schedule and
+/// the number of updates done.
+pub struct Stepper {
+    engine: StepEngine,
+    sampler: Sampler,
+    schedule: Schedule,
+    config: TrainConfig,
+    device: Device,
+    batch_device: Device,
+    done: u64,
+}
+
+/// The run's starting weights: `init_from`'s files, else drawn from the config's laws with its
+/// seed, for `input_dim` inputs and `classes` outputs.
+pub fn initial_model(
+    config: &TrainConfig,
+    input_dim: usize,
+    classes: usize,
+    device: &Device,
+) -> Result<MeanFieldNet, TrainError> {
+    let net = config.net(input_dim, classes);
+    match &config.init_from {
+        None => Ok(net.init(device, config.seed)?),
+        Some(dir) => {
+            let hidden = weights::load(&dir.join(weights::HIDDEN), [net.width, net.input_dim])?;
+            let readout = weights::load(&dir.join(weights::READOUT), [net.width, net.classes])?;
+            Ok(net.init_with(device, hidden, readout)?)
+        }
+    }
+}
+
+impl Stepper {
+    /// A stepper at step 0 from the config's initial weights ([`initial_model`]) for `train`.
+    pub fn fresh(
+        config: &TrainConfig,
+        train: &Dataset,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let model = initial_model(config, train.dim, train.classes, device)?;
+        Self::new(config, model, train.len(), device)
+    }
+
+    /// A stepper at step 0 from `model` (built on the plain `device`), sampling from a training
+    /// set of `train_len` rows.
+    pub fn new(
+        config: &TrainConfig,
+        model: MeanFieldNet,
+        train_len: usize,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let sgd =
+            ScaledSgd::new(config.penalty, config.net_width()).with_temperature(config.temperature);
+        let engine = StepEngine::new(config.engine, model, sgd);
+        let batch_device = engine.batch_device(device);
+        let sampler = Sampler::new(
+            config.sampling,
+            train_len,
+            config.batch,
+            config.seed ^ SAMPLER_STREAM,
+        )?;
+        Ok(Stepper {
+            engine,
+            sampler,
+            schedule: config.schedule().init()?,
+            config: config.clone(),
+            device: device.clone(),
+            batch_device,
+            done: 0,
+        })
+    }
+
+    /// Continues after `done` updates with the sampler at `sampler` (from a checkpoint).
+    pub fn restore(&mut self, done: u64, sampler: SamplerState) {
+        self.done = done;
+        self.sampler.restore(sampler);
+    }
+
+    /// One update on the next batch of `train`.
+    pub fn step(&mut self, train: &Dataset) -> StepOutput {
+        let n = self.done;
+        let step_size = self.schedule.step_size(n);
+        let _rng = (self.config.temperature > 0.0).then(|| {
+            // A poisoned lock only means another run panicked mid-step; the generator is
+            // reseeded below either way.
+            let guard = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+            // One seed per step, so the Langevin noise of step n is the same whether or not the
+            // run was interrupted and resumed.
+            self.device.seed(
+                (self.config.seed ^ NOISE_STREAM)
+                    .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            );
+            guard
+        });
+        let (x, labels) = train.gather(&self.sampler.next_batch());
+        let xt = Tensor::<2>::from_data(
+            TensorData::new(x, [labels.len(), train.dim]),
+            &self.batch_device,
+        );
+        let targets = one_hot(&labels, train.classes, &self.batch_device);
+        let logits = self
+            .engine
+            .step(self.config.applied_step(step_size), xt, targets);
+        self.done = n + 1;
+        StepOutput {
+            done: self.done,
+            step_size,
+            logits,
+            labels,
+        }
+    }
+
+    /// Updates done.
+    pub fn done(&self) -> u64 {
+        self.done
+    }
+
+    /// The current weights (no autodiff tracking).
+    pub fn model(&self) -> MeanFieldNet {
+        self.engine.model()
+    }
+
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    pub fn sampler_state(&self) -> SamplerState {
+        self.sampler.state()
+    }
+
+    /// The engine, e.g. to choose its W1 update path ([`StepEngine::set_hidden_update`]).
+    pub fn engine_mut(&mut self) -> &mut StepEngine {
+        &mut self.engine
+    }
+}

@@ -1,0 +1,196 @@
+//! The training loop as a value: a stop handle gives a checkpoint and an exact resume, a run
+//! driven step by step equals `train`, and `summary.json` records how a run ended.
+
+use meanfield_train::summary::Status;
+use meanfield_train::{
+    Outcome, Run, RunOptions, StopHandle, TrainConfig, TrainError, checkpoint, run_dir, train,
+    weights,
+};
+use std::path::Path;
+
+/// A small synthetic setting that exercises the sampler's epoch state (500 rows, M = 100:
+/// five batches an epoch), the Polyak average and the Langevin noise.
+fn setting(out: &Path) -> TrainConfig {
+    let mut c = TrainConfig::resolve(vec![(
+        "synthetic".into(),
+        TrainConfig::preset("synthetic").unwrap(),
+    )])
+    .unwrap();
+    c.synthetic.train = 500;
+    c.synthetic.test = 100;
+    c.width = 64;
+    c.steps = Some(40);
+    c.average_from = Some(10);
+    c.temperature = 1e-3;
+    c.checkpoint_every = 0;
+    c.eval_every = 15;
+    c.out = Some(out.to_path_buf());
+    c
+}
+
+fn quiet() -> RunOptions {
+    RunOptions {
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+/// Asserts that every file a finished run's outcome depends on is the same, byte for byte, in
+/// runs `a` and `b`.
+fn assert_same_results(a: &Path, b: &Path) {
+    for f in [
+        weights::HIDDEN,
+        weights::READOUT,
+        weights::HIDDEN_AVG,
+        weights::READOUT_AVG,
+        run_dir::METRICS,
+    ] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+/// Stop requested after 15 steps: the run takes one more step, writes a checkpoint at 16 and
+/// returns `Interrupted`; `train` then resumes from it and ends with the same weights, average
+/// and metrics, byte for byte, as a run never stopped.
+#[test]
+fn stop_handle_checkpoints_and_resume_is_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let straight = setting(&tmp.path().join("straight"));
+    train(&straight, quiet()).unwrap();
+
+    let stopped = setting(&tmp.path().join("stopped"));
+    let mut run = Run::fresh(&stopped, true).unwrap();
+    for _ in 0..15 {
+        run.step().unwrap();
+    }
+    let stop = StopHandle::new();
+    stop.request();
+    match run.fit(&stop) {
+        Err(TrainError::Interrupted { step: 16, dir }) => {
+            assert_eq!(dir, tmp.path().join("stopped"))
+        }
+        other => panic!(
+            "expected an interruption at step 16, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    drop(run);
+    let ckpt = checkpoint::latest(&tmp.path().join("stopped")).expect("a checkpoint");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["step"], 16);
+    assert!(
+        Status::read(&tmp.path().join("stopped")).is_none(),
+        "not finished"
+    );
+
+    // Through `train` with the stop already requested: one step, a checkpoint, interrupted.
+    let mut options = quiet();
+    options.stop = stop.clone();
+    match train(&stopped, options) {
+        Err(TrainError::Interrupted { step: 17, .. }) => {}
+        other => panic!(
+            "expected an interruption at step 17, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let resumed = train(&stopped, quiet()).unwrap();
+    assert!(matches!(resumed, Outcome::Trained { .. }));
+    assert_same_results(&tmp.path().join("straight"), &tmp.path().join("stopped"));
+    assert!(checkpoint::latest(&tmp.path().join("stopped")).is_none());
+}
+
+/// The loop driven by hand (measuring every 5 steps, as a library user would) gives the same
+/// run as `train`.
+#[test]
+fn run_driven_step_by_step_equals_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = setting(&tmp.path().join("train"));
+    train(&reference, quiet()).unwrap();
+    let by_hand = setting(&tmp.path().join("by-hand"));
+    let mut run = Run::fresh(&by_hand, true).unwrap();
+    let mut norms = Vec::new();
+    while !run.is_done() {
+        run.step().unwrap();
+        if run.done().is_multiple_of(5) {
+            let (hidden, _) = run.model().weights_to_vec();
+            norms.push(
+                hidden
+                    .iter()
+                    .map(|v| (*v as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt(),
+            );
+        }
+    }
+    assert_eq!(run.done(), 40);
+    let summary = run.finish().unwrap();
+    assert_eq!(summary.steps, 40);
+    assert_eq!(norms.len(), 8);
+    assert!(norms.windows(2).any(|w| w[0] != w[1]), "the weights moved");
+    assert_same_results(&tmp.path().join("train"), &tmp.path().join("by-hand"));
+}
+
+/// `summary.json` is one typed value: "finished" with the summary, or "diverged" with the step
+/// and the error. A diverged run is not reused: the next call trains it again.
+#[test]
+fn summary_json_statuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = setting(&tmp.path().join("ok"));
+    let outcome = train(&ok, quiet()).unwrap();
+    let text = std::fs::read_to_string(tmp.path().join("ok/summary.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["status"], "finished");
+    assert_eq!(json["steps"], 40);
+    match Status::read(&tmp.path().join("ok")) {
+        // The same summary (JSON keeps f64 to within a unit in the last place).
+        Some(Status::Finished(s)) => {
+            let o = outcome.summary();
+            assert_eq!(
+                (s.steps, s.width, s.train_examples),
+                (o.steps, o.width, o.train_examples)
+            );
+            assert!((s.last.test_loss - o.last.test_loss).abs() < 1e-12);
+        }
+        other => panic!("expected finished, got {other:?}"),
+    }
+    assert!(matches!(
+        train(&ok, quiet()).unwrap(),
+        Outcome::Reused { .. }
+    ));
+
+    // γ = 1e30 with large initial weights: the first logged batch loss is not finite.
+    let mut bad = setting(&tmp.path().join("bad"));
+    bad.gamma = 1e30;
+    bad.init = meanfield_model::Init::Normal(10.0);
+    let err = train(&bad, quiet()).unwrap_err();
+    let TrainError::Diverged { step, .. } = err else {
+        panic!("expected a divergence, got {err}");
+    };
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("bad/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["status"], "diverged");
+    assert_eq!(json["step"], step);
+    assert!(json["error"].as_str().unwrap().contains("diverged at step"));
+    assert!(matches!(
+        Status::read(&tmp.path().join("bad")),
+        Some(Status::Diverged(d)) if d.step == step && d.step_size > 1e29
+    ));
+    assert!(run_dir::finished(&tmp.path().join("bad")).is_none());
+    // Not reused: a second call trains again (and diverges again).
+    assert!(matches!(
+        train(&bad, quiet()),
+        Err(TrainError::Diverged { .. })
+    ));
+}
