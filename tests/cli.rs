@@ -320,41 +320,62 @@ fn steps_in(csv: &Path) -> Vec<u64> {
         .collect()
 }
 
+/// The interrupted-run setting: 1500 synthetic steps at N = 3000 that exercise the sampler's
+/// epoch state, the Polyak average and the Langevin noise, checkpointing every `checkpoint_every`
+/// steps, into `dir`.
+fn resume_args(dir: &Path, checkpoint_every: &str) -> Vec<String> {
+    [
+        "synthetic",
+        "--width",
+        "3000",
+        "--steps",
+        "1500",
+        "--checkpoint-every",
+        checkpoint_every,
+        "--average-from",
+        "200",
+        "--temperature",
+        "0.001",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Asserts that `a` and `b` hold the same weights, average and metrics, byte for byte.
+fn assert_same_run(a: &Path, b: &Path, how: &str) {
+    for f in [
+        "hidden.npy",
+        "readout.npy",
+        "hidden_avg.npy",
+        "readout_avg.npy",
+        "metrics.csv",
+    ] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs after {how} and resume"
+        );
+    }
+}
+
 /// A run killed with SIGKILL after a checkpoint and started again ends with the same weights,
 /// bit for bit, as an uninterrupted run, and its metrics.csv has every step once. The setting
 /// exercises the sampler's epoch state, the Polyak average and the Langevin noise.
 #[test]
 fn kill_9_and_resume_gives_identical_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = |n: &str| tmp.path().join(n).display().to_string();
-    let args = |dir: &str| -> Vec<String> {
-        [
-            "synthetic",
-            "--width",
-            "3000",
-            "--steps",
-            "1500",
-            "--checkpoint-every",
-            "100",
-            "--average-from",
-            "200",
-            "--temperature",
-            "0.001",
-            "--quiet",
-            "--out",
-            dir,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
-    ok(&args(&out("straight"))
+    let args = |dir: &Path| resume_args(dir, "100");
+    let straight = tmp.path().join("straight");
+    ok(&args(&straight)
         .iter()
         .map(|s| s.as_str())
         .collect::<Vec<_>>());
 
     let killed = tmp.path().join("killed");
-    let mut child = bin().args(args(&out("killed"))).spawn().unwrap();
+    let mut child = bin().args(args(&killed)).spawn().unwrap();
     let state = killed.join("checkpoint/state.json");
     let start = std::time::Instant::now();
     while !state.is_file() {
@@ -371,23 +392,8 @@ fn kill_9_and_resume_gives_identical_weights() {
         !killed.join("summary.json").exists(),
         "a killed run must not look finished"
     );
-    ok(&args(&out("killed"))
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>());
-
-    for f in [
-        "hidden.npy",
-        "readout.npy",
-        "hidden_avg.npy",
-        "readout_avg.npy",
-    ] {
-        assert_eq!(
-            npy_f32(&tmp.path().join("straight").join(f)),
-            npy_f32(&killed.join(f)),
-            "{f} differs after kill -9 and resume"
-        );
-    }
+    ok(&args(&killed).iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert_same_run(&straight, &killed, "kill -9");
     assert_eq!(
         steps_in(&killed.join("metrics.csv")),
         (0..=1500).collect::<Vec<u64>>()
@@ -406,29 +412,12 @@ fn kill_9_and_resume_gives_identical_weights() {
 #[test]
 fn ctrl_c_checkpoints_and_resume_gives_identical_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = |dir: &Path| -> Vec<String> {
-        [
-            "synthetic",
-            "--width",
-            "3000",
-            "--steps",
-            "1500",
-            "--checkpoint-every",
-            "0",
-            "--average-from",
-            "200",
-            "--temperature",
-            "0.001",
-            "--quiet",
-            "--out",
-            dir.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let args = |dir: &Path| resume_args(dir, "0");
     let straight = tmp.path().join("straight");
-    bin().args(args(&straight)).output().unwrap();
+    ok(&args(&straight)
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>());
     let stopped = tmp.path().join("stopped");
     let child = bin()
         .args(args(&stopped))

@@ -11,6 +11,7 @@ use clap::Parser;
 use cli::Command;
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
 use meanfield_train::data::DatasetKind;
+use meanfield_train::summary::Status;
 use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
 
@@ -90,7 +91,9 @@ fn train(preset: &str, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
             dir.display()
         );
     }
-    println!("{}", serde_json::to_string_pretty(outcome.summary())?);
+    // The run's summary.json, as written.
+    let status = Status::Finished(Box::new(outcome.summary().clone()));
+    println!("{}", serde_json::to_string_pretty(&status)?);
     Ok(())
 }
 
@@ -105,11 +108,11 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
         seconds: args.seconds,
         peak_size: args.peak_size,
     };
-    // Rows go to stdout as CSV as soon as each case is measured.
+    // Rows go to stdout as CSV (rounded for reading) as soon as each case is measured.
     let mut out = csv::Writer::from_writer(std::io::stdout());
     let mut failed = None;
     let rows = sweep.run(&mut |row| {
-        if let Err(e) = out.serialize(row).and_then(|()| Ok(out.flush()?)) {
+        if let Err(e) = out.serialize(row.rounded()).and_then(|()| Ok(out.flush()?)) {
             failed.get_or_insert(e);
         }
     })?;

@@ -1,6 +1,6 @@
 //! Convergence rate: ordinary least squares of log W2 on log N.
 //!
-//! Theory (paper.md): W2 to the limit shrinks like N^(−1/2), so the slope should be near −1/2.
+//! Theory (docs/paper.md): W2 to the limit shrinks like N^(−1/2), so the slope should be near −1/2.
 //! The 95% interval is slope ± t_{0.975, k−2} · SE(slope), with Student's t quantile from a
 //! table (k − 2 ≤ 30 degrees of freedom; the normal 1.96 beyond).
 

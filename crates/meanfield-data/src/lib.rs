@@ -3,7 +3,7 @@
 //! - [`dataset`] — [`Dataset`], images as normalised row-major f32 rows and labels.
 //! - [`idx`] — the IDX format of MNIST and Fashion-MNIST (gzipped or raw).
 //! - [`cifar`] — the CIFAR-10 binary batches.
-//! - [`normalize`] — per-channel normalisation constants of `paper.md`.
+//! - [`normalize`] — per-channel normalisation constants of `docs/paper.md`.
 //! - [`synthetic`] — a random-teacher classification task that needs no files.
 //! - [`sampler`] — batches of M indices, by reshuffled epochs or i.i.d. draws, seeded.
 //! - [`source`] — where each dataset's files live, and loading by name.

@@ -1,4 +1,4 @@
-//! Per-channel normalisation (paper.md, "Model"): x ← (x/255 − mean_c) / std_c.
+//! Per-channel normalisation (docs/paper.md, "Model"): x ← (x/255 − mean_c) / std_c.
 
 /// MNIST (also used for Fashion-MNIST, as the authors' MNIST pipeline): one channel.
 pub const MNIST_MEAN: [f32; 1] = [0.1307];

@@ -35,7 +35,7 @@ fn idx_pair_loads_normalised_rows() {
         assert_eq!(d.len(), 3);
         assert_eq!(d.dim, 4);
         assert_eq!(d.labels, vec![7, 0, 9]);
-        // Pixel 5 of the file is 100: (100/255 − 0.1307)/0.3081 (paper.md's MNIST constants).
+        // Pixel 5 of the file is 100: (100/255 − 0.1307)/0.3081 (docs/paper.md's MNIST constants).
         let expected = (100.0f32 / 255.0 - 0.1307) / 0.3081;
         assert!((d.row(1)[1] - expected).abs() < 1e-6);
     }
@@ -91,7 +91,7 @@ fn cifar_batches_load_and_normalise() {
     let d = cifar::load(&[&p]).unwrap();
     assert_eq!(d.labels, vec![4, 1]);
     assert_eq!(d.dim, 3072);
-    // A white pixel in the blue plane: (1 − 0.447)/0.262 (paper.md's CIFAR-10 constants).
+    // A white pixel in the blue plane: (1 − 0.447)/0.262 (docs/paper.md's CIFAR-10 constants).
     assert!((d.row(0)[2048] - (1.0 - 0.447) / 0.262).abs() < 1e-5);
     let t = write(dir.path(), "test_batch.bin", &bytes[..5000]);
     let err = cifar::load(&[&t]).unwrap_err().to_string();

@@ -158,7 +158,7 @@ fn closed_form_matches_finite_differences_in_f64() {
 }
 
 /// With PyTorch's init the logits are O(1/N) (readout U(±1/sqrt N), 1/N output), so the loss
-/// starts at ln C = ln 10 ≈ 2.302585 (paper.md, "Model").
+/// starts at ln C = ln 10 ≈ 2.302585 (docs/paper.md, "Model").
 #[test]
 fn initial_loss_with_pytorch_init_is_ln_10() {
     let device = Device::flex();

@@ -154,7 +154,7 @@ mod tests {
         .horizon_steps()
     }
 
-    // Expected step counts: paper.md, "Experiments" (Figure 1 protocol) and Table 1.
+    // Expected step counts: docs/paper.md, "Experiments" (Figure 1 protocol) and Table 1.
     #[test]
     fn figure1_step_counts() {
         assert_eq!(steps(1.0, 0.0, 0.75, 500, 100.0), 472);

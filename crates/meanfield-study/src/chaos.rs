@@ -339,7 +339,7 @@ impl ChaosStudy {
                 None => report.push_str(&format!("| {label} | – | – | – |\n")),
             }
         }
-        report.push_str("\nTheory (paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
+        report.push_str("\nTheory (docs/paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
         if !result.failed_runs.is_empty() {
             report.push_str(&format!(
                 "\nFailed runs (left out):\n- {}\n",

@@ -66,6 +66,14 @@ impl CoordCheck {
         }
     }
 
+    /// The plot title's setting.
+    pub fn title(&self) -> String {
+        format!(
+            "{}, β = {}, readout {}",
+            self.base.dataset, self.base.beta, self.base.readout
+        )
+    }
+
     /// Steps k times at each width and measures after every step (row 0: the initial weights).
     pub fn measure(&self, log: &dyn Fn(&str)) -> Result<Vec<CoordRow>, StudyError> {
         let task = Task::load(&self.base)?;
@@ -145,14 +153,4 @@ pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, Stu
         true,
     )?;
     Ok(png)
-}
-
-impl CoordCheck {
-    /// The plot title's setting.
-    pub fn title(&self) -> String {
-        format!(
-            "{}, β = {}, readout {}",
-            self.base.dataset, self.base.beta, self.base.readout
-        )
-    }
 }

@@ -1,4 +1,4 @@
-//! The figure presets against the protocol in `paper.md`, and the figure commands on tiny
+//! The figure presets against the protocol in `docs/paper.md`, and the figure commands on tiny
 //! synthetic grids: every file written, finished runs reused on a second call.
 
 use meanfield_study::StudyError;
@@ -48,7 +48,7 @@ fn steps(c: &TrainConfig) -> u64 {
     c.schedule().init().unwrap().horizon_steps()
 }
 
-/// paper.md, "Experiments": Figure 1's step counts (β = 1 → 100; β = 0.75 → 472 at N = 500,
+/// docs/paper.md, "Experiments": Figure 1's step counts (β = 1 → 100; β = 0.75 → 472 at N = 500,
 /// 1495 at N = 50000; β = 0.5 → 2236 at N = 500, 22360 at N = 50000), its 3 × 3 grid and its
 /// N = 50000 limit runs at β = 0.25 and β = 1; MNIST with α = 0, M = 100, T = 100, γ = 1.
 #[test]

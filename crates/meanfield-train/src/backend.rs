@@ -90,7 +90,7 @@ impl Backend {
 #[cfg(feature = "wgpu")]
 fn wgpu_device() -> Result<Device, TrainError> {
     // Pinned to Vulkan: automatic selection can fall back to an OpenGL software adapter on a
-    // headless machine and hang (burn-notes.md); pinning returns an error instead.
+    // headless machine and hang (docs/development.md, "Burn"); pinning returns an error instead.
     // Initialised once per process: Burn registers the wgpu runtime on the first `init()` and
     // refuses a second ("Service already initialized"), so the second run of a grid, or of a
     // test, must reuse the first device.

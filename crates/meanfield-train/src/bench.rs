@@ -32,6 +32,23 @@ pub struct BenchRow {
     pub peak_rss_mib: f64,
 }
 
+impl BenchRow {
+    /// The row with its numbers rounded for reading (ms to 0.001, rates and GFLOP/s to 0.01 and
+    /// 0.1, the fraction to 0.001, MiB to 1); the CSV file keeps full precision.
+    pub fn rounded(&self) -> BenchRow {
+        let r = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
+        BenchRow {
+            ms_per_step: r(self.ms_per_step, 3),
+            steps_per_s: r(self.steps_per_s, 2),
+            gflops: r(self.gflops, 1),
+            peak_gflops: r(self.peak_gflops, 1),
+            fraction_of_peak: r(self.fraction_of_peak, 3),
+            peak_rss_mib: r(self.peak_rss_mib, 0),
+            ..self.clone()
+        }
+    }
+}
+
 /// Settings of one measurement.
 #[derive(Debug, Clone, Copy)]
 pub struct BenchCase {

@@ -358,7 +358,7 @@ mod tests {
                     .unwrap();
             assert_eq!(c, again, "{name} round-trips through config.toml");
         }
-        // Table 1 protocol (paper.md): γ = 0.1, T = 10000, averaging from step 1000.
+        // Table 1 protocol (docs/paper.md): γ = 0.1, T = 10000, averaging from step 1000.
         let cifar = TrainConfig::resolve(vec![(
             "cifar".into(),
             TrainConfig::preset("cifar").unwrap(),

@@ -21,7 +21,7 @@ fn hand_weights() -> (Vec<f32>, Vec<f32>) {
     )
 }
 
-/// Eq. (2) for one step, written out in f64 loops from the definitions (paper.md): logits
+/// Eq. (2) for one step, written out in f64 loops from the definitions (docs/paper.md): logits
 /// z = (1/N) Σ_k a_k relu(w_k·x), loss = mean_i CE(z_i, y_i), W ← W − lr ∇W.
 fn hand_step(lr: f64, x: &[f64], y: &[usize], trainable: bool) -> (Vec<f64>, Vec<f64>) {
     let (w1, w2) = hand_weights();

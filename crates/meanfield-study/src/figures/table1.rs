@@ -11,7 +11,7 @@ use meanfield_train::TrainConfig;
 use serde::Serialize;
 use std::time::Instant;
 
-/// The paper's Table 1 (paper.md): (N, β) → (train accuracy, test accuracy) of the averaged
+/// The paper's Table 1 (docs/paper.md): (N, β) → (train accuracy, test accuracy) of the averaged
 /// weights, in percent.
 pub const PAPER: [(usize, f64, f64, f64); 6] = [
     (5000, 0.75, 100.0, 55.5),
