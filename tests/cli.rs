@@ -205,6 +205,44 @@ fn init_from_reproduces_a_run() {
     );
 }
 
+/// With `--init-from` the weights come from files: a fixed readout needs no N-independent
+/// `--readout-init` then (the law is not used; only the files' shapes and values are checked).
+#[test]
+fn init_from_with_a_fixed_readout_checks_only_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).display().to_string();
+    let common = ["synthetic", "--width", "16", "--quiet"];
+    ok(&[&common[..], &["--steps", "0", "--out", &dir("init")]].concat());
+    // The default readout law (pytorch) with a fixed readout is refused without --init-from ...
+    let err = stderr_of_failure(
+        &[
+            &common[..],
+            &["--steps", "3", "--readout", "fixed", "--out", &dir("no")],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("readout"), "{err}");
+    // ... and accepted with it: the readout is the file's, and stays fixed.
+    ok(&[
+        &common[..],
+        &[
+            "--steps",
+            "3",
+            "--readout",
+            "fixed",
+            "--init-from",
+            &dir("init"),
+            "--out",
+            &dir("fixed"),
+        ],
+    ]
+    .concat());
+    assert_eq!(
+        npy_f32(&tmp.path().join("init/readout.npy")),
+        npy_f32(&tmp.path().join("fixed/readout.npy"))
+    );
+}
+
 #[test]
 fn learns_on_a_few_thousand_mnist_images() {
     let data = mnist();

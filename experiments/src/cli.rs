@@ -47,6 +47,8 @@ pub enum Command {
     Chaos(Box<ChaosArgs>),
     /// Sizes of pre-activations, logits and per-particle updates after k steps, across widths.
     CoordCheck(Box<CoordCheckArgs>),
+    /// Theorems 1 and 2 measured: the synchronous-coupling distance of each width to a wide reference from the same initial particles, and its exponents in N and M.
+    Coupling(Box<CouplingArgs>),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
     Distance(DistanceArgs),
     /// The paper's Figure 1: histograms of hidden coordinate (1,1) for β × N over the limit densities.
@@ -178,6 +180,39 @@ pub struct CoordCheckArgs {
     pub train: TrainArgs,
 }
 
+/// Flags of `experiments coupling`.
+#[derive(Args, Debug, Clone)]
+pub struct CouplingArgs {
+    /// The preset the setting starts from [default: the theory's fixed readout U(−1,1), MNIST subset of 10000, T = 10].
+    #[arg(long, default_value = "chaos-quick")]
+    pub preset: String,
+    /// Widths N, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000,4000")]
+    pub widths: Vec<usize>,
+    /// N_ref, the run that stands for the limit [default: 8 × the largest width].
+    #[arg(long)]
+    pub reference_width: Option<usize>,
+    /// S, independent data seeds per width (ignored with --shared-batches).
+    #[arg(long, default_value_t = 2)]
+    pub seeds: u64,
+    /// One data seed for every run (at β = 1 every width then takes the same batches at the same times).
+    #[arg(long)]
+    pub shared_batches: bool,
+    /// Batch sizes M for D against M, comma-separated (at --batch-width).
+    #[arg(long, value_delimiter = ',')]
+    pub batches: Vec<usize>,
+    /// The width of the batch-size sweep [default: the largest width].
+    #[arg(long)]
+    pub batch_width: Option<usize>,
+    /// Runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Training flags (--beta, --gamma, --seed or --init-seed for the shared initial particles,
+    /// --snapshots K [default: 10], ...); --out is the study folder [default: studies/coupling-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
 /// Flags of `experiments distance`.
 #[derive(Args, Debug, Clone)]
 pub struct DistanceArgs {
@@ -261,10 +296,23 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<u64>,
-    /// Seed of the initialisation and of the batch order [default: 0].
+    /// Seed of everything random: the initial particles and the batch order [default: 0].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Seed of the initial particles only (particle k depends on this seed and k alone, so a
+    /// width-N run starts from the first N particles of any wider one) [default: --seed].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_seed: Option<u64>,
+    /// Seed of the batch order and the Langevin noise only [default: --seed].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
+    /// Save the particles at K + 1 evenly spaced times t_j = jT/K under snapshots/.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<u64>,
     /// `trainable` (both layers, the authors' code) or `fixed` (the theory) [default: trainable].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

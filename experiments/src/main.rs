@@ -55,6 +55,7 @@ fn run(command: Command, stop: &StopHandle) -> Result<()> {
         Command::Bench(args) => bench(args),
         Command::Chaos(args) => chaos(args, stop),
         Command::CoordCheck(args) => coord_check(args),
+        Command::Coupling(args) => coupling(args, stop),
         Command::Distance(args) => distance(args),
         _ => unreachable!("training and figure commands are handled above"),
     }
@@ -200,6 +201,69 @@ fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
     let rows = check.measure(&|line| eprintln!("{line}"))?;
     render(&rows, &check.title(), &out)?;
     println!("results in {}", out.display());
+    Ok(())
+}
+
+fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
+    if args.train.width.is_some() || args.train.data_seed.is_some() {
+        anyhow::bail!(
+            "coupling sets the width and data seed of each run: use --widths, --reference-width and --seeds (the initial particles come from --seed or --init-seed)"
+        );
+    }
+    let mut train = args.train.clone();
+    train.out = None;
+    let base = train.resolve(&args.preset)?;
+    ensure_data(base.dataset, &base.data_dir, args.train.no_fetch)?;
+    let largest = args.widths.iter().copied().max().unwrap_or(0);
+    let out = args.train.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "studies/coupling-{}-beta{}{}",
+            base.dataset,
+            base.beta,
+            if args.shared_batches { "-shared" } else { "" }
+        ))
+    });
+    let study = meanfield_study::coupling::CouplingStudy {
+        snapshots: base.snapshots.unwrap_or(10),
+        base,
+        widths: args.widths.clone(),
+        reference_width: args.reference_width.unwrap_or(8 * largest),
+        seeds: args.seeds,
+        shared_batches: args.shared_batches,
+        batches: args.batches.clone(),
+        batch_width: args.batch_width,
+        jobs: args.jobs,
+        out: out.clone(),
+    };
+    let result = study.run(stop, &|line| eprintln!("{line}"))?;
+    let fits = &result.fits;
+    let show = |axis: &str, e: &meanfield_study::coupling::ExponentFit| {
+        let theory: Vec<String> = e.predicted.iter().map(|(_, s)| format!("{s:.3}")).collect();
+        match &e.fit {
+            Some(f) => println!(
+                "D against {axis}: slope {:.3}, 95% interval [{:.3}, {:.3}] ({} points); theorem: {}",
+                f.slope,
+                f.ci_low,
+                f.ci_high,
+                f.points,
+                theory.join(", ")
+            ),
+            None => println!("D against {axis}: not enough points to fit"),
+        }
+    };
+    show("N", &fits.width);
+    if let Some(b) = &fits.batch {
+        show("M", b);
+    }
+    if let (Some(share), Some(small)) = (fits.reference_share, fits.smallest_width_d) {
+        println!(
+            "reference share: D(N_ref/2, N_ref) = {share:.4e}; D at the smallest width = {small:.4e}"
+        );
+    }
+    if !result.failed_runs.is_empty() {
+        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
+    }
+    println!("{:.0} s; results in {}", result.seconds, out.display());
     Ok(())
 }
 

@@ -18,6 +18,10 @@ pub enum ChaosError {
         "a histogram needs a window lo < hi and at least one bin (got [{lo}, {hi}), {bins} bins)"
     )]
     Window { lo: f64, hi: f64, bins: usize },
+    #[error(
+        "the trajectories have {left} and {right} snapshot times: compare runs with the same --snapshots K and horizon T"
+    )]
+    Times { left: usize, right: usize },
     #[error("--projections must be ≥ 1")]
     NoProjections,
 }

@@ -5,15 +5,19 @@
 //!   projections, and its mean and spread over projection seeds.
 //! - [`density`] — histogram on a fixed window and Gaussian kernel density estimate of one
 //!   coordinate (the paper's histograms and "limit densities").
+//! - [`coupling`] — the synchronous-coupling distance of Theorems 1 and 2 between two runs
+//!   started from the same particles, along a shared time grid.
 //! - [`rate`] — the least-squares fit of log W2 against log N, with a confidence interval.
 //! - [`error`] — typed errors.
 
+pub mod coupling;
 pub mod density;
 pub mod error;
 pub mod rate;
 pub mod sliced;
 pub mod wasserstein;
 
+pub use coupling::{CouplingDistance, coupling_distance};
 pub use density::{Histogram, histogram, kde, linspace};
 pub use error::ChaosError;
 pub use rate::{RateFit, fit_rate};

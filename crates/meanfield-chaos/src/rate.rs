@@ -84,4 +84,24 @@ mod tests {
         assert!(fit.slope_std_error.abs() < 1e-12);
         assert!(fit_rate(&pts[..1]).is_err());
     }
+
+    /// The 95% interval of the slope shrinks as points are added: the same power law d = N^-1
+    /// with the same multiplicative wobble (±10%, alternating), fitted on 4 and on 16 widths.
+    #[test]
+    fn interval_shrinks_with_more_points() {
+        let pts = |k: usize| -> Vec<(f64, f64)> {
+            (0..k)
+                .map(|i| {
+                    let n = 100.0 * 2f64.powf(i as f64 * 4.0 / k as f64);
+                    let wobble = if i % 2 == 0 { 1.1 } else { 0.9 };
+                    (n, wobble / n)
+                })
+                .collect()
+        };
+        let (few, many) = (fit_rate(&pts(4)).unwrap(), fit_rate(&pts(16)).unwrap());
+        let width = |f: &RateFit| f.ci_high - f.ci_low;
+        assert!(few.ci_low < -1.0 && -1.0 < few.ci_high, "{few:?}");
+        assert!(many.ci_low < -1.0 && -1.0 < many.ci_high, "{many:?}");
+        assert!(width(&many) < 0.5 * width(&few), "{few:?} vs {many:?}");
+    }
 }

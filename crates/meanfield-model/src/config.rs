@@ -65,6 +65,15 @@ pub struct MeanFieldNetConfig {
 impl MeanFieldNetConfig {
     /// Checks the sizes and that a fixed readout has an N-independent law.
     pub fn validate(&self) -> Result<(), ModelError> {
+        self.check_sizes()?;
+        if self.readout == Readout::Fixed && self.readout_init.depends_on_fan_in() {
+            return Err(ModelError::FixedReadoutNeedsWidthFreeInit);
+        }
+        Ok(())
+    }
+
+    /// Checks only that N, p and C are positive (weights given from files have no law to check).
+    pub fn check_sizes(&self) -> Result<(), ModelError> {
         for (what, value) in [
             ("--width (N)", self.width),
             ("the input dimension p", self.input_dim),
@@ -74,24 +83,34 @@ impl MeanFieldNetConfig {
                 return Err(ModelError::ZeroSize { what, value });
             }
         }
-        if self.readout == Readout::Fixed && self.readout_init.depends_on_fan_in() {
-            return Err(ModelError::FixedReadoutNeedsWidthFreeInit);
-        }
         Ok(())
     }
 
     /// Draws the initial weights from `seed` (on the CPU, so every backend gets the same
-    /// numbers) and builds the module on `device`.
+    /// numbers; see [`Self::sample_particles`]) and builds the module on `device`.
     pub fn init(&self, device: &Device, seed: u64) -> Result<MeanFieldNet, ModelError> {
         self.validate()?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let hidden = self
-            .hidden_init
-            .sample(self.width, self.input_dim, self.input_dim, &mut rng);
-        let readout = self
-            .readout_init
-            .sample(self.width, self.classes, self.width, &mut rng);
+        let (hidden, readout) = self.sample_particles(seed);
         self.init_with(device, hidden, readout)
+    }
+
+    /// The initial particles, row-major: hidden [N, p] and readout [N, C]. Particle k (its
+    /// hidden row, then its readout row) is drawn from ChaCha8 stream k of `seed`, so it
+    /// depends only on (seed, k): a network of width N starts from exactly the first N
+    /// particles of any wider network with the same seed (the coupling of Theorems 1 and 2).
+    /// An N-dependent law (`pytorch`'s readout U(±1/√N)) scales the same draw by its width.
+    pub fn sample_particles(&self, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        let (p, c) = (self.input_dim, self.classes);
+        let mut hidden = Vec::with_capacity(self.width * p);
+        let mut readout = Vec::with_capacity(self.width * c);
+        let base = ChaCha8Rng::seed_from_u64(seed);
+        for k in 0..self.width {
+            let mut rng = base.clone();
+            rng.set_stream(k as u64);
+            hidden.extend(self.hidden_init.sample(1, p, p, &mut rng));
+            readout.extend(self.readout_init.sample(1, c, self.width, &mut rng));
+        }
+        (hidden, readout)
     }
 
     /// Builds the module from given row-major weights: `hidden` [N, p], `readout` [N, C].
@@ -101,7 +120,7 @@ impl MeanFieldNetConfig {
         hidden: Vec<f32>,
         readout: Vec<f32>,
     ) -> Result<MeanFieldNet, ModelError> {
-        self.validate()?;
+        self.check_sizes()?;
         let check = |name: &str, len: usize, expected: [usize; 2]| {
             if len == expected[0] * expected[1] {
                 Ok(())

@@ -5,8 +5,9 @@
 //! - `normal:<std>`: N(0, std²) per entry. `uniform:<a>`: U(−a, a). `const:<c>`: every entry c
 //!   (Figure 2 uses `const:0.01` for both layers).
 //!
-//! Weights are drawn on the CPU from a ChaCha8 stream seeded by the run's seed, so a seed gives
-//! the same initial weights on every backend.
+//! Weights are drawn on the CPU from ChaCha8 streams of the run's initial-weight seed, one
+//! stream per particle ([`crate::MeanFieldNetConfig::sample_particles`]), so a seed gives the
+//! same initial weights on every backend and at every width (the first N particles).
 
 use crate::ModelError;
 use rand::RngExt;
@@ -40,11 +41,17 @@ impl Init {
     ) -> Vec<f32> {
         let n = rows * cols;
         match *self {
+            // a·U(−1, 1): the same draws scaled, so laws that differ only in a (the pytorch
+            // readout at two widths) stay coupled draw for draw.
             Init::Pytorch => {
                 let a = 1.0 / (fan_in as f64).sqrt();
-                (0..n).map(|_| rng.random_range(-a..a) as f32).collect()
+                (0..n)
+                    .map(|_| (a * rng.random_range(-1.0..1.0f64)) as f32)
+                    .collect()
             }
-            Init::Uniform(a) if a > 0.0 => (0..n).map(|_| rng.random_range(-a..a) as f32).collect(),
+            Init::Uniform(a) if a > 0.0 => (0..n)
+                .map(|_| (a * rng.random_range(-1.0..1.0f64)) as f32)
+                .collect(),
             Init::Uniform(_) => vec![0.0; n],
             Init::Normal(std) => {
                 let law = Normal::new(0.0, std).expect("std validated at parse time");

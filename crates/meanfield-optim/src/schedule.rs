@@ -105,7 +105,13 @@ impl Schedule {
     /// floor, so that a ratio that is an integer in exact arithmetic (β = 1, γ = 0.1, T = 10000
     /// → 100000) is not floored to one less by the rounding of `γ^(1/(1-α))`.
     pub fn horizon_steps(&self) -> u64 {
-        let ratio = self.config.horizon / self.time_step;
+        self.steps_to(self.config.horizon)
+    }
+
+    /// ⌊t / γ_{α,β}(N)⌋, the last step at or before continuous time t ≥ 0, with the same
+    /// tolerance as [`Self::horizon_steps`] (so t = T gives n_T).
+    pub fn steps_to(&self, t: f64) -> u64 {
+        let ratio = t / self.time_step;
         let nearest = ratio.round();
         if (ratio - nearest).abs() <= 1e-9 * nearest.max(1.0) {
             nearest as u64

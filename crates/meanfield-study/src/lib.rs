@@ -7,6 +7,8 @@
 //! - [`chaos`] — the propagation-of-chaos study: W2 and sliced W2 of each width's particles to a
 //!   reference and between seeds, and the fitted rate in N ([`chaos::ChaosStudy::measure`],
 //!   then [`chaos::ChaosStudy::render`]).
+//! - [`coupling`] — the synchronous-coupling study: Theorems 1 and 2's E sup_t |W^{k,N} − W^{k,*}|²
+//!   measured against a wide reference, and its exponents in N and M.
 //! - [`coord_check`] — sizes of pre-activations, logits and per-particle updates across widths
 //!   ([`coord_check::CoordCheck::measure`], then [`coord_check::render`]).
 //! - [`figures`] — the paper's figure commands ([`figures::Figure`]).
@@ -15,6 +17,7 @@
 
 pub mod chaos;
 pub mod coord_check;
+pub mod coupling;
 pub mod error;
 pub mod figures;
 pub mod grid;

@@ -291,3 +291,94 @@ fn noisy_runs_in_parallel_equal_runs_in_sequence() {
         assert!(read(a) == read(b), "seed {}: parallel ≠ sequential", a.seed);
     }
 }
+
+/// The coupling study on a tiny synthetic grid: every file, every run reused on a second call,
+/// and the exact cases: D = 0 for a run against itself retrained (same width and seeds), D = 0
+/// at t = 0 between widths (coupled starts), D > 0 afterwards.
+#[test]
+fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
+    use meanfield_chaos::coupling_distance;
+    use meanfield_study::coupling::{CouplingStudy, Part};
+    use meanfield_train::{RunOptions, StopHandle, snapshot, train};
+    let dir = tempfile::tempdir().unwrap();
+    let study = CouplingStudy {
+        base: synthetic(),
+        widths: vec![20, 40, 80],
+        reference_width: 320,
+        seeds: 2,
+        shared_batches: false,
+        batches: vec![10, 100],
+        batch_width: Some(40),
+        snapshots: 4,
+        jobs: 2,
+        out: dir.path().join("coupling"),
+    };
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let result = study.run(&StopHandle::new(), &log).unwrap();
+    for f in [
+        "coupling.csv",
+        "sup.csv",
+        "fits.json",
+        "coupling_width.png",
+        "coupling_time.png",
+        "coupling_batch.png",
+        "report.md",
+    ] {
+        assert!(dir.path().join("coupling").join(f).is_file(), "{f} missing");
+    }
+    // 3 widths × 2 seeds, 2 batches × 2 seeds, 1 reference share; 5 times each.
+    let count = |p: Part| result.sups.iter().filter(|s| s.part == p).count();
+    assert_eq!((count(Part::Width), count(Part::Batch)), (6, 4));
+    assert_eq!(count(Part::ReferenceShare), 1);
+    assert_eq!(result.times.len(), 11 * 5);
+    // At t = 0 every run starts from the reference's own first particles.
+    assert!(
+        result
+            .times
+            .iter()
+            .filter(|t| t.time == 0.0)
+            .all(|t| t.d == 0.0)
+    );
+    assert!(result.sups.iter().all(|s| s.d > 0.0));
+    assert!(result.fits.width.fit.is_some() && result.fits.batch.is_some());
+    let trained = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("] trained "))
+        .count();
+    assert_eq!(trained, result.runs);
+    lines.lock().unwrap().clear();
+    study.run(&StopHandle::new(), &log).unwrap();
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| l.contains("] reused "))
+    );
+
+    // The same width and seeds trained again elsewhere: D = 0 exactly.
+    let config = |out: &str| TrainConfig {
+        out: Some(dir.path().join(out)),
+        ..study.run_config(40, 100, 0, 40)
+    };
+    for out in ["again-1", "again-2"] {
+        train(
+            &config(out),
+            RunOptions {
+                quiet: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let (a, b) = (
+        snapshot::load(&dir.path().join("again-1")).unwrap(),
+        snapshot::load(&dir.path().join("again-2")).unwrap(),
+    );
+    let d = coupling_distance(&a.hidden, &b.hidden, a.input_dim).unwrap();
+    assert_eq!(d.sup, 0.0);
+    assert!(d.per_time.iter().all(|v| *v == 0.0));
+}

@@ -19,6 +19,7 @@
 //! - [`metrics`] — the rows of `metrics.csv`.
 //! - [`summary`] — `summary.json`: [`summary::Status`], finished or diverged.
 //! - [`run_dir`] — the run directory's layout and naming.
+//! - [`snapshot`] — the particles at K + 1 evenly spaced times (`--snapshots K`).
 //! - [`progress`] — the progress bar (plain lines when not on a terminal).
 //! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
 //! - [`error`] — [`TrainError`].
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod progress;
 pub mod run;
 pub mod run_dir;
+pub mod snapshot;
 pub mod stepper;
 pub mod stop;
 pub mod summary;

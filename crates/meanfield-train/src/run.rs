@@ -27,6 +27,7 @@ use crate::clock::Clock;
 use crate::evaluate::evaluate;
 use crate::metrics::{MetricsRow, MetricsWriter};
 use crate::progress::Progress;
+use crate::snapshot::{self, SnapshotPoint};
 use crate::stepper::{StepOutput, Stepper};
 use crate::summary::{Divergence, Scores, Status, Summary};
 use crate::task::Task;
@@ -56,6 +57,8 @@ pub struct Run {
     last_loss: Option<f64>,
     /// The step of the latest checkpoint written by this process.
     checkpointed: Option<u64>,
+    /// The snapshots the run writes (`--snapshots`).
+    snapshots: Vec<SnapshotPoint>,
 }
 
 impl Run {
@@ -110,6 +113,8 @@ impl Run {
         };
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
+        let snapshots = snapshot::plan(config, steps)?;
+        snapshot::start(&dir, &snapshots, checkpoint.is_none())?;
         let metrics_path = dir.join(run_dir::METRICS);
         let (metrics, average, clock) = match resumed {
             Some(c) => {
@@ -145,8 +150,10 @@ impl Run {
             scored: None,
             last_loss: None,
             checkpointed: None,
+            snapshots,
         };
         if run.done() == 0 {
+            snapshot::write_due(&run.dir, &run.snapshots, 0, &run.stepper.model())?;
             let mut row0 = MetricsRow::default();
             run.evaluate_into(&mut row0);
             run.metrics.write(&row0)?;
@@ -184,6 +191,9 @@ impl Run {
         }
         if log_now {
             self.metrics.write(&row)?;
+        }
+        if self.snapshots.iter().any(|s| s.step == done) {
+            snapshot::write_due(&self.dir, &self.snapshots, done, &self.stepper.model())?;
         }
         if self.config.checkpoint_every > 0
             && done.is_multiple_of(self.config.checkpoint_every)

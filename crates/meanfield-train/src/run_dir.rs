@@ -13,6 +13,11 @@ pub const CONFIG: &str = "config.toml";
 pub const METRICS: &str = "metrics.csv";
 pub const SUMMARY: &str = "summary.json";
 
+/// How initial particles are drawn (docs/paper.md; `MeanFieldNetConfig::sample_particles`),
+/// part of the run-directory hash.
+const INIT_STREAMS: &str =
+    "\n# initial particles: ChaCha8 stream k of the initial-weight seed for particle k\n";
+
 /// The directory a config's run writes to.
 pub fn run_dir(config: &TrainConfig) -> PathBuf {
     match &config.out {
@@ -29,7 +34,9 @@ pub fn auto_name(config: &TrainConfig) -> String {
         data_dir: PathBuf::new(),
         ..config.clone()
     };
-    let hash = Sha256::digest(identity.to_toml().as_bytes());
+    // The hash also names how initial particles are drawn, so a run made before the
+    // per-particle streams (same settings, other initial weights) is never reused as this one.
+    let hash = Sha256::digest(format!("{}{INIT_STREAMS}", identity.to_toml()).as_bytes());
     let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-N{}-beta{}-seed{}-{hex}",

@@ -15,10 +15,11 @@ use meanfield_data::{Dataset, Sampler};
 use meanfield_model::{MeanFieldNet, one_hot};
 use meanfield_optim::{ScaledSgd, Schedule};
 
-/// The batch sampler's ChaCha8 seed is the run's seed XOR this constant, so the initial
-/// weights (seeded by the run's seed itself) and the batch order are independent streams.
+/// The batch sampler's ChaCha8 seed is the run's data seed XOR this constant, so the initial
+/// weights (seeded by the initial-weight seed itself) and the batch order are independent
+/// streams even when both seeds are the run's `seed`.
 pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
-/// The device generator (Langevin noise) is seeded with the run's seed XOR this constant.
+/// The device generator (Langevin noise) is seeded with the run's data seed XOR this constant.
 pub const NOISE_STREAM: u64 = 0x4015_E5EE_D000_0002;
 
 /// Burn's backends keep one random generator per process (Flex: a static behind a mutex), and
@@ -62,7 +63,7 @@ pub fn initial_model(
 ) -> Result<MeanFieldNet, TrainError> {
     let net = config.net(input_dim, classes);
     match &config.init_from {
-        None => Ok(net.init(device, config.seed)?),
+        None => Ok(net.init(device, config.init_seed())?),
         Some(dir) => {
             let hidden = weights::load(&dir.join(weights::HIDDEN), [net.width, net.input_dim])?;
             let readout = weights::load(&dir.join(weights::READOUT), [net.width, net.classes])?;
@@ -98,7 +99,7 @@ impl Stepper {
             config.sampling,
             train_len,
             config.batch,
-            config.seed ^ SAMPLER_STREAM,
+            config.data_seed() ^ SAMPLER_STREAM,
         )?;
         Ok(Stepper {
             engine,
@@ -128,7 +129,7 @@ impl Stepper {
             // One seed per step, so the Langevin noise of step n is the same whether or not the
             // run was interrupted and resumed.
             self.device.seed(
-                (self.config.seed ^ NOISE_STREAM)
+                (self.config.data_seed() ^ NOISE_STREAM)
                     .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             );
             guard

@@ -194,3 +194,123 @@ fn summary_json_statuses() {
         Err(TrainError::Diverged { .. })
     ));
 }
+
+/// The snapshot steps are ⌊t_j / γ_{α,β}(N)⌋ with t_j = jT/K, computed here from the
+/// definition (docs/paper.md, eq. 2) for several settings, including one where the quotient is
+/// an integer in exact arithmetic (β = 1, γ = 0.1: t_j/γ = 10j).
+#[test]
+fn snapshot_steps_follow_the_time_grid() {
+    use meanfield_train::snapshot::plan;
+    for (width, alpha, beta, gamma, horizon, k) in [
+        (1000, 0.0, 0.75, 1.0, 10.0, 10),
+        (37, 0.25, 0.5, 0.3, 7.0, 4),
+        (5000, 0.5, 0.9, 2.0, 3.0, 6),
+        (200, 0.0, 1.0, 0.1, 10.0, 10),
+    ] {
+        let config = TrainConfig {
+            width,
+            alpha,
+            beta,
+            gamma,
+            horizon,
+            snapshots: Some(k),
+            ..TrainConfig::default()
+        };
+        let time_step =
+            gamma.powf(1.0 / (1.0 - alpha)) * (width as f64).powf((beta - 1.0) / (1.0 - alpha));
+        let points = plan(&config, u64::MAX).unwrap();
+        assert_eq!(points.len() as u64, k + 1);
+        for p in &points {
+            let t = p.j as f64 * horizon / k as f64;
+            let expected = if beta == 1.0 && gamma == 0.1 {
+                10 * p.j // exact: t_j / γ = 10 j
+            } else {
+                (t / time_step).floor() as u64
+            };
+            assert_eq!(
+                (p.time, p.step),
+                (t, expected),
+                "N = {width}, β = {beta}, j = {}",
+                p.j
+            );
+        }
+        // A run shorter than the grid writes only the snapshots it reaches.
+        assert!(plan(&config, 0).unwrap().iter().all(|p| p.step == 0));
+    }
+}
+
+/// A run stopped and resumed writes the same snapshots, byte for byte, as one never stopped,
+/// and its index lists the planned steps.
+#[test]
+fn resumed_run_writes_the_same_snapshots() {
+    use meanfield_train::snapshot::{self, plan};
+    let tmp = tempfile::tempdir().unwrap();
+    let with_snapshots = |dir: &str| TrainConfig {
+        snapshots: Some(8),
+        horizon: 40.0,
+        steps: None,
+        snapshot_rows: Some(10),
+        ..setting(&tmp.path().join(dir))
+    };
+    train(&with_snapshots("straight"), quiet()).unwrap();
+    let stopped = with_snapshots("stopped");
+    let mut run = Run::fresh(&stopped, true).unwrap();
+    for _ in 0..12 {
+        run.step().unwrap();
+    }
+    let stop = StopHandle::new();
+    stop.request();
+    assert!(matches!(
+        run.fit(&stop),
+        Err(TrainError::Interrupted { .. })
+    ));
+    drop(run);
+    train(&stopped, quiet()).unwrap();
+    let (a, b) = (
+        snapshot::load(&tmp.path().join("straight")).unwrap(),
+        snapshot::load(&tmp.path().join("stopped")).unwrap(),
+    );
+    let planned = plan(&stopped, 40).unwrap();
+    assert_eq!(a.points, planned);
+    assert_eq!(b.points, planned);
+    assert_eq!(
+        (a.points.len(), a.points[1].step, a.points[1].rows),
+        (9, 5, 10)
+    );
+    assert_eq!(a.hidden, b.hidden);
+    assert_eq!(a.readout, b.readout);
+    assert_ne!(a.hidden[0], a.hidden[8], "the particles moved");
+}
+
+/// `--seed` sets both streams; `init_seed` and `data_seed` set one each: the initial particles
+/// follow the initial-weight seed alone, the batch order the data seed alone.
+#[test]
+fn init_and_data_seeds_are_separate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: u64, init: Option<u64>, data: Option<u64>, steps: u64| {
+        let c = TrainConfig {
+            seed,
+            init_seed: init,
+            data_seed: data,
+            steps: Some(steps),
+            temperature: 0.0,
+            ..setting(&tmp.path().join(name))
+        };
+        train(&c, quiet()).unwrap();
+        let h = std::fs::read(tmp.path().join(name).join(weights::HIDDEN)).unwrap();
+        let m = std::fs::read_to_string(tmp.path().join(name).join(run_dir::METRICS)).unwrap();
+        (h, m)
+    };
+    let (h_a, _) = run("a", 5, None, None, 0);
+    let (h_b, _) = run("b", 9, Some(5), None, 0);
+    let (h_c, _) = run("c", 9, None, None, 0);
+    assert_eq!(h_a, h_b, "init_seed 5 draws what seed 5 draws");
+    assert_ne!(h_a, h_c);
+    // Same initial particles, same data seed → same run; another data seed → another batch
+    // order (so other weights after training).
+    let (x, mx) = run("x", 5, None, None, 20);
+    let (y, my) = run("y", 1, Some(5), Some(5), 20);
+    let (z, _) = run("z", 5, None, Some(6), 20);
+    assert_eq!((x.clone(), mx), (y, my));
+    assert_ne!(x, z);
+}

@@ -1,0 +1,147 @@
+//! Snapshots of the particles along the trajectory (`--snapshots K`): the weights at the K + 1
+//! evenly spaced times t_j = j·T/K, each at step ⌊t_j / γ_{α,β}(N)⌋, so that runs of every
+//! width are seen on the same time grid (the sup over t in Theorems 1 and 2 is the max over
+//! these times).
+//!
+//! Layout under the run directory: `snapshots/index.csv` (j, time, step, rows) and, for each
+//! j, `snapshots/hidden_<j>.npy` [R, p] and `snapshots/readout_<j>.npy` [R, C], R the particles
+//! kept (`snapshot_rows`, all by default). A snapshot is written when its step is reached, before
+//! any checkpoint of that step, so a resumed run writes exactly the snapshots an uninterrupted
+//! one does.
+
+use crate::{TrainConfig, TrainError, weights};
+use meanfield_model::MeanFieldNet;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const DIR: &str = "snapshots";
+const INDEX: &str = "index.csv";
+
+/// One point of the time grid.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPoint {
+    pub j: u64,
+    /// t_j = j·T/K.
+    pub time: f64,
+    /// ⌊t_j / γ_{α,β}(N)⌋.
+    pub step: u64,
+    /// Particles kept.
+    pub rows: usize,
+}
+
+/// The snapshots a run of `config` writes when it runs `steps` steps (those whose step is past
+/// the run's end are left out). Empty without `snapshots`.
+pub fn plan(config: &TrainConfig, steps: u64) -> Result<Vec<SnapshotPoint>, TrainError> {
+    let Some(k) = config.snapshots else {
+        return Ok(Vec::new());
+    };
+    let schedule = config.schedule().init()?;
+    let rows = config
+        .snapshot_rows
+        .map_or(config.net_width(), |r| r.min(config.net_width()));
+    Ok((0..=k)
+        .map(|j| {
+            let time = j as f64 * config.horizon / k as f64;
+            SnapshotPoint {
+                j,
+                time,
+                step: schedule.steps_to(time),
+                rows,
+            }
+        })
+        .filter(|s| s.step <= steps)
+        .collect())
+}
+
+fn file(dir: &Path, what: &str, j: u64) -> PathBuf {
+    dir.join(DIR).join(format!("{what}_{j}.npy"))
+}
+
+/// Creates `snapshots/` and writes its index; a `fresh` run first removes any snapshots a
+/// previous run left there.
+pub fn start(dir: &Path, plan: &[SnapshotPoint], fresh: bool) -> Result<(), TrainError> {
+    let folder = dir.join(DIR);
+    if fresh && folder.exists() {
+        std::fs::remove_dir_all(&folder).map_err(|source| TrainError::Write {
+            path: folder.clone(),
+            source,
+        })?;
+    }
+    if plan.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&folder).map_err(|source| TrainError::Write {
+        path: folder.clone(),
+        source,
+    })?;
+    let path = folder.join(INDEX);
+    meanfield_io::write_csv(&path, plan).map_err(|source| TrainError::Write { path, source })
+}
+
+/// Writes every snapshot of `plan` due at `step` from `model`.
+pub fn write_due(
+    dir: &Path,
+    plan: &[SnapshotPoint],
+    step: u64,
+    model: &MeanFieldNet,
+) -> Result<(), TrainError> {
+    for s in plan.iter().filter(|s| s.step == step) {
+        let [_, p] = model.hidden.val().dims();
+        let [_, c] = model.readout.val().dims();
+        let hidden = model.hidden.val().slice([0..s.rows, 0..p]);
+        let readout = model.readout.val().slice([0..s.rows, 0..c]);
+        weights::save_tensor(&file(dir, "hidden", s.j), &hidden)?;
+        weights::save_tensor(&file(dir, "readout", s.j), &readout)?;
+    }
+    Ok(())
+}
+
+/// The snapshots of a finished run: its index and, for each point, hidden [R, p] and readout
+/// [R, C] row-major.
+pub struct Snapshots {
+    pub points: Vec<SnapshotPoint>,
+    pub hidden: Vec<Vec<f32>>,
+    pub readout: Vec<Vec<f32>>,
+    pub input_dim: usize,
+    pub classes: usize,
+}
+
+/// Reads a run's snapshots.
+pub fn load(dir: &Path) -> Result<Snapshots, TrainError> {
+    let index = dir.join(DIR).join(INDEX);
+    let bad = |reason: String| TrainError::BadWeights {
+        path: index.clone(),
+        reason,
+    };
+    let mut reader = csv::Reader::from_path(&index).map_err(|e| {
+        bad(format!(
+            "cannot read the snapshot index ({e}): was the run trained with --snapshots K?"
+        ))
+    })?;
+    let points: Vec<SnapshotPoint> = reader
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(format!("not a snapshot index: {e}")))?;
+    let (mut hidden, mut readout) = (Vec::new(), Vec::new());
+    let (mut input_dim, mut classes) = (0, 0);
+    for s in &points {
+        let (h, [rows, p]) = weights::load_matrix(&file(dir, "hidden", s.j))?;
+        let (r, [rows_r, c]) = weights::load_matrix(&file(dir, "readout", s.j))?;
+        if rows != s.rows || rows_r != s.rows {
+            return Err(bad(format!(
+                "snapshot {} has {rows} hidden and {rows_r} readout rows, the index says {}",
+                s.j, s.rows
+            )));
+        }
+        (input_dim, classes) = (p, c);
+        hidden.push(h);
+        readout.push(r);
+    }
+    Ok(Snapshots {
+        points,
+        hidden,
+        readout,
+        input_dim,
+        classes,
+    })
+}
