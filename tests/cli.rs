@@ -503,6 +503,53 @@ fn ctrl_c_checkpoints_and_resume_gives_identical_weights() {
     assert_eq!(summary(&stopped)["status"], "finished");
 }
 
+/// Two processes on one run directory: while the first trains, a second says who is training
+/// it and exits non-zero, and a third with `--wait` waits and reuses the finished run. The
+/// weights are a single process's, bit for bit.
+#[test]
+fn two_processes_on_one_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |dir: &Path| resume_args(dir, "100");
+    let straight = tmp.path().join("straight");
+    ok(&args(&straight)
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>());
+    let shared = tmp.path().join("shared");
+    let first = bin().args(args(&shared)).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(shared.join("metrics.csv")).map_or(0, |t| t.lines().count()) < 20
+    {
+        assert!(start.elapsed().as_secs() < 120, "no progress after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = run(&args(&shared).iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success(),
+        "a second trainer of the same run must fail"
+    );
+    assert!(
+        err.contains("is being trained by")
+            && err.contains(&format!("pid {}", first.id()))
+            && err.contains("--wait"),
+        "{err}"
+    );
+    let mut waiting = args(&shared);
+    waiting.retain(|a| a != "--quiet");
+    waiting.push("--wait".into());
+    let third = bin().args(&waiting).output().unwrap();
+    let said = String::from_utf8_lossy(&third.stderr);
+    assert!(third.status.success(), "{said}");
+    assert!(
+        said.contains("waiting for it to finish") && said.contains("reused"),
+        "{said}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success());
+    assert_same_run(&straight, &shared, "two processes");
+}
+
 /// The same seed gives the same weights whatever the number of threads.
 #[test]
 fn same_weights_with_one_or_two_threads() {

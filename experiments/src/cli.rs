@@ -397,6 +397,11 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     init_from: Option<PathBuf>,
+    /// When another process is training this run: wait for it, then reuse its finished run
+    /// (without --wait that is an error naming the process).
+    #[serde(skip)]
+    #[arg(long)]
+    pub wait: bool,
     /// Train again even if the run directory holds a finished run.
     #[arg(long)]
     #[serde(skip)]

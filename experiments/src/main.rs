@@ -84,6 +84,7 @@ fn train(preset: &str, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
         force: args.force,
         resume: args.resume,
         stop: stop.clone(),
+        wait: args.wait,
     };
     let outcome = meanfield_train::train(&config, options)?;
     if let Outcome::Reused { dir, .. } = &outcome {

@@ -17,20 +17,49 @@ pub fn run_grid(
     stop: &StopHandle,
     log: &(dyn Fn(&str) + Sync),
 ) -> Vec<Result<Outcome, TrainError>> {
-    let results: Mutex<Vec<Option<Result<Outcome, TrainError>>>> =
-        Mutex::new((0..configs.len()).map(|_| None).collect());
+    let mut results: Vec<Option<Result<Outcome, TrainError>>> =
+        (0..configs.len()).map(|_| None).collect();
+    // First every run this process can take; a run another process is training is left for a
+    // second pass, which waits for that process and then reuses its finished run.
+    let all: Vec<usize> = (0..configs.len()).collect();
+    run_indices(configs, &all, jobs, stop, false, log, &mut results);
+    let locked: Vec<usize> = all
+        .into_iter()
+        .filter(|&i| matches!(results[i], Some(Err(TrainError::Locked { .. }))))
+        .collect();
+    run_indices(configs, &locked, jobs, stop, true, log, &mut results);
+    results
+        .into_iter()
+        .map(|r| r.expect("every index was run"))
+        .collect()
+}
+
+/// Runs `configs[i]` for each i in `indices`, `jobs` at a time, into `results[i]`.
+fn run_indices(
+    configs: &[TrainConfig],
+    indices: &[usize],
+    jobs: usize,
+    stop: &StopHandle,
+    wait: bool,
+    log: &(dyn Fn(&str) + Sync),
+    results: &mut [Option<Result<Outcome, TrainError>>],
+) {
+    let done: Mutex<Vec<(usize, Result<Outcome, TrainError>)>> = Mutex::new(Vec::new());
     let next = Mutex::new(0usize);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(configs.len().max(1)) {
+        for _ in 0..jobs.max(1).min(indices.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let i = {
+                    let position = {
                         let mut n = next.lock().expect("no panics hold this lock");
-                        let i = *n;
+                        let position = *n;
                         *n += 1;
-                        i
+                        position
                     };
-                    let Some(config) = configs.get(i) else { break };
+                    let Some(&i) = indices.get(position) else {
+                        break;
+                    };
+                    let config = &configs[i];
                     let result = if stop.requested() {
                         Err(TrainError::Interrupted {
                             step: 0,
@@ -42,23 +71,31 @@ pub fn run_grid(
                             RunOptions {
                                 quiet: true,
                                 stop: stop.clone(),
+                                wait,
                                 ..Default::default()
                             },
                         );
-                        log(&describe_outcome(i, configs.len(), &result));
+                        match &result {
+                            Err(TrainError::Locked { holder, .. }) if !wait => log(&format!(
+                                "[{}/{}] {} is being trained by {holder}: coming back to it later",
+                                i + 1,
+                                configs.len(),
+                                run_dir::run_dir(config).display()
+                            )),
+                            _ => log(&describe_outcome(i, configs.len(), &result)),
+                        }
                         result
                     };
-                    results.lock().expect("no panics hold this lock")[i] = Some(result);
+                    done.lock()
+                        .expect("no panics hold this lock")
+                        .push((i, result));
                 }
             });
         }
     });
-    results
-        .into_inner()
-        .expect("threads joined")
-        .into_iter()
-        .map(|r| r.expect("every index was run"))
-        .collect()
+    for (i, result) in done.into_inner().expect("threads joined") {
+        results[i] = Some(result);
+    }
 }
 
 fn describe_outcome(i: usize, total: usize, result: &Result<Outcome, TrainError>) -> String {

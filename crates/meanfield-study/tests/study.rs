@@ -382,3 +382,38 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
     assert_eq!(d.sup, 0.0);
     assert!(d.per_time.iter().all(|v| *v == 0.0));
 }
+
+/// A grid meets a run another process holds: it trains the others first, comes back, waits for
+/// the lock, and then trains (or reuses) that run.
+#[test]
+fn grid_comes_back_to_a_locked_run() {
+    use meanfield_study::grid::run_grid;
+    use meanfield_train::{Outcome, StopHandle, lock, run_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let configs: Vec<TrainConfig> = [20, 30, 40]
+        .iter()
+        .map(|&width| TrainConfig {
+            width,
+            runs_dir: dir.path().join("runs"),
+            ..synthetic()
+        })
+        .collect();
+    let held = lock::acquire(&run_dir::run_dir(&configs[0]), false, &|_| {}).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(held);
+    });
+    let lines = Mutex::new(Vec::new());
+    let results = run_grid(&configs, 1, &StopHandle::new(), &|l: &str| {
+        lines.lock().unwrap().push(l.to_string())
+    });
+    releaser.join().unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(Outcome::Trained { .. })))
+    );
+    let lines = lines.into_inner().unwrap();
+    assert!(lines[0].contains("coming back to it later"), "{lines:?}");
+    assert!(lines.last().unwrap().contains("[1/3] trained"), "{lines:?}");
+}

@@ -39,6 +39,10 @@ pub enum TrainError {
         "interrupted after step {step}: a checkpoint is in {dir}; run the same command again to continue"
     )]
     Interrupted { step: u64, dir: PathBuf },
+    #[error(
+        "{dir} is being trained by {holder}: wait for it (--wait waits and then reuses the finished run), or choose another --out"
+    )]
+    Locked { dir: PathBuf, holder: String },
     #[error("{path}: {reason}")]
     BadWeights { path: PathBuf, reason: String },
     #[error(

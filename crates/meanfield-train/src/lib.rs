@@ -14,6 +14,7 @@
 //! - [`stop`] — [`StopHandle`], how a caller asks runs to checkpoint and stop.
 //! - [`clock`] — training and evaluation time, carried across resumes.
 //! - [`checkpoint`] — atomic checkpoints and exact resume.
+//! - [`lock`] — the exclusive lock a process holds on a run directory while it trains it.
 //! - [`evaluate`] — loss and accuracy over a whole dataset, in chunks.
 //! - [`weights`] — `.npy` float32 weight files (save, load with shape checks).
 //! - [`metrics`] — the rows of `metrics.csv`.
@@ -33,6 +34,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod fused_update;
+pub mod lock;
 pub mod metrics;
 pub mod progress;
 pub mod run;

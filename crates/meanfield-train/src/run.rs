@@ -25,6 +25,7 @@
 use crate::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::clock::Clock;
 use crate::evaluate::evaluate;
+use crate::lock::{self, RunLock};
 use crate::metrics::{MetricsRow, MetricsWriter};
 use crate::progress::Progress;
 use crate::snapshot::{self, SnapshotPoint};
@@ -59,13 +60,17 @@ pub struct Run {
     checkpointed: Option<u64>,
     /// The snapshots the run writes (`--snapshots`).
     snapshots: Vec<SnapshotPoint>,
+    /// The run directory's lock, held as long as the run exists.
+    _lock: RunLock,
 }
 
 impl Run {
     /// A new run of `config` at step 0 in its run directory (whatever checkpoint is there is
-    /// replaced by this run's).
+    /// replaced by this run's). Takes the directory's lock ([`lock`]): another process training
+    /// the same run is an error.
     pub fn fresh(config: &TrainConfig, quiet: bool) -> Result<Self, TrainError> {
-        Self::open(config, None, quiet)
+        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
+        Self::start(config, None, quiet, lock)
     }
 
     /// Continues the run of `config` from the checkpoint in `checkpoint` (a folder from
@@ -75,21 +80,25 @@ impl Run {
         checkpoint: &Path,
         quiet: bool,
     ) -> Result<Self, TrainError> {
-        let dir = run_dir::run_dir(config);
-        let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
-        if existing != config.to_toml() {
-            return Err(TrainError::OtherRunInProgress { dir });
-        }
-        Self::open(config, Some(checkpoint), quiet)
+        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
+        Self::start(config, Some(checkpoint), quiet, lock)
     }
 
-    fn open(
+    /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held.
+    pub(crate) fn start(
         config: &TrainConfig,
         checkpoint: Option<&Path>,
         quiet: bool,
+        lock: RunLock,
     ) -> Result<Self, TrainError> {
         config.validate()?;
         let dir = run_dir::run_dir(config);
+        if checkpoint.is_some() {
+            let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+            if existing != config.to_toml() {
+                return Err(TrainError::OtherRunInProgress { dir });
+            }
+        }
         let device = config.backend.device()?;
         let task = Task::load(config)?;
         let (p, classes) = (task.train.dim, task.train.classes);
@@ -151,6 +160,7 @@ impl Run {
             last_loss: None,
             checkpointed: None,
             snapshots,
+            _lock: lock,
         };
         if run.done() == 0 {
             snapshot::write_due(&run.dir, &run.snapshots, 0, &run.stepper.model())?;

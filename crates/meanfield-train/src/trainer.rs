@@ -1,7 +1,7 @@
 //! `train`: one run from a resolved config to a finished run directory, reusing a finished run
 //! and resuming from a checkpoint. The loop itself is [`crate::Run`].
 
-use crate::{Run, StopHandle, Summary, TrainConfig, TrainError, checkpoint, run_dir};
+use crate::{Run, StopHandle, Summary, TrainConfig, TrainError, checkpoint, lock, run_dir};
 use std::path::{Path, PathBuf};
 
 /// How a call to [`train`] ended.
@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub resume: bool,
     /// Checkpoint and stop when requested (the binary requests it on Ctrl-C).
     pub stop: StopHandle,
+    /// When another process is training the same run: wait for it and reuse its result
+    /// (without, that is an error naming the process).
+    pub wait: bool,
 }
 
 /// Trains one run as `config` says and writes its directory.
@@ -49,15 +52,27 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     {
         return Ok(Outcome::Reused { dir, summary });
     }
-    // 2. Start fresh, or resume from this setting's checkpoint (never another setting's).
+    // 2. Hold the run directory's lock (another process may have finished the run while we
+    //    waited for it); then start fresh, or resume from this setting's checkpoint.
+    let say = |line: &str| {
+        if !options.quiet {
+            eprintln!("{line}");
+        }
+    };
+    let lock = lock::acquire(&dir, options.wait, &say)?;
+    if !options.force
+        && let Some(summary) = run_dir::finished(&dir)
+    {
+        return Ok(Outcome::Reused { dir, summary });
+    }
     if options.force {
         checkpoint::remove(&dir);
     }
-    let mut run = match checkpoint::latest(&dir) {
-        Some(ckpt) => Run::resume(config, &ckpt, options.quiet)?,
-        None if options.resume => return Err(TrainError::NothingToResume { dir }),
-        None => Run::fresh(config, options.quiet)?,
-    };
+    let checkpoint = checkpoint::latest(&dir);
+    if checkpoint.is_none() && options.resume {
+        return Err(TrainError::NothingToResume { dir });
+    }
+    let mut run = Run::start(config, checkpoint.as_deref(), options.quiet, lock)?;
     // 3. Step to the end (or to a requested stop, with a checkpoint).
     run.fit(&options.stop)?;
     // 4. Final weights and summary.json.

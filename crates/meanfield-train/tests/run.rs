@@ -314,3 +314,64 @@ fn init_and_data_seeds_are_separate() {
     assert_eq!((x.clone(), mx), (y, my));
     assert_ne!(x, z);
 }
+
+/// A run directory has one trainer at a time: a second lock on it is an error naming the
+/// holder (this process), `train` refuses the locked run or, with `wait`, waits for the lock
+/// and then trains; a `.lock` left by a dead process is taken over with a message.
+#[test]
+fn run_locks() {
+    use meanfield_train::lock;
+    use std::sync::Mutex;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = setting(&tmp.path().join("locked"));
+    let dir = run_dir::run_dir(&config);
+    let held = lock::acquire(&dir, false, &|_| {}).unwrap();
+    let err = lock::acquire(&dir, false, &|_| {}).unwrap_err().to_string();
+    let me = format!("pid {} on {}", std::process::id(), lock::hostname());
+    assert!(
+        err.contains("is being trained by") && err.contains(&me),
+        "{err}"
+    );
+    assert!(matches!(
+        train(&config, quiet()),
+        Err(TrainError::Locked { .. })
+    ));
+
+    let waiting = std::thread::spawn(move || {
+        let mut options = quiet();
+        options.wait = true;
+        train(&config, options)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !waiting.is_finished(),
+        "train --wait did not wait for the lock"
+    );
+    drop(held);
+    assert!(matches!(
+        waiting.join().unwrap(),
+        Ok(Outcome::Trained { .. })
+    ));
+    // Released with the run: nobody holds it, and it names nobody.
+    assert_eq!(std::fs::read(dir.join(lock::FILE)).unwrap(), b"");
+
+    // A lock file naming a process that died (no flock held): taken over, with a message.
+    let dead = tmp.path().join("dead");
+    std::fs::create_dir_all(&dead).unwrap();
+    std::fs::write(
+        dead.join(lock::FILE),
+        r#"{"pid": 4000000, "host": "h", "since": "2026-11-30T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let said = Mutex::new(String::new());
+    let taken = lock::acquire(&dead, false, &|l| said.lock().unwrap().push_str(l)).unwrap();
+    let said = said.into_inner().unwrap();
+    assert!(
+        said.contains("taking over") && said.contains("pid 4000000"),
+        "{said}"
+    );
+    let holder: lock::Holder =
+        serde_json::from_str(&std::fs::read_to_string(dead.join(lock::FILE)).unwrap()).unwrap();
+    assert_eq!(holder.pid, std::process::id());
+    drop(taken);
+}
