@@ -550,6 +550,112 @@ fn two_processes_on_one_run_directory() {
     assert_same_run(&straight, &shared, "two processes");
 }
 
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}
+
+/// A figure as a job list: `--plan` trains nothing and writes the jobs; `--assemble-only`
+/// before they ran fails listing the missing runs; two worker processes run the jobs over one
+/// runs directory; the assembly then trains nothing and writes the same numbers, bit for bit,
+/// as the single-process command.
+#[test]
+fn figure_from_a_job_list_equals_the_single_process_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).display().to_string();
+    std::fs::write(
+        tmp.path().join("tiny.toml"),
+        "[train]\ndataset = \"synthetic\"\nhorizon = 2.0\nsynthetic = { train = 600, test = 200 }\n",
+    )
+    .unwrap();
+    let figure = |out: &str, runs: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["figure3", "--scale", "quick", "--config", &p("tiny.toml")]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(["--out".into(), p(out), "--runs-dir".into(), p(runs)]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    ok(&as_strs(&figure("single", "single-runs", &[])));
+
+    let plan = p("plan");
+    let planned = ok(&as_strs(&figure(
+        "planned",
+        "shared-runs",
+        &["--plan", &plan],
+    )));
+    let said = String::from_utf8_lossy(&planned.stderr);
+    assert!(
+        said.contains("planned 4 runs") && !said.contains("] trained"),
+        "{said}"
+    );
+    assert!(
+        !tmp.path().join("shared-runs").exists(),
+        "--plan trained something"
+    );
+    let jobs: Vec<String> = std::fs::read_to_string(tmp.path().join("plan/jobs.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.to_string())
+        .collect();
+    assert_eq!(jobs.len(), 4);
+    for f in ["slurm.sh", "README.md", "configs/0001.toml"] {
+        assert!(tmp.path().join("plan").join(f).is_file(), "{f} missing");
+    }
+    let err = stderr_of_failure(&as_strs(&figure(
+        "planned",
+        "shared-runs",
+        &["--assemble-only"],
+    )));
+    assert!(err.contains("4 of 4 runs are not finished"), "{err}");
+
+    // Two workers take the jobs in turn from one list.
+    let next = std::sync::Mutex::new(0usize);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap();
+                        *n += 1;
+                        *n - 1
+                    };
+                    let Some(job) = jobs.get(i) else { break };
+                    let out = Command::new("bash").arg("-c").arg(job).output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{job}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+    let assembled = ok(&as_strs(&figure(
+        "planned",
+        "shared-runs",
+        &["--assemble-only"],
+    )));
+    let said = String::from_utf8_lossy(&assembled.stderr);
+    assert!(!said.contains("] trained"), "the assembly trained: {said}");
+    for f in ["histograms.csv", "limit_density.csv"] {
+        assert_eq!(
+            std::fs::read(tmp.path().join("single").join(f)).unwrap(),
+            std::fs::read(tmp.path().join("planned").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // panels.csv names each run's directory (a different runs folder here); the rest is equal.
+    let without_dirs = |dir: &str| -> Vec<String> {
+        std::fs::read_to_string(tmp.path().join(dir).join("panels.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(without_dirs("single"), without_dirs("planned"));
+}
+
 /// The same seed gives the same weights whatever the number of threads.
 #[test]
 fn same_weights_with_one_or_two_threads() {

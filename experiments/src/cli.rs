@@ -34,6 +34,8 @@ pub enum Command {
     Cifar(Box<TrainArgs>),
     /// Train on the synthetic random-teacher task (no files needed).
     Synthetic(Box<TrainArgs>),
+    /// Train one run from a complete setting, no preset: --config FILE is a run's config.toml or a job of --plan.
+    Run(Box<TrainArgs>),
     /// Download (or copy from the offline sources) a dataset into the data directory and check it.
     Fetch {
         /// mnist, fashion-mnist or cifar10.
@@ -89,6 +91,19 @@ impl Command {
     }
 }
 
+/// How a grid command treats its runs: train them (default), write them as jobs, or only
+/// assemble from finished runs.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlanArgs {
+    /// Train nothing: write the grid's runs as jobs into DIR (jobs.txt, a Slurm array script,
+    /// the GNU parallel line, and the command that assembles the result afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub plan: Option<PathBuf>,
+    /// Train nothing: assemble from finished runs, and fail listing the runs still missing.
+    #[arg(long, conflicts_with = "plan")]
+    pub assemble_only: bool,
+}
+
 /// Flags of the figure commands (`figure1`, `figure2`, `figure3`, `figure-s5`, `table1`). The
 /// protocol comes from `configs/<figure>.toml`; each flag given overrides it.
 #[derive(Args, Debug, Clone)]
@@ -123,6 +138,8 @@ pub struct FigureArgs {
     pub runs_dir: PathBuf,
     /// Training flags for every run (--backend, --engine, ...); --out is the figure folder
     /// [default: figures/<figure>-<scale>]; --config FILE is a file in the preset's layout.
+    #[command(flatten)]
+    pub grid: PlanArgs,
     #[command(flatten)]
     pub train: TrainArgs,
 }
@@ -159,6 +176,8 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Training flags (--beta, --gamma, ...); --out is the study folder [default: studies/chaos-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub grid: PlanArgs,
     #[command(flatten)]
     pub train: TrainArgs,
 }
@@ -209,6 +228,8 @@ pub struct CouplingArgs {
     pub jobs: usize,
     /// Training flags (--beta, --gamma, --seed or --init-seed for the shared initial particles,
     /// --snapshots K [default: 10], ...); --out is the study folder [default: studies/coupling-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub grid: PlanArgs,
     #[command(flatten)]
     pub train: TrainArgs,
 }
@@ -415,10 +436,27 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// Resolves defaults < preset < --config < flags into a checked config.
     pub fn resolve(&self, preset: &str) -> Result<TrainConfig> {
-        let mut layers = vec![(
-            format!("configs/{preset}.toml"),
-            TrainConfig::preset(preset)?,
-        )];
+        self.resolve_layers(Some(preset))
+    }
+
+    /// Resolves defaults < --config < flags, without a preset (`experiments run`).
+    pub fn resolve_without_preset(&self) -> Result<TrainConfig> {
+        if self.config.is_none() {
+            anyhow::bail!(
+                "`experiments run` trains the setting of --config FILE (a run's config.toml, or configs/<i>.toml of a --plan): give --config"
+            );
+        }
+        self.resolve_layers(None)
+    }
+
+    fn resolve_layers(&self, preset: Option<&str>) -> Result<TrainConfig> {
+        let mut layers = Vec::new();
+        if let Some(preset) = preset {
+            layers.push((
+                format!("configs/{preset}.toml"),
+                TrainConfig::preset(preset)?,
+            ));
+        }
         if let Some(path) = &self.config {
             let table = read_table(path).with_context(|| format!("--config {}", path.display()))?;
             layers.push((path.display().to_string(), table));

@@ -9,7 +9,9 @@ mod interrupt;
 use anyhow::Result;
 use clap::Parser;
 use cli::Command;
+use meanfield_study::StudyError;
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
+use meanfield_study::plan::GridMode;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::summary::Status;
 use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
@@ -41,7 +43,10 @@ fn main() -> std::process::ExitCode {
 
 fn run(command: Command, stop: &StopHandle) -> Result<()> {
     if let Some((preset, args)) = command.training() {
-        return train(preset, args, stop);
+        return train(Some(preset), args, stop);
+    }
+    if let Command::Run(args) = &command {
+        return train(None, args, stop);
     }
     if let Some((figure, args)) = command.figure() {
         return run_figure(figure, args, stop);
@@ -76,8 +81,11 @@ fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool) -> Result<
     Ok(())
 }
 
-fn train(preset: &str, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
-    let config = args.resolve(preset)?;
+fn train(preset: Option<&str>, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
+    let config = match preset {
+        Some(preset) => args.resolve(preset)?,
+        None => args.resolve_without_preset()?,
+    };
     ensure_data(config.dataset, &config.data_dir, args.no_fetch)?;
     let options = RunOptions {
         quiet: args.quiet,
@@ -157,9 +165,12 @@ fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
         projection_seeds: args.projection_seeds.clone(),
         coordinate: args.coordinate,
         jobs: args.jobs,
+        mode: grid_mode(&args.grid),
         out: out.clone(),
     };
-    let result = study.run(stop, &|line| eprintln!("{line}"))?;
+    let Some(result) = planned(study.run(stop, &|line| eprintln!("{line}")))? else {
+        return Ok(());
+    };
     let fits = &result.fits;
     for (name, fit) in [
         ("to reference, sliced W2", fits.to_reference_sliced),
@@ -234,9 +245,12 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
         batches: args.batches.clone(),
         batch_width: args.batch_width,
         jobs: args.jobs,
+        mode: grid_mode(&args.grid),
         out: out.clone(),
     };
-    let result = study.run(stop, &|line| eprintln!("{line}"))?;
+    let Some(result) = planned(study.run(stop, &|line| eprintln!("{line}")))? else {
+        return Ok(());
+    };
     let fits = &result.fits;
     let show = |axis: &str, e: &meanfield_study::coupling::ExponentFit| {
         let theory: Vec<String> = e.predicted.iter().map(|(_, s)| format!("{s:.3}")).collect();
@@ -309,6 +323,7 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
             .collect::<Vec<_>>()
             .join(" "),
         stop: stop.clone(),
+        mode: grid_mode(&args.grid),
     };
     eprintln!(
         "{figure} at {scale} scale: {}{}",
@@ -319,7 +334,9 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
             ""
         }
     );
-    let summary = figure.run(&spec, &ctx, &|line| eprintln!("{line}"))?;
+    let Some(summary) = planned(figure.run(&spec, &ctx, &|line| eprintln!("{line}")))? else {
+        return Ok(());
+    };
     for line in &summary.key_lines {
         println!("{line}");
     }
@@ -336,6 +353,47 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
         );
     }
     Ok(())
+}
+
+/// The grid mode of `--plan DIR` / `--assemble-only`; the assemble command is this command
+/// line with `--plan DIR` replaced by `--assemble-only`.
+fn grid_mode(args: &cli::PlanArgs) -> GridMode {
+    match &args.plan {
+        Some(dir) => {
+            let mut words = Vec::new();
+            let mut args = std::env::args().enumerate();
+            while let Some((i, a)) = args.next() {
+                if a == "--plan" {
+                    args.next();
+                    words.push("--assemble-only".to_string());
+                } else if a.starts_with("--plan=") {
+                    words.push("--assemble-only".to_string());
+                } else if i == 0 {
+                    words.push(std::env::current_exe().map_or(a, |p| p.display().to_string()));
+                } else {
+                    words.push(a);
+                }
+            }
+            GridMode::Plan {
+                dir: dir.clone(),
+                assemble: words.join(" "),
+            }
+        }
+        None if args.assemble_only => GridMode::AssembleOnly,
+        None => GridMode::Train,
+    }
+}
+
+/// A grid command's result, or `None` after `--plan` wrote its jobs (said on stderr).
+fn planned<T>(result: Result<T, StudyError>) -> Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ StudyError::Planned { .. }) => {
+            eprintln!("{e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn distance(args: &cli::DistanceArgs) -> Result<()> {

@@ -12,8 +12,9 @@
 //! seeds at the same width). For each kind and distance the per-width mean is fitted as
 //! log W2 = a + slope · log N (theory: slope ≈ −1/2).
 
-use crate::grid::run_grid;
+use crate::grid::Runs;
 use crate::particles::Particles;
+use crate::plan::GridMode;
 use crate::plot::{Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds, w2_1d};
@@ -40,6 +41,8 @@ pub struct ChaosStudy {
     pub coordinate: usize,
     /// Runs at once.
     pub jobs: usize,
+    /// Train, write the runs as jobs, or assemble from finished runs only.
+    pub mode: GridMode,
     /// The study folder: `runs/`, `distances.csv`, `fits.json`, `chaos.svg`, `chaos.png`, `report.md`.
     pub out: PathBuf,
 }
@@ -124,20 +127,14 @@ impl ChaosStudy {
             .flat_map(|&w| self.seeds.iter().map(move |&s| (w, s)))
             .map(|(w, s)| self.run_config(w, s))
             .collect();
-        let outcomes = run_grid(&configs, self.jobs, stop, log);
-        if stop.requested() {
-            return Err(StudyError::Interrupted);
-        }
+        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
         let mut dirs: BTreeMap<(usize, u64), PathBuf> = BTreeMap::new();
-        let mut failed = Vec::new();
-        for (config, outcome) in configs.iter().zip(outcomes) {
-            match outcome {
-                Ok(o) => {
-                    dirs.insert((config.width, config.seed), o.dir().to_path_buf());
-                }
-                Err(e) => failed.push(format!("N = {}, seed {}: {e}", config.width, config.seed)),
+        for config in &configs {
+            if let Some(o) = runs.get(config) {
+                dirs.insert((config.width, config.seed), o.dir().to_path_buf());
             }
         }
+        let failed = runs.failed().to_vec();
         let reference_dir = match &self.reference {
             Some(dir) => dir.clone(),
             None => dirs

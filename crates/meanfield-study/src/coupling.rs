@@ -21,6 +21,7 @@
 //! `report.md`.
 
 use crate::grid::Runs;
+use crate::plan::GridMode;
 use crate::plot::{Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::sliced::concat_columns;
@@ -55,6 +56,8 @@ pub struct CouplingStudy {
     /// K: snapshots at t_j = jT/K, j = 0..K.
     pub snapshots: u64,
     pub jobs: usize,
+    /// Train, write the runs as jobs, or assemble from finished runs only.
+    pub mode: GridMode,
     pub out: PathBuf,
 }
 
@@ -202,7 +205,7 @@ impl CouplingStudy {
         let plan = self.plan()?;
         crate::create_dir(&self.out)?;
         let configs: Vec<TrainConfig> = plan.iter().map(|(_, c)| c.clone()).collect();
-        let mut runs = Runs::run(&configs, self.jobs, stop, log)?;
+        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
         let reference = &plan[0].1;
         let reference_dir = runs
             .get(reference)

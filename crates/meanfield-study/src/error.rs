@@ -27,6 +27,22 @@ pub enum StudyError {
         "interrupted: the runs in progress wrote checkpoints; run the same command again to continue the grid"
     )]
     Interrupted,
+    #[error(
+        "planned {jobs} runs in {dir} (nothing trained): run the jobs (see {dir}/README.md), then assemble with `{assemble}`"
+    )]
+    Planned {
+        jobs: usize,
+        dir: PathBuf,
+        assemble: String,
+    },
+    #[error(
+        "--assemble-only: {missing} of {total} runs are not finished:\n{details}\nRun their jobs (or the command without --assemble-only) first"
+    )]
+    MissingRuns {
+        missing: usize,
+        total: usize,
+        details: String,
+    },
     #[error("{failed} of {total} runs failed:\n{details}")]
     RunsFailed {
         failed: usize,

@@ -2,6 +2,7 @@
 //! directory already holds a finished run are reused, so calling a grid again resumes it.
 
 use crate::StudyError;
+use crate::plan::{GridMode, write_plan};
 use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig, TrainError, run_dir, train};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -98,6 +99,28 @@ fn run_indices(
     }
 }
 
+/// The finished runs of `configs` as reused outcomes; the error lists those not finished.
+fn finished_only(configs: &[TrainConfig]) -> Result<Vec<Result<Outcome, TrainError>>, StudyError> {
+    let mut missing = Vec::new();
+    let mut outcomes = Vec::new();
+    for c in configs {
+        let dir = run_dir::run_dir(c);
+        match run_dir::finished(&dir) {
+            Some(summary) => outcomes.push(Ok(Outcome::Reused { dir, summary })),
+            None => missing.push(format!("{} ({})", describe(c), dir.display())),
+        }
+    }
+    if missing.is_empty() {
+        Ok(outcomes)
+    } else {
+        Err(StudyError::MissingRuns {
+            missing: missing.len(),
+            total: configs.len(),
+            details: missing.join("\n"),
+        })
+    }
+}
+
 fn describe_outcome(i: usize, total: usize, result: &Result<Outcome, TrainError>) -> String {
     match result {
         Ok(Outcome::Reused { dir, .. }) => format!("[{}/{total}] reused {}", i + 1, dir.display()),
@@ -123,11 +146,14 @@ pub struct Runs {
 impl Runs {
     /// Runs every distinct config once (`jobs` at a time, finished runs reused). When `stop`
     /// was requested, returns [`StudyError::Interrupted`] instead (the running runs have
-    /// checkpointed; no partial figure is drawn).
+    /// checkpointed; no partial figure is drawn). `mode` may instead write the runs as jobs
+    /// ([`StudyError::Planned`]) or only read finished runs ([`StudyError::MissingRuns`] when
+    /// some are not).
     pub fn run(
         configs: &[TrainConfig],
         jobs: usize,
         stop: &StopHandle,
+        mode: &GridMode,
         log: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, StudyError> {
         let mut seen = BTreeSet::new();
@@ -136,7 +162,18 @@ impl Runs {
             .filter(|c| seen.insert(run_dir::run_dir(c)))
             .cloned()
             .collect();
-        let outcomes = run_grid(&unique, jobs, stop, log);
+        let outcomes = match mode {
+            GridMode::Train => run_grid(&unique, jobs, stop, log),
+            GridMode::Plan { dir, assemble } => {
+                let jobs = write_plan(dir, &unique, assemble)?;
+                return Err(StudyError::Planned {
+                    jobs,
+                    dir: dir.clone(),
+                    assemble: assemble.clone(),
+                });
+            }
+            GridMode::AssembleOnly => finished_only(&unique)?,
+        };
         if stop.requested() {
             return Err(StudyError::Interrupted);
         }

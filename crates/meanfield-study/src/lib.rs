@@ -12,6 +12,8 @@
 //! - [`coord_check`] — sizes of pre-activations, logits and per-particle updates across widths
 //!   ([`coord_check::CoordCheck::measure`], then [`coord_check::render`]).
 //! - [`figures`] — the paper's figure commands ([`figures::Figure`]).
+//! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
+//!   from finished runs only (`--assemble-only`).
 //! - [`plot`] — log-log and line plots as SVG (plotters) and PNG (resvg, embedded font).
 //! - [`error`] — [`StudyError`].
 
@@ -22,6 +24,7 @@ pub mod error;
 pub mod figures;
 pub mod grid;
 pub mod particles;
+pub mod plan;
 pub mod plot;
 
 pub use error::StudyError;

@@ -18,6 +18,7 @@ fn ctx(out: &Path, scale: Scale) -> FigureContext {
         jobs: 2,
         command: "test".into(),
         stop: Default::default(),
+        mode: Default::default(),
     }
 }
 

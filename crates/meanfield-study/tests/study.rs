@@ -33,6 +33,7 @@ fn chaos_study_writes_everything_and_resumes() {
         projection_seeds: vec![0, 1],
         coordinate: 0,
         jobs: 2,
+        mode: Default::default(),
         out: dir.path().join("study"),
     };
     let lines = Mutex::new(Vec::new());
@@ -311,6 +312,7 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         batch_width: Some(40),
         snapshots: 4,
         jobs: 2,
+        mode: Default::default(),
         out: dir.path().join("coupling"),
     };
     let lines = Mutex::new(Vec::new());

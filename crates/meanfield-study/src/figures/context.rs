@@ -4,6 +4,7 @@
 use super::kind::Figure;
 use super::preset::{FigureSpec, Scale};
 use crate::StudyError;
+use crate::plan::GridMode;
 use meanfield_train::{StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,8 @@ pub struct FigureContext {
     pub command: String,
     /// Checkpoint the running runs and start no new one when requested.
     pub stop: StopHandle,
+    /// Train, write the runs as jobs, or assemble from finished runs only.
+    pub mode: GridMode,
 }
 
 /// What a figure command leaves.

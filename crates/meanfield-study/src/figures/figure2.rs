@@ -107,7 +107,7 @@ pub fn run(
 ) -> Result<FigureSummary, StudyError> {
     let start = Instant::now();
     let configs = configs(spec, ctx)?;
-    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, log)?;
+    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
     let mut values = Vec::new();
     for c in &configs {
         let Some(o) = runs.get(c).cloned() else {

@@ -12,6 +12,7 @@ use super::preset::FigureSpec;
 use super::report::Report;
 use crate::grid::Runs;
 use crate::particles::Particles;
+use crate::plan::GridMode;
 use crate::plot::{HistogramPanel, save_histogram_grid};
 use crate::{StudyError, write_rows};
 use meanfield_chaos::{histogram, kde, linspace, w2_1d};
@@ -51,6 +52,7 @@ pub struct HistogramFigure {
     pub coordinate: usize,
     pub jobs: usize,
     pub stop: StopHandle,
+    pub mode: GridMode,
     pub out: PathBuf,
 }
 
@@ -123,6 +125,7 @@ impl HistogramFigure {
             coordinate: 0,
             jobs: ctx.jobs,
             stop: ctx.stop.clone(),
+            mode: ctx.mode.clone(),
             out: ctx.out.clone(),
         }
     }
@@ -141,7 +144,7 @@ impl HistogramFigure {
             .map(|p| p.config.clone())
             .chain(self.limits.iter().map(|l| l.config.clone()))
             .collect();
-        let mut runs = Runs::run(&configs, self.jobs, &self.stop, log)?;
+        let mut runs = Runs::run(&configs, self.jobs, &self.stop, &self.mode, log)?;
         let coordinate = self.coordinate;
         let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
             let outcome = runs.get(c)?.clone();

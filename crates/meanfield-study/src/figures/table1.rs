@@ -100,7 +100,7 @@ pub fn run(
     if let Some(note) = &note {
         log(&format!("note: {note}"));
     }
-    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, log)?;
+    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
     let mut rows = Vec::new();
     for c in &configs {
         match runs.get(c) {
