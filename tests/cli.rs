@@ -656,6 +656,36 @@ fn figure_from_a_job_list_equals_the_single_process_command() {
     assert_eq!(without_dirs("single"), without_dirs("planned"));
 }
 
+/// A width that cannot fit is refused before anything large is allocated: exit code 1 with
+/// both numbers and the ways out, not an allocation abort (signal 6) with a backtrace.
+#[test]
+fn a_width_that_cannot_fit_is_refused() {
+    let data = mnist();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("huge").display().to_string();
+    let run = run(&[
+        "mnist",
+        "--width",
+        "100000000",
+        "--steps",
+        "1",
+        "--data-dir",
+        &data,
+        "--out",
+        &out,
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("N = 100000000 does not fit")
+            && err.contains("weights 317.6 GB")
+            && err.contains("available")
+            && err.contains("smaller --width")
+            && !err.contains("memory allocation"),
+        "{err}"
+    );
+}
+
 /// The same seed gives the same weights whatever the number of threads.
 #[test]
 fn same_weights_with_one_or_two_threads() {

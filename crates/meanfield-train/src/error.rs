@@ -43,6 +43,15 @@ pub enum TrainError {
         "{dir} is being trained by {holder}: wait for it (--wait waits and then reuses the finished run), or choose another --out"
     )]
     Locked { dir: PathBuf, holder: String },
+    #[error(
+        "N = {width} does not fit: the run needs about {needed}, and {available} is available. Ways out: {ways}"
+    )]
+    TooLarge {
+        width: usize,
+        needed: String,
+        available: String,
+        ways: String,
+    },
     #[error("{path}: {reason}")]
     BadWeights { path: PathBuf, reason: String },
     #[error(

@@ -14,6 +14,7 @@
 //! - [`stop`] — [`StopHandle`], how a caller asks runs to checkpoint and stop.
 //! - [`clock`] — training and evaluation time, carried across resumes.
 //! - [`checkpoint`] — atomic checkpoints and exact resume.
+//! - [`memory`] — what a run needs against what the machine has, checked before allocating.
 //! - [`lock`] — the exclusive lock a process holds on a run directory while it trains it.
 //! - [`evaluate`] — loss and accuracy over a whole dataset, in chunks.
 //! - [`weights`] — `.npy` float32 weight files (save, load with shape checks).
@@ -35,6 +36,7 @@ pub mod error;
 pub mod evaluate;
 pub mod fused_update;
 pub mod lock;
+pub mod memory;
 pub mod metrics;
 pub mod progress;
 pub mod run;

@@ -26,6 +26,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::clock::Clock;
 use crate::evaluate::evaluate;
 use crate::lock::{self, RunLock};
+use crate::memory;
 use crate::metrics::{MetricsRow, MetricsWriter};
 use crate::progress::Progress;
 use crate::snapshot::{self, SnapshotPoint};
@@ -102,6 +103,13 @@ impl Run {
         let device = config.backend.device()?;
         let task = Task::load(config)?;
         let (p, classes) = (task.train.dim, task.train.classes);
+        memory::check(
+            config,
+            p,
+            classes,
+            task.train.len() + task.test.len(),
+            memory::available(),
+        )?;
         run_dir::create(&dir)?;
         write_text(&dir.join(run_dir::CONFIG), &config.to_toml())?;
         let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));

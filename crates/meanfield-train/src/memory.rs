@@ -1,0 +1,154 @@
+//! How much memory a run needs, checked before anything large is allocated, so a width that
+//! cannot fit is refused with both numbers and the ways out instead of an allocation abort.
+//!
+//! The estimate, in bytes, with W = 4·N·(p + C) the weights (float32) and W1 = 4·N·p:
+//! - the weights, W;
+//! - the step's workspace: 0.6·W1 for the closed-form engine on Flex (the fused update; the peak
+//!   measured at N = 10^6 on MNIST is 1.6·W1, docs/performance.md), 1.0·W1 for the closed-form
+//!   engine elsewhere (the W1 gradient, whole or in blocks), 2.0·W1 for autodiff (the gradient
+//!   and the graph's copies);
+//! - the Polyak average, W, when averaging is on;
+//! - the data, 4·p per training and test example.
+//!
+//! Checked against the memory available on the machine (Linux `MemAvailable`) for the CPU
+//! backends. For wgpu and cuda the device's free memory is not asked (Burn 0.22 exposes no
+//! query for it), so only the host side, the weights drawn there and the data, is checked.
+
+use crate::{Backend, Engine, TrainConfig, TrainError};
+
+/// The parts of the estimate, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryEstimate {
+    pub weights: f64,
+    pub workspace: f64,
+    pub average: f64,
+    pub data: f64,
+}
+
+impl MemoryEstimate {
+    pub fn total(&self) -> f64 {
+        self.weights + self.workspace + self.average + self.data
+    }
+}
+
+/// The estimate for `config` on data of `examples` rows of `p` features and `classes` classes.
+pub fn estimate(config: &TrainConfig, p: usize, classes: usize, examples: usize) -> MemoryEstimate {
+    let n = config.net_width() as f64;
+    let w1 = 4.0 * n * p as f64;
+    let weights = 4.0 * n * (p + classes) as f64;
+    let workspace = match (config.engine, config.backend) {
+        (Engine::ClosedForm, Backend::Flex) => 0.6 * w1,
+        (Engine::ClosedForm, _) => w1,
+        (Engine::Autodiff, _) => 2.0 * w1,
+    };
+    MemoryEstimate {
+        weights,
+        workspace,
+        average: if config.average_from.is_some() {
+            weights
+        } else {
+            0.0
+        },
+        data: 4.0 * (examples * p) as f64,
+    }
+}
+
+/// Bytes of memory available on this machine (Linux: `MemAvailable` of /proc/meminfo).
+pub fn available() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = text
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024.0)
+}
+
+fn gb(bytes: f64) -> String {
+    format!("{:.1} GB", bytes / 1e9)
+}
+
+/// Refuses a run that cannot fit in `available` bytes (when known), naming both numbers and the
+/// ways out.
+pub fn check(
+    config: &TrainConfig,
+    p: usize,
+    classes: usize,
+    examples: usize,
+    available: Option<f64>,
+) -> Result<(), TrainError> {
+    let Some(available) = available else {
+        return Ok(());
+    };
+    let mut e = estimate(config, p, classes, examples);
+    if matches!(config.backend, Backend::Wgpu | Backend::Cuda) {
+        // Host side only: the initial weights are drawn on the host, then the data.
+        e = MemoryEstimate {
+            workspace: 0.0,
+            average: 0.0,
+            ..e
+        };
+    }
+    if e.total() <= available {
+        return Ok(());
+    }
+    let per_particle = e.total() - e.data;
+    let fits = ((available - e.data).max(0.0) / per_particle * config.net_width() as f64) as u64;
+    let mut ways = vec![format!("a smaller --width (about N ≤ {fits} fits here)")];
+    if !config.identical_particles {
+        ways.push(
+            "`identical_particles = true` when every particle starts at the same point (both inits const:<c>, no noise): N particles then cost what one does"
+                .into(),
+        );
+    }
+    ways.push("a machine or device with more memory".into());
+    Err(TrainError::TooLarge {
+        width: config.width,
+        needed: format!(
+            "{} (weights {}, step workspace {}, Polyak average {}, data {})",
+            gb(e.total()),
+            gb(e.weights),
+            gb(e.workspace),
+            gb(e.average),
+            gb(e.data)
+        ),
+        available: gb(available),
+        ways: ways.join("; or "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The estimate against its definition: N = 10^6 on MNIST (p = 784, C = 10), Flex
+    /// closed-form, no average: W1 = 3.136 GB, weights 3.176 GB, workspace 0.6·W1 = 1.8816 GB
+    /// (the measured peak 5.02 GB is 1.6·W1 = 5.0176 GB plus the process).
+    #[test]
+    fn estimate_and_refusal() {
+        let config = TrainConfig {
+            width: 1_000_000,
+            ..TrainConfig::default()
+        };
+        let e = estimate(&config, 784, 10, 0);
+        assert!((e.weights - 3.176e9).abs() < 1.0);
+        assert!((e.workspace - 1.8816e9).abs() < 1.0);
+        assert_eq!((e.average, e.data), (0.0, 0.0));
+        assert!(check(&config, 784, 10, 0, Some(6e9)).is_ok());
+        assert!(check(&config, 784, 10, 0, None).is_ok());
+        let err = check(&config, 784, 10, 0, Some(4e9))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("N = 1000000")
+                && err.contains("5.1 GB")
+                && err.contains("4.0 GB")
+                // 4e9 / 5.0576e9 per 10^6 particles = 790,888.6 particles.
+                && err.contains("N ≤ 790888")
+                && err.contains("identical_particles"),
+            "{err}"
+        );
+    }
+}
