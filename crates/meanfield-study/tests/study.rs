@@ -21,6 +21,18 @@ fn synthetic() -> TrainConfig {
     c
 }
 
+/// Synthetic runs at N = 20, 30, 40 under `dir/runs`.
+fn three_widths(dir: &std::path::Path) -> Vec<TrainConfig> {
+    [20, 30, 40]
+        .iter()
+        .map(|&width| TrainConfig {
+            width,
+            runs_dir: dir.join("runs"),
+            ..synthetic()
+        })
+        .collect()
+}
+
 #[test]
 fn chaos_study_writes_everything_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,14 +232,7 @@ fn grid_stopped_between_runs_resumes() {
     use meanfield_study::grid::run_grid;
     use meanfield_train::{Outcome, StopHandle, TrainError, run_dir};
     let dir = tempfile::tempdir().unwrap();
-    let configs: Vec<TrainConfig> = [20, 30, 40]
-        .iter()
-        .map(|&width| TrainConfig {
-            width,
-            runs_dir: dir.path().join("runs"),
-            ..synthetic()
-        })
-        .collect();
+    let configs = three_widths(dir.path());
     let stop = StopHandle::new();
     let log = |l: &str| {
         if l.contains("trained") {
@@ -392,14 +397,7 @@ fn grid_comes_back_to_a_locked_run() {
     use meanfield_study::grid::run_grid;
     use meanfield_train::{Outcome, StopHandle, lock, run_dir};
     let dir = tempfile::tempdir().unwrap();
-    let configs: Vec<TrainConfig> = [20, 30, 40]
-        .iter()
-        .map(|&width| TrainConfig {
-            width,
-            runs_dir: dir.path().join("runs"),
-            ..synthetic()
-        })
-        .collect();
+    let configs = three_widths(dir.path());
     let held = lock::acquire(&run_dir::run_dir(&configs[0]), false, &|_| {}).unwrap();
     let releaser = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(500));
