@@ -664,6 +664,79 @@ fn a_width_that_cannot_fit_is_refused() {
     );
 }
 
+/// Your own arrays end to end: a folder of .npy files (no test set) trains, `config.toml`
+/// records the normalisation, `summary.json` writes the absent test scores as null and the run
+/// is reused on the next call; a malformed file is a clear error.
+#[test]
+fn trains_on_your_own_arrays() {
+    use npyz::WriterBuilder;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mydata");
+    std::fs::create_dir_all(&data).unwrap();
+    let save = |name: &str, shape: &[u64], values: Vec<f32>| {
+        let mut file = std::fs::File::create(data.join(name)).unwrap();
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(&mut file)
+            .begin_nd()
+            .unwrap();
+        w.extend(values).unwrap();
+        w.finish().unwrap();
+    };
+    // 300 points in R^4, label = which of the first two coordinates is larger.
+    let x: Vec<f32> = (0..300 * 4)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
+    let y: Vec<i64> = x.chunks(4).map(|r| (r[0] > r[1]) as i64).collect();
+    save("train_x.npy", &[300, 4], x);
+    let mut file = std::fs::File::create(data.join("train_y.npy")).unwrap();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[300])
+        .writer(&mut file)
+        .begin_nd()
+        .unwrap();
+    w.extend(y).unwrap();
+    w.finish().unwrap();
+    let out = tmp.path().join("run").display().to_string();
+    let args = [
+        "arrays",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--normalize",
+        "standardize",
+        "--width",
+        "200",
+        "--steps",
+        "100",
+        "--quiet",
+        "--out",
+        &out,
+    ];
+    ok(&args);
+    let run = tmp.path().join("run");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(
+        config.contains("dataset = \"arrays\"") && config.contains("normalize = \"standardize\"")
+    );
+    let s = summary(&run);
+    assert_eq!(s["status"], "finished");
+    assert!(s["last"]["test_accuracy"].is_null());
+    assert!(s["last"]["train_accuracy"].as_f64().unwrap() > 0.8, "{s}");
+    let again = ok(&args);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reused"));
+    save("train_x.npy", &[300], vec![0.0; 300]);
+    let bad_out = tmp.path().join("bad").display().to_string();
+    let mut bad = args.to_vec();
+    *bad.last_mut().unwrap() = &bad_out;
+    let err = stderr_of_failure(&bad);
+    assert!(
+        err.contains("train_x.npy") && err.contains("[n, p]"),
+        "{err}"
+    );
+}
+
 /// The same seed gives the same weights whatever the number of threads.
 #[test]
 fn same_weights_with_one_or_two_threads() {

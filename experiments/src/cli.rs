@@ -34,6 +34,8 @@ pub enum Command {
     Cifar(Box<TrainArgs>),
     /// Train on the synthetic random-teacher task (no files needed).
     Synthetic(Box<TrainArgs>),
+    /// Train on your own NumPy arrays in --data-dir: train_x.npy, train_y.npy (optional test_x.npy, test_y.npy).
+    Arrays(Box<TrainArgs>),
     /// Train one run from a complete setting, no preset: --config FILE is a run's config.toml or a job of --plan.
     Run(Box<TrainArgs>),
     /// Download (or copy from the offline sources) a dataset into the data directory and check it.
@@ -74,6 +76,7 @@ impl Command {
             Command::FashionMnist(a) => Some(("fashion-mnist", a)),
             Command::Cifar(a) => Some(("cifar", a)),
             Command::Synthetic(a) => Some(("synthetic", a)),
+            Command::Arrays(a) => Some(("arrays", a)),
             _ => None,
         }
     }
@@ -284,6 +287,25 @@ pub struct BenchArgs {
     pub csv: Option<PathBuf>,
 }
 
+/// The `[arrays]` keys as flags (only for `experiments arrays`).
+#[derive(Args, Serialize, Debug, Clone, Default)]
+pub struct ArraysFlags {
+    /// Arrays: none, standardize (per feature, with the training set's mean and sd) or affine:<mean>:<std> [default: none].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    normalize: Option<String>,
+    /// Arrays: the number of classes [default: the largest label + 1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    classes: Option<usize>,
+}
+
+impl ArraysFlags {
+    fn is_empty(&self) -> bool {
+        self.normalize.is_none() && self.classes.is_none()
+    }
+}
+
 /// Flags of a training run. Values are checked when the config is resolved, so a bad value
 /// gets the same message from a flag and from a config file. Each flag given becomes the
 /// `config.toml` key of the same name (serde); the others are left to the layers below.
@@ -398,7 +420,11 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<String>,
-    /// Where datasets live [default: data].
+    /// Your own arrays: normalisation and class count.
+    #[command(flatten)]
+    #[serde(skip_serializing_if = "ArraysFlags::is_empty")]
+    arrays: ArraysFlags,
+    /// Where datasets live [default: data]; for `arrays`, the folder with the .npy files.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,

@@ -67,6 +67,7 @@ impl DatasetKind {
             )?,
             Self::Cifar10 => fetch_cifar(&dir, log)?,
             Self::Synthetic => log("the synthetic task is generated; nothing to fetch"),
+            Self::Arrays => log("arrays are your own files; nothing to fetch"),
         }
         Ok(dir)
     }

@@ -2,6 +2,7 @@
 //!
 //! - [`dataset`] — [`Dataset`], images as normalised row-major f32 rows and labels.
 //! - [`idx`] — the IDX format of MNIST and Fashion-MNIST (gzipped or raw).
+//! - [`arrays`] — your own data as NumPy `.npy` arrays, checked file by file.
 //! - [`cifar`] — the CIFAR-10 binary batches.
 //! - [`normalize`] — per-channel normalisation constants of `docs/paper.md`.
 //! - [`synthetic`] — a random-teacher classification task that needs no files.
@@ -10,6 +11,7 @@
 //! - [`fetch`] — fetching a dataset's files (mirrors, offline sources), checked by SHA-256.
 //! - [`error`] — typed errors naming the file and the fix.
 
+pub mod arrays;
 pub mod cifar;
 pub mod dataset;
 pub mod error;

@@ -20,6 +20,8 @@ pub enum DatasetKind {
     FashionMnist,
     Cifar10,
     Synthetic,
+    /// Your own `.npy` arrays, in the data directory itself ([`crate::arrays`]).
+    Arrays,
 }
 
 /// IDX file names in train-images, train-labels, test-images, test-labels order.
@@ -44,9 +46,12 @@ impl FromStr for DatasetKind {
             "fashion-mnist" => Ok(Self::FashionMnist),
             "cifar10" | "cifar" | "cifar-10" => Ok(Self::Cifar10),
             "synthetic" => Ok(Self::Synthetic),
+            "arrays" => Ok(Self::Arrays),
             other => Err(DataError::Invalid {
                 what: "dataset",
-                reason: format!("{other:?}: use mnist, fashion-mnist, cifar10 or synthetic"),
+                reason: format!(
+                    "{other:?}: use mnist, fashion-mnist, cifar10, synthetic or arrays"
+                ),
             }),
         }
     }
@@ -60,12 +65,16 @@ impl DatasetKind {
             Self::FashionMnist => "fashion-mnist",
             Self::Cifar10 => "cifar10",
             Self::Synthetic => "synthetic",
+            Self::Arrays => "arrays",
         }
     }
 
-    /// The folder holding this dataset's files.
+    /// The folder holding this dataset's files (for `arrays`, the data directory itself).
     pub fn dir(&self, data_dir: &Path) -> PathBuf {
-        data_dir.join(self.name())
+        match self {
+            Self::Arrays => data_dir.to_path_buf(),
+            _ => data_dir.join(self.name()),
+        }
     }
 
     /// Input dimension p.
@@ -73,7 +82,7 @@ impl DatasetKind {
         match self {
             Self::Mnist | Self::FashionMnist => Some(784),
             Self::Cifar10 => Some(3072),
-            Self::Synthetic => None,
+            Self::Synthetic | Self::Arrays => None,
         }
     }
 
@@ -85,6 +94,7 @@ impl DatasetKind {
                 v.push(crate::cifar::TEST_FILE);
                 v
             }
+            Self::Arrays => crate::arrays::FILES[..2].to_vec(),
             Self::Synthetic => vec![],
         }
     }
@@ -99,6 +109,7 @@ impl DatasetKind {
 
     fn missing_error(&self, dir: &Path, missing: &[&str]) -> DataError {
         let fix = match self {
+            Self::Arrays => "save them from NumPy (np.save) into that folder, or point --data-dir at the folder that has them".to_string(),
             Self::Cifar10 => format!(
                 "No package registry carries CIFAR-10: download {}, unpack it and put \
                  data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or run \
@@ -164,6 +175,8 @@ impl DatasetKind {
                 what: "dataset",
                 reason: "the synthetic task is generated, not loaded: use SyntheticConfig".into(),
             }),
+            // Without normalisation or a class count: `crate::arrays::load` takes them.
+            Self::Arrays => crate::arrays::load(data_dir, &crate::arrays::ArraysConfig::default()),
         }
     }
 }

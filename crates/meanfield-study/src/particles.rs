@@ -19,20 +19,23 @@ pub struct Particles {
 }
 
 impl Particles {
-    /// Reads `hidden.npy` and `readout.npy` of a finished run, shapes from its `config.toml`.
+    /// Reads `hidden.npy` and `readout.npy` of a finished run: the widths from its
+    /// `config.toml`, p and C from the files (so any dataset works, your own arrays too).
     pub fn load(dir: &Path) -> Result<Self, StudyError> {
         let config_path = dir.join("config.toml");
         let table = meanfield_train::config::read_table(&config_path)?;
         let config = TrainConfig::resolve(vec![(config_path.display().to_string(), table)])?;
-        let input_dim = config.dataset.input_dim().unwrap_or(config.synthetic.dim);
-        let classes = match config.dataset {
-            meanfield_data::DatasetKind::Synthetic => config.synthetic.classes,
-            _ => 10,
-        };
-        let hidden = weights::load(&dir.join(weights::HIDDEN), [config.net_width(), input_dim])?;
-        let readout = weights::load(&dir.join(weights::READOUT), [config.net_width(), classes])?;
+        let (hidden, [rows, input_dim]) = weights::load_matrix(&dir.join(weights::HIDDEN))?;
+        let (readout, [readout_rows, classes]) = weights::load_matrix(&dir.join(weights::READOUT))?;
+        if rows != config.net_width() || readout_rows != rows {
+            return Err(StudyError::Invalid(format!(
+                "{}: {rows} hidden rows and {readout_rows} readout rows for a width-{} run: the weights are not this run's",
+                dir.display(),
+                config.net_width()
+            )));
+        }
         Ok(Self {
-            width: config.net_width(),
+            width: rows,
             input_dim,
             classes,
             hidden,

@@ -7,6 +7,7 @@
 //! resolved config is written to the run directory as `config.toml`.
 
 use crate::{Backend, TrainError};
+use meanfield_data::arrays::ArraysConfig;
 use meanfield_data::synthetic::SyntheticConfig;
 use meanfield_data::{DatasetKind, Sampling};
 use meanfield_model::{Activation, Init, MeanFieldNetConfig, Readout};
@@ -118,6 +119,10 @@ pub struct TrainConfig {
     pub init_from: Option<PathBuf>,
     /// The synthetic teacher task (used when dataset = "synthetic").
     pub synthetic: SyntheticConfig,
+    /// Normalisation and class count of your own arrays (used when dataset = "arrays"; the
+    /// files are in `data_dir`).
+    #[serde(default, skip_serializing_if = "ArraysConfig::is_default")]
+    pub arrays: ArraysConfig,
     /// Save the particles at K + 1 evenly spaced times t_j = j·T/K (the step ⌊t_j/γ_αβ(N)⌋, so
     /// every width shares the time grid) under `snapshots/` of the run directory; none when
     /// absent.
@@ -169,6 +174,7 @@ impl Default for TrainConfig {
             out: None,
             init_from: None,
             synthetic: SyntheticConfig::default(),
+            arrays: ArraysConfig::default(),
             snapshots: None,
             snapshot_rows: None,
             identical_particles: false,
@@ -177,7 +183,7 @@ impl Default for TrainConfig {
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
-pub const PRESETS: [(&str, &str); 5] = [
+pub const PRESETS: [(&str, &str); 6] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
     (
         "fashion-mnist",
@@ -185,6 +191,7 @@ pub const PRESETS: [(&str, &str); 5] = [
     ),
     ("cifar", include_str!("../../../configs/cifar.toml")),
     ("synthetic", include_str!("../../../configs/synthetic.toml")),
+    ("arrays", include_str!("../../../configs/arrays.toml")),
     (
         "chaos-quick",
         include_str!("../../../configs/chaos-quick.toml"),

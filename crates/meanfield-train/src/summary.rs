@@ -9,13 +9,23 @@ use crate::{TrainError, run_dir};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Loss and accuracy on the train and test sets.
+/// Loss and accuracy on the train and test sets. A run without a test set (your own arrays
+/// without `test_*.npy`) has NaN test scores, written as `null` in `summary.json`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_accuracy: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub test_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub test_accuracy: f64,
+}
+
+/// JSON has no NaN (serde_json writes it as `null`): read `null` back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The outcome of a finished run.

@@ -16,6 +16,7 @@ impl Task {
     pub fn load(config: &TrainConfig) -> Result<Self, TrainError> {
         let (train, test) = match config.dataset {
             DatasetKind::Synthetic => config.synthetic.generate()?,
+            DatasetKind::Arrays => meanfield_data::arrays::load(&config.data_dir, &config.arrays)?,
             kind => kind.load(&config.data_dir)?,
         };
         let train = match config.train_subset {
