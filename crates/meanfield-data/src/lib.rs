@@ -1,8 +1,10 @@
-//! Datasets for the mean-field trainer, with no dependency on Burn.
+//! Datasets for the mean-field trainer, with no dependency on Burn's tensors (only on
+//! `burn-dataset`, the interface).
 //!
 //! - [`dataset`] — [`Dataset`], images as normalised row-major f32 rows and labels.
 //! - [`idx`] — the IDX format of MNIST and Fashion-MNIST (gzipped or raw).
 //! - [`arrays`] — your own data as NumPy `.npy` arrays, checked file by file.
+//! - [`burn`] — Burn's dataset interface: ours implement it, any implementation converts to ours.
 //! - [`cifar`] — the CIFAR-10 binary batches.
 //! - [`normalize`] — per-channel normalisation constants of `docs/paper.md`.
 //! - [`synthetic`] — a random-teacher classification task that needs no files.
@@ -12,6 +14,7 @@
 //! - [`error`] — typed errors naming the file and the fix.
 
 pub mod arrays;
+pub mod burn;
 pub mod cifar;
 pub mod dataset;
 pub mod error;
@@ -22,6 +25,7 @@ pub mod sampler;
 pub mod source;
 pub mod synthetic;
 
+pub use burn::Example;
 pub use dataset::{Dataset, Split};
 pub use error::DataError;
 pub use sampler::{Sampler, Sampling};

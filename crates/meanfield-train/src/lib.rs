@@ -56,7 +56,7 @@ pub use run::Run;
 pub use stepper::Stepper;
 pub use stop::StopHandle;
 pub use summary::Summary;
-pub use trainer::{Outcome, RunOptions, train};
+pub use trainer::{Outcome, RunOptions, train, train_on};
 
 pub use meanfield_data as data;
 pub use meanfield_model as model;

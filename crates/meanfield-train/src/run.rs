@@ -71,7 +71,14 @@ impl Run {
     /// the same run is an error.
     pub fn fresh(config: &TrainConfig, quiet: bool) -> Result<Self, TrainError> {
         let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, None, quiet, lock)
+        Self::start(config, None, quiet, lock, None)
+    }
+
+    /// [`Self::fresh`] on data given in memory (e.g. [`Task::from_burn`]) instead of the
+    /// setting's dataset.
+    pub fn fresh_on(config: &TrainConfig, task: Task, quiet: bool) -> Result<Self, TrainError> {
+        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
+        Self::start(config, None, quiet, lock, Some(task))
     }
 
     /// Continues the run of `config` from the checkpoint in `checkpoint` (a folder from
@@ -82,15 +89,17 @@ impl Run {
         quiet: bool,
     ) -> Result<Self, TrainError> {
         let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, Some(checkpoint), quiet, lock)
+        Self::start(config, Some(checkpoint), quiet, lock, None)
     }
 
-    /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held.
+    /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held, on
+    /// `task` or (when `None`) the setting's dataset.
     pub(crate) fn start(
         config: &TrainConfig,
         checkpoint: Option<&Path>,
         quiet: bool,
         lock: RunLock,
+        task: Option<Task>,
     ) -> Result<Self, TrainError> {
         config.validate()?;
         let dir = run_dir::run_dir(config);
@@ -101,7 +110,10 @@ impl Run {
             }
         }
         let device = config.backend.device()?;
-        let task = Task::load(config)?;
+        let task = match task {
+            Some(task) => task,
+            None => Task::load(config)?,
+        };
         let (p, classes) = (task.train.dim, task.train.classes);
         memory::check(
             config,

@@ -19,6 +19,43 @@ impl Task {
             DatasetKind::Arrays => meanfield_data::arrays::load(&config.data_dir, &config.arrays)?,
             kind => kind.load(&config.data_dir)?,
         };
+        Self::new(config, train, test)
+    }
+
+    /// The task of any Burn datasets of (features, label) examples with `classes` classes, read
+    /// into memory ([`Dataset::from_burn`]); then cut and checked as [`Self::load`] does.
+    pub fn from_burn<D, E, I>(
+        config: &TrainConfig,
+        train: &D,
+        test: &E,
+        classes: usize,
+    ) -> Result<Self, TrainError>
+    where
+        D: burn_dataset::Dataset<I> + ?Sized,
+        E: burn_dataset::Dataset<I> + ?Sized,
+        I: Into<meanfield_data::Example>,
+    {
+        let train = Dataset::from_burn(train, classes)?;
+        let test = if test.is_empty() {
+            Dataset::new(Vec::new(), Vec::new(), train.dim, classes)?
+        } else {
+            Dataset::from_burn(test, classes)?
+        };
+        if test.dim != train.dim {
+            return Err(DataError::Invalid {
+                what: "Burn dataset",
+                reason: format!(
+                    "the test examples have {} features, the training examples {}",
+                    test.dim, train.dim
+                ),
+            }
+            .into());
+        }
+        Self::new(config, train, test)
+    }
+
+    /// Cuts the sets to `--train-subset` / `--test-subset` and checks them against the batch.
+    fn new(config: &TrainConfig, train: Dataset, test: Dataset) -> Result<Self, TrainError> {
         let train = match config.train_subset {
             Some(k) => train.truncate(k),
             None => train,

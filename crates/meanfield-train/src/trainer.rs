@@ -1,6 +1,7 @@
 //! `train`: one run from a resolved config to a finished run directory, reusing a finished run
 //! and resuming from a checkpoint. The loop itself is [`crate::Run`].
 
+use crate::task::Task;
 use crate::{Run, StopHandle, Summary, TrainConfig, TrainError, checkpoint, lock, run_dir};
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,32 @@ pub struct RunOptions {
 
 /// Trains one run as `config` says and writes its directory.
 pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, TrainError> {
+    train_with(config, None, options)
+}
+
+/// Trains `config` on data given in memory (for instance any Burn dataset, through
+/// [`crate::task::Task::from_burn`]) instead of the setting's `dataset`. The run directory
+/// must be given (`out`): the setting alone does not name in-memory data, so an automatic
+/// name could reuse a run made on other data.
+pub fn train_on(
+    config: &TrainConfig,
+    task: Task,
+    options: RunOptions,
+) -> Result<Outcome, TrainError> {
+    if config.out.is_none() {
+        return Err(TrainError::Config {
+            source_name: "train_on".into(),
+            message: "training on in-memory data needs an explicit run directory (`out`): the setting alone does not name the data".into(),
+        });
+    }
+    train_with(config, Some(task), options)
+}
+
+fn train_with(
+    config: &TrainConfig,
+    task: Option<Task>,
+    options: RunOptions,
+) -> Result<Outcome, TrainError> {
     // 1. Validate; reuse a finished run of the same setting.
     config.validate()?;
     let dir = run_dir::run_dir(config);
@@ -72,7 +99,7 @@ pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, Train
     if checkpoint.is_none() && options.resume {
         return Err(TrainError::NothingToResume { dir });
     }
-    let mut run = Run::start(config, checkpoint.as_deref(), options.quiet, lock)?;
+    let mut run = Run::start(config, checkpoint.as_deref(), options.quiet, lock, task)?;
     // 3. Step to the end (or to a requested stop, with a checkpoint).
     run.fit(&options.stop)?;
     // 4. Final weights and summary.json.

@@ -375,3 +375,53 @@ fn run_locks() {
     assert_eq!(holder.pid, std::process::id());
     drop(taken);
 }
+
+/// Burn's dataset interface: our datasets are Burn datasets, and any Burn dataset of
+/// (features, label) examples trains through `train_on` to the same run, byte for byte, as the
+/// same examples loaded our way.
+#[test]
+fn trains_on_a_burn_dataset() {
+    use burn_dataset::{Dataset as _, InMemDataset};
+    use meanfield_train::task::Task;
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = setting(&tmp.path().join("ours"));
+    train(&ours, quiet()).unwrap();
+
+    let task = Task::load(&ours).unwrap();
+    let example = task.train.get(3).unwrap();
+    assert_eq!(
+        (example.features.as_slice(), example.label),
+        (task.train.row(3), task.train.labels[3] as usize)
+    );
+    assert_eq!(burn_dataset::Dataset::len(&task.train), 500);
+    assert!(task.train.get(500).is_err());
+    let items = |d: &meanfield_data::Dataset| -> InMemDataset<(Vec<f32>, usize)> {
+        InMemDataset::new(
+            (0..d.len())
+                .map(|i| (d.row(i).to_vec(), d.labels[i] as usize))
+                .collect(),
+        )
+    };
+    let (train_items, test_items) = (items(&task.train), items(&task.test));
+    let theirs = setting(&tmp.path().join("theirs"));
+    let task = Task::from_burn(&theirs, &train_items, &test_items, task.train.classes).unwrap();
+    meanfield_train::train_on(&theirs, task, quiet()).unwrap();
+    assert_same_results(&tmp.path().join("ours"), &tmp.path().join("theirs"));
+
+    // In-memory data needs a named run directory.
+    let unnamed = TrainConfig {
+        out: None,
+        ..theirs.clone()
+    };
+    let task = Task::from_burn(&unnamed, &train_items, &test_items, 10).unwrap();
+    let err = meanfield_train::train_on(&unnamed, task, quiet())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("explicit run directory"), "{err}");
+    // A label past the classes is refused, naming the example.
+    let err = Task::from_burn(&theirs, &train_items, &test_items, 2)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("is not below the 2 classes"), "{err}");
+}
