@@ -86,6 +86,10 @@ fn train_with(
             eprintln!("{line}");
         }
     };
+    if task.is_none() {
+        // A dataset that is not on disk is an error before the run directory is made.
+        config.dataset.check_present(&config.data_dir)?;
+    }
     let lock = lock::acquire(&dir, options.wait, &say)?;
     if !options.force
         && let Some(summary) = run_dir::finished(&dir)
