@@ -113,7 +113,9 @@ impl DatasetKind {
             Self::Cifar10 => format!(
                 "No package registry carries CIFAR-10: download {}, unpack it and put \
                  data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or run \
-                 `experiments fetch cifar10` on a machine with internet access)",
+                 `experiments fetch cifar10` on a machine with internet access). The Python \
+                 version (cifar-10-batches-py/, as torchvision keeps it) is read too, from \
+                 that folder or from the data directory itself",
                 crate::fetch::CIFAR10_URL,
                 dir.display()
             ),
@@ -134,6 +136,9 @@ impl DatasetKind {
     /// Ok when every file is in `data_dir/<name>`; else the error that says which files are
     /// missing and how to get them.
     pub fn check_present(&self, data_dir: &Path) -> Result<(), DataError> {
+        if *self == Self::Cifar10 && crate::cifar::locate(data_dir).is_some() {
+            return Ok(());
+        }
         let dir = self.dir(data_dir);
         let missing = self.missing(&dir);
         if missing.is_empty() {
@@ -162,15 +167,7 @@ impl DatasetKind {
                 };
                 Ok((load(0, 1)?, load(2, 3)?))
             }
-            Self::Cifar10 => {
-                let train: Vec<PathBuf> = crate::cifar::TRAIN_FILES
-                    .iter()
-                    .map(|f| dir.join(f))
-                    .collect();
-                let train: Vec<&Path> = train.iter().map(|p| p.as_path()).collect();
-                let test = dir.join(crate::cifar::TEST_FILE);
-                Ok((crate::cifar::load(&train)?, crate::cifar::load(&[&test])?))
-            }
+            Self::Cifar10 => crate::cifar::load_dir(data_dir).expect("checked above"),
             Self::Synthetic => Err(DataError::Invalid {
                 what: "dataset",
                 reason: "the synthetic task is generated, not loaded: use SyntheticConfig".into(),

@@ -118,3 +118,62 @@ fn missing_dataset_says_where_and_how() {
         "{err}"
     );
 }
+
+/// CIFAR-10's two published formats give the same tensors: the binary batches are built here
+/// from the formula `tests/fixtures/make_cifar_py.py` used (with numpy) to write the Python
+/// batches in `tests/fixtures/cifar-10-batches-py/`: pixel j of image i is (31 i + 7 j + k) mod
+/// 256 (k = 0 train, 100 test), label i mod 10.
+#[test]
+fn cifar10_binary_and_python_formats_agree() {
+    use meanfield_data::cifar::{Format, load_dir, locate};
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let record = |i: usize, k: usize| -> Vec<u8> {
+        let mut r = vec![(i % 10) as u8];
+        r.extend((0..3072).map(|j| ((31 * i + 7 * j + k) % 256) as u8));
+        r
+    };
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(bin.path().join("cifar10")).unwrap();
+    for b in 0..5 {
+        let bytes: Vec<u8> = (2 * b..2 * b + 2).flat_map(|i| record(i, 0)).collect();
+        std::fs::write(
+            bin.path().join(format!("cifar10/data_batch_{}.bin", b + 1)),
+            bytes,
+        )
+        .unwrap();
+    }
+    let test: Vec<u8> = (0..3).flat_map(|i| record(i, 100)).collect();
+    std::fs::write(bin.path().join("cifar10/test_batch.bin"), test).unwrap();
+    assert_eq!(locate(bin.path()).unwrap().1, Format::Binary);
+    assert_eq!(locate(&fixture).unwrap().1, Format::Python);
+    let (bin_train, bin_test) = load_dir(bin.path()).unwrap().unwrap();
+    let (py_train, py_test) = load_dir(&fixture).unwrap().unwrap();
+    assert_eq!((bin_train.len(), bin_test.len()), (10, 3));
+    assert_eq!(bin_train, py_train);
+    assert_eq!(bin_test, py_test);
+    // Through the dataset's own entry point, from a torchvision-style root.
+    let (train, _) = meanfield_data::DatasetKind::Cifar10.load(&fixture).unwrap();
+    assert_eq!(train, bin_train);
+
+    // A damaged pickle is a clear error naming the file, not a panic.
+    let bad = tempfile::tempdir().unwrap();
+    let py = bad.path().join("cifar-10-batches-py");
+    std::fs::create_dir_all(&py).unwrap();
+    for f in [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ] {
+        std::fs::copy(fixture.join("cifar-10-batches-py").join(f), py.join(f)).unwrap();
+    }
+    let bytes = std::fs::read(py.join("data_batch_3")).unwrap();
+    std::fs::write(py.join("data_batch_3"), &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_dir(bad.path()).unwrap().unwrap_err().to_string();
+    assert!(
+        err.contains("data_batch_3") && err.contains("pickle"),
+        "{err}"
+    );
+}
