@@ -737,6 +737,246 @@ fn trains_on_your_own_arrays() {
     );
 }
 
+/// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 for the rest of the test process
+/// and returns its base URL; anything else gets a 404.
+fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let reply = match files.get(&path) {
+                Some(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            use std::io::Write;
+            let _ = stream.write_all(&reply);
+        }
+    });
+    base
+}
+
+/// A .tar.gz holding `members` (archive path → bytes).
+fn tar_gz(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (path, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, path, &bytes[..]).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The user's headline command for real, without the internet: a local HTTP server serves
+/// generated archives in CIFAR-10's exact layout (binary and Python versions); `experiments
+/// fetch cifar10` through the mirror override installs them (MD5 checked, SHA256SUMS written),
+/// and `experiments cifar --beta 1.0` trains to the end. A wrong checksum, a truncated archive
+/// and an archive without the batches are refused and leave nothing behind.
+#[test]
+fn cifar10_fetch_through_a_mirror_then_train() {
+    let record = |i: usize| -> Vec<u8> {
+        let mut r = vec![(i % 10) as u8];
+        r.extend((0..3072).map(|j| ((31 * i + 7 * j) % 256) as u8));
+        r
+    };
+    let mut binary = Vec::new();
+    for b in 0..5 {
+        binary.push((
+            format!("cifar-10-batches-bin/data_batch_{}.bin", b + 1),
+            (4 * b..4 * b + 4).flat_map(record).collect::<Vec<u8>>(),
+        ));
+    }
+    binary.push((
+        "cifar-10-batches-bin/test_batch.bin".into(),
+        (0..4).flat_map(record).collect(),
+    ));
+    binary.push((
+        "cifar-10-batches-bin/readme.html".into(),
+        b"<html/>".to_vec(),
+    ));
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cifar-10-batches-py");
+    let python: Vec<(String, Vec<u8>)> = [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            format!("cifar-10-batches-py/{f}"),
+            std::fs::read(fixture.join(f)).unwrap(),
+        )
+    })
+    .collect();
+    let good = tar_gz(&binary);
+    let good_py = tar_gz(&python);
+    let truncated = good[..good.len() / 2].to_vec();
+    let readme_only = tar_gz(&binary[6..]);
+    let mut files = std::collections::HashMap::new();
+    for (name, bytes) in [
+        ("/bin.tar.gz", &good),
+        ("/py.tar.gz", &good_py),
+        ("/truncated.tar.gz", &truncated),
+        ("/readme.tar.gz", &readme_only),
+    ] {
+        files.insert(name.to_string(), bytes.clone());
+    }
+    let base = serve(files);
+    let tmp = tempfile::tempdir().unwrap();
+    let fetch = |data: &Path, path: &str, md5: &str| {
+        bin()
+            .args(["fetch", "cifar10", "--data-dir", data.to_str().unwrap()])
+            .env("MEANFIELD_CIFAR10_URL", format!("{base}{path}"))
+            .env("MEANFIELD_CIFAR10_MD5", md5)
+            .output()
+            .unwrap()
+    };
+    let nothing_left = |data: &Path| {
+        let left: Vec<_> = std::fs::read_dir(data.join("cifar10"))
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    };
+    // Refusals.
+    for (case, path, md5, needle) in [
+        (
+            "wrong checksum",
+            "/bin.tar.gz",
+            "0123456789abcdef0123456789abcdef".to_string(),
+            "expected 0123456789abcdef0123456789abcdef",
+        ),
+        (
+            "truncated",
+            "/truncated.tar.gz",
+            md5_hex(&truncated),
+            "not a readable .tar.gz",
+        ),
+        (
+            "no batches",
+            "/readme.tar.gz",
+            md5_hex(&readme_only),
+            "holds neither",
+        ),
+        (
+            "published checksum on a generated archive",
+            "/bin.tar.gz",
+            "c32a1d4ab5d03f1284b67883e8d87530".to_string(),
+            "has MD5",
+        ),
+    ] {
+        let data = tmp.path().join(case.replace(' ', "-"));
+        let out = fetch(&data, path, &md5);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: accepted");
+        assert!(
+            err.contains(needle) && err.contains("nothing was installed"),
+            "{case}: {err}"
+        );
+        nothing_left(&data);
+    }
+    // The binary version, then the headline command on it.
+    let data = tmp.path().join("data");
+    let out = fetch(&data, "/bin.tar.gz", &md5_hex(&good));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sums = std::fs::read_to_string(data.join("cifar10/SHA256SUMS")).unwrap();
+    assert_eq!(sums.lines().count(), 6);
+    assert!(!data.join("cifar10/.fetch").exists());
+    let run = tmp.path().join("run");
+    ok(&[
+        "cifar",
+        "--beta",
+        "1.0",
+        "--steps",
+        "5",
+        "--batch",
+        "4",
+        "--width",
+        "64",
+        "--quiet",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let s = summary(&run);
+    assert_eq!(
+        (
+            s["status"].as_str(),
+            s["steps"].as_u64(),
+            s["train_examples"].as_u64()
+        ),
+        (Some("finished"), Some(5), Some(20))
+    );
+    // The Python version installs into cifar-10-batches-py/ and is found there.
+    let data_py = tmp.path().join("data-py");
+    let out = fetch(&data_py, "/py.tar.gz", &md5_hex(&good_py));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        data_py
+            .join("cifar10/cifar-10-batches-py/test_batch")
+            .is_file()
+    );
+    let run_py = tmp.path().join("run-py");
+    ok(&[
+        "cifar",
+        "--beta",
+        "1.0",
+        "--steps",
+        "5",
+        "--batch",
+        "2",
+        "--width",
+        "64",
+        "--quiet",
+        "--data-dir",
+        data_py.to_str().unwrap(),
+        "--out",
+        run_py.to_str().unwrap(),
+    ]);
+    assert_eq!(summary(&run_py)["test_examples"].as_u64(), Some(3));
+}
+
 /// The same seed gives the same weights whatever the number of threads.
 #[test]
 fn same_weights_with_one_or_two_threads() {

@@ -44,6 +44,17 @@ pub enum Command {
         dataset: DatasetKind,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// cifar10: download the archive from this URL instead (a mirror; also
+        /// $MEANFIELD_CIFAR10_URL). It must have the published MD5 unless --md5 says otherwise.
+        #[arg(long)]
+        url: Option<String>,
+        /// cifar10: the MD5 the archive must have (also $MEANFIELD_CIFAR10_MD5) [default: the
+        /// published one of the chosen version].
+        #[arg(long)]
+        md5: Option<String>,
+        /// cifar10: the Python version (cifar-10-python.tar.gz) instead of the binary one.
+        #[arg(long)]
+        python: bool,
     },
     /// Time the training step (no evaluation) per backend, engine, width and input size.
     Bench(BenchArgs),

@@ -52,8 +52,41 @@ fn run(command: Command, stop: &StopHandle) -> Result<()> {
         return run_figure(figure, args, stop);
     }
     match &command {
-        Command::Fetch { dataset, data_dir } => {
-            let dir = dataset.fetch(data_dir, &mut |line| eprintln!("{line}"))?;
+        Command::Fetch {
+            dataset,
+            data_dir,
+            url,
+            md5,
+            python,
+        } => {
+            let log = &mut |line: &str| eprintln!("{line}");
+            let dir = if *dataset == DatasetKind::Cifar10 {
+                use meanfield_train::data::fetch::{Archive, fetch_cifar10};
+                let mut archive = if *python {
+                    Archive::published_python()
+                } else {
+                    Archive::published()
+                };
+                // The process environment is read here, in the binary, not in the library.
+                if let Some(url) = url
+                    .clone()
+                    .or_else(|| std::env::var("MEANFIELD_CIFAR10_URL").ok())
+                {
+                    archive.url = url;
+                }
+                if let Some(md5) = md5
+                    .clone()
+                    .or_else(|| std::env::var("MEANFIELD_CIFAR10_MD5").ok())
+                {
+                    archive.md5 = md5;
+                }
+                fetch_cifar10(data_dir, &archive, log)?
+            } else {
+                if url.is_some() || md5.is_some() || *python {
+                    anyhow::bail!("--url, --md5 and --python apply to `fetch cifar10` only");
+                }
+                dataset.fetch(data_dir, log)?
+            };
             eprintln!("{dataset} ready in {}", dir.display());
             Ok(())
         }

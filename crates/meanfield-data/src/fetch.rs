@@ -37,6 +37,11 @@ const MNIST_MIRRORS: [&str; 2] = [
 ];
 const FASHION_MIRROR: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
 pub const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+/// The published MD5 of [`CIFAR10_URL`] (cs.toronto.edu/~kriz/cifar.html).
+pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
+pub const CIFAR10_PY_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz";
+/// The published MD5 of [`CIFAR10_PY_URL`].
+pub const CIFAR10_PY_MD5: &str = "c58f30108f718f92721af3b95e74349a";
 const FASHION_DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 impl DatasetKind {
@@ -279,44 +284,163 @@ fn offline_fashion(_staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf
     }
 }
 
-fn fetch_cifar(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(), DataError> {
-    let kind = DatasetKind::Cifar10;
-    if kind.missing(dir).is_empty() {
-        log(&format!("cifar10: all files present in {}", dir.display()));
-        return Ok(());
+/// Where a CIFAR-10 archive comes from and the MD5 it must have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Archive {
+    pub url: String,
+    /// Lowercase hex.
+    pub md5: String,
+}
+
+impl Archive {
+    /// The published binary archive (`cifar-10-binary.tar.gz`, 170,052,171 bytes).
+    pub fn published() -> Self {
+        Archive {
+            url: CIFAR10_URL.into(),
+            md5: CIFAR10_MD5.into(),
+        }
     }
-    let staging = tempfile_dir(dir)?;
-    let archive = staging.join("cifar-10-binary.tar.gz");
-    log(&format!("downloading {CIFAR10_URL}"));
+
+    /// The published Python archive (`cifar-10-python.tar.gz`).
+    pub fn published_python() -> Self {
+        Archive {
+            url: CIFAR10_PY_URL.into(),
+            md5: CIFAR10_PY_MD5.into(),
+        }
+    }
+}
+
+fn fetch_cifar(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(), DataError> {
+    let data_dir = dir.parent().unwrap_or(Path::new("."));
+    fetch_cifar10(data_dir, &Archive::published(), log).map(|_| ())
+}
+
+/// MD5 of a file, lowercase hex (streamed).
+fn md5_file(path: &Path) -> Result<String, DataError> {
+    use md5::{Digest, Md5};
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Md5::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Downloads a CIFAR-10 archive (binary or Python version) and installs it under
+/// `data_dir/cifar10/`: the archive must have `archive.md5`; its members are read with the tar
+/// crate (only `cifar-10-batches-bin/<file>` or `cifar-10-batches-py/<file>` are taken, never a
+/// path outside), every batch is parsed, and a `SHA256SUMS` of the installed files is written.
+/// Everything happens in `cifar10/.fetch/` first and is removed on any failure, so a partial or
+/// wrong download never lands as a dataset. Does nothing when a whole set is already there.
+pub fn fetch_cifar10(
+    data_dir: &Path,
+    archive: &Archive,
+    log: &mut dyn FnMut(&str),
+) -> Result<PathBuf, DataError> {
+    use crate::cifar::{Format, files, locate, parse, parse_python};
+    if let Some((dir, _)) = locate(data_dir) {
+        log(&format!(
+            "cifar10: a whole set is already in {}",
+            dir.display()
+        ));
+        return Ok(dir);
+    }
+    let dest = data_dir.join("cifar10");
+    let staging = dest.join(".fetch");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
     let fail = |reason: String| DataError::Fetch {
         dataset: "cifar10",
-        reason: format!(
-            "{reason}. No package registry carries CIFAR-10: download {CIFAR10_URL} elsewhere, unpack it \
-             and put data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {}",
-            dir.display()
-        ),
+        reason: format!("{reason}; nothing was installed"),
     };
-    curl(CIFAR10_URL, &archive).map_err(fail)?;
-    let out = Command::new("tar")
-        .arg("-xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&staging)
-        .output()
-        .map_err(|e| fail(format!("cannot run tar: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!(
-            "tar: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    for f in kind.files() {
-        let src = staging.join("cifar-10-batches-bin").join(f);
-        // Structure check (the archive's published checksum is an MD5 of the whole tarball).
-        let bytes = std::fs::read(&src).map_err(io(&src))?;
-        crate::cifar::parse(&bytes, &src)?;
-        install(&src, &dir.join(f))?;
-    }
+    let result = (|| -> Result<PathBuf, DataError> {
+        let file = staging.join("archive.tar.gz");
+        log(&format!("downloading {}", archive.url));
+        curl(&archive.url, &file).map_err(fail)?;
+        let md5 = md5_file(&file)?;
+        if md5 != archive.md5.to_lowercase() {
+            return Err(fail(format!(
+                "{} has MD5 {md5}, expected {}: a corrupt or different archive",
+                archive.url, archive.md5
+            )));
+        }
+        let extract = staging.join("extract");
+        let gz = std::fs::File::open(&file).map_err(io(&file))?;
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+        let bad_archive =
+            |e: std::io::Error| fail(format!("{} is not a readable .tar.gz: {e}", archive.url));
+        for entry in tar.entries().map_err(bad_archive)? {
+            let mut entry = entry.map_err(bad_archive)?;
+            let path = entry.path().map_err(bad_archive)?.into_owned();
+            let parts: Vec<String> = path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let [folder, name] = &parts[..] else { continue };
+            let wanted = match folder.as_str() {
+                "cifar-10-batches-bin" => files(Format::Binary).contains(&name.as_str()),
+                "cifar-10-batches-py" => files(Format::Python).contains(&name.as_str()),
+                _ => false,
+            };
+            if wanted {
+                let target = extract.join(folder).join(name);
+                std::fs::create_dir_all(target.parent().expect("has a folder"))
+                    .map_err(io(&extract))?;
+                let mut out = std::fs::File::create(&target).map_err(io(&target))?;
+                std::io::copy(&mut entry, &mut out).map_err(bad_archive)?;
+            }
+        }
+        let found = [
+            ("cifar-10-batches-bin", Format::Binary),
+            ("cifar-10-batches-py", Format::Python),
+        ]
+        .into_iter()
+        .find(|(folder, format)| {
+            files(*format)
+                .iter()
+                .all(|f| extract.join(folder).join(f).is_file())
+        });
+        let Some((folder, format)) = found else {
+            return Err(fail(format!(
+                "{} holds neither cifar-10-batches-bin/ ({}) nor cifar-10-batches-py/ ({}) whole",
+                archive.url,
+                files(Format::Binary).join(", "),
+                files(Format::Python).join(", ")
+            )));
+        };
+        let source = extract.join(folder);
+        let mut sums = String::new();
+        for f in files(format) {
+            let path = source.join(f);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            match format {
+                Format::Binary => parse(&bytes, &path)?,
+                Format::Python => parse_python(&bytes, &path)?,
+            };
+            sums.push_str(&format!("{}  {f}\n", sha256_file(&path)?));
+        }
+        let target = match format {
+            Format::Binary => dest.clone(),
+            Format::Python => dest.join("cifar-10-batches-py"),
+        };
+        std::fs::create_dir_all(&target).map_err(io(&target))?;
+        for f in files(format) {
+            std::fs::rename(source.join(f), target.join(f)).map_err(io(&target))?;
+        }
+        std::fs::write(target.join("SHA256SUMS"), sums).map_err(io(&target))?;
+        log(&format!(
+            "cifar10 ({}) installed in {}, MD5 {md5} checked, SHA-256 of each file in SHA256SUMS",
+            if format == Format::Binary {
+                "binary"
+            } else {
+                "Python"
+            },
+            target.display()
+        ));
+        Ok(target)
+    })();
     let _ = std::fs::remove_dir_all(&staging);
-    Ok(())
+    result
 }
