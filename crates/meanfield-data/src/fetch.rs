@@ -70,7 +70,8 @@ impl DatasetKind {
                 &[FASHION_MIRROR],
                 offline_fashion,
             )?,
-            Self::Cifar10 => fetch_cifar(&dir, log)?,
+            // The folder it found or installed (the binary or the Python version).
+            Self::Cifar10 => return fetch_cifar10(data_dir, &Archive::published(), log),
             Self::Synthetic => log("the synthetic task is generated; nothing to fetch"),
             Self::Arrays => log("arrays are your own files; nothing to fetch"),
         }
@@ -301,11 +302,6 @@ impl Archive {
             md5: CIFAR10_PY_MD5.into(),
         }
     }
-}
-
-fn fetch_cifar(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(), DataError> {
-    let data_dir = dir.parent().unwrap_or(Path::new("."));
-    fetch_cifar10(data_dir, &Archive::published(), log).map(|_| ())
 }
 
 /// MD5 of a file, lowercase hex (streamed).

@@ -67,7 +67,7 @@ pub fn save(
     }
     let state_path = partial.join(STATE);
     let text = serde_json::to_string(state).expect("state serialises");
-    meanfield_io::write_atomic(&state_path, text.as_bytes()).map_err(io(&state_path))?;
+    weights::write_file(&state_path, text.as_bytes())?;
     let current = run.join(DIR);
     let old = run.join(OLD);
     if old.exists() {

@@ -123,18 +123,20 @@ impl Run {
             memory::available(),
         )?;
         run_dir::create(&dir)?;
-        write_text(&dir.join(run_dir::CONFIG), &config.to_toml())?;
+        weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
         let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
         let resumed = match checkpoint {
             Some(c) => Some(checkpoint::load(c, (config.net_width(), p, classes))?),
             None => None,
         };
-        let mut stepper = match &resumed {
+        let mut resumed = resumed;
+        let mut stepper = match resumed.as_mut() {
+            // The checkpoint's weights are moved, not copied (W1 is 3.1 GB at N = 10^6).
             Some(c) => {
                 let model = config.net(p, classes).init_with(
                     &device,
-                    c.hidden.clone(),
-                    c.readout.clone(),
+                    std::mem::take(&mut c.hidden),
+                    std::mem::take(&mut c.readout),
                 )?;
                 Stepper::new(config, model, task.train.len(), &device)?
             }
@@ -146,7 +148,7 @@ impl Run {
         snapshot::start(&dir, &snapshots, checkpoint.is_none())?;
         let metrics_path = dir.join(run_dir::METRICS);
         let (metrics, average, clock) = match resumed {
-            Some(c) => {
+            Some(mut c) => {
                 stepper.restore(c.state.step, c.state.sampler.clone());
                 say(
                     quiet,
@@ -154,7 +156,7 @@ impl Run {
                 );
                 (
                     MetricsWriter::resume(&metrics_path, c.state.step)?,
-                    restore_average(config, &c, p, classes, &device)?,
+                    restore_average(config, &mut c, p, classes, &device)?,
                     Clock::start(c.state.train_seconds, c.state.eval_seconds),
                 )
             }
@@ -183,7 +185,7 @@ impl Run {
             _lock: lock,
         };
         if run.done() == 0 {
-            snapshot::write_due(&run.dir, &run.snapshots, 0, &run.stepper.model())?;
+            run.write_snapshots()?;
             let mut row0 = MetricsRow::default();
             run.evaluate_into(&mut row0);
             run.metrics.write(&row0)?;
@@ -222,9 +224,7 @@ impl Run {
         if log_now {
             self.metrics.write(&row)?;
         }
-        if self.snapshots.iter().any(|s| s.step == done) {
-            snapshot::write_due(&self.dir, &self.snapshots, done, &self.stepper.model())?;
-        }
+        self.write_snapshots()?;
         if self.config.checkpoint_every > 0
             && done.is_multiple_of(self.config.checkpoint_every)
             && done < self.steps
@@ -391,6 +391,15 @@ impl Run {
         )
     }
 
+    /// Writes the snapshots due at the current step, if any.
+    fn write_snapshots(&self) -> Result<(), TrainError> {
+        let done = self.done();
+        if self.snapshots.iter().any(|s| s.step == done) {
+            snapshot::write_due(&self.dir, &self.snapshots, done, &self.stepper.model())?;
+        }
+        Ok(())
+    }
+
     /// Writes a checkpoint of the current step.
     fn checkpoint(&mut self) -> Result<(), TrainError> {
         let state = CheckpointState {
@@ -415,13 +424,6 @@ fn say(quiet: bool, line: &str) {
     if !quiet {
         eprintln!("{line}");
     }
-}
-
-fn write_text(path: &Path, text: &str) -> Result<(), TrainError> {
-    meanfield_io::write_atomic(path, text.as_bytes()).map_err(|source| TrainError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Scores of `model` on the task.
@@ -449,7 +451,7 @@ fn save_weights(
 /// The Polyak average stored in a checkpoint.
 fn restore_average(
     config: &TrainConfig,
-    c: &Checkpoint,
+    c: &mut Checkpoint,
     p: usize,
     classes: usize,
     device: &Device,
@@ -457,11 +459,9 @@ fn restore_average(
     let Some(start) = config.average_from else {
         return Ok(None);
     };
-    let mean = match &c.average {
+    let mean = match c.average.take() {
         Some((h, r)) => {
-            let avg = config
-                .net(p, classes)
-                .init_with(device, h.clone(), r.clone())?;
+            let avg = config.net(p, classes).init_with(device, h, r)?;
             Some(vec![avg.hidden.val(), avg.readout.val()])
         }
         None => None,

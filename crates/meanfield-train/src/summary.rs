@@ -79,10 +79,8 @@ pub enum Status {
 impl Status {
     /// Writes `dir/summary.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
-        let path = dir.join(run_dir::SUMMARY);
         let text = serde_json::to_string_pretty(self).expect("a status serialises");
-        meanfield_io::write_atomic(&path, text.as_bytes())
-            .map_err(|source| TrainError::Write { path, source })
+        crate::weights::write_file(&dir.join(run_dir::SUMMARY), text.as_bytes())
     }
 
     /// Reads `dir/summary.json`; `None` when there is none or it is not a status.

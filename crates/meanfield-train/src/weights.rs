@@ -115,6 +115,12 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     Ok((data, shape))
 }
 
+/// Writes `bytes` to `path` atomically ([`meanfield_io`]), naming `path` in errors: the one
+/// writer of this crate's small files (config.toml, summary.json, checkpoint state).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    write_atomic_with(path, |out| out.write_all(bytes))
+}
+
 /// Writes a file atomically ([`meanfield_io::write_atomic_with`]), naming `path` in errors.
 fn write_atomic_with(
     path: &Path,
