@@ -411,7 +411,8 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: bool,
-    /// Write the batch loss to metrics.csv every K steps [default: 1].
+    /// Write the batch loss to metrics.csv every K steps [default: 1 on flex and ndarray, 100 on
+    /// wgpu and cuda, where each logged step waits for the device].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_every: Option<u64>,

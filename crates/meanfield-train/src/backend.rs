@@ -9,6 +9,11 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
+/// The default logging interval on a GPU backend ([`Backend::default_log_every`]): a step that
+/// logs reads the batch logits back, which makes the host wait for the device; between logging
+/// steps the host only queues work. Divergence is noticed at the next logging step.
+pub const GPU_LOG_EVERY: u64 = 100;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -59,6 +64,18 @@ impl Backend {
             Backend::Wgpu => cfg!(feature = "wgpu"),
             Backend::Cuda => cfg!(feature = "cuda"),
         }
+    }
+
+    /// Whether the backend runs on a GPU (its memory apart from the host's).
+    pub fn is_gpu(&self) -> bool {
+        matches!(self, Backend::Wgpu | Backend::Cuda)
+    }
+
+    /// The logging interval when none is given (`log_every`): every step on a CPU, where
+    /// reading the batch logits costs nothing; every [`GPU_LOG_EVERY`] steps on a GPU, where
+    /// each read waits for the device to finish all queued work.
+    pub fn default_log_every(&self) -> u64 {
+        if self.is_gpu() { GPU_LOG_EVERY } else { 1 }
     }
 
     /// The (non-autodiff) device. GPU devices are initialised here, so a missing GPU is

@@ -96,7 +96,8 @@ pub struct TrainConfig {
     pub sampling: Sampling,
     /// Full train/test evaluation every this many steps (0: only at the start and the end).
     pub eval_every: u64,
-    /// Write the batch loss to metrics.csv every this many steps.
+    /// Write the batch loss to metrics.csv every this many steps. When no layer sets it,
+    /// [`Backend::default_log_every`] of the run's backend (1 on a CPU, 100 on a GPU).
     pub log_every: u64,
     /// Write a checkpoint every this many steps (0: never); a run resumes from its last one.
     pub checkpoint_every: u64,
@@ -163,7 +164,7 @@ impl Default for TrainConfig {
             average_from: None,
             sampling: Sampling::Epochs,
             eval_every: 0,
-            log_every: 1,
+            log_every: Backend::default().default_log_every(),
             checkpoint_every: 1000,
             train_subset: None,
             test_subset: None,
@@ -248,6 +249,7 @@ impl TrainConfig {
     pub fn resolve(layers: Vec<(String, toml::Table)>) -> Result<Self, TrainError> {
         let mut table = toml::Table::try_from(Self::default()).expect("defaults serialise");
         let mut names = vec!["defaults".to_string()];
+        let log_every_given = layers.iter().any(|(_, l)| l.contains_key("log_every"));
         for (name, layer) in layers {
             names.push(name);
             merge(&mut table, layer);
@@ -255,11 +257,14 @@ impl TrainConfig {
         // Parsing the merged table's text (not the table itself) makes the error quote the
         // offending line, so "unknown variant `tpu`" comes with `backend = "tpu"`.
         let text = toml::to_string(&table).expect("a table serialises");
-        let config: Self =
+        let mut config: Self =
             toml::from_str(&text).map_err(|e: toml::de::Error| TrainError::Config {
                 source_name: names.join(" + "),
                 message: e.to_string(),
             })?;
+        if !log_every_given {
+            config.log_every = config.backend.default_log_every();
+        }
         config.validate()?;
         Ok(config)
     }
@@ -423,6 +428,30 @@ mod tests {
             (0.1, 10_000.0, Some(1000))
         );
         assert_eq!(cifar.dataset, DatasetKind::Cifar10);
+    }
+
+    /// The logging interval follows the backend unless a layer sets it: every step on a CPU,
+    /// every [`crate::backend::GPU_LOG_EVERY`] (100) steps on a GPU; a given value always wins.
+    #[test]
+    fn log_every_defaults_by_backend() {
+        let resolve = |text: &str| {
+            TrainConfig::resolve(vec![("f".into(), parse_table("f", text).unwrap())])
+                .unwrap()
+                .log_every
+        };
+        assert_eq!(resolve(""), 1);
+        assert_eq!(resolve("backend = \"flex\""), 1);
+        assert_eq!(resolve("backend = \"wgpu\""), 100);
+        assert_eq!(resolve("backend = \"cuda\""), 100);
+        assert_eq!(resolve("backend = \"wgpu\"\nlog_every = 1"), 1);
+        assert_eq!(resolve("log_every = 7"), 7);
+        // A saved config.toml names its interval, so reading it back changes nothing.
+        let gpu = TrainConfig::resolve(vec![(
+            "f".into(),
+            parse_table("f", "backend = \"wgpu\"").unwrap(),
+        )])
+        .unwrap();
+        assert!(gpu.to_toml().contains("log_every = 100"));
     }
 
     #[test]

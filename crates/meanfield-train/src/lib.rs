@@ -27,6 +27,7 @@
 //! - [`error`] — [`TrainError`].
 
 pub mod backend;
+pub mod batches;
 pub mod bench;
 pub mod checkpoint;
 pub mod clock;

@@ -138,7 +138,7 @@ impl Run {
                     std::mem::take(&mut c.hidden),
                     std::mem::take(&mut c.readout),
                 )?;
-                Stepper::new(config, model, task.train.len(), &device)?
+                Stepper::new(config, model, &task.train, &device)?
             }
             None => Stepper::fresh(config, &task.train, &device)?,
         };

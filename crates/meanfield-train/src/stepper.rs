@@ -7,12 +7,13 @@
 //! [`StepEngine`] update with the step applied to the trained network
 //! ([`TrainConfig::applied_step`]).
 
+use crate::batches::{Batch, Batches, Placement};
 use crate::engine::StepEngine;
 use crate::{TrainConfig, TrainError, weights};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use meanfield_data::sampler::SamplerState;
 use meanfield_data::{Dataset, Sampler};
-use meanfield_model::{MeanFieldNet, one_hot};
+use meanfield_model::MeanFieldNet;
 use meanfield_optim::{ScaledSgd, Schedule};
 
 /// The batch sampler's ChaCha8 seed is the run's data seed XOR this constant, so the initial
@@ -49,7 +50,7 @@ pub struct Stepper {
     schedule: Schedule,
     config: TrainConfig,
     device: Device,
-    batch_device: Device,
+    batches: Batches,
     done: u64,
 }
 
@@ -80,24 +81,30 @@ impl Stepper {
         device: &Device,
     ) -> Result<Self, TrainError> {
         let model = initial_model(config, train.dim, train.classes, device)?;
-        Self::new(config, model, train.len(), device)
+        Self::new(config, model, train, device)
     }
 
-    /// A stepper at step 0 from `model` (built on the plain `device`), sampling from a training
-    /// set of `train_len` rows.
+    /// A stepper at step 0 from `model` (built on the plain `device`), sampling batches of
+    /// `train` (the set every [`Self::step`] is given), gathered where
+    /// [`Placement::default_for`] says.
     pub fn new(
         config: &TrainConfig,
         model: MeanFieldNet,
-        train_len: usize,
+        train: &Dataset,
         device: &Device,
     ) -> Result<Self, TrainError> {
         let sgd =
             ScaledSgd::new(config.penalty, config.net_width()).with_temperature(config.temperature);
         let engine = StepEngine::new(config.engine, model, sgd);
         let batch_device = engine.batch_device(device);
+        let batches = Batches::new(
+            Placement::default_for(config.backend, train),
+            train,
+            &batch_device,
+        );
         let sampler = Sampler::new(
             config.sampling,
-            train_len,
+            train.len(),
             config.batch,
             config.data_seed() ^ SAMPLER_STREAM,
         )?;
@@ -107,7 +114,7 @@ impl Stepper {
             schedule: config.schedule().init()?,
             config: config.clone(),
             device: device.clone(),
-            batch_device,
+            batches,
             done: 0,
         })
     }
@@ -118,7 +125,22 @@ impl Stepper {
         self.sampler.restore(sampler);
     }
 
-    /// One update on the next batch of `train`.
+    /// Gathers the batches of `train` at `placement` from now on (the batches are the same bit
+    /// for bit; tests and the benchmark compare the two).
+    pub fn set_placement(&mut self, placement: Placement, train: &Dataset) {
+        if placement != self.batches.placement() {
+            let device = self.engine.batch_device(&self.device);
+            self.batches = Batches::new(placement, train, &device);
+        }
+    }
+
+    /// Where the batches are gathered.
+    pub fn placement(&self) -> Placement {
+        self.batches.placement()
+    }
+
+    /// One update on the next batch of `train` (the set given to [`Self::new`]). Reads nothing
+    /// back from the device: the step's work is only queued there.
     pub fn step(&mut self, train: &Dataset) -> StepOutput {
         let n = self.done;
         let step_size = self.schedule.step_size(n);
@@ -134,15 +156,10 @@ impl Stepper {
             );
             guard
         });
-        let (x, labels) = train.gather(&self.sampler.next_batch());
-        let xt = Tensor::<2>::from_data(
-            TensorData::new(x, [labels.len(), train.dim]),
-            &self.batch_device,
-        );
-        let targets = one_hot(&labels, train.classes, &self.batch_device);
+        let Batch { x, targets, labels } = self.batches.batch(train, &self.sampler.next_batch());
         let logits = self
             .engine
-            .step(self.config.applied_step(step_size), xt, targets);
+            .step(self.config.applied_step(step_size), x, targets);
         self.done = n + 1;
         StepOutput {
             done: self.done,

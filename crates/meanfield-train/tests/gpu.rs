@@ -75,3 +75,34 @@ fn wgpu_matches_flex_on_a_short_run() {
         );
     }
 }
+
+/// On wgpu the training set is resident ([`Placement::Device`], the GPU default): the batches
+/// gathered there train exactly as batches gathered on the host and uploaded, bit for bit.
+#[test]
+fn wgpu_device_gathered_batches_equal_host_gathered_ones() {
+    use meanfield_model::net::to_vec;
+    use meanfield_train::Stepper;
+    use meanfield_train::batches::Placement;
+    use meanfield_train::task::Task;
+
+    let mut config = TrainConfig::resolve(vec![(
+        "synthetic".into(),
+        TrainConfig::preset("synthetic").unwrap(),
+    )])
+    .unwrap();
+    config.backend = Backend::Wgpu;
+    config.synthetic.train = 300;
+    let task = Task::load(&config).unwrap();
+    let device = Backend::Wgpu.device().unwrap();
+    let mut resident = Stepper::fresh(&config, &task.train, &device).unwrap();
+    assert_eq!(resident.placement(), Placement::Device);
+    let mut host = Stepper::fresh(&config, &task.train, &device).unwrap();
+    host.set_placement(Placement::Host, &task.train);
+    for _ in 0..20 {
+        resident.step(&task.train);
+        host.step(&task.train);
+    }
+    let (a, b) = (resident.model(), host.model());
+    assert_eq!(to_vec(a.hidden.val()), to_vec(b.hidden.val()), "W1");
+    assert_eq!(to_vec(a.readout.val()), to_vec(b.readout.val()), "readout");
+}

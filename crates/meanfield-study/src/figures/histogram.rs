@@ -75,11 +75,25 @@ pub struct PanelRow {
     pub inside_window: f64,
     pub test_accuracy: f64,
     pub run_dir: String,
+    /// The run's wall time, resumed parts included (report only: a CSV stays a function of the
+    /// runs' results, the same whichever machine trained them).
+    #[serde(skip)]
+    pub wall_seconds: f64,
+}
+
+/// A limit run as the report lists it.
+#[derive(Debug, Clone)]
+pub struct LimitRow {
+    pub label: String,
+    pub steps: u64,
+    pub wall_seconds: f64,
 }
 
 #[derive(Debug, Clone)]
 pub struct FigureResult {
     pub rows: Vec<PanelRow>,
+    /// The limit runs that finished.
+    pub limits: Vec<LimitRow>,
     /// "setting: error" for each run that failed (its panel is left out).
     pub failed: Vec<String>,
     /// The figure's PNG and SVG (none when no panel could be drawn).
@@ -156,10 +170,19 @@ impl HistogramFigure {
                 }
             }
         };
+        let mut limit_rows = Vec::new();
         let limit_samples: Vec<Option<Vec<f64>>> = self
             .limits
             .iter()
-            .map(|l| sample_of(&l.config).map(|(s, _)| s))
+            .map(|l| {
+                let (sample, outcome) = sample_of(&l.config)?;
+                limit_rows.push(LimitRow {
+                    label: l.label.clone(),
+                    steps: outcome.summary().steps,
+                    wall_seconds: outcome.summary().wall_seconds,
+                });
+                Some(sample)
+            })
             .collect();
         let mut rows = Vec::new();
         let mut drawn = Vec::new();
@@ -220,6 +243,7 @@ impl HistogramFigure {
                 inside_window: hist.inside,
                 test_accuracy: outcome.summary().last.test_accuracy,
                 run_dir: outcome.dir().display().to_string(),
+                wall_seconds: outcome.summary().wall_seconds,
             });
             drawn.push(HistogramPanel {
                 title: match w2 {
@@ -254,21 +278,23 @@ impl HistogramFigure {
         };
         Ok(FigureResult {
             rows,
+            limits: limit_rows,
             failed: runs.failed().to_vec(),
             figure,
         })
     }
 }
 
-/// The key-number table shared by the histogram figures.
+/// The key-number table shared by the histogram figures, then the limit runs, each with its
+/// steps and wall time.
 pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
     let mut md = String::from(
-        "| panel | steps | mean | sd | W2 to its limit | limit | inside window | test acc. |\n|---|---:|---:|---:|---:|---|---:|---:|\n",
+        "| panel | steps | mean | sd | W2 to its limit | limit | inside window | test acc. | wall |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n",
     );
     let mut lines = Vec::new();
     for r in &result.rows {
         md.push_str(&format!(
-            "| {} | {} | {:.4} | {:.4} | {} | {} | {:.3} | {:.4} |\n",
+            "| {} | {} | {:.4} | {:.4} | {} | {} | {:.3} | {:.4} | {} |\n",
             r.panel,
             r.steps,
             r.mean,
@@ -276,7 +302,8 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
             fmt_opt(r.w2_to_limit, 4),
             r.limit,
             r.inside_window,
-            r.test_accuracy
+            r.test_accuracy,
+            duration(r.wall_seconds)
         ));
         lines.push(format!(
             "{}: W2 to limit {}, sd {:.4}, {} steps",
@@ -286,7 +313,29 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
             r.steps
         ));
     }
+    if !result.limits.is_empty() {
+        md.push_str("\nLimit runs (wall time of each run, resumed parts included):\n\n");
+        for l in &result.limits {
+            md.push_str(&format!(
+                "- {}: {} steps, {}\n",
+                l.label,
+                l.steps,
+                duration(l.wall_seconds)
+            ));
+        }
+    }
     (md, lines)
+}
+
+/// A run's wall time for a report: seconds below ten minutes, else minutes or hours.
+fn duration(seconds: f64) -> String {
+    if seconds < 600.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 36_000.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
 }
 
 /// Runs a histogram figure and writes its report: `title` heads the report, `explanation`
