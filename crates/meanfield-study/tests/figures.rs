@@ -388,6 +388,13 @@ fn figure_commands_write_everything_and_reuse_runs() {
             report.contains("Scale: **quick**") && report.contains("NOT the paper"),
             "{report}"
         );
+        // The histogram figures list each panel's and each limit run's wall time.
+        if expected.contains(&"panels.csv") {
+            assert!(
+                report.contains("| wall |") && report.contains("Limit runs (wall time of each run"),
+                "{report}"
+            );
+        }
         // Every histogram panel has a W2 to its limit (a number, not a blank).
         if let Ok(text) = std::fs::read_to_string(c.out.join("panels.csv")) {
             let mut r = csv::Reader::from_reader(text.as_bytes());

@@ -382,3 +382,19 @@ struct CurveRow {
     x: f64,
     density: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    /// Seconds below ten minutes, minutes below ten hours, hours above (values of this
+    /// project's paper-scale reports: a 9 s run, the 108-minute β = 0.5, N = 50000 run, the
+    /// 13-hour N = 50000 reference).
+    #[test]
+    fn wall_times_read_in_their_unit() {
+        assert_eq!(duration(9.4), "9 s");
+        assert_eq!(duration(599.0), "599 s");
+        assert_eq!(duration(6488.7), "108.1 min");
+        assert_eq!(duration(46_680.0), "13.0 h");
+    }
+}
