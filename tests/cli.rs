@@ -330,6 +330,7 @@ fn bad_input_is_a_clear_error() {
                 "cifar".into(),
                 "--data-dir".into(),
                 empty.display().to_string(),
+                "--no-fetch".into(),
             ],
             "data_batch_1.bin",
         ),
@@ -565,7 +566,8 @@ fn figure_from_a_job_list_equals_the_single_process_command() {
     )));
     let said = String::from_utf8_lossy(&planned.stderr);
     assert!(
-        said.contains("planned 4 runs") && !said.contains("] trained"),
+        // 3 panels, the β < 1 limit run and the run at half its width (the limit's floor).
+        said.contains("planned 5 runs") && !said.contains("] trained"),
         "{said}"
     );
     assert!(
@@ -577,7 +579,7 @@ fn figure_from_a_job_list_equals_the_single_process_command() {
         .lines()
         .map(|l| l.to_string())
         .collect();
-    assert_eq!(jobs.len(), 4);
+    assert_eq!(jobs.len(), 5);
     for f in ["slurm.sh", "README.md", "configs/0001.toml"] {
         assert!(tmp.path().join("plan").join(f).is_file(), "{f} missing");
     }
@@ -586,7 +588,7 @@ fn figure_from_a_job_list_equals_the_single_process_command() {
         "shared-runs",
         &["--assemble-only"],
     )));
-    assert!(err.contains("4 of 4 runs are not finished"), "{err}");
+    assert!(err.contains("5 of 5 runs are not finished"), "{err}");
 
     // Two workers take the jobs in turn from one list.
     let next = std::sync::Mutex::new(0usize);
@@ -731,23 +733,76 @@ fn trains_on_your_own_arrays() {
 }
 
 /// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 for the rest of the test process
-/// and returns its base URL; anything else gets a 404.
+/// and returns its base URL; anything else gets a 404. See [`serve_logged`].
 fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
-    use std::io::{BufRead, BufReader};
+    serve_logged(files).0
+}
+
+/// [`serve`], also returning the requests it answered (`GET <path> [range]`, in order).
+/// A path under `/cut/` or `/cut-no-ranges/` serves the file of the rest of its path, but its
+/// first answer promises the whole length and closes the connection at half of it. After that,
+/// `/cut/` honours `Range: bytes=N-` (206 Partial Content, as a resuming server does) and
+/// `/cut-no-ranges/` ignores it (200 and the whole file, as a server without ranges does).
+fn serve_logged(
+    files: std::collections::HashMap<String, Vec<u8>>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
     std::thread::spawn(move || {
+        let mut answered: std::collections::HashMap<String, usize> = Default::default();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut first = String::new();
             let _ = reader.read_line(&mut first);
+            let mut range: Option<usize> = None;
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                let lower = line.to_ascii_lowercase();
+                if let Some(r) = lower.strip_prefix("range: bytes=") {
+                    range = r.trim().trim_end_matches('-').parse().ok();
+                }
                 line.clear();
             }
             let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-            let reply = match files.get(&path) {
+            seen.lock().unwrap().push(match range {
+                Some(r) => format!("GET {path} bytes={r}-"),
+                None => format!("GET {path}"),
+            });
+            let times = answered.entry(path.clone()).or_default();
+            *times += 1;
+            let (file, cut, ranges) = if let Some(rest) = path.strip_prefix("/cut-no-ranges") {
+                (rest.to_string(), *times == 1, false)
+            } else if let Some(rest) = path.strip_prefix("/cut") {
+                (rest.to_string(), *times == 1, true)
+            } else {
+                (path.clone(), false, false)
+            };
+            let reply = match files.get(&file) {
+                Some(body) if cut => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body[..body.len() / 2]);
+                    r
+                }
+                Some(body) if ranges && range.is_some_and(|r| r < body.len()) => {
+                    let from = range.unwrap();
+                    let mut r = format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{}/{}\r\nConnection: close\r\n\r\n",
+                        body.len() - from,
+                        body.len() - 1,
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body[from..]);
+                    r
+                }
                 Some(body) => {
                     let mut r = format!(
                         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -760,11 +815,12 @@ fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
                 None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     .to_vec(),
             };
-            use std::io::Write;
             let _ = stream.write_all(&reply);
+            let _ = stream.flush();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     });
-    base
+    (base, log)
 }
 
 /// A .tar.gz holding `members` (archive path → bytes).
@@ -789,13 +845,9 @@ fn md5_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The user's headline command for real, without the internet: a local HTTP server serves
-/// generated archives in CIFAR-10's exact layout (binary and Python versions); `experiments
-/// fetch cifar10` through the mirror override installs them (MD5 checked, SHA256SUMS written),
-/// and `experiments cifar --beta 1.0` trains to the end. A wrong checksum, a truncated archive
-/// and an archive without the batches are refused and leave nothing behind.
-#[test]
-fn cifar10_fetch_through_a_mirror_then_train() {
+/// The members of a CIFAR-10 binary archive in the published layout, with generated images:
+/// 4 records in each of the 5 training batches and in the test batch, and the readme.
+fn generated_cifar_binary() -> Vec<(String, Vec<u8>)> {
     let record = |i: usize| -> Vec<u8> {
         let mut r = vec![(i % 10) as u8];
         r.extend((0..3072).map(|j| ((31 * i + 7 * j) % 256) as u8));
@@ -816,6 +868,159 @@ fn cifar10_fetch_through_a_mirror_then_train() {
         "cifar-10-batches-bin/readme.html".into(),
         b"<html/>".to_vec(),
     ));
+    binary
+}
+
+/// The headline command on a fresh machine: `experiments cifar --beta 1.0` with no data
+/// fetches the archive (here from a local mirror through $MEANFIELD_CIFAR10_URL), says what and
+/// where before it starts, shows the download's progress as plain lines when stderr is not a
+/// terminal, checks the MD5 and trains. `--no-fetch` keeps today's message; `--quiet` hides
+/// the progress.
+#[test]
+fn cifar_fetches_its_data_on_first_use() {
+    let good = tar_gz(&generated_cifar_binary());
+    let mut files = std::collections::HashMap::new();
+    files.insert("/bin.tar.gz".to_string(), good.clone());
+    let base = serve(files);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let cifar = |extra: &[&str]| {
+        let mut args = vec![
+            "cifar",
+            "--beta",
+            "1.0",
+            "--steps",
+            "5",
+            "--batch",
+            "4",
+            "--width",
+            "64",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out",
+        ];
+        let run = tmp.path().join(format!("run{}", extra.len()));
+        let run = run.to_str().unwrap().to_string();
+        args.push(&run);
+        args.extend_from_slice(extra);
+        bin()
+            .args(&args)
+            .env("MEANFIELD_CIFAR10_URL", format!("{base}/bin.tar.gz"))
+            .env("MEANFIELD_CIFAR10_MD5", md5_hex(&good))
+            .output()
+            .unwrap()
+    };
+    // --no-fetch: the clear message, nothing fetched.
+    let out = cifar(&["--no-fetch"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("data_batch_1.bin") && err.contains("without --no-fetch"),
+        "{err}"
+    );
+    assert!(!data.join("cifar10/data_batch_1.bin").exists());
+    // First use: fetched, verified, trained.
+    let out = cifar(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let size = meanfield_train::data::download::human_bytes(good.len() as u64);
+    assert!(
+        err.contains("cifar10 is missing from")
+            && err.contains(&format!("{base}/bin.tar.gz"))
+            && err.contains(&data.join("cifar10").display().to_string()),
+        "what, from where and to where are said first: {err}"
+    );
+    assert!(
+        err.contains(&format!("{size} of {size} (100%)")),
+        "a plain progress line with bytes and percent: {err}"
+    );
+    assert!(err.contains("MD5") && err.contains("installed"), "{err}");
+    assert_eq!(
+        summary(&tmp.path().join("run0"))["status"].as_str(),
+        Some("finished")
+    );
+    // Present now: a second run fetches nothing; --quiet prints no progress either way.
+    let out = cifar(&["--quiet"]);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A download cut halfway keeps its part; the next call continues it with a Range request when
+/// the server allows (206) and starts over when it does not (200). Both end with the right MD5
+/// and a whole dataset; a part is never taken for the archive.
+#[test]
+fn an_interrupted_cifar10_download_resumes() {
+    let good = tar_gz(&generated_cifar_binary());
+    let half = good.len() / 2;
+    let mut files = std::collections::HashMap::new();
+    files.insert("/bin.tar.gz".to_string(), good.clone());
+    let (base, requests) = serve_logged(files);
+    let tmp = tempfile::tempdir().unwrap();
+    for (case, prefix, expect_second) in [
+        ("ranges", "/cut", format!("bytes={half}-")),
+        ("no-ranges", "/cut-no-ranges", format!("bytes={half}-")),
+    ] {
+        let data = tmp.path().join(case);
+        let url = format!("{base}{prefix}/bin.tar.gz");
+        let fetch = || {
+            bin()
+                .args(["fetch", "cifar10", "--data-dir", data.to_str().unwrap()])
+                .env("MEANFIELD_CIFAR10_URL", &url)
+                .env("MEANFIELD_CIFAR10_MD5", md5_hex(&good))
+                .output()
+                .unwrap()
+        };
+        let out = fetch();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: a cut download accepted");
+        assert!(err.contains("is kept in"), "{case}: {err}");
+        let part = data.join("cifar10/.fetch/archive.tar.gz.part");
+        assert_eq!(
+            std::fs::metadata(&part).map(|m| m.len() as usize).ok(),
+            Some(half),
+            "{case}: the part received"
+        );
+        assert!(!data.join("cifar10/.fetch/archive.tar.gz").exists());
+        assert!(!data.join("cifar10/data_batch_1.bin").exists());
+        let out = fetch();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{case}: {err}");
+        let asked: Vec<String> = requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with(&format!("GET {prefix}/")))
+            .cloned()
+            .collect();
+        assert_eq!(
+            asked,
+            vec![
+                format!("GET {prefix}/bin.tar.gz"),
+                format!("GET {prefix}/bin.tar.gz {expect_second}")
+            ],
+            "{case}"
+        );
+        match case {
+            "ranges" => assert!(err.contains(&format!("resuming {url}")), "{err}"),
+            _ => assert!(err.contains("starting over"), "{err}"),
+        }
+        assert!(data.join("cifar10/data_batch_5.bin").is_file(), "{case}");
+        assert!(!data.join("cifar10/.fetch").exists(), "{case}");
+    }
+}
+
+/// The user's headline command for real, without the internet: a local HTTP server serves
+/// generated archives in CIFAR-10's exact layout (binary and Python versions); `experiments
+/// fetch cifar10` through the mirror override installs them (MD5 checked, SHA256SUMS written),
+/// and `experiments cifar --beta 1.0` trains to the end. A wrong checksum, a truncated archive
+/// and an archive without the batches are refused and leave nothing behind.
+#[test]
+fn cifar10_fetch_through_a_mirror_then_train() {
+    let binary = generated_cifar_binary();
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cifar-10-batches-py");
     let python: Vec<(String, Vec<u8>)> = cifar::PY_TRAIN_FILES
@@ -1180,7 +1385,7 @@ fn figure2_quick_shows_the_spread_at_beta_one() {
 fn figure_commands_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().to_str().unwrap();
-    let err = stderr_of_failure(&["table1", "--data-dir", empty, "--out", empty]);
+    let err = stderr_of_failure(&["table1", "--data-dir", empty, "--out", empty, "--no-fetch"]);
     assert!(
         err.contains("cifar10") && err.contains("data_batch_1.bin") && err.contains("download"),
         "{err}"

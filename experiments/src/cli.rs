@@ -55,6 +55,9 @@ pub enum Command {
         /// cifar10: the Python version (cifar-10-python.tar.gz) instead of the binary one.
         #[arg(long)]
         python: bool,
+        /// No progress or messages on stderr (errors still are).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Time the training step (no evaluation) per backend, engine, width and input size.
     Bench(BenchArgs),
@@ -62,6 +65,8 @@ pub enum Command {
     Chaos(Box<ChaosArgs>),
     /// Sizes of pre-activations, logits and per-particle updates after k steps, across widths.
     CoordCheck(Box<CoordCheckArgs>),
+    /// Heavy tails at β = 1: Hill's tail index of the particle law against γ/M (and N), and where it crosses 2.
+    Tails(Box<TailsArgs>),
     /// Theorems 1 and 2 measured: the synchronous-coupling distance of each width to a wide reference from the same initial particles, and its exponents in N and M.
     Coupling(Box<CouplingArgs>),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
@@ -141,9 +146,13 @@ pub struct FigureArgs {
     /// Batch sizes M (Figure S5), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub batches: Option<Vec<usize>>,
-    /// Width of the run whose density stands for the limit.
+    /// Width of the run whose density stands for the limit (Figure 1: the β < 1 limit).
     #[arg(long)]
     pub reference_width: Option<usize>,
+    /// Figure 1: width of the β = 1 limit run [default: 10 × the widest panel]; it may not
+    /// equal a panel's.
+    #[arg(long)]
+    pub reference_width_one: Option<usize>,
     /// Runs at once.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
@@ -192,6 +201,34 @@ pub struct ChaosArgs {
     /// Training flags (--beta, --gamma, ...); --out is the study folder [default: studies/chaos-<dataset>-beta<β>].
     #[command(flatten)]
     pub grid: PlanArgs,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `experiments tails`.
+#[derive(Args, Debug, Clone)]
+pub struct TailsArgs {
+    /// The preset the setting starts from (`tails`: the paper's MNIST protocol at β = 1).
+    #[arg(long, default_value = "tails")]
+    pub preset: String,
+    /// Widths N, comma-separated (two or more check that the index is stable in N).
+    #[arg(long, value_delimiter = ',', default_value = "5000,10000")]
+    pub widths: Vec<usize>,
+    /// Step sizes γ, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,0.5,0.3,0.1")]
+    pub gammas: Vec<f64>,
+    /// Batch sizes M, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100")]
+    pub batches: Vec<usize>,
+    /// Hidden coordinate (0 is the paper's coordinate (1,1)).
+    #[arg(long, default_value_t = 0)]
+    pub coordinate: usize,
+    /// Runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub grid: PlanArgs,
+    /// Training flags; --out is the study folder [default: studies/tails-<dataset>-beta<β>].
     #[command(flatten)]
     pub train: TrainArgs,
 }
@@ -440,7 +477,8 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
-    /// Do not fetch missing MNIST / Fashion-MNIST files.
+    /// Do not fetch missing MNIST, Fashion-MNIST or CIFAR-10 files (CIFAR-10 from
+    /// $MEANFIELD_CIFAR10_URL when set, checked against $MEANFIELD_CIFAR10_MD5).
     #[arg(long)]
     #[serde(skip)]
     pub no_fetch: bool,
@@ -472,6 +510,16 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// Whether --gamma was given (studies that set γ per run refuse it).
+    pub fn gamma_given(&self) -> bool {
+        self.gamma.is_some()
+    }
+
+    /// Whether --batch was given (studies that set M per run refuse it).
+    pub fn batch_given(&self) -> bool {
+        self.batch.is_some()
+    }
+
     /// Resolves defaults < preset < --config < flags into a checked config.
     pub fn resolve(&self, preset: &str) -> Result<TrainConfig> {
         self.resolve_layers(Some(preset))

@@ -4,15 +4,19 @@
 
 mod allocator;
 mod cli;
+mod fetch_progress;
 mod interrupt;
 
 use anyhow::Result;
 use clap::Parser;
 use cli::Command;
+use fetch_progress::FetchProgress;
 use meanfield_study::StudyError;
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
 use meanfield_study::plan::GridMode;
 use meanfield_train::data::DatasetKind;
+use meanfield_train::data::download::{FetchLog, human_bytes};
+use meanfield_train::data::fetch::Archive;
 use meanfield_train::summary::Status;
 use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
@@ -58,59 +62,87 @@ fn run(command: Command, stop: &StopHandle) -> Result<()> {
             url,
             md5,
             python,
+            quiet,
         } => {
-            let log = &mut |line: &str| eprintln!("{line}");
+            let log = &mut FetchProgress::new(*quiet);
             let dir = if *dataset == DatasetKind::Cifar10 {
-                use meanfield_train::data::fetch::{Archive, fetch_cifar10};
-                let mut archive = if *python {
-                    Archive::published_python()
-                } else {
-                    Archive::published()
-                };
-                // The process environment is read here, in the binary, not in the library.
-                if let Some(url) = url
-                    .clone()
-                    .or_else(|| std::env::var("MEANFIELD_CIFAR10_URL").ok())
-                {
-                    archive.url = url;
-                }
-                if let Some(md5) = md5
-                    .clone()
-                    .or_else(|| std::env::var("MEANFIELD_CIFAR10_MD5").ok())
-                {
-                    archive.md5 = md5;
-                }
-                fetch_cifar10(data_dir, &archive, log)?
+                let archive = cifar_archive(*python, url.clone(), md5.clone());
+                meanfield_train::data::fetch::fetch_cifar10(data_dir, &archive, log)?
             } else {
                 if url.is_some() || md5.is_some() || *python {
                     anyhow::bail!("--url, --md5 and --python apply to `fetch cifar10` only");
                 }
                 dataset.fetch(data_dir, log)?
             };
-            eprintln!("{dataset} ready in {}", dir.display());
+            if !quiet {
+                eprintln!("{dataset} ready in {}", dir.display());
+            }
             Ok(())
         }
         Command::Bench(args) => bench(args),
         Command::Chaos(args) => chaos(args, stop),
         Command::CoordCheck(args) => coord_check(args),
+        Command::Tails(args) => tails(args, stop),
         Command::Coupling(args) => coupling(args, stop),
         Command::Distance(args) => distance(args),
         _ => unreachable!("training and figure commands are handled above"),
     }
 }
 
-/// Fetches MNIST or Fashion-MNIST into `data_dir` when files are missing (unless `--no-fetch`);
-/// other datasets are left to their own error, which says how to get them.
-fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool) -> Result<()> {
-    let fetchable = matches!(dataset, DatasetKind::Mnist | DatasetKind::FashionMnist);
-    if no_fetch || !fetchable || dataset.missing(&dataset.dir(data_dir)).is_empty() {
+/// The CIFAR-10 archive to fetch: the published one (binary, or Python with `python`), with
+/// the URL and MD5 from the flags, else from $MEANFIELD_CIFAR10_URL / $MEANFIELD_CIFAR10_MD5
+/// (the process environment is read here, in the binary, not in the library).
+fn cifar_archive(python: bool, url: Option<String>, md5: Option<String>) -> Archive {
+    let mut archive = if python {
+        Archive::published_python()
+    } else {
+        Archive::published()
+    };
+    if let Some(url) = url.or_else(|| std::env::var("MEANFIELD_CIFAR10_URL").ok()) {
+        archive.url = url;
+        // A mirror's size is what its server says.
+        archive.bytes = None;
+    }
+    if let Some(md5) = md5.or_else(|| std::env::var("MEANFIELD_CIFAR10_MD5").ok()) {
+        archive.md5 = md5;
+    }
+    archive
+}
+
+/// Fetches a missing dataset into `data_dir` (unless `--no-fetch`): MNIST and Fashion-MNIST
+/// from their mirrors or offline sources, CIFAR-10's published archive (or the mirror of
+/// $MEANFIELD_CIFAR10_URL). The synthetic task and your own arrays are never fetched; their
+/// loaders say what is missing.
+fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool, quiet: bool) -> Result<()> {
+    let fetchable = matches!(
+        dataset,
+        DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10
+    );
+    if no_fetch || !fetchable || dataset.check_present(data_dir).is_ok() {
         return Ok(());
     }
-    eprintln!(
-        "{dataset} is missing from {}: fetching it",
-        dataset.dir(data_dir).display()
-    );
-    dataset.fetch(data_dir, &mut |line| eprintln!("{line}"))?;
+    let log = &mut FetchProgress::new(quiet);
+    let dir = dataset.dir(data_dir);
+    if dataset == DatasetKind::Cifar10 {
+        let archive = cifar_archive(false, None, None);
+        log.line(&format!(
+            "cifar10 is missing from {}: fetching the archive {} ({}) into {}, MD5 checked \
+             (--no-fetch to stop this; `experiments fetch cifar10 --python` for the Python version)",
+            data_dir.display(),
+            archive.url,
+            archive
+                .bytes
+                .map_or("size as the server says".into(), human_bytes),
+            dir.display(),
+        ));
+        meanfield_train::data::fetch::fetch_cifar10(data_dir, &archive, log)?;
+    } else {
+        log.line(&format!(
+            "{dataset} is missing from {}: fetching it (--no-fetch to stop this)",
+            dir.display()
+        ));
+        dataset.fetch(data_dir, log)?;
+    }
     Ok(())
 }
 
@@ -119,7 +151,7 @@ fn train(preset: Option<&str>, args: &cli::TrainArgs, stop: &StopHandle) -> Resu
         Some(preset) => args.resolve(preset)?,
         None => args.resolve_without_preset()?,
     };
-    ensure_data(config.dataset, &config.data_dir, args.no_fetch)?;
+    ensure_data(config.dataset, &config.data_dir, args.no_fetch, args.quiet)?;
     let options = RunOptions {
         quiet: args.quiet,
         force: args.force,
@@ -180,7 +212,7 @@ fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
     let mut args = train.clone();
     args.out = None;
     let base = args.resolve(preset)?;
-    ensure_data(base.dataset, &base.data_dir, train.no_fetch)?;
+    ensure_data(base.dataset, &base.data_dir, train.no_fetch, train.quiet)?;
     Ok(base)
 }
 
@@ -229,6 +261,38 @@ fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
     Ok(())
 }
 
+fn tails(args: &cli::TailsArgs, stop: &StopHandle) -> Result<()> {
+    if args.train.gamma_given() || args.train.batch_given() {
+        anyhow::bail!("tails sets γ and M per run: use --gammas and --batches");
+    }
+    let base = study_base(&args.train, &args.preset)?;
+    let out = args.train.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("studies/tails-{}-beta{}", base.dataset, base.beta))
+    });
+    let study = meanfield_study::tails::TailStudy {
+        base,
+        widths: args.widths.clone(),
+        gammas: args.gammas.clone(),
+        batches: args.batches.clone(),
+        coordinate: args.coordinate,
+        jobs: args.jobs,
+        mode: grid_mode(&args.grid),
+        out: out.clone(),
+    };
+    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{line}")))? else {
+        return Ok(());
+    };
+    study.render(&result)?;
+    for line in meanfield_study::tails::crossings(&result.rows) {
+        println!("{line}");
+    }
+    if !result.failed_runs.is_empty() {
+        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
+    }
+    println!("{:.0} s; results in {}", result.seconds, out.display());
+    Ok(())
+}
+
 fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
     use meanfield_study::coord_check::{CoordCheck, render};
     let base = study_base(&args.train, &args.preset)?;
@@ -258,7 +322,12 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
     let mut train = args.train.clone();
     train.out = None;
     let base = train.resolve(&args.preset)?;
-    ensure_data(base.dataset, &base.data_dir, args.train.no_fetch)?;
+    ensure_data(
+        base.dataset,
+        &base.data_dir,
+        args.train.no_fetch,
+        args.train.quiet,
+    )?;
     let largest = args.widths.iter().copied().max().unwrap_or(0);
     let out = args.train.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -331,6 +400,7 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
         gammas: args.gammas.clone(),
         batches: args.batches.clone(),
         reference_width: args.reference_width,
+        reference_width_one: args.reference_width_one,
         train: args.train.settings()?,
     };
     let overridden = extra.is_some() || overrides.given().iter().any(|(_, set)| *set);
@@ -338,8 +408,18 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
     let base = spec.base(figure)?;
     let present = base.dataset.check_present(&base.data_dir).is_ok();
     match spec.fallback_dataset {
-        Some(fallback) if !present => ensure_data(fallback, &base.data_dir, args.train.no_fetch)?,
-        _ => ensure_data(base.dataset, &base.data_dir, args.train.no_fetch)?,
+        Some(fallback) if !present => ensure_data(
+            fallback,
+            &base.data_dir,
+            args.train.no_fetch,
+            args.train.quiet,
+        )?,
+        _ => ensure_data(
+            base.dataset,
+            &base.data_dir,
+            args.train.no_fetch,
+            args.train.quiet,
+        )?,
     }
     let ctx = FigureContext {
         scale,

@@ -9,6 +9,10 @@
 //!   taken over the grid and the expectation over the (exchangeable) particles.
 //!
 //! Symmetric in its two runs; zero for identical trajectories. Sums are in f64.
+//!
+//! D is a mean of squares: it estimates a finite number only when the particles' sup
+//! displacements max_j |Δ_k(t_j)| have a finite second moment. `tail` is Hill's index of those
+//! displacements ([`crate::tail`]); when its interval is not above 2, D cannot converge.
 
 use crate::ChaosError;
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,19 @@ pub struct CouplingDistance {
     pub sup: f64,
     /// Particles compared.
     pub particles: usize,
+    /// Hill's tail index of max_j |Δ_k(t_j)| across the particles (k = ⌊√n⌋), with its 95%
+    /// interval; `None` below 20 particles or when too few of them moved apart.
+    #[serde(default)]
+    pub tail: Option<crate::tail::HillPoint>,
+}
+
+impl CouplingDistance {
+    /// False when the displacements' tail index interval is not above 2 (D cannot converge).
+    pub fn d_meaningful(&self) -> bool {
+        self.tail
+            .as_ref()
+            .is_none_or(|t| crate::tail::verdict(t).w2_meaningful())
+    }
 }
 
 /// The coupling distance between trajectories `a` and `b`: `a[j]` and `b[j]` are the particles
@@ -81,10 +98,15 @@ pub fn coupling_distance(
         }
         per_time.push(total / particles as f64);
     }
+    let norms: Vec<f64> = sup.iter().map(|d| d.sqrt()).collect();
+    let tail = (particles >= 20)
+        .then(|| crate::tail::hill_upper(&norms, crate::tail::default_k(particles)).ok())
+        .flatten();
     Ok(CouplingDistance {
         per_time,
         sup: sup.iter().sum::<f64>() / particles as f64,
         particles,
+        tail,
     })
 }
 

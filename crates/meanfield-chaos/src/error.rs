@@ -24,4 +24,6 @@ pub enum ChaosError {
     Times { left: usize, right: usize },
     #[error("--projections must be ≥ 1")]
     NoProjections,
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -7,6 +7,8 @@
 //!   coordinate (the paper's histograms and "limit densities").
 //! - [`coupling`] — the synchronous-coupling distance of Theorems 1 and 2 between two runs
 //!   started from the same particles, along a shared time grid.
+//! - [`tail`] — tail indices (Hill, moment estimator) with their intervals, whether W2 can
+//!   converge for such a law, and distances that stay finite for heavy tails (W1, trimmed W2).
 //! - [`rate`] — the least-squares fit of log W2 against log N, with a confidence interval.
 //! - [`error`] — typed errors.
 
@@ -15,6 +17,7 @@ pub mod density;
 pub mod error;
 pub mod rate;
 pub mod sliced;
+pub mod tail;
 pub mod wasserstein;
 
 pub use coupling::{CouplingDistance, coupling_distance};
@@ -22,4 +25,5 @@ pub use density::{Histogram, histogram, kde, linspace};
 pub use error::ChaosError;
 pub use rate::{RateFit, fit_rate};
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
+pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
 pub use wasserstein::w2_1d;

@@ -21,21 +21,36 @@ fn sorted(values: &[f64], what: &'static str) -> Result<Vec<f64>, ChaosError> {
 
 /// Squared W2 between two sorted samples (exact).
 pub(crate) fn w2_squared_sorted(a: &[f64], b: &[f64]) -> f64 {
-    let (n, m) = (a.len(), b.len());
-    if n == m {
-        return a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / n as f64;
+    if a.len() == b.len() {
+        return a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len() as f64;
     }
+    quantile_integral(a, b, 0.0, 1.0, |d| d * d)
+}
+
+/// ∫_lo^hi f(F⁻¹(u) − G⁻¹(u)) du for two sorted samples (exact: the quantile functions are
+/// step functions). W2² is f(d) = d² over [0, 1], W1 is |d|.
+pub(crate) fn quantile_integral(
+    a: &[f64],
+    b: &[f64],
+    lo: f64,
+    hi: f64,
+    f: impl Fn(f64) -> f64,
+) -> f64 {
+    let (n, m) = (a.len(), b.len());
     // Walk the merged breakpoints i/n and j/m; compare with integers i·m vs j·n to avoid
     // rounding in the breakpoints.
     let (mut i, mut j) = (0usize, 0usize);
-    let mut prev = 0.0;
+    let mut prev = 0.0f64;
     let mut total = 0.0;
     while i < n && j < m {
         let next_a = (i + 1) * m;
         let next_b = (j + 1) * n;
         let next = next_a.min(next_b);
         let u = next as f64 / (n * m) as f64;
-        total += (u - prev) * (a[i] - b[j]).powi(2);
+        let width = u.min(hi) - prev.max(lo);
+        if width > 0.0 {
+            total += width * f(a[i] - b[j]);
+        }
         prev = u;
         if next_a == next {
             i += 1;

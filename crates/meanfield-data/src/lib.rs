@@ -10,6 +10,7 @@
 //! - [`synthetic`] — a random-teacher classification task that needs no files.
 //! - [`sampler`] — batches of M indices, by reshuffled epochs or i.i.d. draws, seeded.
 //! - [`source`] — where each dataset's files live, and loading by name.
+//! - [`download`] — resumable HTTP downloads with byte progress ([`download::FetchLog`]).
 //! - [`fetch`] — fetching a dataset's files (mirrors, offline sources), checked by SHA-256.
 //! - [`error`] — typed errors naming the file and the fix.
 
@@ -17,6 +18,7 @@ pub mod arrays;
 pub mod burn;
 pub mod cifar;
 pub mod dataset;
+pub mod download;
 pub mod error;
 pub mod fetch;
 pub mod idx;

@@ -112,8 +112,9 @@ impl DatasetKind {
             Self::Arrays => "save them from NumPy (np.save) into that folder, or point --data-dir at the folder that has them".to_string(),
             Self::Cifar10 => format!(
                 "No package registry carries CIFAR-10: download {}, unpack it and put \
-                 data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or run \
-                 `experiments fetch cifar10` on a machine with internet access). The Python \
+                 data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or, on a machine \
+                 with internet access, run the same command without --no-fetch, or \
+                 `experiments fetch cifar10`). The Python \
                  version (cifar-10-batches-py/, as torchvision keeps it) is read too, from \
                  that folder or from the data directory itself",
                 crate::fetch::CIFAR10_URL,

@@ -17,7 +17,8 @@ use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
-use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds, w2_1d};
+use meanfield_chaos::tail::law_distance;
+use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds};
 use meanfield_train::{StopHandle, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,6 +58,21 @@ pub struct DistanceRow {
     pub w2_coordinate: f64,
     pub sliced_w2_mean: f64,
     pub sliced_w2_std: f64,
+    /// W1 and the trimmed W2 (quantiles 0.05 to 0.95) of the coordinate: finite for heavy tails.
+    #[serde(default)]
+    pub w1_coordinate: f64,
+    #[serde(default)]
+    pub trimmed_w2_coordinate: f64,
+    /// Hill's tail index of this run's coordinate (k = ⌊√N⌋), when there are 20 particles.
+    #[serde(default)]
+    pub tail_index: Option<f64>,
+    /// False when either side's tail index interval is not above 2: W2 cannot converge there.
+    #[serde(default = "yes")]
+    pub w2_meaningful: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,8 +168,8 @@ impl ChaosStudy {
             .map(|(k, d)| Particles::load(d).map(|p| (*k, p)))
             .collect::<Result<_, _>>()?;
 
-        let measure = |a: &Particles, b: &Particles| -> Result<(f64, f64, f64), StudyError> {
-            let w2c = w2_1d(
+        let measure = |a: &Particles, b: &Particles| -> Result<DistanceRow, StudyError> {
+            let law = law_distance(
                 &a.hidden_coordinate(self.coordinate),
                 &b.hidden_coordinate(self.coordinate),
             )?;
@@ -165,22 +181,31 @@ impl ChaosStudy {
                 self.projections,
                 &self.projection_seeds,
             )?;
-            Ok((w2c, sw.mean, sw.std))
+            Ok(DistanceRow {
+                kind: String::new(),
+                width: 0,
+                seed: 0,
+                other: String::new(),
+                w2_coordinate: law.w2,
+                sliced_w2_mean: sw.mean,
+                sliced_w2_std: sw.std,
+                w1_coordinate: law.w1,
+                trimmed_w2_coordinate: law.trimmed_w2,
+                tail_index: law.tail.as_ref().map(|t| t.hill.index),
+                w2_meaningful: law.w2_meaningful,
+            })
         };
         let mut rows = Vec::new();
         for ((width, seed), p) in &loaded {
             if dirs.get(&(*width, *seed)) == Some(&reference_dir) {
                 continue;
             }
-            let (w2c, swm, sws) = measure(p, &reference)?;
             rows.push(DistanceRow {
                 kind: "to-reference".into(),
                 width: *width,
                 seed: *seed,
                 other: "reference".into(),
-                w2_coordinate: w2c,
-                sliced_w2_mean: swm,
-                sliced_w2_std: sws,
+                ..measure(p, &reference)?
             });
         }
         for &width in &widths {
@@ -188,15 +213,12 @@ impl ChaosStudy {
                 for &s2 in &self.seeds[i + 1..] {
                     if let (Some(a), Some(b)) = (loaded.get(&(width, s1)), loaded.get(&(width, s2)))
                     {
-                        let (w2c, swm, sws) = measure(a, b)?;
                         rows.push(DistanceRow {
                             kind: "between-seeds".into(),
                             width,
                             seed: s1,
                             other: s2.to_string(),
-                            w2_coordinate: w2c,
-                            sliced_w2_mean: swm,
-                            sliced_w2_std: sws,
+                            ..measure(a, b)?
                         });
                     }
                 }
@@ -337,6 +359,7 @@ impl ChaosStudy {
             }
         }
         report.push_str("\nTheory (docs/paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
+        report.push_str(&tails_section(&result.rows));
         if !result.failed_runs.is_empty() {
             report.push_str(&format!(
                 "\nFailed runs (left out):\n- {}\n",
@@ -345,4 +368,32 @@ impl ChaosStudy {
         }
         write_file(&self.out.join("report.md"), report.as_bytes())
     }
+}
+
+/// The report's tail section: each run's tail index, and a warning when a W2 is not meaningful.
+fn tails_section(rows: &[DistanceRow]) -> String {
+    let mut md = String::from(
+        "\n## Tails\n\nHill's tail index of the coordinate (k = ⌊√N⌋, centred on the median), W1 and the trimmed W2 (quantiles 0.05 to 0.95) beside the W2 of each pair:\n\n| pair | width | seed | tail index | W2 | W1 | trimmed W2 |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut marked = false;
+    for r in rows {
+        marked |= !r.w2_meaningful;
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {:.4}{} | {:.4} | {:.4} |\n",
+            r.kind,
+            r.width,
+            r.seed,
+            r.tail_index.map_or("–".into(), |t| format!("{t:.2}")),
+            r.w2_coordinate,
+            if r.w2_meaningful { "" } else { " †" },
+            r.w1_coordinate,
+            r.trimmed_w2_coordinate
+        ));
+    }
+    if marked {
+        md.push_str(
+            "\n† W2 is not meaningful: a side's tail index interval is not above 2 (no finite variance), so W2 and its fitted rate cannot converge as N grows; read W1 and the trimmed W2.\n",
+        );
+    }
+    md
 }

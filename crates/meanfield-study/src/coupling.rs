@@ -90,6 +90,16 @@ pub struct SupRow {
     pub seed: u64,
     pub d: f64,
     pub particles: usize,
+    /// Hill's tail index of the particles' sup displacements, and whether D can converge
+    /// (the index interval lies above 2).
+    #[serde(default)]
+    pub tail_index: Option<f64>,
+    #[serde(default = "yes")]
+    pub d_meaningful: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A measured exponent next to the theorem's.
@@ -247,6 +257,8 @@ impl CouplingStudy {
                 seed: c.data_seed(),
                 d: d.sup,
                 particles: d.particles,
+                tail_index: d.tail.map(|t| t.index),
+                d_meaningful: d.d_meaningful(),
             });
         }
         let fits = self.fit(&sups);
@@ -452,20 +464,34 @@ impl CouplingStudy {
             r.runs,
             r.seconds
         );
-        md.push_str("| N | runs | mean D | min D | max D |\n|---:|---:|---:|---:|---:|\n");
-        let mut by: BTreeMap<(Part, usize, usize), Vec<f64>> = BTreeMap::new();
+        md.push_str("| N | runs | mean D | min D | max D | tail index of the displacements |\n|---:|---:|---:|---:|---:|---|\n");
+        let mut by: BTreeMap<(Part, usize, usize), Vec<&SupRow>> = BTreeMap::new();
         for s in &r.sups {
-            by.entry((s.part, s.width, s.batch)).or_default().push(s.d);
+            by.entry((s.part, s.width, s.batch)).or_default().push(s);
         }
-        for ((part, width, _), v) in by.iter().filter(|((p, _, _), _)| *p == Part::Width) {
-            let _ = part;
+        let mut marked = false;
+        for ((_, width, _), v) in by.iter().filter(|((p, _, _), _)| *p == Part::Width) {
+            let d: Vec<f64> = v.iter().map(|s| s.d).collect();
+            let heavy = v.iter().any(|s| !s.d_meaningful);
+            marked |= heavy;
+            let tails: Vec<String> = v
+                .iter()
+                .map(|s| s.tail_index.map_or("–".into(), |t| format!("{t:.2}")))
+                .collect();
             md.push_str(&format!(
-                "| {width} | {} | {:.4e} | {:.4e} | {:.4e} |\n",
+                "| {width} | {} | {:.4e}{} | {:.4e} | {:.4e} | {} |\n",
                 v.len(),
-                v.iter().sum::<f64>() / v.len() as f64,
-                v.iter().copied().fold(f64::INFINITY, f64::min),
-                v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                d.iter().sum::<f64>() / d.len() as f64,
+                if heavy { " †" } else { "" },
+                d.iter().copied().fold(f64::INFINITY, f64::min),
+                d.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                tails.join(", ")
             ));
+        }
+        if marked {
+            md.push_str(
+                "\n† D is not meaningful here: the tail index of the particles' sup displacements (Hill, k = ⌊√N⌋) has an interval that is not above 2, so their second moment may be infinite and D, a mean of squares, cannot converge as N grows. The theorems assume laws with finite second moments (P_2): this regime lies outside them, and the fitted exponent below does not test them.\n",
+            );
         }
         md.push_str("\n## Exponents\n\n| axis | measured slope | 95% interval | points | theorem |\n|---|---:|---|---:|---|\n");
         let mut row = |axis: &str, e: &ExponentFit| {

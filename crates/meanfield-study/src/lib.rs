@@ -12,6 +12,8 @@
 //! - [`coord_check`] — sizes of pre-activations, logits and per-particle updates across widths
 //!   ([`coord_check::CoordCheck::measure`], then [`coord_check::render`]).
 //! - [`figures`] — the paper's figure commands ([`figures::Figure`]).
+//! - [`tails`] — the tail phase study: Hill's tail index of the particle law against γ/M, and
+//!   where it crosses 2 (no finite variance below).
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
 //!   from finished runs only (`--assemble-only`).
 //! - [`plot`] — log-log and line plots as SVG (plotters) and PNG (resvg, embedded font).
@@ -26,6 +28,7 @@ pub mod grid;
 pub mod particles;
 pub mod plan;
 pub mod plot;
+pub mod tails;
 
 pub use error::StudyError;
 

@@ -81,7 +81,19 @@ fn figure1_preset_is_the_papers_protocol() {
         .iter()
         .map(|l| (l.config.beta, l.config.width))
         .collect();
-    assert_eq!(limits, vec![(0.25, 50000), (1.0, 50000)]);
+    // The β < 1 limit is the paper's N = 50000 run at β = 0.25; the β = 1 limit is wider than
+    // every panel (10 × the widest: at β = 1 it costs 100 steps like the panels), so it is
+    // never one of them.
+    assert_eq!(limits, vec![(0.25, 50000), (1.0, 500000)]);
+    let widest = fig.panels.iter().map(|p| p.config.width).max().unwrap();
+    assert!(fig.limits[1].config.width > widest);
+    // Each limit run's floor is measured against the same setting at half its width.
+    let halves: Vec<(f64, usize)> = fig
+        .limits
+        .iter()
+        .map(|l| (l.half.beta, l.half.width))
+        .collect();
+    assert_eq!(halves, vec![(0.25, 25000), (1.0, 250000)]);
     let c = &fig.panels[0].config;
     assert_eq!(
         (c.dataset, c.alpha, c.batch, c.horizon, c.gamma),
@@ -92,6 +104,33 @@ fn figure1_preset_is_the_papers_protocol() {
     // The paper's axes.
     let windows: Vec<f64> = fig.panels.iter().map(|p| p.window).collect();
     assert_eq!(windows, vec![0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 1.0, 1.0, 1.0]);
+}
+
+/// A limit run that is also a panel (its W2 would be 0 by construction) is refused, with the
+/// flag that fixes it; a wider one is accepted.
+#[test]
+fn a_limit_run_is_never_a_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |one: usize| {
+        let spec = resolve_spec(
+            "figure1",
+            Scale::Paper,
+            None,
+            Overrides {
+                reference_width_one: Some(one),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        figure1::figure(&spec, &ctx(dir.path(), Scale::Paper))
+    };
+    let err = with(5000).unwrap_err().to_string();
+    assert!(
+        err.contains("β = 1, N = 5000") && err.contains("--reference-width-one"),
+        "{err}"
+    );
+    let fig = with(100_000).unwrap();
+    assert_eq!(fig.limits[1].config.width, 100_000);
 }
 
 /// Figure 2: weights at 0.01, N = 10^6, β in {0.75, 1}, 7 seeds, one particle standing for all.
@@ -391,11 +430,14 @@ fn figure_commands_write_everything_and_reuse_runs() {
         // The histogram figures list each panel's and each limit run's wall time.
         if expected.contains(&"panels.csv") {
             assert!(
-                report.contains("| wall |") && report.contains("Limit runs (wall time of each run"),
+                report.contains("| wall |")
+                    && report.contains("Limit runs (wall time of each run")
+                    && report.contains("its floor: W2 "),
                 "{report}"
             );
         }
-        // Every histogram panel has a W2 to its limit (a number, not a blank).
+        // Every histogram panel has a W2 to its limit and the limit's own floor (numbers, not
+        // blanks; the floor compares two runs of different widths, so it is not 0).
         if let Ok(text) = std::fs::read_to_string(c.out.join("panels.csv")) {
             let mut r = csv::Reader::from_reader(text.as_bytes());
             let col = r
@@ -404,9 +446,18 @@ fn figure_commands_write_everything_and_reuse_runs() {
                 .iter()
                 .position(|h| h == "w2_to_limit")
                 .unwrap();
+            let floor = r
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "limit_floor_w2")
+                .unwrap();
             for row in r.records() {
-                let w2: f64 = row.unwrap()[col].parse().unwrap();
+                let row = row.unwrap();
+                let w2: f64 = row[col].parse().unwrap();
                 assert!(w2.is_finite() && w2 >= 0.0);
+                let floor: f64 = row[floor].parse().unwrap();
+                assert!(floor.is_finite() && floor > 0.0, "{name}: floor {floor}");
             }
         }
         let trained = |l: &Vec<String>| l.iter().filter(|l| l.contains("] trained ")).count();

@@ -417,3 +417,66 @@ fn grid_comes_back_to_a_locked_run() {
     assert!(lines[0].contains("coming back to it later"), "{lines:?}");
     assert!(lines.last().unwrap().contains("[1/3] trained"), "{lines:?}");
 }
+
+/// The tail phase study on a tiny synthetic grid (2 widths × 2 γ × 1 M at β = 1): every file is
+/// written, each run gets a tail index with an interval around it, the report has its sections,
+/// and a second call reuses every run.
+#[test]
+fn tail_study_writes_everything_and_reuses_runs() {
+    use meanfield_study::tails::TailStudy;
+    let dir = tempfile::tempdir().unwrap();
+    let study = TailStudy {
+        base: TrainConfig {
+            beta: 1.0,
+            ..synthetic()
+        },
+        widths: vec![100, 200],
+        gammas: vec![1.0, 0.1],
+        batches: vec![20],
+        coordinate: 0,
+        jobs: 2,
+        mode: Default::default(),
+        out: dir.path().join("tails"),
+    };
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let stop = meanfield_train::StopHandle::new();
+    let result = study.measure(&stop, &log).unwrap();
+    study.render(&result).unwrap();
+    for f in [
+        "tails.csv",
+        "hill_plot.csv",
+        "tails.svg",
+        "tails.png",
+        "report.md",
+    ] {
+        assert!(dir.path().join("tails").join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(result.rows.len(), 4);
+    for r in &result.rows {
+        assert!(r.index.is_finite() && r.index > 0.0, "{r:?}");
+        assert!(r.ci_low < r.index && r.index < r.ci_high);
+        // k = ⌊√N⌋: 10 at N = 100, 14 at N = 200.
+        assert_eq!(r.k, if r.width == 100 { 10 } else { 14 });
+        assert_eq!(r.gamma_over_m, r.gamma / 20.0);
+    }
+    assert!(!result.hill.is_empty());
+    let report = std::fs::read_to_string(dir.path().join("tails/report.md")).unwrap();
+    assert!(
+        report.contains("## Where the index crosses 2") && report.contains("## Stability in N"),
+        "{report}"
+    );
+    let count = |word: &str| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(word))
+            .count()
+    };
+    assert_eq!(count("trained"), 4);
+    lines.lock().unwrap().clear();
+    let again = study.measure(&stop, &log).unwrap();
+    assert_eq!(count("reused"), 4);
+    assert_eq!(again.rows.len(), 4);
+}

@@ -184,7 +184,7 @@ impl Default for TrainConfig {
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
-pub const PRESETS: [(&str, &str); 6] = [
+pub const PRESETS: [(&str, &str); 7] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
     (
         "fashion-mnist",
@@ -197,6 +197,7 @@ pub const PRESETS: [(&str, &str); 6] = [
         "chaos-quick",
         include_str!("../../../configs/chaos-quick.toml"),
     ),
+    ("tails", include_str!("../../../configs/tails.toml")),
 ];
 
 /// Parses TOML text into a table; `name` is used in error messages.

@@ -1,11 +1,12 @@
 //! Figure 1: for each β (rows) and N (columns), the histogram of hidden coordinate (1,1) across
-//! the N neurons, over the limit density of a reference run (β = `reference_beta` for the β < 1
-//! rows, β = 1 for the β = 1 row, both at N = `reference_width`).
+//! the N neurons, over the limit density of a reference run: β = `reference_beta` at N =
+//! `reference_width` for the β < 1 rows, β = 1 at N = `reference_width_one` (10 × the widest
+//! panel by default, never a panel) for the β = 1 row.
 
 use super::context::{FigureContext, FigureSummary, base_config};
 use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use super::kind::Figure;
-use super::preset::FigureSpec;
+use super::preset::{FigureSpec, ONE_REFERENCE_FACTOR};
 use crate::StudyError;
 use meanfield_train::TrainConfig;
 
@@ -16,9 +17,11 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let betas = spec.need(name, "betas", &spec.betas)?;
     let widths = spec.need(name, "widths", &spec.widths)?;
     let seed = spec.need(name, "seeds", &spec.seeds)?[0];
-    let reference_width = spec
-        .reference_width
-        .unwrap_or(*widths.iter().max().expect("non-empty"));
+    let widest = *widths.iter().max().expect("non-empty");
+    let reference_width = spec.reference_width.unwrap_or(widest);
+    let reference_width_one = spec
+        .reference_width_one
+        .unwrap_or(ONE_REFERENCE_FACTOR * widest);
     let run = |width: usize, beta: f64| TrainConfig {
         width,
         beta,
@@ -27,7 +30,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     };
     let limits = vec![
         LimitRun::new(&base, reference_width, spec.reference_beta(), seed, ""),
-        LimitRun::new(&base, reference_width, 1.0, seed, ""),
+        LimitRun::new(&base, reference_width_one, 1.0, seed, ""),
     ];
     let mut panels = Vec::new();
     for &beta in betas {
@@ -40,7 +43,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
             });
         }
     }
-    Ok(HistogramFigure::new(
+    HistogramFigure::new(
         name.name(),
         format!(
             "Figure 1 ({} scale): hidden coordinate (1,1) across the N neurons",
@@ -51,7 +54,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         widths.len(),
         spec,
         ctx,
-    ))
+    )
 }
 
 pub fn run(

@@ -38,7 +38,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
             window: spec.window(1.0),
         })
         .collect();
-    Ok(HistogramFigure::new(
+    HistogramFigure::new(
         name.name(),
         format!(
             "Figure 3 ({} scale): β = 1 as γ → 0, against the β < 1 limit",
@@ -49,7 +49,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         gammas.len(),
         spec,
         ctx,
-    ))
+    )
 }
 
 pub fn run(

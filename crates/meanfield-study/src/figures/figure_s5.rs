@@ -41,7 +41,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
             });
         }
     }
-    Ok(HistogramFigure::new(
+    HistogramFigure::new(
         name.name(),
         format!(
             "Figure S5 ({} scale): N = {width}, batch size M across, β down",
@@ -52,7 +52,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         batches.len(),
         spec,
         ctx,
-    ))
+    )
 }
 
 pub fn run(

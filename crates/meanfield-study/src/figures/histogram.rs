@@ -1,7 +1,9 @@
 //! A figure of histogram panels (Figures 1, 3 and S5): each panel is one run's histogram of a
 //! hidden coordinate across its N particles, drawn over the density of a "limit" run (a
 //! Gaussian KDE of a large reference run), with the W2 distance between the two as the number
-//! behind the picture.
+//! behind the picture. Each limit run comes with a run at half its width, and the W2 between
+//! the two (its "floor") says how far the limit run itself is from its own limit: a panel's W2
+//! near the floor is as close as this reference can tell. No limit run may be a panel.
 //!
 //! Writes into `out`: `<name>.svg`/`<name>.png`, `panels.csv` (one row per panel: its setting,
 //! steps, mean, sd, W2 to its limit, fraction inside the window, accuracy, run directory),
@@ -15,7 +17,8 @@ use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{HistogramPanel, save_histogram_grid};
 use crate::{StudyError, write_rows};
-use meanfield_chaos::{histogram, kde, linspace, w2_1d};
+use meanfield_chaos::tail::law_distance;
+use meanfield_chaos::{TailVerdict, histogram, kde, linspace, tail_index, w2_1d};
 use meanfield_train::{Outcome, StopHandle, TrainConfig};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -31,11 +34,13 @@ pub struct PanelRun {
     pub window: f64,
 }
 
-/// A run whose coordinate density stands for a limit.
+/// A run whose coordinate density stands for a limit, and the run at half its width that
+/// measures its floor.
 #[derive(Debug, Clone)]
 pub struct LimitRun {
     pub label: String,
     pub config: TrainConfig,
+    pub half: TrainConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +76,21 @@ pub struct PanelRow {
     /// W2 between this run's coordinate law and its limit run's.
     pub w2_to_limit: Option<f64>,
     pub limit: String,
+    /// The limit run's own floor: W2 between it and the run at half its width.
+    pub limit_floor_w2: Option<f64>,
+    /// W1 to the limit (finite when the tail index is above 1, where W2 may not be).
+    pub w1_to_limit: Option<f64>,
+    /// W2 of the central 90% of the two laws (quantiles 0.05 to 0.95): finite whatever the tails.
+    pub trimmed_w2_to_limit: Option<f64>,
+    /// Hill's tail index of the coordinate (centred on its median, k = ⌊√N⌋), its 95% interval,
+    /// and what it says of W2 (`light`, `straddles`, `heavy`).
+    pub tail_index: Option<f64>,
+    pub tail_ci_low: Option<f64>,
+    pub tail_ci_high: Option<f64>,
+    pub tail: Option<TailVerdict>,
+    /// False when the panel's or its limit's tail index interval is not above 2: W2 (and any
+    /// second-moment distance) cannot converge there; read W1 and the trimmed W2.
+    pub w2_meaningful: bool,
     /// Fraction of the particles inside the drawn window.
     pub inside_window: f64,
     pub test_accuracy: f64,
@@ -87,6 +107,10 @@ pub struct LimitRow {
     pub label: String,
     pub steps: u64,
     pub wall_seconds: f64,
+    /// Width of the half-width run, W2 between the two, and its wall time (when it finished).
+    pub floor: Option<(usize, f64, f64)>,
+    /// The limit law's tail (hidden coordinate, Hill at k = ⌊√N⌋).
+    pub tail: Option<meanfield_chaos::TailIndex>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,21 +129,28 @@ impl LimitRun {
     /// (β < 1 limit)" (or "β = 1 limit").
     pub fn new(base: &TrainConfig, width: usize, beta: f64, seed: u64, detail: &str) -> Self {
         let which = if beta >= 1.0 { "β = 1" } else { "β < 1" };
+        let config = TrainConfig {
+            width,
+            beta,
+            seed,
+            ..base.clone()
+        };
         LimitRun {
             label: format!("N = {width}, β = {beta}{detail} ({which} limit)"),
-            config: TrainConfig {
-                width,
-                beta,
-                seed,
-                ..base.clone()
+            half: TrainConfig {
+                width: (width / 2).max(1),
+                ..config.clone()
             },
+            config,
         }
     }
 }
 
 impl HistogramFigure {
     /// A figure of `panels` (`cols` per row) over `limits`, with the bins of `spec` and the
-    /// folder and parallelism of `ctx`, for hidden coordinate (1,1).
+    /// folder and parallelism of `ctx`, for hidden coordinate (1,1). A limit run with the
+    /// setting of a panel is refused: that panel's W2 would be 0 by construction, and the
+    /// row's other panels would be compared with a run no wider than they are.
     pub fn new(
         name: &str,
         title: String,
@@ -128,8 +159,21 @@ impl HistogramFigure {
         cols: usize,
         spec: &FigureSpec,
         ctx: &FigureContext,
-    ) -> Self {
-        HistogramFigure {
+    ) -> Result<Self, StudyError> {
+        for limit in &limits {
+            if let Some(panel) = panels.iter().find(|p| p.config == limit.config) {
+                return Err(StudyError::Invalid(format!(
+                    "{name}: the limit run {} is the panel \"{}\" itself (its W2 would be 0 by \
+                     construction). Give a reference wider than every panel: --reference-width \
+                     for the β < 1 limit, --reference-width-one for the β = 1 limit (default: {} × \
+                     the widest panel)",
+                    limit.label,
+                    panel.title,
+                    super::preset::ONE_REFERENCE_FACTOR
+                )));
+            }
+        }
+        Ok(HistogramFigure {
             name: name.into(),
             title,
             panels,
@@ -141,7 +185,7 @@ impl HistogramFigure {
             stop: ctx.stop.clone(),
             mode: ctx.mode.clone(),
             out: ctx.out.clone(),
-        }
+        })
     }
 
     pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<FigureResult, StudyError> {
@@ -156,7 +200,11 @@ impl HistogramFigure {
             .panels
             .iter()
             .map(|p| p.config.clone())
-            .chain(self.limits.iter().map(|l| l.config.clone()))
+            .chain(
+                self.limits
+                    .iter()
+                    .flat_map(|l| [l.config.clone(), l.half.clone()]),
+            )
             .collect();
         let mut runs = Runs::run(&configs, self.jobs, &self.stop, &self.mode, log)?;
         let coordinate = self.coordinate;
@@ -171,19 +219,33 @@ impl HistogramFigure {
             }
         };
         let mut limit_rows = Vec::new();
-        let limit_samples: Vec<Option<Vec<f64>>> = self
-            .limits
-            .iter()
-            .map(|l| {
-                let (sample, outcome) = sample_of(&l.config)?;
-                limit_rows.push(LimitRow {
-                    label: l.label.clone(),
-                    steps: outcome.summary().steps,
-                    wall_seconds: outcome.summary().wall_seconds,
-                });
-                Some(sample)
-            })
-            .collect();
+        let mut floors = Vec::new();
+        let mut limit_samples: Vec<Option<Vec<f64>>> = Vec::new();
+        for l in &self.limits {
+            let Some((sample, outcome)) = sample_of(&l.config) else {
+                limit_samples.push(None);
+                floors.push(None);
+                continue;
+            };
+            let floor = match sample_of(&l.half) {
+                Some((half, o)) => Some((
+                    l.half.width,
+                    w2_1d(&sample, &half)?,
+                    o.summary().wall_seconds,
+                )),
+                None => None,
+            };
+            floors.push(floor.map(|f| f.1));
+            let tail = tail_index(&sample, None).ok();
+            limit_rows.push(LimitRow {
+                label: l.label.clone(),
+                steps: outcome.summary().steps,
+                wall_seconds: outcome.summary().wall_seconds,
+                floor,
+                tail,
+            });
+            limit_samples.push(Some(sample));
+        }
         let mut rows = Vec::new();
         let mut drawn = Vec::new();
         let mut bars = Vec::new();
@@ -197,6 +259,19 @@ impl HistogramFigure {
             let limit = panel
                 .limit
                 .and_then(|i| limit_samples[i].as_ref().map(|s| (i, s)));
+            // The distances with the tails of both laws: W2 means nothing when either law may
+            // have no finite variance (the tail needs at least 20 particles for k = 10).
+            let compared = match limit {
+                Some((_, s)) => Some(law_distance(&sample, s)?),
+                None => None,
+            };
+            let tail = match &compared {
+                Some(c) => c.tail.clone(),
+                None => tail_index(&sample, None).ok(),
+            };
+            let heavy = compared.as_ref().is_some_and(|c| !c.w2_meaningful);
+            let w1 = compared.as_ref().map(|c| c.w1);
+            let trimmed = compared.as_ref().map(|c| c.trimmed_w2);
             let (curve, w2) = match limit {
                 Some((i, s)) => {
                     let xs = linspace(-w, w, 201);
@@ -210,7 +285,7 @@ impl HistogramFigure {
                             density: d,
                         });
                     }
-                    (Some(curve), Some(w2_1d(&sample, s)?))
+                    (Some(curve), compared.as_ref().map(|c| c.w2))
                 }
                 None => (None, None),
             };
@@ -240,15 +315,30 @@ impl HistogramFigure {
                 limit: panel
                     .limit
                     .map_or(String::new(), |i| self.limits[i].label.clone()),
+                limit_floor_w2: panel.limit.and_then(|i| floors[i]),
+                w1_to_limit: w1,
+                trimmed_w2_to_limit: trimmed,
+                tail_index: tail.as_ref().map(|t| t.hill.index),
+                tail_ci_low: tail.as_ref().map(|t| t.hill.ci_low),
+                tail_ci_high: tail.as_ref().map(|t| t.hill.ci_high),
+                tail: tail.as_ref().map(|t| t.verdict),
+                w2_meaningful: !heavy,
                 inside_window: hist.inside,
                 test_accuracy: outcome.summary().last.test_accuracy,
                 run_dir: outcome.dir().display().to_string(),
                 wall_seconds: outcome.summary().wall_seconds,
             });
             drawn.push(HistogramPanel {
-                title: match w2 {
-                    Some(d) => format!("{}  (W2 {:.3})", panel.title, d),
-                    None => panel.title.clone(),
+                title: match (w2, w1) {
+                    // W2 cannot converge for this law: the figure says so and shows W1.
+                    (Some(_), Some(d1)) if heavy => format!(
+                        "{}  (tail index {:.2}: W2 n/m, W1 {:.3})",
+                        panel.title,
+                        tail.as_ref().map_or(f64::NAN, |t| t.hill.index),
+                        d1
+                    ),
+                    (Some(d), _) => format!("{}  (W2 {:.3})", panel.title, d),
+                    _ => panel.title.clone(),
                 },
                 histogram: hist,
                 limit: curve,
@@ -289,35 +379,81 @@ impl HistogramFigure {
 /// steps and wall time.
 pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
     let mut md = String::from(
-        "| panel | steps | mean | sd | W2 to its limit | limit | inside window | test acc. | wall |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n",
+        "| panel | steps | mean | sd | tail index [95%] | W2 to its limit | W1 | trimmed W2 | limit's own floor | limit | inside window | test acc. | wall |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n",
     );
     let mut lines = Vec::new();
+    let mut marked = false;
     for r in &result.rows {
+        let mark = if r.w2_meaningful { "" } else { " †" };
+        marked |= !r.w2_meaningful;
         md.push_str(&format!(
-            "| {} | {} | {:.4} | {:.4} | {} | {} | {:.3} | {:.4} | {} |\n",
+            "| {} | {} | {:.4} | {:.4} | {} | {}{mark} | {} | {} | {} | {} | {:.3} | {:.4} | {} |\n",
             r.panel,
             r.steps,
             r.mean,
             r.sd,
+            tail_cell(r.tail_index, r.tail_ci_low, r.tail_ci_high),
             fmt_opt(r.w2_to_limit, 4),
+            fmt_opt(r.w1_to_limit, 4),
+            fmt_opt(r.trimmed_w2_to_limit, 4),
+            fmt_opt(r.limit_floor_w2, 4),
             r.limit,
             r.inside_window,
             r.test_accuracy,
             duration(r.wall_seconds)
         ));
         lines.push(format!(
-            "{}: W2 to limit {}, sd {:.4}, {} steps",
+            "{}: W2 to limit {}{} (the limit's own floor {}), W1 {}, tail index {}, sd {:.4}, {} steps",
             r.panel,
             fmt_opt(r.w2_to_limit, 4),
+            if r.w2_meaningful {
+                ""
+            } else {
+                " (not meaningful: heavy tail)"
+            },
+            fmt_opt(r.limit_floor_w2, 4),
+            fmt_opt(r.w1_to_limit, 4),
+            tail_cell(r.tail_index, r.tail_ci_low, r.tail_ci_high),
             r.sd,
             r.steps
         ));
     }
+    if marked {
+        md.push_str(
+            "\n† W2 is not meaningful here: the panel's or its limit's tail index interval \
+             (Hill, k = ⌊√N⌋, on the coordinate centred on its median) is not above 2, so the \
+             law may have no finite variance and W2 cannot converge as N grows. Read W1 (finite \
+             for an index above 1) and the trimmed W2 (quantiles 0.05 to 0.95) instead.\n",
+        );
+    }
     if !result.limits.is_empty() {
-        md.push_str("\nLimit runs (wall time of each run, resumed parts included):\n\n");
+        md.push_str(
+            "\nLimit runs (wall time of each run, resumed parts included), each with its own \
+             floor: W2 between it and the same setting at half its width. A panel's W2 near \
+             its limit's floor is as close as that reference can tell.\n\n",
+        );
         for l in &result.limits {
+            let floor = match l.floor {
+                Some((width, w2, secs)) => format!(
+                    "; its floor: W2 {w2:.4} to the N = {width} run ({})",
+                    duration(secs)
+                ),
+                None => "; its floor: the half-width run failed".into(),
+            };
+            let tail = match &l.tail {
+                Some(t) => format!(
+                    "; tail index {} ({})",
+                    tail_cell(
+                        Some(t.hill.index),
+                        Some(t.hill.ci_low),
+                        Some(t.hill.ci_high)
+                    ),
+                    t.verdict.describe()
+                ),
+                None => String::new(),
+            };
             md.push_str(&format!(
-                "- {}: {} steps, {}\n",
+                "- {}: {} steps, {}{floor}{tail}\n",
                 l.label,
                 l.steps,
                 duration(l.wall_seconds)
@@ -325,6 +461,14 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
         }
     }
     (md, lines)
+}
+
+/// "1.52 [1.38, 1.66]", or "–" when the sample was too small.
+fn tail_cell(index: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+    match (index, low, high) {
+        (Some(i), Some(l), Some(h)) => format!("{i:.2} [{l:.2}, {h:.2}]"),
+        _ => "–".into(),
+    }
 }
 
 /// A run's wall time for a report: seconds below ten minutes, else minutes or hours.

@@ -53,7 +53,13 @@ impl Figure {
     /// The grid keys the figure reads (an override of any other is an error).
     pub fn uses(self) -> &'static [&'static str] {
         match self {
-            Figure::Figure1 => &["betas", "widths", "seeds", "reference_width"],
+            Figure::Figure1 => &[
+                "betas",
+                "widths",
+                "seeds",
+                "reference_width",
+                "reference_width_one",
+            ],
             Figure::Figure2 | Figure::Table1 => &["betas", "widths", "seeds"],
             Figure::Figure3 => &["gammas", "widths", "seeds", "reference_width"],
             Figure::FigureS5 => &["betas", "batches", "widths", "seeds", "reference_width"],

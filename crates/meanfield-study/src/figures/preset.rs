@@ -5,7 +5,8 @@
 //! Keys (each figure uses the ones it needs and rejects overrides of the others):
 //! `protocol` (one line for the report), `train` (training settings shared by every run, the
 //! keys of `config.toml`), the grid `betas`, `widths`, `seeds`, `gammas`, `batches`, the limit
-//! reference `reference_width` and `reference_beta`, the histogram windows `window_below_one`
+//! references `reference_width` and `reference_beta` (β < 1) and `reference_width_one` (β = 1;
+//! 10 × the widest panel by default, so that it is never a panel), the histogram windows `window_below_one`
 //! and `window_one` (half-widths of the x axis), `bins`, and `fallback_dataset` (Table 1's quick
 //! scale, when CIFAR-10 is not on the machine).
 
@@ -50,6 +51,9 @@ impl FromStr for Scale {
     }
 }
 
+/// The β = 1 limit run is this many times wider than the widest panel unless the spec says.
+pub const ONE_REFERENCE_FACTOR: usize = 10;
+
 fn default_bins() -> usize {
     40
 }
@@ -79,6 +83,11 @@ pub struct FigureSpec {
     /// β of the reference for the β < 1 limit (the paper uses 0.25).
     #[serde(default)]
     pub reference_beta: Option<f64>,
+    /// Width of the β = 1 limit run (Figure 1's β = 1 row) [default:
+    /// [`ONE_REFERENCE_FACTOR`] × the widest panel]. At β = 1 a run takes T/γ steps at every
+    /// width, so a reference far wider than the panels costs only its width.
+    #[serde(default)]
+    pub reference_width_one: Option<usize>,
     /// Half-width of the histogram window for β < 1 panels (the paper: 0.2).
     #[serde(default)]
     pub window_below_one: Option<f64>,
@@ -102,13 +111,14 @@ pub struct Overrides {
     pub gammas: Option<Vec<f64>>,
     pub batches: Option<Vec<usize>>,
     pub reference_width: Option<usize>,
+    pub reference_width_one: Option<usize>,
     /// Training settings for every run, over the preset's `train`.
     pub train: toml::Table,
 }
 
 impl Overrides {
     /// Each grid key and whether it was given.
-    pub fn given(&self) -> [(&'static str, bool); 6] {
+    pub fn given(&self) -> [(&'static str, bool); 7] {
         [
             ("betas", self.betas.is_some()),
             ("widths", self.widths.is_some()),
@@ -116,6 +126,7 @@ impl Overrides {
             ("gammas", self.gammas.is_some()),
             ("batches", self.batches.is_some()),
             ("reference_width", self.reference_width.is_some()),
+            ("reference_width_one", self.reference_width_one.is_some()),
         ]
     }
 }
@@ -203,6 +214,9 @@ impl FigureSpec {
         }
         if let Some(v) = o.reference_width {
             self.reference_width = Some(v);
+        }
+        if let Some(v) = o.reference_width_one {
+            self.reference_width_one = Some(v);
         }
         merge(&mut self.train, o.train);
         Ok(())
