@@ -443,7 +443,17 @@ fn kill_9_and_resume_gives_identical_weights() {
         !killed.join("summary.json").exists(),
         "a killed run must not look finished"
     );
-    ok_owned(&args(&killed));
+    // Resumed with another checkpoint cadence (an operational setting): the run continues.
+    let resumed = bin()
+        .args(resume_args(&killed, "25"))
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
     assert_same_run(&straight, &killed, "kill -9");
     assert_eq!(
         steps_in(&killed.join("metrics.csv")),
@@ -456,6 +466,206 @@ fn kill_9_and_resume_gives_identical_weights() {
     assert_eq!(summary(&killed)["status"], "finished");
 }
 
+/// A run directory answers only for its own setting, and only when whole (issue: "a run
+/// directory you can trust"):
+/// - a finished run of another setting in the same `--out` is refused, naming each key that
+///   differs with both values; `--force` replaces it;
+/// - a finished run whose weights are cut short or missing is trained again (rc 0, whole files);
+/// - `--out` into a non-empty folder that is not a run directory is refused unless forced;
+/// - `--resume --force` is a usage error;
+/// - settings that cannot finish are refused before anything runs.
+#[test]
+fn run_directories_are_checked_before_reuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    let base = ["synthetic", "--steps", "5", "--quiet", "--out", o];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    ok_owned(&with(&["--width", "50"]));
+    // 1. Another setting into the same --out.
+    let err = stderr_of_failure(&as_strs(&with(&["--width", "60", "--beta", "0.5"])));
+    assert!(
+        err.contains("another setting")
+            && err.contains("width: 50 in the run, 60 asked")
+            && err.contains("beta:"),
+        "{err}"
+    );
+    assert_eq!(summary(&out)["width"], 50);
+    // An operational setting alone does not make it another setting: reused.
+    let again = ok_owned(&with(&["--width", "50", "--log-every", "2"]));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reused"));
+    ok_owned(&with(&["--width", "60", "--force"]));
+    assert_eq!(summary(&out)["width"], 60);
+    // 3. A finished run with its weights cut short, or missing, is trained again.
+    let hidden = out.join("hidden.npy");
+    let whole = std::fs::read(&hidden).unwrap();
+    std::fs::write(&hidden, &whole[..whole.len() / 2]).unwrap();
+    let noisy: Vec<String> = with(&["--width", "60"])
+        .into_iter()
+        .filter(|a| a != "--quiet")
+        .collect();
+    let rerun = ok_owned(&noisy);
+    let said = String::from_utf8_lossy(&rerun.stderr);
+    assert!(
+        said.contains("hidden.npy is") && said.contains("training it again"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&hidden).unwrap(), whole);
+    std::fs::remove_file(out.join("readout.npy")).unwrap();
+    let rerun = ok_owned(&noisy);
+    assert!(String::from_utf8_lossy(&rerun.stderr).contains("readout.npy cannot be read"));
+    assert!(out.join("readout.npy").is_file());
+    // 7. --out into a folder of the user's own.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "my notes").unwrap();
+    let m = mine.to_str().unwrap();
+    let err = stderr_of_failure(&["synthetic", "--steps", "5", "--quiet", "--out", m]);
+    assert!(
+        err.contains("is not a run directory") && err.contains("notes.txt"),
+        "{err}"
+    );
+    assert!(!mine.join("config.toml").exists());
+    ok(&[
+        "synthetic",
+        "--steps",
+        "5",
+        "--quiet",
+        "--out",
+        m,
+        "--force",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
+        "my notes"
+    );
+    // --resume --force contradict each other.
+    let err = stderr_of_failure(&as_strs(&with(&["--resume", "--force"])));
+    assert!(err.contains("contradict"), "{err}");
+    // 8. Settings that cannot finish, or would write absurd output.
+    let fresh = tmp.path().join("fresh").display().to_string();
+    for (extra, needle) in [
+        (vec!["--gamma", "1e-30"], "cannot finish"),
+        (
+            vec!["--snapshots", "100000"],
+            "more snapshots than the run has steps",
+        ),
+        (
+            vec!["--average-from", "1000"],
+            "the average would never start",
+        ),
+    ] {
+        let mut args = vec!["synthetic", "--quiet", "--out", &fresh];
+        if extra[0] != "--gamma" {
+            args.extend(["--steps", "5"]);
+        }
+        args.extend(extra.iter());
+        let err = stderr_of_failure(&args);
+        assert!(err.contains(needle) && err.contains(extra[0]), "{err}");
+    }
+    assert!(
+        !Path::new(&fresh).exists(),
+        "a refused setting left a folder"
+    );
+}
+
+/// `experiments runs DIR` lists each run with its setting and status, and every problem: a
+/// weight file cut short, and a run whose automatic name is not this version's for its setting
+/// (an older version's run, which automatic names never reuse). Problems make it exit 1.
+#[test]
+fn runs_lists_runs_and_their_problems() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let r = runs.to_str().unwrap();
+    // Automatic run directories go to runs/ under the working directory.
+    for width in ["40", "50"] {
+        let out = bin()
+            .current_dir(tmp.path())
+            .args(["synthetic", "--steps", "5", "--quiet", "--width", width])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = ok(&["runs", r]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains("synthetic N=40 β=1 γ=1 M=100 seed=0\tfinished, 5 steps"),
+        "{listed}"
+    );
+    // Damage one run, and rename the other as an older version would have named it.
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let hidden = dirs[0].join("hidden.npy");
+    let bytes = std::fs::read(&hidden).unwrap();
+    std::fs::write(&hidden, &bytes[..bytes.len() - 4]).unwrap();
+    let name = dirs[1].file_name().unwrap().to_string_lossy().into_owned();
+    let old = runs.join(format!("{}-0badcafe", name.rsplit_once('-').unwrap().0));
+    std::fs::rename(&dirs[1], &old).unwrap();
+    let out = run(&["runs", r]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        listed.contains("hidden.npy is") && listed.contains("cut short"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("made by another version of the program") && listed.contains(&name),
+        "{listed}"
+    );
+}
+
+/// A resume never writes a headless or gapped metrics.csv: with the log missing, or cut short
+/// before the checkpoint, the resume is refused with what is wrong and the way out; with the
+/// log restored it continues to the uninterrupted run's weights and metrics, byte for byte.
+#[test]
+fn a_damaged_metrics_log_is_refused_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let straight = tmp.path().join("straight");
+    ok_owned(&resume_args(&straight, "0"));
+    let stopped = tmp.path().join("stopped");
+    let child = bin()
+        .args(resume_args(&stopped, "0"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&stopped, 300);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(143));
+    let metrics = stopped.join("metrics.csv");
+    let saved = std::fs::read_to_string(&metrics).unwrap();
+    std::fs::remove_file(&metrics).unwrap();
+    let err = stderr_of_failure(&as_strs(&resume_args(&stopped, "0")));
+    assert!(
+        err.contains("metrics.csv cannot be continued: it is missing") && err.contains("--force"),
+        "{err}"
+    );
+    let cut: String = saved.lines().take(100).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&metrics, cut).unwrap();
+    let err = stderr_of_failure(&as_strs(&resume_args(&stopped, "0")));
+    assert!(err.contains("it was cut short"), "{err}");
+    std::fs::write(&metrics, saved).unwrap();
+    ok_owned(&resume_args(&stopped, "0"));
+    assert_same_run(
+        &straight,
+        &stopped,
+        "SIGTERM, a refused resume and a restored log",
+    );
+}
+
 /// Ctrl-C (SIGINT) mid-run: the run writes a checkpoint after its current step, says how to
 /// continue and exits non-zero; the same command then ends with the same weights, average and
 /// metrics, bit for bit, as a run never interrupted. Checkpoints are off (`--checkpoint-every
@@ -466,29 +676,40 @@ fn ctrl_c_checkpoints_and_resume_gives_identical_weights() {
     let args = |dir: &Path| resume_args(dir, "0");
     let straight = tmp.path().join("straight");
     ok_owned(&args(&straight));
-    let stopped = tmp.path().join("stopped");
-    let child = bin()
-        .args(args(&stopped))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_rows(&stopped, 100); // then Ctrl-C
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "an interrupted run exits non-zero");
-    assert!(
-        err.contains("interrupted after step") && err.contains("run the same command again"),
-        "{err}"
-    );
-    assert!(stopped.join("checkpoint/state.json").is_file());
-    assert!(!stopped.join("summary.json").exists());
-    let steps_done = steps_in(&stopped.join("metrics.csv")).len();
-    assert!(steps_done < 1501, "the run was stopped before its end");
-    ok_owned(&args(&stopped));
-    assert_same_run(&straight, &stopped, "Ctrl-C");
-    assert_eq!(summary(&stopped)["status"], "finished");
+    // Ctrl-C, then what Slurm, `timeout` and systemd send (SIGTERM) and a closed terminal
+    // (SIGHUP): each checkpoints, says so, exits with 128 + the signal, and resumes exactly.
+    for (name, signal) in [
+        ("SIGINT", libc::SIGINT),
+        ("SIGTERM", libc::SIGTERM),
+        ("SIGHUP", libc::SIGHUP),
+    ] {
+        let stopped = tmp.path().join(name);
+        let child = bin()
+            .args(args(&stopped))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_rows(&stopped, 100); // then the signal
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(128 + signal), "{name}: {err}");
+        assert!(
+            err.contains("interrupted after step") && err.contains("run the same command again"),
+            "{name}: {err}"
+        );
+        assert!(stopped.join("checkpoint/state.json").is_file(), "{name}");
+        assert!(!stopped.join("summary.json").exists(), "{name}");
+        let steps_done = steps_in(&stopped.join("metrics.csv")).len();
+        assert!(
+            steps_done < 1501,
+            "{name}: the run was stopped before its end"
+        );
+        ok_owned(&args(&stopped));
+        assert_same_run(&straight, &stopped, name);
+        assert_eq!(summary(&stopped)["status"], "finished");
+    }
 }
 
 /// Two processes on one run directory: while the first trains, a second says who is training

@@ -71,6 +71,12 @@ pub enum Command {
     Coupling(Box<CouplingArgs>),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
     Distance(DistanceArgs),
+    /// List the runs under a folder: setting, status, steps, and every problem found (damaged weights, runs of another program version).
+    Runs {
+        /// The folder holding run directories [default: runs].
+        #[arg(default_value = "runs")]
+        dir: PathBuf,
+    },
     /// The paper's Figure 1: histograms of hidden coordinate (1,1) for β × N over the limit densities.
     Figure1(Box<FigureArgs>),
     /// The paper's Figure 2: identical initial particles, N = 10^6, spread across 7 runs for β = 0.75 and 1.

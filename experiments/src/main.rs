@@ -22,8 +22,8 @@ use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
 
 fn main() -> std::process::ExitCode {
-    // Ctrl-C: running trainings write a checkpoint after their current step and stop; a
-    // second Ctrl-C exits at once.
+    // Ctrl-C, SIGTERM, SIGHUP: running trainings write a checkpoint after their current step
+    // and stop; a second signal exits at once.
     let stop = interrupt::install();
     // Large per-step buffers reuse freed pages instead of fresh mmaps (2x faster steps at
     // N ≥ 10^4 on glibc; see allocator.rs).
@@ -40,7 +40,11 @@ fn main() -> std::process::ExitCode {
                 }
             }
             eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
+            // Stopped by a signal (checkpointed, resumable): 128 + its number, as shells say.
+            match interrupt::exit_code() {
+                Some(code) => std::process::ExitCode::from(code),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -85,6 +89,7 @@ fn run(command: Command, stop: &StopHandle) -> Result<()> {
         Command::Tails(args) => tails(args, stop),
         Command::Coupling(args) => coupling(args, stop),
         Command::Distance(args) => distance(args),
+        Command::Runs { dir } => list_runs(dir),
         _ => unreachable!("training and figure commands are handled above"),
     }
 }
@@ -507,6 +512,37 @@ fn planned<T>(result: Result<T, StudyError>) -> Result<Option<T>> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// One line per run directory under `dir`, problems indented under it; exit 1 when any.
+fn list_runs(dir: &Path) -> Result<()> {
+    let listings = meanfield_train::run_dir::list(dir)?;
+    let mut problems = 0;
+    for l in &listings {
+        let name = l
+            .dir
+            .file_name()
+            .map_or("?".into(), |n| n.to_string_lossy());
+        println!(
+            "{name}\t{}\t{}{}",
+            l.setting,
+            l.status,
+            l.steps.map_or(String::new(), |s| format!(", {s} steps"))
+        );
+        for p in &l.problems {
+            println!("  problem: {p}");
+        }
+        problems += l.problems.len();
+    }
+    eprintln!(
+        "{} runs in {}, {problems} problems",
+        listings.len(),
+        dir.display()
+    );
+    if problems > 0 {
+        anyhow::bail!("{problems} problems found (listed above)");
+    }
+    Ok(())
 }
 
 fn distance(args: &cli::DistanceArgs) -> Result<()> {

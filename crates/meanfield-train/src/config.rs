@@ -200,6 +200,9 @@ pub const PRESETS: [(&str, &str); 7] = [
     ("tails", include_str!("../../../configs/tails.toml")),
 ];
 
+/// The most steps a run may take from its horizon alone (T / γ_αβ(N)); `--steps` is not bound.
+pub const MAX_HORIZON_STEPS: u64 = 1_000_000_000;
+
 /// Parses TOML text into a table; `name` is used in error messages.
 pub fn parse_table(name: &str, text: &str) -> Result<toml::Table, TrainError> {
     text.parse::<toml::Table>().map_err(|e| TrainError::Config {
@@ -386,6 +389,40 @@ impl TrainConfig {
         }
         if self.snapshot_rows == Some(0) {
             return Err(bad("snapshot_rows", "must be ≥ 1".into()));
+        }
+        // Settings that cannot finish, or that would write absurd output.
+        let horizon_ratio = self.horizon / schedule.time_step();
+        if self.steps.is_none() && !(horizon_ratio <= MAX_HORIZON_STEPS as f64) {
+            return Err(bad(
+                "--horizon/--gamma",
+                format!(
+                    "T = {} at γ = {} gives n_T = {horizon_ratio:.3e} steps (γ_αβ(N) = {:.3e}), more than {MAX_HORIZON_STEPS}: a run that cannot finish. Check --gamma and --horizon, or give --steps to run a fixed number of steps",
+                    self.horizon,
+                    self.gamma,
+                    schedule.time_step()
+                ),
+            ));
+        }
+        let steps = self.steps.unwrap_or(schedule.horizon_steps());
+        if let Some(k) = self.snapshots
+            && k > steps
+        {
+            return Err(bad(
+                "--snapshots",
+                format!(
+                    "K = {k} asks for more snapshots than the run has steps ({steps}): choose K ≤ {steps} (one snapshot per step at most)"
+                ),
+            ));
+        }
+        if let Some(n0) = self.average_from
+            && n0 > steps
+        {
+            return Err(bad(
+                "--average-from",
+                format!(
+                    "n0 = {n0} is beyond the run's last step ({steps}): the average would never start. Choose n0 ≤ {steps}"
+                ),
+            ));
         }
         let net = self.net(self.synthetic.dim.max(1), 10);
         if self.init_from.is_some() {

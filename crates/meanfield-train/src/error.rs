@@ -28,13 +28,25 @@ pub enum TrainError {
         source: std::io::Error,
     },
     #[error(
-        "{dir} holds an unfinished run of a different setting (its config.toml differs): pass --force to start over there, or choose another --out"
+        "{dir} holds an unfinished run of a different setting ({differences}): pass --force to start over there (its checkpoint is removed), or choose another --out"
     )]
-    OtherRunInProgress { dir: PathBuf },
+    OtherRunInProgress { dir: PathBuf, differences: String },
     #[error(
         "--resume: {dir} has no checkpoint to resume from (train without --resume to start it)"
     )]
     NothingToResume { dir: PathBuf },
+    #[error(
+        "{dir} holds a finished run of another setting ({differences}): it is not reused. Choose another --out, or pass --force to replace it"
+    )]
+    ForeignRun { dir: PathBuf, differences: String },
+    #[error(
+        "{dir} is not a run directory and is not empty (it holds {first}): a run would write config.toml, metrics.csv and its weights among your files. Choose a new or empty folder for --out, or pass --force to write into it anyway"
+    )]
+    NotARunDirectory { dir: PathBuf, first: String },
+    #[error(
+        "{path} cannot be continued: {reason}. Restore it from a copy, or pass --force to train the run again from step 0"
+    )]
+    MetricsDamaged { path: PathBuf, reason: String },
     #[error(
         "interrupted after step {step}: a checkpoint is in {dir}; run the same command again to continue"
     )]

@@ -43,16 +43,40 @@ impl MetricsWriter {
 
     /// Reopens an existing `metrics.csv` for a resumed run: rows after step `keep_until` (written
     /// after the checkpoint the run resumes from) are dropped, so every step appears once.
-    pub fn resume(path: &Path, keep_until: u64) -> Result<Self, TrainError> {
-        let rows = if path.is_file() {
-            read(path)?
-        } else {
-            Vec::new()
+    /// A log that cannot be continued is an error, never a headless or gapped file: missing,
+    /// not starting at step 0, or ending more than `log_every` steps before the checkpoint.
+    pub fn resume(path: &Path, keep_until: u64, log_every: u64) -> Result<Self, TrainError> {
+        let damaged = |reason: String| TrainError::MetricsDamaged {
+            path: path.to_path_buf(),
+            reason,
         };
+        if !path.is_file() {
+            return Err(damaged("it is missing".into()));
+        }
+        let rows: Vec<MetricsRow> = read(path)?
+            .into_iter()
+            .filter(|r| r.step <= keep_until)
+            .collect();
+        match (rows.first(), rows.last()) {
+            (Some(first), _) if first.step != 0 => {
+                return Err(damaged(format!(
+                    "its first row is step {}, not 0",
+                    first.step
+                )));
+            }
+            (Some(_), Some(last)) if last.step + log_every.max(1) <= keep_until => {
+                return Err(damaged(format!(
+                    "its last row is step {}, the checkpoint is at step {keep_until} (rows are logged every {log_every}): it was cut short",
+                    last.step
+                )));
+            }
+            (None, _) => return Err(damaged("it has no rows".into())),
+            _ => {}
+        }
         let tmp = path.with_extension("csv.partial");
         {
             let mut w = Self::create(&tmp)?;
-            for r in rows.iter().filter(|r| r.step <= keep_until) {
+            for r in &rows {
                 w.write(r)?;
             }
         }

@@ -103,10 +103,25 @@ impl Run {
     ) -> Result<Self, TrainError> {
         config.validate()?;
         let dir = run_dir::run_dir(config);
+        // The logging interval the metrics so far were written with (it may change on resume).
+        let mut logged_every = config.log_every;
         if checkpoint.is_some() {
+            // Operational settings (logging, evaluation and checkpoint cadence, where files
+            // live) may change between the stop and the resume; nothing else may.
             let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
-            if existing != config.to_toml() {
-                return Err(TrainError::OtherRunInProgress { dir });
+            if let Some(every) = existing
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|t| t.get("log_every")?.as_integer())
+            {
+                logged_every = logged_every.max(every.max(1) as u64);
+            }
+            let differences = run_dir::differences(&existing, &config.to_toml());
+            if !differences.is_empty() {
+                return Err(TrainError::OtherRunInProgress {
+                    dir,
+                    differences: differences.join("; "),
+                });
             }
         }
         let device = config.backend.device()?;
@@ -155,7 +170,7 @@ impl Run {
                     &format!("resuming from the checkpoint at step {}", c.state.step),
                 );
                 (
-                    MetricsWriter::resume(&metrics_path, c.state.step)?,
+                    MetricsWriter::resume(&metrics_path, c.state.step, logged_every)?,
                     restore_average(config, &mut c, p, classes, &device)?,
                     Clock::start(c.state.train_seconds, c.state.eval_seconds),
                 )
@@ -187,8 +202,22 @@ impl Run {
         if run.done() == 0 {
             run.write_snapshots()?;
             let mut row0 = MetricsRow::default();
+            let started = std::time::Instant::now();
             run.evaluate_into(&mut row0);
             run.metrics.write(&row0)?;
+            // The step-0 evaluation (every training and test example through the network) is
+            // a fixed cost of the run, said on its own: the first step's time and the rates
+            // and ETAs count from here.
+            say(
+                quiet,
+                &format!(
+                    "step 0 evaluated ({} training + {} test examples) in {:.2}s",
+                    run.task.train.len(),
+                    run.task.test.len(),
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+            run.progress = Progress::new(steps, quiet);
         }
         Ok(run)
     }

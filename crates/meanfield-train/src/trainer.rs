@@ -71,32 +71,49 @@ fn train_with(
     task: Option<Task>,
     options: RunOptions,
 ) -> Result<Outcome, TrainError> {
-    // 1. Validate; reuse a finished run of the same setting.
+    // 1. Validate; reuse a finished run of the same setting whose weights are whole (a run
+    //    of another setting in the same --out is an error naming what differs).
     config.validate()?;
-    let dir = run_dir::run_dir(config);
-    if !options.force
-        && let Some(summary) = run_dir::finished(&dir)
-    {
-        return Ok(Outcome::Reused { dir, summary });
+    if options.force && options.resume {
+        return Err(TrainError::Config {
+            source_name: "--resume --force".into(),
+            message: "contradict each other: --resume continues from the checkpoint, --force removes it and starts over; give one".into(),
+        });
     }
-    // 2. Hold the run directory's lock (another process may have finished the run while we
-    //    waited for it); then start fresh, or resume from this setting's checkpoint.
+    let dir = run_dir::run_dir(config);
     let say = |line: &str| {
         if !options.quiet {
             eprintln!("{line}");
         }
     };
+    if !options.force
+        && let Some(summary) = run_dir::reusable(&dir, config, &say)?
+    {
+        return Ok(Outcome::Reused { dir, summary });
+    }
+    if config.out.is_some() && !options.force {
+        run_dir::guard_out(&dir)?;
+    }
+    // 2. Hold the run directory's lock (another process may have finished the run while we
+    //    waited for it); then start fresh, or resume from this setting's checkpoint.
     if task.is_none() {
         // A dataset that is not on disk is an error before the run directory is made.
         config.dataset.check_present(&config.data_dir)?;
     }
     let lock = lock::acquire(&dir, options.wait, &say)?;
     if !options.force
-        && let Some(summary) = run_dir::finished(&dir)
+        && let Some(summary) = run_dir::reusable(&dir, config, &say)?
     {
         return Ok(Outcome::Reused { dir, summary });
     }
     if options.force {
+        // Said, never silent: --force throws away a checkpoint's work.
+        if checkpoint::latest(&dir).is_some() {
+            say(&format!(
+                "--force: removing the checkpoint in {} and starting over",
+                dir.display()
+            ));
+        }
         checkpoint::remove(&dir);
     }
     let checkpoint = checkpoint::latest(&dir);

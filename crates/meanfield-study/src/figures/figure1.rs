@@ -28,17 +28,34 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
         seed,
         ..base.clone()
     };
-    let limits = vec![
-        LimitRun::new(&base, reference_width, spec.reference_beta(), seed, ""),
-        LimitRun::new(&base, reference_width_one, 1.0, seed, ""),
-    ];
+    // A limit run only for the rows that need it (`--betas 1` runs no β < 1 reference).
+    let mut limits = Vec::new();
+    let mut limit_of = |one: bool| -> usize {
+        let (width, beta) = if one {
+            (reference_width_one, 1.0)
+        } else {
+            (reference_width, spec.reference_beta())
+        };
+        let limit = LimitRun::new(&base, width, beta, seed, "");
+        match limits
+            .iter()
+            .position(|l: &LimitRun| l.config == limit.config)
+        {
+            Some(i) => i,
+            None => {
+                limits.push(limit);
+                limits.len() - 1
+            }
+        }
+    };
     let mut panels = Vec::new();
     for &beta in betas {
+        let limit = limit_of(beta >= 1.0);
         for &width in widths {
             panels.push(PanelRun {
                 title: format!("β = {beta}, N = {width}"),
                 config: run(width, beta),
-                limit: Some(if beta >= 1.0 { 1 } else { 0 }),
+                limit: Some(limit),
                 window: spec.window(beta),
             });
         }
