@@ -392,7 +392,11 @@ impl TrainConfig {
         }
         // Settings that cannot finish, or that would write absurd output.
         let horizon_ratio = self.horizon / schedule.time_step();
-        if self.steps.is_none() && !(horizon_ratio <= MAX_HORIZON_STEPS as f64) {
+        // NaN (an infinite step count) is refused too.
+        let finishes = horizon_ratio
+            .partial_cmp(&(MAX_HORIZON_STEPS as f64))
+            .is_some_and(|o| o.is_le());
+        if self.steps.is_none() && !finishes {
             return Err(bad(
                 "--horizon/--gamma",
                 format!(

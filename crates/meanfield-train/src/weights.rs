@@ -132,6 +132,45 @@ fn write_atomic_with(
     })
 }
 
+/// Whether the `.npy` file at `path` is whole: it exists, its header parses, and its length is
+/// the header's plus the data its shape and dtype call for. Reads only the header.
+pub fn check_whole(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let name = path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{name} cannot be read ({e})"))?
+        .len();
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .map_err(|e| format!("{name} cannot be read ({e})"))?;
+    let npy =
+        npyz::NpyFile::new(&head[..]).map_err(|e| format!("{name} has no valid header ({e})"))?;
+    // The data starts after the magic, the version, the header length and the header.
+    let (prefix, header_len) = match head.get(6) {
+        Some(1) if head.len() >= 10 => (10u64, u16::from_le_bytes([head[8], head[9]]) as u64),
+        Some(_) if head.len() >= 12 => (
+            12u64,
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
+        ),
+        _ => return Err(format!("{name} has no valid header")),
+    };
+    let item = match npy.dtype() {
+        npyz::DType::Plain(t) => t.num_bytes().unwrap_or(0) as u64,
+        _ => 0,
+    };
+    let expected = prefix + header_len + npy.shape().iter().product::<u64>() * item;
+    if len == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} is {len} bytes where its header calls for {expected} (cut short or damaged)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,44 +210,5 @@ mod tests {
                 .to_string()
                 .contains("not a valid .npy")
         );
-    }
-}
-
-/// Whether the `.npy` file at `path` is whole: it exists, its header parses, and its length is
-/// the header's plus the data its shape and dtype call for. Reads only the header.
-pub fn check_whole(path: &Path) -> Result<(), String> {
-    use std::io::Read;
-    let name = path
-        .file_name()
-        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{name} cannot be read ({e})"))?
-        .len();
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
-        .map_err(|e| format!("{name} cannot be read ({e})"))?;
-    let npy =
-        npyz::NpyFile::new(&head[..]).map_err(|e| format!("{name} has no valid header ({e})"))?;
-    // The data starts after the magic, the version, the header length and the header.
-    let (prefix, header_len) = match head.get(6) {
-        Some(1) if head.len() >= 10 => (10u64, u16::from_le_bytes([head[8], head[9]]) as u64),
-        Some(_) if head.len() >= 12 => (
-            12u64,
-            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
-        ),
-        _ => return Err(format!("{name} has no valid header")),
-    };
-    let item = match npy.dtype() {
-        npyz::DType::Plain(t) => t.num_bytes().unwrap_or(0) as u64,
-        _ => 0,
-    };
-    let expected = prefix + header_len + npy.shape().iter().product::<u64>() * item;
-    if len == expected {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} is {len} bytes where its header calls for {expected} (cut short or damaged)"
-        ))
     }
 }
