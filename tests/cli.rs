@@ -561,7 +561,7 @@ fn run_directories_are_checked_before_reuse() {
         ),
     ] {
         let mut args = vec!["synthetic", "--quiet", "--out", &fresh];
-        if extra[0] != "--gamma" {
+        if extra[0] == "--snapshots" {
             args.extend(["--steps", "5"]);
         }
         args.extend(extra.iter());
@@ -571,6 +571,21 @@ fn run_directories_are_checked_before_reuse() {
     assert!(
         !Path::new(&fresh).exists(),
         "a refused setting left a folder"
+    );
+    // A --steps shorter than the averaging's start is a trial run: trained, and said.
+    let short = ok(&[
+        "synthetic",
+        "--steps",
+        "5",
+        "--average-from",
+        "1000",
+        "--out",
+        &fresh,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("the Polyak average never starts"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
     );
 }
 

@@ -85,7 +85,7 @@ impl FetchLog for FetchProgress {
             };
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:30} {bytes}/{total_bytes}  {binary_bytes_per_sec}  ETA {eta}  {msg}",
+                    "{bar:30} {decimal_bytes}/{decimal_total_bytes}  {decimal_bytes_per_sec}  ETA {eta}  {msg}",
                 )
                 .expect("valid template"),
             );
@@ -98,9 +98,14 @@ impl FetchLog for FetchProgress {
         bar.set_position(done);
     }
 
-    fn end(&mut self, _url: &str) {
+    fn end(&mut self, _url: &str, whole: bool) {
         if let Some(bar) = self.bar.take() {
-            bar.finish();
+            // A cut download's bar stays where the bytes stopped.
+            if whole {
+                bar.finish();
+            } else {
+                bar.abandon();
+            }
         }
         self.started = None;
         self.next_line = 0;

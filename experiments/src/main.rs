@@ -156,6 +156,11 @@ fn train(preset: Option<&str>, args: &cli::TrainArgs, stop: &StopHandle) -> Resu
         Some(preset) => args.resolve(preset)?,
         None => args.resolve_without_preset()?,
     };
+    if !args.quiet {
+        for warning in config.warnings() {
+            eprintln!("{warning}");
+        }
+    }
     ensure_data(config.dataset, &config.data_dir, args.no_fetch, args.quiet)?;
     let options = RunOptions {
         quiet: args.quiet,

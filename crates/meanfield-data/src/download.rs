@@ -19,8 +19,8 @@ pub trait FetchLog {
     /// `done` bytes of `url` are on disk (a resumed download starts at its part's length), out
     /// of `total` when the server said.
     fn bytes(&mut self, _url: &str, _done: u64, _total: Option<u64>) {}
-    /// The download of `url` ended, whole or not.
-    fn end(&mut self, _url: &str) {}
+    /// The download of `url` ended: `whole` when every byte arrived.
+    fn end(&mut self, _url: &str, _whole: bool) {}
 }
 
 impl<F: FnMut(&str)> FetchLog for F {
@@ -202,7 +202,7 @@ pub fn download(url: &str, dest: &Path, log: &mut dyn FetchLog) -> Result<(), Do
             }
         }
     };
-    log.end(url);
+    log.end(url, copied.is_ok() && total.is_none_or(|t| t == done));
     copied?;
     file.flush().map_err(|e| io_fail(&part, e))?;
     drop(file);

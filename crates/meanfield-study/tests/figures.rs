@@ -316,6 +316,8 @@ fn tiny() -> (String, toml::Table) {
         dataset = "synthetic"
         horizon = 2.0
         synthetic = { train = 600, test = 200 }
+        average_from = 1    # Table 1 averages from step 100; at T = 2 a run may have 2 steps
+
     "#
     .parse()
     .unwrap();

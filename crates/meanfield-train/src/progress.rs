@@ -120,6 +120,13 @@ impl Progress {
             bar.finish();
         }
     }
+
+    /// Leaves the bar where the run stopped (an interruption), instead of filling it.
+    pub fn abandon(&self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
+    }
 }
 
 /// "45 s", "12 min", "3.4 h".

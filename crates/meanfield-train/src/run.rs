@@ -273,7 +273,7 @@ impl Run {
                 if self.checkpointed != Some(self.done()) {
                     self.checkpoint()?;
                 }
-                self.progress.finish();
+                self.progress.abandon();
                 return Err(TrainError::Interrupted {
                     step: self.done(),
                     dir: self.dir.clone(),
