@@ -391,9 +391,11 @@ fn tails_section(rows: &[DistanceRow]) -> String {
         ));
     }
     if marked {
-        md.push_str(
-            "\n† W2 is not meaningful: a side's tail index interval is not above 2 (no finite variance), so W2 and its fitted rate cannot converge as N grows; read W1 and the trimmed W2.\n",
-        );
+        md.push_str(&crate::tails::not_meaningful_note(
+            "W2",
+            "a side's coordinate (centred on its median)",
+            "The fitted rate of such a W2 measures nothing; read W1 and the trimmed W2.",
+        ));
     }
     md
 }

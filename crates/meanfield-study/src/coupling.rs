@@ -489,9 +489,11 @@ impl CouplingStudy {
             ));
         }
         if marked {
-            md.push_str(
-                "\n† D is not meaningful here: the tail index of the particles' sup displacements (Hill, k = ⌊√N⌋) has an interval that is not above 2, so their second moment may be infinite and D, a mean of squares, cannot converge as N grows. The theorems assume laws with finite second moments (P_2): this regime lies outside them, and the fitted exponent below does not test them.\n",
-            );
+            md.push_str(&crate::tails::not_meaningful_note(
+                "D",
+                "the particles' sup displacements max_j |Δ_k(t_j)|",
+                "The fitted exponent below does not test the theorems there.",
+            ));
         }
         md.push_str("\n## Exponents\n\n| axis | measured slope | 95% interval | points | theorem |\n|---|---:|---|---:|---|\n");
         let mut row = |axis: &str, e: &ExponentFit| {

@@ -318,6 +318,15 @@ impl TailStudy {
     }
 }
 
+/// The footnote every law-based report puts under a table with a marked (†) distance: why the
+/// distance does not mean anything there, and what to read instead. `distance` names it ("W2",
+/// "D"), `sample` says whose tail was measured.
+pub fn not_meaningful_note(distance: &str, sample: &str, instead: &str) -> String {
+    format!(
+        "\n† {distance} is not meaningful here: the tail index of {sample} (Hill, k = ⌊√N⌋, 95% interval) is not above 2, so the law may have no finite variance and {distance}, a second-moment quantity, cannot converge as N grows. The theorems assume laws with finite second moments (P_2): this regime lies outside them. {instead}\n"
+    )
+}
+
 /// For each (N, M), where Hill's index crosses 2 along γ/M, interpolated linearly in log(γ/M)
 /// between the two grid points around the first crossing.
 pub fn crossings(rows: &[TailRow]) -> Vec<String> {

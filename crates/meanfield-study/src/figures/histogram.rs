@@ -419,12 +419,11 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
         ));
     }
     if marked {
-        md.push_str(
-            "\n† W2 is not meaningful here: the panel's or its limit's tail index interval \
-             (Hill, k = ⌊√N⌋, on the coordinate centred on its median) is not above 2, so the \
-             law may have no finite variance and W2 cannot converge as N grows. Read W1 (finite \
-             for an index above 1) and the trimmed W2 (quantiles 0.05 to 0.95) instead.\n",
-        );
+        md.push_str(&crate::tails::not_meaningful_note(
+            "W2",
+            "the panel's or its limit's coordinate (centred on its median)",
+            "Read W1 (finite for an index above 1) and the trimmed W2 (quantiles 0.05 to 0.95) instead.",
+        ));
     }
     if !result.limits.is_empty() {
         md.push_str(
