@@ -18,7 +18,7 @@ use crate::plan::GridMode;
 use crate::plot::{HistogramPanel, save_histogram_grid};
 use crate::{StudyError, write_rows};
 use meanfield_chaos::tail::law_distance;
-use meanfield_chaos::{TailVerdict, histogram, kde, linspace, tail_index, w2_1d};
+use meanfield_chaos::{TailVerdict, histogram, kde, linspace, tail_index, w1_1d, w2_1d};
 use meanfield_train::{Outcome, StopHandle, TrainConfig};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -76,8 +76,9 @@ pub struct PanelRow {
     /// W2 between this run's coordinate law and its limit run's.
     pub w2_to_limit: Option<f64>,
     pub limit: String,
-    /// The limit run's own floor: W2 between it and the run at half its width.
+    /// The limit run's own floor: W2 and W1 between it and the run at half its width.
     pub limit_floor_w2: Option<f64>,
+    pub limit_floor_w1: Option<f64>,
     /// W1 to the limit (finite when the tail index is above 1, where W2 may not be).
     pub w1_to_limit: Option<f64>,
     /// W2 of the central 90% of the two laws (quantiles 0.05 to 0.95): finite whatever the tails.
@@ -101,6 +102,16 @@ pub struct PanelRow {
     pub wall_seconds: f64,
 }
 
+/// How far a limit run is from the same setting at half its width.
+#[derive(Debug, Clone, Copy)]
+pub struct Floor {
+    pub width: usize,
+    pub w2: f64,
+    pub w1: f64,
+    /// Wall time of the half-width run.
+    pub seconds: f64,
+}
+
 /// A limit run as the report lists it.
 #[derive(Debug, Clone)]
 pub struct LimitRow {
@@ -108,7 +119,7 @@ pub struct LimitRow {
     pub steps: u64,
     pub wall_seconds: f64,
     /// Width of the half-width run, W2 between the two, and its wall time (when it finished).
-    pub floor: Option<(usize, f64, f64)>,
+    pub floor: Option<Floor>,
     /// The limit law's tail (hidden coordinate, Hill at k = ⌊√N⌋).
     pub tail: Option<meanfield_chaos::TailIndex>,
 }
@@ -228,14 +239,15 @@ impl HistogramFigure {
                 continue;
             };
             let floor = match sample_of(&l.half) {
-                Some((half, o)) => Some((
-                    l.half.width,
-                    w2_1d(&sample, &half)?,
-                    o.summary().wall_seconds,
-                )),
+                Some((half, o)) => Some(Floor {
+                    width: l.half.width,
+                    w2: w2_1d(&sample, &half)?,
+                    w1: w1_1d(&sample, &half)?,
+                    seconds: o.summary().wall_seconds,
+                }),
                 None => None,
             };
-            floors.push(floor.map(|f| f.1));
+            floors.push(floor);
             let tail = tail_index(&sample, None).ok();
             limit_rows.push(LimitRow {
                 label: l.label.clone(),
@@ -315,7 +327,8 @@ impl HistogramFigure {
                 limit: panel
                     .limit
                     .map_or(String::new(), |i| self.limits[i].label.clone()),
-                limit_floor_w2: panel.limit.and_then(|i| floors[i]),
+                limit_floor_w2: panel.limit.and_then(|i| floors[i].map(|f| f.w2)),
+                limit_floor_w1: panel.limit.and_then(|i| floors[i].map(|f| f.w1)),
                 w1_to_limit: w1,
                 trimmed_w2_to_limit: trimmed,
                 tail_index: tail.as_ref().map(|t| t.hill.index),
@@ -379,7 +392,7 @@ impl HistogramFigure {
 /// steps and wall time.
 pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
     let mut md = String::from(
-        "| panel | steps | mean | sd | tail index [95%] | W2 to its limit | W1 | trimmed W2 | limit's own floor | limit | inside window | test acc. | wall |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n",
+        "| panel | steps | mean | sd | tail index [95%] | W2 to its limit | W1 | trimmed W2 | limit's own floor (W2, W1) | limit | inside window | test acc. | wall |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n",
     );
     let mut lines = Vec::new();
     let mut marked = false;
@@ -396,14 +409,18 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
             fmt_opt(r.w2_to_limit, 4),
             fmt_opt(r.w1_to_limit, 4),
             fmt_opt(r.trimmed_w2_to_limit, 4),
-            fmt_opt(r.limit_floor_w2, 4),
+            format!(
+                "{}, {}",
+                fmt_opt(r.limit_floor_w2, 4),
+                fmt_opt(r.limit_floor_w1, 4)
+            ),
             r.limit,
             r.inside_window,
             r.test_accuracy,
             duration(r.wall_seconds)
         ));
         lines.push(format!(
-            "{}: W2 to limit {}{} (the limit's own floor {}), W1 {}, tail index {}, sd {:.4}, {} steps",
+            "{}: W2 to limit {}{} (the limit's own floor {}), W1 {} (floor {}), tail index {}, sd {:.4}, {} steps",
             r.panel,
             fmt_opt(r.w2_to_limit, 4),
             if r.w2_meaningful {
@@ -413,6 +430,7 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
             },
             fmt_opt(r.limit_floor_w2, 4),
             fmt_opt(r.w1_to_limit, 4),
+            fmt_opt(r.limit_floor_w1, 4),
             tail_cell(r.tail_index, r.tail_ci_low, r.tail_ci_high),
             r.sd,
             r.steps
@@ -433,9 +451,12 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
         );
         for l in &result.limits {
             let floor = match l.floor {
-                Some((width, w2, secs)) => format!(
-                    "; its floor: W2 {w2:.4} to the N = {width} run ({})",
-                    duration(secs)
+                Some(f) => format!(
+                    "; its floor: W2 {:.4}, W1 {:.4} to the N = {} run ({})",
+                    f.w2,
+                    f.w1,
+                    f.width,
+                    duration(f.seconds)
                 ),
                 None => "; its floor: the half-width run failed".into(),
             };
