@@ -398,6 +398,11 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
     let mut marked = false;
     for r in &result.rows {
         let mark = if r.w2_meaningful { "" } else { " †" };
+        let floor = format!(
+            "{}, {}",
+            fmt_opt(r.limit_floor_w2, 4),
+            fmt_opt(r.limit_floor_w1, 4)
+        );
         marked |= !r.w2_meaningful;
         md.push_str(&format!(
             "| {} | {} | {:.4} | {:.4} | {} | {}{mark} | {} | {} | {} | {} | {:.3} | {:.4} | {} |\n",
@@ -409,11 +414,7 @@ pub fn panel_table(result: &FigureResult) -> (String, Vec<String>) {
             fmt_opt(r.w2_to_limit, 4),
             fmt_opt(r.w1_to_limit, 4),
             fmt_opt(r.trimmed_w2_to_limit, 4),
-            format!(
-                "{}, {}",
-                fmt_opt(r.limit_floor_w2, 4),
-                fmt_opt(r.limit_floor_w1, 4)
-            ),
+            floor,
             r.limit,
             r.inside_window,
             r.test_accuracy,
