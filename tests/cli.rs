@@ -957,6 +957,30 @@ fn trains_on_your_own_arrays() {
     assert!(s["last"]["train_accuracy"].as_f64().unwrap() > 0.8, "{s}");
     let again = ok(&args);
     assert!(String::from_utf8_lossy(&again.stderr).contains("reused"));
+    // The same files with other contents (the first 10 points mirrored): the finished run is
+    // not answered for them; --force trains on the files as they are.
+    let x2: Vec<f32> = (0..300 * 4)
+        .map(|i| {
+            let v = ((i * 7919) % 1000) as f32 / 500.0 - 1.0;
+            if i < 40 { -v } else { v }
+        })
+        .collect();
+    let y2: Vec<i64> = x2.chunks(4).map(|r| (r[0] > r[1]) as i64).collect();
+    save(&data.join("train_x.npy"), &[300, 4], x2);
+    save(&data.join("train_y.npy"), &[300], y2);
+    let err = stderr_of_failure(&args);
+    assert!(
+        err.contains("was trained on other inputs")
+            && err.contains("mydata/train_x.npy has SHA-256")
+            && err.contains("--force"),
+        "{err}"
+    );
+    let forced: Vec<&str> = args.iter().copied().chain(["--force"]).collect();
+    ok(&forced);
+    let again = ok(&args);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reused"));
+    // The fingerprint's cache sits next to the data.
+    assert!(data.join(".meanfield-sha256.json").is_file());
     save(&data.join("train_x.npy"), &[300], vec![0.0f32; 300]);
     let bad_out = tmp.path().join("bad").display().to_string();
     let mut bad = args.to_vec();

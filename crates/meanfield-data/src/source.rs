@@ -99,6 +99,34 @@ impl DatasetKind {
         }
     }
 
+    /// The files a load of this dataset reads from the data directory (those present): the
+    /// inputs a run's fingerprint covers. None for the generated synthetic task.
+    pub fn input_files(&self, data_dir: &Path) -> Vec<PathBuf> {
+        match self {
+            Self::Mnist | Self::FashionMnist => {
+                let dir = self.dir(data_dir);
+                IDX_FILES
+                    .iter()
+                    .filter_map(|f| idx::find(&dir, f))
+                    .collect()
+            }
+            Self::Cifar10 => crate::cifar::locate(data_dir)
+                .map(|(dir, format)| {
+                    crate::cifar::files(format)
+                        .iter()
+                        .map(|f| dir.join(f))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Self::Arrays => crate::arrays::FILES
+                .iter()
+                .map(|f| data_dir.join(f))
+                .filter(|p| p.is_file())
+                .collect(),
+            Self::Synthetic => Vec::new(),
+        }
+    }
+
     /// Files missing from `dir` (an `.gz` IDX file may also be present uncompressed).
     pub fn missing(&self, dir: &Path) -> Vec<&'static str> {
         self.files()

@@ -40,6 +40,10 @@ pub enum TrainError {
     )]
     ForeignRun { dir: PathBuf, differences: String },
     #[error(
+        "{dir} was trained on other inputs ({changes}): it is not reused nor continued. Pass --force to train it again on the files as they are now, or restore the files it read"
+    )]
+    InputsChanged { dir: PathBuf, changes: String },
+    #[error(
         "{dir} is not a run directory and is not empty (it holds {first}): a run would write config.toml, metrics.csv and its weights among your files. Choose a new or empty folder for --out, or pass --force to write into it anyway"
     )]
     NotARunDirectory { dir: PathBuf, first: String },

@@ -36,6 +36,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod fused_update;
+pub mod inputs;
 pub mod lock;
 pub mod memory;
 pub mod metrics;

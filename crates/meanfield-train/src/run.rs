@@ -125,6 +125,23 @@ impl Run {
             }
         }
         let device = config.backend.device()?;
+        // The inputs' fingerprint (files only: in-memory data has none): a resume must read
+        // what the run read so far.
+        let fingerprint = match &task {
+            Some(_) => None,
+            None => {
+                if checkpoint.is_some() {
+                    let changes = crate::inputs::changes(&dir, config)?;
+                    if !changes.is_empty() {
+                        return Err(TrainError::InputsChanged {
+                            dir,
+                            changes: changes.join("; "),
+                        });
+                    }
+                }
+                Some(crate::inputs::fingerprint(config)?)
+            }
+        };
         let task = match task {
             Some(task) => task,
             None => Task::load(config)?,
@@ -139,6 +156,12 @@ impl Run {
         )?;
         run_dir::create(&dir)?;
         weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
+        match &fingerprint {
+            Some(f) => crate::inputs::write(&dir, f)?,
+            None => {
+                let _ = std::fs::remove_file(dir.join(crate::inputs::FILE));
+            }
+        }
         let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
         let resumed = match checkpoint {
             Some(c) => Some(checkpoint::load(c, (config.net_width(), p, classes))?),

@@ -69,7 +69,9 @@ pub const OPERATIONAL: [&str; 6] = [
 /// - `Ok(None)`: no finished run there, or its weights are missing or cut short (`say` is told
 ///   which file): train it (again);
 /// - `Err(ForeignRun)`: a finished run of another setting (only possible with `--out`), with
-///   each key that differs and both values.
+///   each key that differs and both values;
+/// - `Err(InputsChanged)`: the files it read (data, `--init-from` weights) have other contents
+///   now ([`crate::inputs`]).
 pub fn reusable(
     dir: &Path,
     config: &TrainConfig,
@@ -84,6 +86,13 @@ pub fn reusable(
         return Err(TrainError::ForeignRun {
             dir: dir.to_path_buf(),
             differences: differences.join("; "),
+        });
+    }
+    let changes = crate::inputs::changes(dir, config)?;
+    if !changes.is_empty() {
+        return Err(TrainError::InputsChanged {
+            dir: dir.to_path_buf(),
+            changes: changes.join("; "),
         });
     }
     for name in [crate::weights::HIDDEN, crate::weights::READOUT] {

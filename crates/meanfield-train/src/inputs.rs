@@ -1,0 +1,136 @@
+//! The fingerprint of what a run read: SHA-256 of each input file (the dataset's files, the
+//! `--init-from` weights), written to `<run>/inputs.json` when the run starts. A finished run is
+//! reused, and a checkpoint resumed, only while the same files still have the same contents:
+//! data changed in place under the same path is never answered with an old result.
+//!
+//! Hashing is cached next to the data, in `.meanfield-sha256.json` in each file's folder,
+//! keyed by the file's size and modification time, so a large dataset is hashed once (a folder
+//! that cannot be written just goes uncached). Files are named by their folder and file name
+//! (`mnist/train-images-idx3-ubyte.gz`, `init_from/hidden.npy`), not their full path: where the
+//! data lives is an operational setting, what it holds is not.
+
+use crate::{TrainConfig, TrainError};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+/// The run directory's record of its inputs.
+pub const FILE: &str = "inputs.json";
+const CACHE: &str = ".meanfield-sha256.json";
+
+/// Name → SHA-256 (lowercase hex) of every input `config` reads from disk.
+pub type Fingerprint = BTreeMap<String, String>;
+
+/// The files `config` reads, each with the name it has in a [`Fingerprint`].
+fn input_files(config: &TrainConfig) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = config
+        .dataset
+        .input_files(&config.data_dir)
+        .into_iter()
+        .map(|p| (short_name(&p), p))
+        .collect();
+    if let Some(dir) = &config.init_from {
+        for name in [crate::weights::HIDDEN, crate::weights::READOUT] {
+            let path = dir.join(name);
+            if path.is_file() {
+                files.push((format!("init_from/{name}"), path));
+            }
+        }
+    }
+    files
+}
+
+/// `folder/file` of a path.
+fn short_name(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(folder) => format!("{}/{file}", folder.to_string_lossy()),
+        None => file,
+    }
+}
+
+/// The fingerprint of `config`'s inputs as they are now.
+pub fn fingerprint(config: &TrainConfig) -> Result<Fingerprint, TrainError> {
+    input_files(config)
+        .into_iter()
+        .map(|(name, path)| Ok((name, sha256_cached(&path)?)))
+        .collect()
+}
+
+/// SHA-256 of `path`, from the folder's cache when its size and mtime are unchanged.
+fn sha256_cached(path: &Path) -> Result<String, TrainError> {
+    let read_err = |source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("{}:{mtime}", meta.len());
+    let name = path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let cache_path = path.with_file_name(CACHE);
+    let mut cache: BTreeMap<String, (String, String)> = std::fs::read_to_string(&cache_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if let Some((k, sum)) = cache.get(&name)
+        && *k == key
+    {
+        return Ok(sum.clone());
+    }
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(read_err)?;
+    let sum: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    cache.insert(name, (key, sum.clone()));
+    if let Ok(text) = serde_json::to_string_pretty(&cache) {
+        // A read-only data folder goes uncached.
+        let _ = meanfield_io::write_atomic(&cache_path, text.as_bytes());
+    }
+    Ok(sum)
+}
+
+/// Writes `fingerprint` into the run directory.
+pub fn write(dir: &Path, fingerprint: &Fingerprint) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(fingerprint).expect("a map of strings serialises");
+    crate::weights::write_file(&dir.join(FILE), text.as_bytes())
+}
+
+/// How the inputs recorded in `dir` differ from `config`'s inputs now, one line per file;
+/// empty when they are the same, or when the run recorded none (runs made before this check).
+pub fn changes(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainError> {
+    let Some(recorded) = std::fs::read_to_string(dir.join(FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Fingerprint>(&t).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let now = fingerprint(config)?;
+    let mut names: Vec<&String> = recorded.keys().chain(now.keys()).collect();
+    names.sort();
+    names.dedup();
+    let short = |s: Option<&String>| s.map_or("absent".to_string(), |s| s[..12].to_string() + "…");
+    Ok(names
+        .into_iter()
+        .filter(|n| recorded.get(*n) != now.get(*n))
+        .map(|n| {
+            format!(
+                "{n} has SHA-256 {} now, {} when the run read it",
+                short(now.get(n)),
+                short(recorded.get(n))
+            )
+        })
+        .collect())
+}
