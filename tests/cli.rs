@@ -520,6 +520,28 @@ fn run_directories_are_checked_before_reuse() {
     let rerun = ok_owned(&noisy);
     assert!(String::from_utf8_lossy(&rerun.stderr).contains("readout.npy cannot be read"));
     assert!(out.join("readout.npy").is_file());
+    // A run that asked for snapshots is whole only with them (studies read them).
+    let snap = tmp.path().join("snap").display().to_string();
+    let with_snapshots = [
+        "synthetic",
+        "--horizon",
+        "4",
+        "--snapshots",
+        "2",
+        "--out",
+        &snap,
+    ];
+    ok(&with_snapshots);
+    let first = Path::new(&snap).join("snapshots/hidden_1.npy");
+    let bytes = std::fs::read(&first).unwrap();
+    std::fs::remove_file(&first).unwrap();
+    let rerun = ok(&with_snapshots);
+    let said = String::from_utf8_lossy(&rerun.stderr);
+    assert!(
+        said.contains("snapshot hidden_1.npy cannot be read") && said.contains("training it again"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
     // 7. --out into a folder of the user's own.
     let mine = tmp.path().join("mine");
     std::fs::create_dir(&mine).unwrap();

@@ -95,14 +95,17 @@ pub fn reusable(
             changes: changes.join("; "),
         });
     }
-    for name in [crate::weights::HIDDEN, crate::weights::READOUT] {
-        if let Err(problem) = crate::weights::check_whole(&dir.join(name)) {
-            say(&format!(
-                "{} was marked finished but {problem}: training it again",
-                dir.display()
-            ));
-            return Ok(None);
-        }
+    let weights = [crate::weights::HIDDEN, crate::weights::READOUT]
+        .into_iter()
+        .try_for_each(|name| crate::weights::check_whole(&dir.join(name)));
+    // The snapshots the setting asks for are part of the result (the coupling study reads them).
+    let snapshots = weights.and_then(|()| crate::snapshot::check_whole(dir, config, summary.steps));
+    if let Err(problem) = snapshots {
+        say(&format!(
+            "{} was marked finished but {problem}: training it again",
+            dir.display()
+        ));
+        return Ok(None);
     }
     Ok(Some(summary))
 }

@@ -53,6 +53,18 @@ pub fn plan(config: &TrainConfig, steps: u64) -> Result<Vec<SnapshotPoint>, Trai
         .collect())
 }
 
+/// The first snapshot file of a finished run that is missing or cut short, for the snapshots
+/// `config` plans over `steps` steps (studies read them: a run without them is not whole).
+pub fn check_whole(dir: &Path, config: &TrainConfig, steps: u64) -> Result<(), String> {
+    for point in plan(config, steps).map_err(|e| e.to_string())? {
+        for what in ["hidden", "readout"] {
+            let path = file(dir, what, point.j);
+            weights::check_whole(&path).map_err(|p| format!("snapshot {p}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn file(dir: &Path, what: &str, j: u64) -> PathBuf {
     dir.join(DIR).join(format!("{what}_{j}.npy"))
 }
