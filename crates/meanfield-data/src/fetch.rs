@@ -80,13 +80,13 @@ impl DatasetKind {
     }
 }
 
-/// SHA-256 of a file, lowercase hex.
+/// SHA-256 of a file, lowercase hex (streamed).
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Sha256::digest(&bytes)
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
+    Ok(hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())

@@ -10,7 +10,6 @@
 //! data lives is an operational setting, what it holds is not.
 
 use crate::{TrainConfig, TrainError};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -86,14 +85,7 @@ fn sha256_cached(path: &Path) -> Result<String, TrainError> {
     {
         return Ok(sum.clone());
     }
-    let mut file = std::fs::File::open(path).map_err(read_err)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(read_err)?;
-    let sum: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sum = meanfield_data::fetch::sha256_file(path)?;
     cache.insert(name, (key, sum.clone()));
     if let Ok(text) = serde_json::to_string_pretty(&cache) {
         // A read-only data folder goes uncached.
@@ -108,21 +100,34 @@ pub fn write(dir: &Path, fingerprint: &Fingerprint) -> Result<(), TrainError> {
     crate::weights::write_file(&dir.join(FILE), text.as_bytes())
 }
 
-/// How the inputs recorded in `dir` differ from `config`'s inputs now, one line per file;
-/// empty when they are the same, or when the run recorded none (runs made before this check).
-pub fn changes(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainError> {
-    let Some(recorded) = std::fs::read_to_string(dir.join(FILE))
+/// The inputs the run in `dir` recorded (`None` for runs made before this check).
+pub fn recorded(dir: &Path) -> Option<Fingerprint> {
+    std::fs::read_to_string(dir.join(FILE))
         .ok()
-        .and_then(|t| serde_json::from_str::<Fingerprint>(&t).ok())
-    else {
-        return Ok(Vec::new());
-    };
-    let now = fingerprint(config)?;
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// `Err(InputsChanged)` naming every file whose contents differ between what the run in `dir`
+/// recorded and `now`.
+pub fn check(dir: &Path, recorded: &Fingerprint, now: &Fingerprint) -> Result<(), TrainError> {
+    let changes = changes(recorded, now);
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(TrainError::InputsChanged {
+            dir: dir.to_path_buf(),
+            changes: changes.join("; "),
+        })
+    }
+}
+
+/// How `recorded` and `now` differ, one line per file.
+fn changes(recorded: &Fingerprint, now: &Fingerprint) -> Vec<String> {
     let mut names: Vec<&String> = recorded.keys().chain(now.keys()).collect();
     names.sort();
     names.dedup();
     let short = |s: Option<&String>| s.map_or("absent".to_string(), |s| s[..12].to_string() + "…");
-    Ok(names
+    names
         .into_iter()
         .filter(|n| recorded.get(*n) != now.get(*n))
         .map(|n| {
@@ -132,5 +137,5 @@ pub fn changes(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainErr
                 short(recorded.get(n))
             )
         })
-        .collect())
+        .collect()
 }

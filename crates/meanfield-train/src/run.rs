@@ -129,19 +129,13 @@ impl Run {
         // what the run read so far.
         let fingerprint = match &task {
             Some(_) => None,
-            None => {
-                if checkpoint.is_some() {
-                    let changes = crate::inputs::changes(&dir, config)?;
-                    if !changes.is_empty() {
-                        return Err(TrainError::InputsChanged {
-                            dir,
-                            changes: changes.join("; "),
-                        });
-                    }
-                }
-                Some(crate::inputs::fingerprint(config)?)
-            }
+            None => Some(crate::inputs::fingerprint(config)?),
         };
+        if checkpoint.is_some()
+            && let (Some(recorded), Some(now)) = (crate::inputs::recorded(&dir), &fingerprint)
+        {
+            crate::inputs::check(&dir, &recorded, now)?;
+        }
         let task = match task {
             Some(task) => task,
             None => Task::load(config)?,

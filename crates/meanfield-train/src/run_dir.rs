@@ -88,19 +88,10 @@ pub fn reusable(
             differences: differences.join("; "),
         });
     }
-    let changes = crate::inputs::changes(dir, config)?;
-    if !changes.is_empty() {
-        return Err(TrainError::InputsChanged {
-            dir: dir.to_path_buf(),
-            changes: changes.join("; "),
-        });
+    if let Some(recorded) = crate::inputs::recorded(dir) {
+        crate::inputs::check(dir, &recorded, &crate::inputs::fingerprint(config)?)?;
     }
-    let weights = [crate::weights::HIDDEN, crate::weights::READOUT]
-        .into_iter()
-        .try_for_each(|name| crate::weights::check_whole(&dir.join(name)));
-    // The snapshots the setting asks for are part of the result (the coupling study reads them).
-    let snapshots = weights.and_then(|()| crate::snapshot::check_whole(dir, config, summary.steps));
-    if let Err(problem) = snapshots {
+    if let Err(problem) = check_whole(dir, Some(config), summary.steps) {
         say(&format!(
             "{} was marked finished but {problem}: training it again",
             dir.display()
@@ -108,6 +99,19 @@ pub fn reusable(
         return Ok(None);
     }
     Ok(Some(summary))
+}
+
+/// The first result file of the finished run in `dir` (`steps` steps) that is missing or cut
+/// short: its weights, and the snapshots its setting plans (studies read them) when the
+/// setting is known.
+pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Result<(), String> {
+    [crate::weights::HIDDEN, crate::weights::READOUT]
+        .into_iter()
+        .try_for_each(|name| crate::weights::check_whole(&dir.join(name)))?;
+    match config {
+        Some(c) => crate::snapshot::check_whole(dir, c, steps),
+        None => Ok(()),
+    }
 }
 
 /// The keys whose values differ between two config.toml texts, operational keys aside:
@@ -235,10 +239,9 @@ pub fn inspect(dir: &Path) -> Listing {
     }
     let (status, steps) = match Status::read(dir) {
         Some(Status::Finished(s)) => {
-            for name in [crate::weights::HIDDEN, crate::weights::READOUT] {
-                if let Err(p) = crate::weights::check_whole(&dir.join(name)) {
-                    problems.push(p);
-                }
+            // The same check as reuse (snapshots too when the setting could be read).
+            if let Err(p) = check_whole(dir, config.as_ref().ok(), s.steps) {
+                problems.push(p);
             }
             ("finished".to_string(), Some(s.steps))
         }
