@@ -318,6 +318,10 @@ pub struct BenchArgs {
     /// Gradient engines, comma-separated: closed-form, autodiff.
     #[arg(long, value_delimiter = ',', default_value = "closed-form,autodiff")]
     pub engines: Vec<Engine>,
+    /// Dynamics, comma-separated: sgd, diffusion (its step with K = M drift and noise examples;
+    /// closed-form engine only). Diffusion rows say `closed-form/diffusion` in the engine column.
+    #[arg(long, value_delimiter = ',', default_value = "sgd")]
+    pub dynamics: Vec<meanfield_train::Dynamics>,
     /// Widths N, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     pub widths: Vec<usize>,
@@ -475,6 +479,21 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<String>,
+    /// sgd (eq. 2: one batch shared by all particles) or diffusion (the paper's particle system
+    /// (6): each particle its own Gaussian noise of covariance Σ/M; docs/diffusion.md) [default: sgd].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dynamics: Option<String>,
+    /// The diffusion's drift set: batch (M examples drawn per step), K drawn per step, or full
+    /// (the whole training set: exact) [default: batch].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift_set: Option<String>,
+    /// The diffusion's noise set, over which each particle's gradient covariance Σ is taken:
+    /// batch, K, or full [default: batch].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_set: Option<String>,
     /// Your own arrays: normalisation and class count.
     #[command(flatten)]
     #[serde(skip_serializing_if = "ArraysFlags::is_empty")]

@@ -186,6 +186,7 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
     let sweep = meanfield_train::bench::Sweep {
         backends: args.backends.clone(),
         engines: args.engines.clone(),
+        dynamics: args.dynamics.clone(),
         widths: args.widths.clone(),
         input_dims: args.input_dims.clone(),
         batch: args.batch,

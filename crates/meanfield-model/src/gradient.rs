@@ -70,18 +70,68 @@ pub fn closed_form_factors(
     x: Tensor<2>,
     targets: Tensor<2>,
 ) -> GradientFactors {
+    factors(model, x, targets, None)
+}
+
+/// The factors of a per-particle weighted loss: particle k's gradient is that of
+/// `Σ_i q[i, k] · ℓ_i` for `q` [M, N] (`per_example`), where ℓ_i is example i's cross-entropy.
+/// With every q[i, k] = 1/M this is [`closed_form_factors`] (up to rounding). The particle
+/// diffusion steps with it: a drift weight 1/K per drift example plus each particle's own
+/// Gaussian multipliers (`meanfield_train::diffusion`).
+///
+/// ```text
+/// R   = softmax(Z) − Y                                             [M, C]
+/// ∇W2 = (A ⊙ q)ᵀ R / N                                             [N, C]
+/// ∇H  = (R W2ᵀ / N) ⊙ act'(H) ⊙ q                                  [M, N]
+/// ```
+pub fn weighted_factors(
+    model: &MeanFieldNet,
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    per_example: Tensor<2>,
+) -> GradientFactors {
+    factors(model, x, targets, Some(per_example))
+}
+
+fn factors(
+    model: &MeanFieldNet,
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    per_example: Option<Tensor<2>>,
+) -> GradientFactors {
     let n = model.width() as f64;
     let m = x.dims()[0] as f64;
     let trace = model.forward_trace(x.clone());
-    // G / N: the 1/N of both ∇W2 and ∇H applied once, on [M, C], not on [N, C] and [M, N].
-    let g_n = (activation::softmax(trace.logits.clone(), 1) - targets).div_scalar(m * n);
     let w2 = model.readout.val();
-    let readout = match model.readout_mode {
-        Readout::Trainable => Some(trace.act.clone().transpose().matmul(g_n.clone())),
-        Readout::Fixed => None,
+    let residual = activation::softmax(trace.logits.clone(), 1) - targets;
+    let (readout, d_pre) = match per_example {
+        None => {
+            // G / N: the 1/N of both ∇W2 and ∇H applied once, on [M, C], not on [N, C] and
+            // [M, N].
+            let g_n = residual.div_scalar(m * n);
+            let readout = match model.readout_mode {
+                Readout::Trainable => Some(trace.act.clone().transpose().matmul(g_n.clone())),
+                Readout::Fixed => None,
+            };
+            let d_act = g_n.matmul(w2.transpose());
+            let d_pre = model.activation.backward(trace.pre, trace.act, d_act);
+            (readout, d_pre)
+        }
+        Some(q) => {
+            let r_n = residual.div_scalar(n);
+            let readout = match model.readout_mode {
+                Readout::Trainable => Some(
+                    (trace.act.clone() * q.clone())
+                        .transpose()
+                        .matmul(r_n.clone()),
+                ),
+                Readout::Fixed => None,
+            };
+            let d_act = r_n.matmul(w2.transpose());
+            let d_pre = model.activation.backward(trace.pre, trace.act, d_act) * q;
+            (readout, d_pre)
+        }
     };
-    let d_act = g_n.matmul(w2.transpose());
-    let d_pre = model.activation.backward(trace.pre, trace.act, d_act);
     GradientFactors {
         d_pre,
         x,

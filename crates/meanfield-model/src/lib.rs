@@ -20,7 +20,9 @@ pub mod net;
 pub use activation::Activation;
 pub use config::{MeanFieldNetConfig, Readout};
 pub use error::ModelError;
-pub use gradient::{GradientFactors, Gradients, closed_form_factors, closed_form_gradients};
+pub use gradient::{
+    GradientFactors, Gradients, closed_form_factors, closed_form_gradients, weighted_factors,
+};
 pub use init::Init;
 pub use loss::{accuracy, cross_entropy, one_hot};
 pub use net::MeanFieldNet;

@@ -2,7 +2,7 @@
 //! square matrix product on the same backend (the practical peak), on random data.
 
 use crate::stepper::{Stepper, initial_model};
-use crate::{Backend, Engine, TrainConfig, TrainError};
+use crate::{Backend, Dynamics, Engine, TrainConfig, TrainError};
 use burn::tensor::{Device, Tensor};
 use meanfield_data::Dataset;
 use meanfield_model::Readout;
@@ -16,6 +16,8 @@ use std::time::Instant;
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchRow {
     pub backend: String,
+    /// The engine, with `/diffusion` appended for the particle diffusion's step (the columns
+    /// stay those PyTorch's rows have).
     pub engine: String,
     pub width: usize,
     pub input_dim: usize,
@@ -54,6 +56,8 @@ impl BenchRow {
 pub struct BenchCase {
     pub backend: Backend,
     pub engine: Engine,
+    /// SGD, or the diffusion with its default sets (K = M drift and noise examples per step).
+    pub dynamics: Dynamics,
     pub readout: Readout,
     pub width: usize,
     pub input_dim: usize,
@@ -81,6 +85,7 @@ fn case_config(case: &BenchCase) -> TrainConfig {
         penalty: 0.0,
         backend: case.backend,
         engine: case.engine,
+        dynamics: case.dynamics,
         ..TrainConfig::default()
     }
 }
@@ -164,7 +169,10 @@ pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
     let gflops = step_flops(case) / seconds / 1e9;
     Ok(BenchRow {
         backend: case.backend.to_string(),
-        engine: case.engine.to_string(),
+        engine: match case.dynamics {
+            Dynamics::Sgd => case.engine.to_string(),
+            Dynamics::Diffusion => format!("{}/diffusion", case.engine),
+        },
         width: case.width,
         input_dim: case.input_dim,
         batch: case.batch,
@@ -189,11 +197,13 @@ pub fn auto_iterations(case: &BenchCase, seconds: f64) -> Result<usize, TrainErr
     Ok(((seconds / probe) as usize).clamp(3, 200))
 }
 
-/// A sweep: every backend × engine × input size × width, each timed for about `seconds`.
+/// A sweep: every backend × engine × dynamics × input size × width, each timed for about
+/// `seconds` (the diffusion only with the closed-form engine, the one that steps it).
 #[derive(Debug, Clone)]
 pub struct Sweep {
     pub backends: Vec<Backend>,
     pub engines: Vec<Engine>,
+    pub dynamics: Vec<Dynamics>,
     pub widths: Vec<usize>,
     pub input_dims: Vec<usize>,
     pub batch: usize,
@@ -210,12 +220,19 @@ impl Sweep {
         let mut rows = Vec::new();
         for &backend in &self.backends {
             let device = backend.device()?;
-            for &engine in &self.engines {
+            let cases = self.engines.iter().flat_map(|&engine| {
+                self.dynamics
+                    .iter()
+                    .filter(move |&&d| d.is_sgd() || engine == Engine::ClosedForm)
+                    .map(move |&dynamics| (engine, dynamics))
+            });
+            for (engine, dynamics) in cases {
                 for &input_dim in &self.input_dims {
                     for &width in &self.widths {
                         let mut case = BenchCase {
                             backend,
                             engine,
+                            dynamics,
                             readout: self.readout,
                             width,
                             input_dim,

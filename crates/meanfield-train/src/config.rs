@@ -6,6 +6,7 @@
 //! Each layer is a TOML table; unknown keys and wrong types are errors (never ignored). The
 //! resolved config is written to the run directory as `config.toml`.
 
+use crate::diffusion::{Dynamics, ExampleSet};
 use crate::{Backend, TrainError};
 use meanfield_data::arrays::ArraysConfig;
 use meanfield_data::synthetic::SyntheticConfig;
@@ -109,6 +110,15 @@ pub struct TrainConfig {
     pub test_subset: Option<usize>,
     pub backend: Backend,
     pub engine: Engine,
+    /// `sgd` (eq. 2) or `diffusion` (the particle system (6), [`crate::diffusion`]).
+    #[serde(default, skip_serializing_if = "Dynamics::is_sgd")]
+    pub dynamics: Dynamics,
+    /// The diffusion's drift set: `batch` (M examples drawn per step), K drawn, or `full`.
+    #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
+    pub drift_set: ExampleSet,
+    /// The diffusion's noise set (its covariance Σ is estimated over it): as `drift_set`.
+    #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
+    pub noise_set: ExampleSet,
     pub data_dir: PathBuf,
     /// Parent of automatically named run directories.
     pub runs_dir: PathBuf,
@@ -170,6 +180,9 @@ impl Default for TrainConfig {
             test_subset: None,
             backend: Backend::default(),
             engine: Engine::default(),
+            dynamics: Dynamics::Sgd,
+            drift_set: ExampleSet::Batch,
+            noise_set: ExampleSet::Batch,
             data_dir: PathBuf::from("data"),
             runs_dir: PathBuf::from("runs"),
             out: None,
@@ -395,6 +408,7 @@ impl TrainConfig {
                 ));
             }
         }
+        self.validate_dynamics()?;
         if self.snapshots == Some(0) {
             return Err(bad(
                 "--snapshots",
@@ -453,6 +467,56 @@ impl TrainConfig {
             net.check_sizes()?;
         } else {
             net.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The diffusion's settings: its sets apply to it alone; it needs the closed-form engine
+    /// and particles that may differ.
+    fn validate_dynamics(&self) -> Result<(), TrainError> {
+        let bad = |flag: &str, message: String| TrainError::Config {
+            source_name: flag.to_string(),
+            message,
+        };
+        if self.dynamics.is_sgd() {
+            for (flag, set) in [
+                ("--drift-set", self.drift_set),
+                ("--noise-set", self.noise_set),
+            ] {
+                if !set.is_batch() {
+                    return Err(bad(
+                        flag,
+                        format!(
+                            "{set} applies only to the particle diffusion: add --dynamics diffusion, or leave it out (SGD steps on its batch)"
+                        ),
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if self.engine != Engine::ClosedForm {
+            return Err(bad(
+                "--dynamics",
+                "the diffusion steps every particle with its own example weights, which the closed-form engine computes: use --engine closed-form".into(),
+            ));
+        }
+        if self.identical_particles {
+            return Err(bad(
+                "--dynamics",
+                "the diffusion moves each particle with its own noise, so identical particles do not stay identical: train the full width".into(),
+            ));
+        }
+        if self.drift_set.size(self.batch, usize::MAX) == 0 {
+            return Err(bad("--drift-set", "needs at least 1 example".into()));
+        }
+        if self.noise_set.size(self.batch, usize::MAX) < 2 {
+            return Err(bad(
+                "--noise-set",
+                format!(
+                    "{} example(s) cannot estimate a covariance: give at least 2 (or full)",
+                    self.noise_set.size(self.batch, usize::MAX)
+                ),
+            ));
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use crate::fused_update::{self, fused_hidden_update};
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use meanfield_model::{MeanFieldNet, closed_form_factors, cross_entropy};
+use meanfield_model::{MeanFieldNet, closed_form_factors, cross_entropy, weighted_factors};
 use meanfield_optim::ScaledSgd;
 
 /// The model and whatever its engine needs between steps.
@@ -66,9 +66,20 @@ impl StepEngine {
         }
     }
 
-    /// One update with step size `lr` on batch `x` [M, p] with one-hot targets [M, C].
-    /// Returns the batch logits computed before the update.
-    pub fn step(&mut self, lr: f64, x: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+    /// One update with step size `lr` on batch `x` [M, p] with one-hot targets [M, C]: the
+    /// gradient of the batch's mean loss, or with `per_example` weights q [M, N], particle k's
+    /// gradient of `Σ_i q[i, k] ℓ_i` ([`meanfield_model::weighted_factors`], the diffusion's
+    /// step; closed-form engine only). Returns the batch logits computed before the update.
+    ///
+    /// # Panics
+    /// With `per_example` on the autodiff engine (the config refuses that pairing).
+    pub fn step(
+        &mut self,
+        lr: f64,
+        x: Tensor<2>,
+        targets: Tensor<2>,
+        per_example: Option<Tensor<2>>,
+    ) -> Tensor<2> {
         match self {
             StepEngine::ClosedForm {
                 model,
@@ -76,7 +87,10 @@ impl StepEngine {
                 hidden_update,
             } => {
                 let mut m = model.take().expect("model present between steps");
-                let f = closed_form_factors(&m, x, targets);
+                let f = match per_example {
+                    None => closed_form_factors(&m, x, targets),
+                    Some(q) => weighted_factors(&m, x, targets, q),
+                };
                 // `Param::map` moves each weight tensor out of the model, so the update owns
                 // the only reference and the backend can write it in place: no second [N, p]
                 // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
@@ -111,6 +125,10 @@ impl StepEngine {
                 f.logits
             }
             StepEngine::Autodiff { model, optim } => {
+                assert!(
+                    per_example.is_none(),
+                    "per-example weights need the closed-form engine (TrainConfig::validate refuses autodiff with the diffusion)"
+                );
                 let m = model.take().expect("model present between steps");
                 let logits = m.forward(x);
                 let loss = cross_entropy(logits.clone(), targets);

@@ -6,6 +6,8 @@
 //! - [`task`] — loading (or generating) the dataset a config asks for.
 //! - [`engine`] — one update of the weights, by Burn autodiff + the Burn optimizer API, or by the
 //!   closed-form gradient; both apply [`meanfield_optim::ScaledSgd`].
+//! - [`diffusion`] — the particle system (6) as Euler–Maruyama: its example sets and each
+//!   particle's own Gaussian multipliers ([`Dynamics`]).
 //! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
 //! - [`stepper`] — [`Stepper`], the one training step (schedule, noise seed, batch, update)
 //!   that the run, the coordinate check and the benchmark share.
@@ -32,6 +34,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod clock;
 pub mod config;
+pub mod diffusion;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
@@ -53,6 +56,7 @@ pub mod weights;
 
 pub use backend::Backend;
 pub use config::{Engine, TrainConfig};
+pub use diffusion::{Dynamics, ExampleSet};
 pub use error::TrainError;
 pub use run::Run;
 pub use stepper::Stepper;

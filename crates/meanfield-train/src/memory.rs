@@ -7,6 +7,9 @@
 //!   measured at N = 10^6 on MNIST is 1.6·W1, docs/performance.md), 1.0·W1 for the closed-form
 //!   engine elsewhere (the W1 gradient, whole or in blocks), 2.0·W1 for autodiff (the gradient
 //!   and the graph's copies);
+//! - for the particle diffusion, 28·N bytes per row of the step's examples (the weights q, the
+//!   pre-activations, activations and their gradient, float32, and the multipliers, float64),
+//!   with every example counted when a set is the full training set;
 //! - the Polyak average, W, when averaging is on;
 //! - the data, 4·p per training and test example.
 //!
@@ -14,7 +17,7 @@
 //! backends. For wgpu and cuda the device's free memory is not asked (Burn 0.22 exposes no
 //! query for it), so only the host side, the weights drawn there and the data, is checked.
 
-use crate::{Backend, Engine, TrainConfig, TrainError};
+use crate::{Backend, Dynamics, Engine, TrainConfig, TrainError};
 
 /// The parts of the estimate, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +43,13 @@ pub fn estimate(config: &TrainConfig, p: usize, classes: usize, examples: usize)
         (Engine::ClosedForm, Backend::Flex) => 0.6 * w1,
         (Engine::ClosedForm, _) => w1,
         (Engine::Autodiff, _) => 2.0 * w1,
+    } + match config.dynamics {
+        Dynamics::Sgd => 0.0,
+        Dynamics::Diffusion => {
+            let rows = config.drift_set.size(config.batch, examples)
+                + config.noise_set.size(config.batch, examples);
+            28.0 * n * rows as f64
+        }
     };
     MemoryEstimate {
         weights,

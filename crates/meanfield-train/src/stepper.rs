@@ -5,12 +5,14 @@
 //! A step n (0-based) is: step size η_n from the schedule (eq. 2), the Langevin noise seeded
 //! for step n when the temperature is positive, the next batch from the sampler, and one
 //! [`StepEngine`] update with the step applied to the trained network
-//! ([`TrainConfig::applied_step`]).
+//! ([`TrainConfig::applied_step`]). Under `--dynamics diffusion` the batch is the step's drift
+//! and noise examples and the update is weighted per particle ([`crate::diffusion`]).
 
 use crate::batches::{Batch, Batches, Placement};
+use crate::diffusion::{DiffusionStep, Dynamics};
 use crate::engine::StepEngine;
 use crate::{TrainConfig, TrainError, weights};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_data::sampler::SamplerState;
 use meanfield_data::{Dataset, Sampler};
 use meanfield_model::MeanFieldNet;
@@ -51,6 +53,8 @@ pub struct Stepper {
     config: TrainConfig,
     device: Device,
     batches: Batches,
+    /// The diffusion's sets and multipliers; `None` for SGD.
+    diffusion: Option<DiffusionStep>,
     done: u64,
 }
 
@@ -102,10 +106,24 @@ impl Stepper {
             train,
             &batch_device,
         );
+        let diffusion = (config.dynamics == Dynamics::Diffusion).then(|| {
+            DiffusionStep::new(
+                config.drift_set,
+                config.noise_set,
+                config.batch,
+                train.len(),
+                config.data_seed(),
+            )
+        });
+        // The diffusion draws its sets' examples from the same sampler (none when both are the
+        // full set; the sampler then stays unused).
+        let drawn = diffusion
+            .as_ref()
+            .map_or(config.batch, |d| d.drawn().max(1));
         let sampler = Sampler::new(
             config.sampling,
             train.len(),
-            config.batch,
+            drawn,
             config.data_seed() ^ SAMPLER_STREAM,
         )?;
         Ok(Stepper {
@@ -115,6 +133,7 @@ impl Stepper {
             config: config.clone(),
             device: device.clone(),
             batches,
+            diffusion,
             done: 0,
         })
     }
@@ -156,10 +175,36 @@ impl Stepper {
             );
             guard
         });
-        let Batch { x, targets, labels } = self.batches.batch(train, &self.sampler.next_batch());
-        let logits = self
-            .engine
-            .step(self.config.applied_step(step_size), x, targets);
+        let lr = self.config.applied_step(step_size);
+        let (logits, labels) = match &self.diffusion {
+            None => {
+                let Batch { x, targets, labels } =
+                    self.batches.batch(train, &self.sampler.next_batch());
+                (self.engine.step(lr, x, targets, None), labels)
+            }
+            Some(diffusion) => {
+                let drawn = if diffusion.drawn() > 0 {
+                    self.sampler.next_batch()
+                } else {
+                    Vec::new()
+                };
+                let Batch { x, targets, labels } =
+                    self.batches.batch(train, &diffusion.indices(drawn));
+                let width = self.config.net_width();
+                let q = Tensor::<2>::from_data(
+                    TensorData::new(diffusion.weights(n, width, 1.0), [diffusion.rows(), width]),
+                    &x.device(),
+                );
+                let logits = self.engine.step(lr, x, targets, Some(q));
+                // The metrics' batch is the drift set.
+                let rows = diffusion.drift_rows();
+                let classes = logits.dims()[1];
+                (
+                    logits.slice([rows.clone(), 0..classes]),
+                    labels[rows].to_vec(),
+                )
+            }
+        };
         self.done = n + 1;
         StepOutput {
             done: self.done,

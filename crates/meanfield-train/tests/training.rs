@@ -86,7 +86,7 @@ fn one_step_matches_hand_computation_for_both_engines_and_readouts() {
             let mut e = engine(kind, readout, &plain);
             let bd = e.batch_device(&plain);
             let xt = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [2, P]), &bd);
-            e.step(lr, xt, one_hot(&y, C, &bd));
+            e.step(lr, xt, one_hot(&y, C, &bd), None);
             let (w1, w2) = e.model().weights_to_vec();
             let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
             let (e1, e2) = hand_step(lr, &xf, &[1, 0], readout == Readout::Trainable);
@@ -120,7 +120,7 @@ fn fixed_readout_stays_bit_identical_and_engines_agree() {
         let bd = e.batch_device(&device);
         for _ in 0..5 {
             let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [16, 8]), &bd);
-            e.step(50.0, xt, one_hot(&y, 10, &bd));
+            e.step(50.0, xt, one_hot(&y, 10, &bd), None);
         }
         let (h, r) = e.model().weights_to_vec();
         assert_eq!(r, r0, "{kind:?}: the fixed readout changed");
@@ -297,7 +297,7 @@ fn update_paths_agree() {
         e.set_hidden_update(path);
         for _ in 0..5 {
             let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [16, 8]), &device);
-            e.step(50.0, xt, one_hot(&y, 10, &device));
+            e.step(50.0, xt, one_hot(&y, 10, &device), None);
         }
         e.model().weights_to_vec()
     };
