@@ -67,6 +67,8 @@ pub enum Command {
     CoordCheck(Box<CoordCheckArgs>),
     /// Heavy tails at β = 1: Hill's tail index of the particle law against γ/M (and N), and where it crosses 2.
     Tails(Box<TailsArgs>),
+    /// The paper's step (5) measured: SGD and the particle diffusion (6) side by side across γ (law distance, run spreads, SGD's cross-particle noise correlation).
+    SgdVsDiffusion(Box<SgdVsDiffusionArgs>),
     /// Theorems 1 and 2 measured: the synchronous-coupling distance of each width to a wide reference from the same initial particles, and its exponents in N and M.
     Coupling(Box<CouplingArgs>),
     /// W2 of one coordinate and sliced W2 between two saved weight files (.npy, [N, d]).
@@ -235,6 +237,45 @@ pub struct TailsArgs {
     #[command(flatten)]
     pub grid: PlanArgs,
     /// Training flags; --out is the study folder [default: studies/tails-<dataset>-beta<β>].
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `experiments sgd-vs-diffusion`.
+#[derive(Args, Debug, Clone)]
+pub struct SgdVsDiffusionArgs {
+    /// The preset the setting starts from (`sgd-vs-diffusion`: the theory's fixed readout, a
+    /// 2000-image MNIST subset, T = 10, N = 1000, the diffusion with full drift and noise sets).
+    #[arg(long, default_value = "sgd-vs-diffusion")]
+    pub preset: String,
+    /// Exponents β, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,0.75")]
+    pub betas: Vec<f64>,
+    /// Step sizes γ, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,0.3,0.1,0.03")]
+    pub gammas: Vec<f64>,
+    /// S, runs per dynamics and (β, γ) (data seeds 0..S).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    /// Hidden coordinate of the 1-D W2 and the spreads (0 is the paper's (1,1)).
+    #[arg(long, default_value_t = 0)]
+    pub coordinate: usize,
+    /// Directions of the sliced W2.
+    #[arg(long, default_value_t = 100)]
+    pub projections: usize,
+    /// Particles (the first) in SGD's noise correlation.
+    #[arg(long, default_value_t = 100)]
+    pub correlation_particles: usize,
+    /// Training examples (the first) in SGD's noise correlation.
+    #[arg(long, default_value_t = 2000)]
+    pub correlation_examples: usize,
+    /// Runs at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub grid: PlanArgs,
+    /// Training flags (--width, --drift-set, --noise-set, ...); --out is the study folder
+    /// [default: studies/sgd-vs-diffusion-<dataset>-N<width>].
     #[command(flatten)]
     pub train: TrainArgs,
 }

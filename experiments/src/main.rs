@@ -87,6 +87,7 @@ fn run(command: Command, stop: &StopHandle) -> Result<()> {
         Command::Chaos(args) => chaos(args, stop),
         Command::CoordCheck(args) => coord_check(args),
         Command::Tails(args) => tails(args, stop),
+        Command::SgdVsDiffusion(args) => sgd_vs_diffusion(args, stop),
         Command::Coupling(args) => coupling(args, stop),
         Command::Distance(args) => distance(args),
         Command::Runs { dir } => list_runs(dir),
@@ -272,6 +273,63 @@ fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
     Ok(())
 }
 
+fn sgd_vs_diffusion(args: &cli::SgdVsDiffusionArgs, stop: &StopHandle) -> Result<()> {
+    if args.train.gamma_given() || args.train.data_seed.is_some() {
+        anyhow::bail!(
+            "sgd-vs-diffusion sets γ, β and the data seed per run: use --gammas, --betas and --seeds"
+        );
+    }
+    let mut train = args.train.clone();
+    train.out = None;
+    let base = train.resolve(&args.preset)?;
+    ensure_data(
+        base.dataset,
+        &base.data_dir,
+        args.train.no_fetch,
+        args.train.quiet,
+    )?;
+    let out = args.train.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "studies/sgd-vs-diffusion-{}-N{}",
+            base.dataset, base.width
+        ))
+    });
+    let study = meanfield_study::sgd_vs_diffusion::SgdVsDiffusion {
+        base,
+        betas: args.betas.clone(),
+        gammas: args.gammas.clone(),
+        seeds: args.seeds,
+        coordinate: args.coordinate,
+        projections: args.projections,
+        correlation_particles: args.correlation_particles,
+        correlation_examples: args.correlation_examples,
+        jobs: args.jobs,
+        mode: grid_mode(&args.grid),
+        out: out.clone(),
+    };
+    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{line}")))? else {
+        return Ok(());
+    };
+    study.render(&result)?;
+    for r in &result.rows {
+        println!(
+            "β = {}, γ = {}: sliced W2 SGD–diffusion {:.4} (SGD run to run {}, diffusion run to run {}); SGD noise correlation ρ = {:.3}",
+            r.beta,
+            r.gamma,
+            r.sliced_gap,
+            r.sliced_sgd_runs.map_or("–".into(), |v| format!("{v:.4}")),
+            r.sliced_diffusion_runs
+                .map_or("–".into(), |v| format!("{v:.4}")),
+            r.correlation_final
+        );
+    }
+    if !result.failed_runs.is_empty() {
+        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
+    }
+    println!("{:.0} s; results in {}", result.seconds, out.display());
+    Ok(())
+}
+
 fn tails(args: &cli::TailsArgs, stop: &StopHandle) -> Result<()> {
     if args.train.gamma_given() || args.train.batch_given() {
         anyhow::bail!("tails sets γ and M per run: use --gammas and --batches");
@@ -342,10 +400,15 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
     let largest = args.widths.iter().copied().max().unwrap_or(0);
     let out = args.train.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
-            "studies/coupling-{}-beta{}{}",
+            "studies/coupling-{}-beta{}{}{}",
             base.dataset,
             base.beta,
-            if args.shared_batches { "-shared" } else { "" }
+            if args.shared_batches { "-shared" } else { "" },
+            if base.dynamics.is_sgd() {
+                ""
+            } else {
+                "-diffusion"
+            }
         ))
     });
     let study = meanfield_study::coupling::CouplingStudy {
@@ -386,6 +449,12 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
     if let (Some(share), Some(small)) = (fits.reference_share, fits.smallest_width_d) {
         println!(
             "reference share: D(N_ref/2, N_ref) = {share:.4e}; D at the smallest width = {small:.4e}"
+        );
+    }
+    if let Some(f) = &fits.two_term {
+        println!(
+            "D = a·N^(−{:.3})/M + b/N: a = {:.4e} [{:.4e}, {:.4e}], b = {:.4e} [{:.4e}, {:.4e}] (bootstrap 95%, after the reference's share)",
+            f.noise_exponent, f.a, f.a_ci.0, f.a_ci.1, f.b, f.b_ci.0, f.b_ci.1
         );
     }
     if !result.failed_runs.is_empty() {
@@ -434,11 +503,14 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
     }
     let ctx = FigureContext {
         scale,
-        out: args
-            .train
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("figures/{figure}-{scale}"))),
+        out: args.train.out.clone().unwrap_or_else(|| {
+            let dynamics = if base.dynamics.is_sgd() {
+                ""
+            } else {
+                "-diffusion"
+            };
+            PathBuf::from(format!("figures/{figure}-{scale}{dynamics}"))
+        }),
         runs_dir: args.runs_dir.clone(),
         jobs: args.jobs,
         command: std::env::args()

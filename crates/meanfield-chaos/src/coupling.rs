@@ -30,6 +30,9 @@ pub struct CouplingDistance {
     /// interval; `None` below 20 particles or when too few of them moved apart.
     #[serde(default)]
     pub tail: Option<crate::tail::HillPoint>,
+    /// max_j |Δ_k(t_j)|² for each particle k (their mean is `sup`; bootstraps resample them).
+    #[serde(default, skip_serializing)]
+    pub per_particle: Vec<f64>,
 }
 
 impl CouplingDistance {
@@ -107,6 +110,7 @@ pub fn coupling_distance(
         sup: sup.iter().sum::<f64>() / particles as f64,
         particles,
         tail,
+        per_particle: sup,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod rate;
 pub mod sliced;
 pub mod tail;
+pub mod two_term;
 pub mod wasserstein;
 
 pub use coupling::{CouplingDistance, coupling_distance};
@@ -26,4 +27,5 @@ pub use error::ChaosError;
 pub use rate::{RateFit, fit_rate};
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
 pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
+pub use two_term::{TwoTermFit, WidthRuns, fit_two_terms};
 pub use wasserstein::w2_1d;

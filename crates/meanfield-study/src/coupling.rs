@@ -25,10 +25,11 @@ use crate::plan::GridMode;
 use crate::plot::{Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::sliced::concat_columns;
-use meanfield_chaos::{RateFit, coupling_distance, fit_rate};
+use meanfield_chaos::two_term::Term;
+use meanfield_chaos::{RateFit, TwoTermFit, WidthRuns, coupling_distance, fit_rate, fit_two_terms};
 use meanfield_model::Readout;
 use meanfield_train::snapshot::{self, Snapshots};
-use meanfield_train::{StopHandle, TrainConfig};
+use meanfield_train::{Dynamics, StopHandle, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,10 @@ pub struct SupRow {
     pub tail_index: Option<f64>,
     #[serde(default = "yes")]
     pub d_meaningful: bool,
+    /// Each particle's max_j |Δ_k(t_j)|² (their mean is `d`); kept for the bootstrap, not
+    /// written.
+    #[serde(skip)]
+    pub per_particle: Vec<f64>,
 }
 
 fn yes() -> bool {
@@ -118,6 +123,15 @@ pub struct CouplingFits {
     /// D between N_ref/2 and N_ref, and the smallest width's mean D, for scale.
     pub reference_share: Option<f64>,
     pub smallest_width_d: Option<f64>,
+    /// The slope of D(t) = mean_k |W^{k,N}_t − W^{k,N_ref}_t|² against N at each snapshot time
+    /// t > 0 (the sup over t is the theorems' quantity; a slope that fades with t shows a
+    /// constant C that grows with the horizon).
+    #[serde(default)]
+    pub per_time: Vec<(f64, Option<RateFit>)>,
+    /// D(N) = a N^{−(1−β)/(1−α)}/M + b/N fitted with bootstrap intervals, after the
+    /// reference's share ([`meanfield_chaos::two_term`]); `None` with fewer than two widths.
+    #[serde(default)]
+    pub two_term: Option<TwoTermFit>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,9 +273,10 @@ impl CouplingStudy {
                 particles: d.particles,
                 tail_index: d.tail.map(|t| t.index),
                 d_meaningful: d.d_meaningful(),
+                per_particle: d.per_particle,
             });
         }
-        let fits = self.fit(&sups);
+        let fits = self.fit(&sups, &times);
         Ok(CouplingResult {
             times,
             sups,
@@ -279,6 +294,19 @@ impl CouplingStudy {
     /// The theorem's exponents in N for this setting.
     pub fn predicted_width_exponents(&self) -> Vec<(String, f64)> {
         let (a, b) = (self.base.alpha, self.base.beta);
+        // The diffusion's noise follows the data seed, as SGD's batches do: with shared noise
+        // every width has the same Brownian motions (and drift sets), Theorem 2's coupling.
+        if self.base.dynamics == Dynamics::Diffusion && b >= 1.0 {
+            return if self.shared_batches {
+                vec![("Theorem 2 on the particle system (6): C/N".into(), -1.0)]
+            } else {
+                vec![(
+                    "diffusion with independent noise: each run its own Brownian motions, no decay"
+                        .into(),
+                    0.0,
+                )]
+            };
+        }
         if b >= 1.0 && !self.shared_batches {
             vec![(
                 "Theorem 2 with independent noise: each run has its own limit, no decay".into(),
@@ -297,7 +325,25 @@ impl CouplingStudy {
         }
     }
 
-    fn fit(&self, sups: &[SupRow]) -> CouplingFits {
+    fn fit(&self, sups: &[SupRow], times: &[TimeRow]) -> CouplingFits {
+        let mut snapshot_times: Vec<f64> = times
+            .iter()
+            .filter(|t| t.part == Part::Width && t.time > 0.0)
+            .map(|t| t.time)
+            .collect();
+        snapshot_times.sort_by(f64::total_cmp);
+        snapshot_times.dedup();
+        let per_time = snapshot_times
+            .into_iter()
+            .map(|time| {
+                let pts: Vec<(f64, f64)> = times
+                    .iter()
+                    .filter(|t| t.part == Part::Width && t.time == time)
+                    .map(|t| (t.width as f64, t.d))
+                    .collect();
+                (time, fit_rate(&pts).ok())
+            })
+            .collect();
         let points = |part: Part, x: fn(&SupRow) -> f64| -> Vec<(f64, f64)> {
             sups.iter()
                 .filter(|r| r.part == part)
@@ -308,6 +354,37 @@ impl CouplingStudy {
         let batch_points = points(Part::Batch, |r| r.batch as f64);
         let smallest = self.widths.iter().min().copied();
         let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let reference_share = mean(
+            sups.iter()
+                .filter(|r| r.part == Part::ReferenceShare)
+                .map(|r| r.d)
+                .collect(),
+        );
+        let mut widths = self.widths.clone();
+        widths.sort_unstable();
+        widths.dedup();
+        let width_runs: Vec<WidthRuns> = widths
+            .iter()
+            .map(|&w| WidthRuns {
+                width: w,
+                runs: sups
+                    .iter()
+                    .filter(|r| r.part == Part::Width && r.width == w)
+                    .map(|r| r.per_particle.clone())
+                    .collect(),
+            })
+            .collect();
+        let (a, b) = (self.base.alpha, self.base.beta);
+        let exponent = if b < 1.0 { (1.0 - b) / (1.0 - a) } else { 0.0 };
+        let two_term = fit_two_terms(
+            &width_runs,
+            exponent,
+            self.base.batch,
+            reference_share,
+            1000,
+            0,
+        )
+        .ok();
         CouplingFits {
             width: ExponentFit {
                 fit: fit_rate(&width_points).ok(),
@@ -317,18 +394,15 @@ impl CouplingStudy {
                 fit: fit_rate(&batch_points).ok(),
                 predicted: vec![("Theorem 1 noise term ∝ 1/M".into(), -1.0)],
             }),
-            reference_share: mean(
-                sups.iter()
-                    .filter(|r| r.part == Part::ReferenceShare)
-                    .map(|r| r.d)
-                    .collect(),
-            ),
+            reference_share,
             smallest_width_d: mean(
                 sups.iter()
                     .filter(|r| r.part == Part::Width && Some(r.width) == smallest)
                     .map(|r| r.d)
                     .collect(),
             ),
+            per_time,
+            two_term,
         }
     }
 
@@ -419,7 +493,8 @@ impl CouplingStudy {
     /// The setting in a few words, for plot titles.
     fn short_title(&self) -> String {
         format!(
-            "β = {}, {} noise, N_ref = {}",
+            "{}β = {}, {} noise, N_ref = {}",
+            self.dynamics_words(),
             self.base.beta,
             if self.shared_batches {
                 "shared"
@@ -430,10 +505,22 @@ impl CouplingStudy {
         )
     }
 
+    /// "" for SGD; the diffusion and its sets otherwise.
+    fn dynamics_words(&self) -> String {
+        match self.base.dynamics {
+            Dynamics::Sgd => String::new(),
+            Dynamics::Diffusion => format!(
+                "diffusion (6) (drift {}, noise {}), ",
+                self.base.drift_set, self.base.noise_set
+            ),
+        }
+    }
+
     fn title(&self) -> String {
         let b = &self.base;
         format!(
-            "{}, β = {}, α = {}, γ = {}, M = {}, T = {}, readout {}, {} noise",
+            "{}{}, β = {}, α = {}, γ = {}, M = {}, T = {}, readout {}, {} noise",
+            self.dynamics_words(),
             b.dataset,
             b.beta,
             b.alpha,
@@ -520,6 +607,57 @@ impl CouplingStudy {
                 "\nThe reference's own share: D between N_ref/2 = {} and N_ref is {share:.4e}, against {small:.4e} at the smallest width: widths whose D is not well above it measure the reference as much as themselves.\n",
                 self.reference_width / 2
             ));
+        }
+        if let Some(f) = &r.fits.two_term {
+            md.push_str(&format!(
+                "\n## In the theorem's own form\n\nD(N) = a·N^(−{e:.3})/M + b/N with a, b ≥ 0 (M = {m}; {first}), fitted by non-negative least squares on relative residuals after subtracting the reference's own share D(N_ref/2, N_ref)/3 = {c:.4e} (the share under independent errors and 1/N near N_ref){left}. 95% intervals: percentiles of {reps} bootstrap replicates resampling runs and, within each, particles (particles interact, so the intervals are somewhat optimistic; `meanfield_chaos::two_term`).\n\n- a = {a:.4e} [{al:.4e}, {ah:.4e}]\n- b = {b:.4e} [{bl:.4e}, {bh:.4e}]\n\n| N | D − correction | a·N^(−e)/M | b/N | larger term |\n|---:|---:|---:|---:|---|\n",
+                e = f.noise_exponent,
+                m = f.batch,
+                first = if f.noise_exponent == 0.0 {
+                    "at β = 1 the first term is an N-independent part"
+                } else {
+                    "the first term is Theorem 1's noise term"
+                },
+                c = f.reference_correction,
+                left = if f.widths_left_out > 0 {
+                    format!("; {} width(s) whose D is at or below it are left out", f.widths_left_out)
+                } else {
+                    String::new()
+                },
+                reps = f.replicates,
+                a = f.a,
+                al = f.a_ci.0,
+                ah = f.a_ci.1,
+                b = f.b,
+                bl = f.b_ci.0,
+                bh = f.b_ci.1,
+            ));
+            for w in &f.per_width {
+                md.push_str(&format!(
+                    "| {} | {:.4e} | {:.4e} | {:.4e} | {} |\n",
+                    w.width,
+                    w.d,
+                    w.noise,
+                    w.interaction,
+                    match w.dominant {
+                        Term::Noise if f.noise_exponent == 0.0 => "N-independent",
+                        Term::Noise => "noise",
+                        Term::Interaction => "interaction (1/N)",
+                    }
+                ));
+            }
+        }
+        if !r.fits.per_time.is_empty() {
+            md.push_str("\n## The slope at each time\n\nD(t) against N at each snapshot time (log-log least squares over every run). The theorems bound the sup over t by C/N (or their two terms); C grows with the horizon, so a slope near the theorem's at early times that fades later says the constant, not the rate, dominates there.\n\n| t | slope | 95% interval | points |\n|---:|---:|---|---:|\n");
+            for (t, fit) in &r.fits.per_time {
+                match fit {
+                    Some(f) => md.push_str(&format!(
+                        "| {t} | {:.3} | [{:.3}, {:.3}] | {} |\n",
+                        f.slope, f.ci_low, f.ci_high, f.points
+                    )),
+                    None => md.push_str(&format!("| {t} | – | – | – |\n")),
+                }
+            }
         }
         if !r.failed_runs.is_empty() {
             md.push_str(&format!(

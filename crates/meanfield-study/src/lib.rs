@@ -12,6 +12,9 @@
 //! - [`coord_check`] — sizes of pre-activations, logits and per-particle updates across widths
 //!   ([`coord_check::CoordCheck::measure`], then [`coord_check::render`]).
 //! - [`figures`] — the paper's figure commands ([`figures::Figure`]).
+//! - [`sgd_vs_diffusion`] — the paper's step (5) measured: SGD and the particle diffusion (6)
+//!   side by side across γ, with SGD's cross-particle noise correlation
+//!   ([`noise_correlation`]).
 //! - [`tails`] — the tail phase study: Hill's tail index of the particle law against γ/M, and
 //!   where it crosses 2 (no finite variance below).
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
@@ -25,9 +28,11 @@ pub mod coupling;
 pub mod error;
 pub mod figures;
 pub mod grid;
+pub mod noise_correlation;
 pub mod particles;
 pub mod plan;
 pub mod plot;
+pub mod sgd_vs_diffusion;
 pub mod tails;
 
 pub use error::StudyError;

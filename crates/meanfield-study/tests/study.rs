@@ -390,6 +390,85 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
     assert!(d.per_time.iter().all(|v| *v == 0.0));
 }
 
+/// The coupling study on the particle diffusion (6) at β = 1, tiny synthetic grid: every file,
+/// every run reused on a second call, coupled starts, the theorem's −1 as the prediction with
+/// shared noise; and the data seed is the diffusion's noise (another seed, other weights).
+#[test]
+fn coupling_study_on_the_diffusion() {
+    use meanfield_study::coupling::CouplingStudy;
+    use meanfield_train::{Dynamics, ExampleSet, StopHandle, run_dir};
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = synthetic();
+    base.synthetic.train = 200;
+    base.beta = 1.0;
+    base.gamma = 0.5;
+    base.dynamics = Dynamics::Diffusion;
+    base.drift_set = ExampleSet::Full;
+    base.noise_set = ExampleSet::Full;
+    base.validate().unwrap();
+    let study = CouplingStudy {
+        base,
+        widths: vec![20, 40],
+        reference_width: 160,
+        seeds: 1,
+        shared_batches: true,
+        batches: vec![],
+        batch_width: None,
+        snapshots: 4,
+        jobs: 1,
+        mode: Default::default(),
+        out: dir.path().join("coupling"),
+    };
+    assert_eq!(study.predicted_width_exponents()[0].1, -1.0);
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let result = study.run(&StopHandle::new(), &log).unwrap();
+    for f in [
+        "coupling.csv",
+        "sup.csv",
+        "fits.json",
+        "coupling_width.png",
+        "report.md",
+    ] {
+        assert!(dir.path().join("coupling").join(f).is_file(), "{f} missing");
+    }
+    let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
+    assert!(report.contains("diffusion (6)"), "{report}");
+    assert!(
+        result
+            .times
+            .iter()
+            .filter(|t| t.time == 0.0)
+            .all(|t| t.d == 0.0)
+    );
+    assert!(result.sups.iter().all(|s| s.d > 0.0));
+    lines.lock().unwrap().clear();
+    study.run(&StopHandle::new(), &log).unwrap();
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| l.contains("] reused "))
+    );
+    let other_seed = TrainConfig {
+        out: Some(dir.path().join("other-seed")),
+        ..study.run_config(20, study.base.batch, 1, 20)
+    };
+    meanfield_train::train(
+        &other_seed,
+        meanfield_train::RunOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let hidden = |d: &std::path::Path| std::fs::read(d.join("hidden.npy")).unwrap();
+    let shared = meanfield_study::coupling::REFERENCE_DATA_SEED;
+    let seed0 = run_dir::run_dir(&study.run_config(20, study.base.batch, shared, 20));
+    assert!(hidden(&seed0) != hidden(&dir.path().join("other-seed")));
+}
+
 /// A grid meets a run another process holds: it trains the others first, comes back, waits for
 /// the lock, and then trains (or reuses) that run.
 #[test]

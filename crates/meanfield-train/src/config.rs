@@ -77,7 +77,8 @@ pub struct TrainConfig {
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_seed: Option<u64>,
-    /// Seed of the batch order and of the Langevin noise; `seed` when absent.
+    /// Seed of the batch order, the Langevin noise and the diffusion's noise; `seed` when
+    /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_seed: Option<u64>,
     pub readout: Readout,
@@ -197,7 +198,7 @@ impl Default for TrainConfig {
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
-pub const PRESETS: [(&str, &str); 7] = [
+pub const PRESETS: [(&str, &str); 8] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
     (
         "fashion-mnist",
@@ -211,6 +212,10 @@ pub const PRESETS: [(&str, &str); 7] = [
         include_str!("../../../configs/chaos-quick.toml"),
     ),
     ("tails", include_str!("../../../configs/tails.toml")),
+    (
+        "sgd-vs-diffusion",
+        include_str!("../../../configs/sgd-vs-diffusion.toml"),
+    ),
 ];
 
 /// The most steps a run may take from its horizon alone (T / γ_αβ(N)); `--steps` is not bound.

@@ -27,8 +27,11 @@
 //!
 //! **Coupling.** z_ik for step n comes from ChaCha8 stream k of a key that depends only on the
 //! run's data seed and n, the per-particle scheme of the initial weights: particle k gets the
-//! same Brownian increments at every width (the synchronous coupling of the proofs), and a
-//! resumed run draws exactly what an uninterrupted one draws, with no state to save.
+//! same Brownian increments at every width that shares the data seed (the synchronous coupling
+//! of the proofs; the coupling study's shared-noise mode), while runs with other data seeds get
+//! independent ones (repetitions). The data seed is a run's noise: batch order, Langevin noise
+//! and these multipliers; the initial-weight seed its starting particles. A resumed run draws
+//! exactly what an uninterrupted one draws, with no state to save.
 
 use crate::TrainError;
 use rand::{Rng, SeedableRng};

@@ -338,6 +338,7 @@ impl Run {
             steps_per_second: self.steps as f64 / self.clock.train_seconds().max(1e-9),
             backend: c.backend.to_string(),
             engine: c.engine.to_string(),
+            dynamics: c.dynamics.to_string(),
         };
         Status::Finished(Box::new(summary.clone())).write(&self.dir)?;
         checkpoint::remove(&self.dir);
@@ -536,6 +537,13 @@ fn startup_line(
             config.applied_step(schedule.step_size(0))
         ));
     }
+    if config.dynamics == crate::Dynamics::Diffusion {
+        line.push_str(&format!(
+            "particle diffusion (6): drift over {}, noise covariance Σ/M over {} | ",
+            describe_set(config.drift_set),
+            describe_set(config.noise_set)
+        ));
+    }
     let steps_note = if config.steps.is_some() {
         format!(", running {steps} (--steps)")
     } else {
@@ -566,6 +574,14 @@ fn startup_line(
         dir.display()
     ));
     line
+}
+
+fn describe_set(set: crate::ExampleSet) -> String {
+    match set {
+        crate::ExampleSet::Batch => "M examples drawn per step".into(),
+        crate::ExampleSet::Drawn(k) => format!("{k} examples drawn per step"),
+        crate::ExampleSet::Full => "the whole training set".into(),
+    }
 }
 
 /// The closing line of a finished run.

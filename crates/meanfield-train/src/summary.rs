@@ -56,6 +56,13 @@ pub struct Summary {
     pub steps_per_second: f64,
     pub backend: String,
     pub engine: String,
+    /// `sgd` or `diffusion` (absent in summaries written before the diffusion: SGD).
+    #[serde(default = "sgd")]
+    pub dynamics: String,
+}
+
+fn sgd() -> String {
+    "sgd".into()
 }
 
 /// A divergence: the step whose loss was not finite.

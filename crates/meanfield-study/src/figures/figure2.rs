@@ -4,6 +4,11 @@
 //! and independent seed (the seed only changes the batch order), the final value of hidden
 //! coordinate (1,1). β < 1: the runs agree (the limit is deterministic); β = 1: they spread
 //! (the batch noise survives the limit).
+//!
+//! Under `--dynamics diffusion` (the particle system (6)) the particles are trained at full
+//! width (identical particles do not stay identical there: each has its own noise), and the
+//! report puts the within-run spread (across the particles of one run) next to the between-run
+//! spread. Under SGD the within-run spread is 0: all particles stay one value.
 
 use super::context::{FigureContext, FigureSummary, base_config, file_name};
 use super::kind::Figure;
@@ -22,8 +27,10 @@ pub struct ValueRow {
     pub beta: f64,
     pub width: usize,
     pub seed: u64,
-    /// Hidden coordinate (1,1) at the end of the run.
+    /// Hidden coordinate (1,1) at the end of the run (particle 1's).
     pub value: f64,
+    /// The coordinate's standard deviation across the run's particles (0 when they are one).
+    pub within_sd: f64,
     pub steps: u64,
     pub test_accuracy: f64,
     pub run_dir: String,
@@ -38,6 +45,8 @@ pub struct SpreadRow {
     pub mean: f64,
     /// Sample standard deviation (n − 1) over the seeds.
     pub sd: f64,
+    /// The within-run standard deviation, mean over the seeds.
+    pub within_sd: f64,
     pub min: f64,
     pub max: f64,
 }
@@ -82,6 +91,12 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
                 .collect();
             let n = xs.len() as f64;
             let mean = xs.iter().sum::<f64>() / n;
+            let within_sd = values
+                .iter()
+                .filter(|v| v.beta == beta && v.width == width)
+                .map(|v| v.within_sd)
+                .sum::<f64>()
+                / n;
             let sd = if xs.len() > 1 {
                 (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
             } else {
@@ -93,6 +108,7 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
                 runs: xs.len(),
                 mean,
                 sd,
+                within_sd,
                 min: xs.iter().copied().fold(f64::INFINITY, f64::min),
                 max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             }
@@ -119,6 +135,11 @@ pub fn run(
                 width: c.width,
                 seed: c.seed,
                 value: p.hidden[0] as f64,
+                within_sd: {
+                    let x = p.hidden_coordinate(0);
+                    let m = x.iter().sum::<f64>() / x.len() as f64;
+                    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+                },
                 steps: o.summary().steps,
                 test_accuracy: o.summary().last.test_accuracy,
                 run_dir: o.dir().display().to_string(),
@@ -166,20 +187,27 @@ pub fn run(
         )?;
         vec![file_name(&png)]
     };
-    let mut md = String::from(
+    let diffusion = configs
+        .first()
+        .is_some_and(|c| c.dynamics == meanfield_train::Dynamics::Diffusion);
+    let mut md = String::from(if diffusion {
+        "**Dynamics: the particle diffusion (6)**, each particle with its own noise (docs/diffusion.md), trained at full width. \
+         Each run starts every weight at the same value and differs only in its data seed (drawn examples and noise). \
+         (6) spreads the particles apart within one run, where SGD keeps them one value: the within-run column is the standard deviation of coordinate (1,1) across the run's particles, the value column is particle 1's.\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    } else {
         "Each run starts every weight at the same value and differs only in its batch order. \
          The theory: for β < 1 the limit is deterministic, so the runs agree; for β = 1 the batch \
-         noise survives, so they spread.\n\n| β | N | runs | mean | sd across runs | min | max |\n|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
+         noise survives, so they spread. Under SGD the particles of a run stay one value (sd within a run 0).\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    });
     let mut key_lines = Vec::new();
     for s in &spread {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.5} | {:.3e} | {:.5} | {:.5} |\n",
-            s.beta, s.width, s.runs, s.mean, s.sd, s.min, s.max
+            "| {} | {} | {} | {:.5} | {:.3e} | {:.3e} | {:.5} | {:.5} |\n",
+            s.beta, s.width, s.runs, s.mean, s.sd, s.within_sd, s.min, s.max
         ));
         key_lines.push(format!(
-            "β = {}, N = {}: mean {:.5}, sd across {} runs {:.3e}",
-            s.beta, s.width, s.mean, s.runs, s.sd
+            "β = {}, N = {}: mean {:.5}, sd across {} runs {:.3e}, within a run {:.3e}",
+            s.beta, s.width, s.mean, s.runs, s.sd, s.within_sd
         ));
     }
     let below = spread

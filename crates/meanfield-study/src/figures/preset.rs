@@ -223,10 +223,18 @@ impl FigureSpec {
     }
 
     /// Every run's shared setting: the program's defaults, then this spec's `train`.
+    ///
+    /// Under `dynamics = "diffusion"` a preset's `identical_particles` is dropped: that
+    /// reduction (one particle standing for N) holds only for SGD, and the diffusion trains the
+    /// full width (Figure 2 then needs a `--widths` it can afford).
     pub fn base(&self, figure: Figure) -> Result<TrainConfig, StudyError> {
+        let mut train = self.train.clone();
+        if train.get("dynamics").and_then(|v| v.as_str()) == Some("diffusion") {
+            train.remove("identical_particles");
+        }
         Ok(TrainConfig::resolve(vec![(
             format!("{figure} train settings"),
-            self.train.clone(),
+            train,
         )])?)
     }
 
