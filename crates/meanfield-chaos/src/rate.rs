@@ -67,6 +67,36 @@ pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
     })
 }
 
+/// The fit's pointwise 95% confidence band for the mean of log(distance) at each x of `at`:
+/// exp(ŷ(x) ± t·s·sqrt(1/k + (log x − mean log x)²/Sxx)) over the same points `fit_rate` was
+/// given, as (x, low, high). Empty with two points (no residual degrees of freedom).
+pub fn confidence_band(points: &[(f64, f64)], fit: &RateFit, at: &[f64]) -> Vec<(f64, f64, f64)> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(n, d)| *n > 0.0 && *d > 0.0 && n.is_finite() && d.is_finite())
+        .map(|(n, d)| (n.ln(), d.ln()))
+        .collect();
+    let k = pts.len();
+    if k < 3 || !fit.slope_std_error.is_finite() || fit.slope_std_error <= 0.0 {
+        return Vec::new();
+    }
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / k as f64;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    // The residual standard deviation s = se(slope)·√Sxx, and the t quantile the slope's
+    // interval used.
+    let s = fit.slope_std_error * sxx.sqrt();
+    let t = (fit.slope - fit.ci_low) / fit.slope_std_error;
+    at.iter()
+        .filter(|x| **x > 0.0)
+        .map(|&x| {
+            let lx = x.ln();
+            let y = fit.intercept + fit.slope * lx;
+            let half = t * s * (1.0 / k as f64 + (lx - mx).powi(2) / sxx).sqrt();
+            (x, (y - half).exp(), (y + half).exp())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +133,39 @@ mod tests {
         assert!(few.ci_low < -1.0 && -1.0 < few.ci_high, "{few:?}");
         assert!(many.ci_low < -1.0 && -1.0 < many.ci_high, "{many:?}");
         assert!(width(&many) < 0.5 * width(&few), "{few:?} vs {many:?}");
+    }
+
+    /// The band against its formula at the points' mean log x (half-width t·s/√k) and its
+    /// widening away from it; empty for an exact two-point fit.
+    #[test]
+    fn confidence_band_is_narrowest_at_the_mean_and_contains_the_fit() {
+        // d = N^-1 with ±10% alternating wobble at N = 100, 200, 400, 800.
+        let pts: Vec<(f64, f64)> = [100.0, 200.0, 400.0, 800.0f64]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, (1.0 + if i % 2 == 0 { 0.1 } else { -0.1 }) / n))
+            .collect();
+        let fit = fit_rate(&pts).unwrap();
+        let centre = (100f64.ln() + 800f64.ln()) / 2.0;
+        let band = confidence_band(&pts, &fit, &[centre.exp(), 100.0, 800.0]);
+        assert_eq!(band.len(), 3);
+        let width = |b: &(f64, f64, f64)| (b.2 / b.1).ln();
+        // At the mean: 2·t·s/√k with t = T975[1] (df 2) and s from the residuals.
+        let rss: f64 = pts
+            .iter()
+            .map(|(n, d)| (d.ln() - fit.intercept - fit.slope * n.ln()).powi(2))
+            .sum();
+        let expected = 2.0 * 4.303 * (rss / 2.0).sqrt() / 2.0;
+        assert!(
+            (width(&band[0]) - expected).abs() < 1e-9,
+            "{} vs {expected}",
+            width(&band[0])
+        );
+        assert!(width(&band[1]) > width(&band[0]) && width(&band[2]) > width(&band[0]));
+        for (x, lo, hi) in &band {
+            let y = (fit.intercept + fit.slope * x.ln()).exp();
+            assert!(*lo < y && y < *hi);
+        }
+        assert!(confidence_band(&pts[..2], &fit_rate(&pts[..2]).unwrap(), &[150.0]).is_empty());
     }
 }

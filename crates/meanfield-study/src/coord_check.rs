@@ -124,26 +124,30 @@ pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, Stu
             .map(|r| (r.width as f64, f(r)))
             .collect()
     };
-    let series = vec![
-        Series {
-            label: "mean |pre-activation|".into(),
-            points: at(|r| r.pre_activation),
+    // Each measurement a dot, joined by a thin line to guide the eye (unlabelled: the legend
+    // shows the dots).
+    let mut series = Vec::new();
+    for (color, (label, pts)) in [
+        ("mean |pre-activation|", at(|r| r.pre_activation)),
+        ("mean |logit|", at(|r| r.logits)),
+        ("rms particle update", at(|r| r.update)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        series.push(Series {
+            label: String::new(),
+            points: pts.clone(),
             style: Style::Line,
-            color: 0,
-        },
-        Series {
-            label: "mean |logit|".into(),
-            points: at(|r| r.logits),
-            style: Style::Line,
-            color: 1,
-        },
-        Series {
-            label: "rms particle update".into(),
-            points: at(|r| r.update),
-            style: Style::Line,
-            color: 2,
-        },
-    ];
+            color,
+        });
+        series.push(Series {
+            label: label.into(),
+            points: pts,
+            style: Style::Points,
+            color,
+        });
+    }
     let (_, png) = save_chart(
         &out.join("coord_check"),
         &format!("coordinate check after {last_step} steps: {title}"),

@@ -708,15 +708,19 @@ fn trajectory(dir: &Path, readout: Readout) -> Result<Trajectory, StudyError> {
     }
 }
 
-/// The points, the fitted line, and the theorem's slopes drawn through the fitted line's value
-/// at the smallest x (reference lines).
+/// The runs (one dot per seed), their mean at each x, the fitted line with its 95% band, and
+/// the theorem's slopes (dashed) anchored at the fitted line's value at the smallest x, each
+/// named in the legend.
 fn with_slopes(points: &[(f64, f64)], e: &ExponentFit) -> Vec<Series> {
-    let mut series = vec![Series {
-        label: "measured".into(),
-        points: points.to_vec(),
-        style: Style::Points,
-        color: 0,
-    }];
+    let mut series = vec![
+        Series {
+            label: "runs (one per data seed)".into(),
+            points: points.to_vec(),
+            style: Style::Points,
+            color: 0,
+        },
+        Series::means("mean over the seeds", points, 0),
+    ];
     let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     let (Some(lo), Some(hi)) = (
         xs.iter().copied().reduce(f64::min),
@@ -726,8 +730,18 @@ fn with_slopes(points: &[(f64, f64)], e: &ExponentFit) -> Vec<Series> {
     };
     if let Some(f) = &e.fit {
         let at = |x: f64| (f.intercept + f.slope * x.ln()).exp();
+        let grid: Vec<f64> = (0..=20)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 20.0))
+            .collect();
+        let band = meanfield_chaos::confidence_band(points, f, &grid);
+        if !band.is_empty() {
+            series.push(Series::band("95% band of the fit", &band, 0));
+        }
         series.push(Series {
-            label: format!("fit: slope {:.2}", f.slope),
+            label: format!(
+                "fit: slope {:.2} [{:.2}, {:.2}]",
+                f.slope, f.ci_low, f.ci_high
+            ),
             points: vec![(lo, at(lo)), (hi, at(hi))],
             style: Style::Line,
             color: 0,
@@ -735,10 +749,10 @@ fn with_slopes(points: &[(f64, f64)], e: &ExponentFit) -> Vec<Series> {
         for (i, (what, s)) in e.predicted.iter().enumerate() {
             let y0 = at(lo);
             series.push(Series {
-                label: format!("slope {s:.2}: {what}"),
+                label: format!("slope {s:.2}: {what} (through the fit at {lo})"),
                 points: vec![(lo, y0), (hi, y0 * (hi / lo).powf(*s))],
                 style: Style::Dashed,
-                color: i + 1,
+                color: i + 2,
             });
         }
     }

@@ -8,15 +8,22 @@ use std::path::{Path, PathBuf};
 
 const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 
-/// How a series is drawn.
+/// How a series is drawn, in the chart and in its legend (the legend shows the same mark).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
+    /// Small filled dots: measurements (one per run or seed).
     Points,
+    /// A larger open circle: the mean of the points at one x.
+    Mean,
+    /// A solid line: a fit or a measured curve.
     Line,
+    /// A dashed line: a reference (a theorem's slope).
     Dashed,
+    /// A shaded region (a confidence band); its points are the polygon, see [`Series::band`].
+    Band,
 }
 
-/// One named series of (x, y) points.
+/// One named series of (x, y) points. An empty label keeps it out of the legend.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub label: String,
@@ -24,6 +31,41 @@ pub struct Series {
     pub style: Style,
     /// Index into the palette.
     pub color: usize,
+}
+
+impl Series {
+    /// A band between `lo` and `hi` at each x (sorted by x): the polygon along the lower edge
+    /// and back along the upper one.
+    pub fn band(label: impl Into<String>, edges: &[(f64, f64, f64)], color: usize) -> Series {
+        let mut points: Vec<(f64, f64)> = edges.iter().map(|(x, lo, _)| (*x, *lo)).collect();
+        points.extend(edges.iter().rev().map(|(x, _, hi)| (*x, *hi)));
+        Series {
+            label: label.into(),
+            points,
+            style: Style::Band,
+            color,
+        }
+    }
+
+    /// The points' mean y at each distinct x, as a [`Style::Mean`] series (seeds summarised).
+    pub fn means(label: impl Into<String>, points: &[(f64, f64)], color: usize) -> Series {
+        let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
+        let points = xs
+            .into_iter()
+            .map(|x| {
+                let ys: Vec<f64> = points.iter().filter(|p| p.0 == x).map(|p| p.1).collect();
+                (x, ys.iter().sum::<f64>() / ys.len() as f64)
+            })
+            .collect();
+        Series {
+            label: label.into(),
+            points,
+            style: Style::Mean,
+            color,
+        }
+    }
 }
 
 const PALETTE: [RGBColor; 6] = [
@@ -56,6 +98,78 @@ fn short(v: f64) -> String {
     }
 }
 
+/// A tick label in plain numbers (never 1e-3): as many decimals as the value needs, up to 3
+/// significant digits.
+pub fn plain(v: f64) -> String {
+    short(v)
+}
+
+/// Tick positions of a log axis over [lo, hi]: 1, 2 and 5 × 10^k; every decade alone when
+/// those are more than 12; 1..9 × 10^k when they are fewer than 3; and, for a range under a
+/// factor of about 1.25, three evenly spaced values. At least three ticks always.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let in_range = |mults: &[f64]| -> Vec<f64> {
+        let (k0, k1) = (lo.log10().floor() as i32 - 1, hi.log10().ceil() as i32 + 1);
+        let mut v: Vec<f64> = (k0..=k1)
+            .flat_map(|k| mults.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|x| *x >= lo * (1.0 - 1e-9) && *x <= hi * (1.0 + 1e-9))
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let ticks = in_range(&[1.0, 2.0, 5.0]);
+    if ticks.len() > 12 {
+        let decades = in_range(&[1.0]);
+        if decades.len() >= 3 {
+            return decades;
+        }
+    }
+    if ticks.len() >= 3 {
+        return ticks;
+    }
+    let fine = in_range(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    if fine.len() >= 3 {
+        return fine;
+    }
+    let step = (hi - lo) / 4.0;
+    (1..=3).map(|i| lo + step * i as f64).collect()
+}
+
+/// The log x axis's ticks when the measured points (dots and means) sit at 2 to 10 distinct x:
+/// those x, so the axis marks where the runs are.
+fn data_ticks(series: &[Series], lo: f64, hi: f64) -> Option<Vec<f64>> {
+    let mut xs: Vec<f64> = series
+        .iter()
+        .filter(|s| matches!(s.style, Style::Points | Style::Mean))
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .filter(|x| x.is_finite() && *x >= lo && *x <= hi)
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    (2..=10).contains(&xs.len()).then_some(xs)
+}
+
+/// Where a chart put things, in the SVG's pixels: for tests and for callers that annotate.
+#[derive(Debug, Clone, Default)]
+pub struct ChartLayout {
+    /// The labelled ticks of each axis: (value, label).
+    pub x_ticks: Vec<(f64, String)>,
+    pub y_ticks: Vec<(f64, String)>,
+    /// The legend's box (x0, y0, x1, y1); empty when no series has a label.
+    pub legend: Option<(i32, i32, i32, i32)>,
+    /// Every drawn point's position (series with marks and line vertices).
+    pub points: Vec<(i32, i32)>,
+    /// How many bands were drawn.
+    pub bands: usize,
+}
+
+/// Which axes are logarithmic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Axes {
+    pub log_x: bool,
+    pub log_y: bool,
+}
+
 /// Draws a log-log (or, with `log_y = false`, log-x) chart; returns the SVG text.
 pub fn chart_svg(
     title: &str,
@@ -64,7 +178,8 @@ pub fn chart_svg(
     series: &[Series],
     log_y: bool,
 ) -> Result<String, String> {
-    chart_svg_axes(title, x_label, y_label, series, true, log_y)
+    let axes = Axes { log_x: true, log_y };
+    chart_with_layout(title, x_label, y_label, series, axes).map(|(svg, _)| svg)
 }
 
 /// Draws a chart with linear axes; returns the SVG text.
@@ -74,17 +189,31 @@ pub fn linear_chart_svg(
     y_label: &str,
     series: &[Series],
 ) -> Result<String, String> {
-    chart_svg_axes(title, x_label, y_label, series, false, false)
+    let axes = Axes {
+        log_x: false,
+        log_y: false,
+    };
+    chart_with_layout(title, x_label, y_label, series, axes).map(|(svg, _)| svg)
 }
 
-fn chart_svg_axes(
+const WIDTH: u32 = 820;
+const CHART_HEIGHT: u32 = 540;
+const LEGEND_ROW: u32 = 22;
+
+/// Every chart of the project goes through here, which decides by default:
+/// - log axes carry labelled ticks at 1, 2, 5 × 10^k ([`log_ticks`], at least three, plain
+///   numbers), and the x axis is ticked at the measured x values when there are few of them;
+/// - the legend sits below the plotting area, outside it, so it covers no data; its marks are
+///   the series' own (dots, open circles, solid and dashed lines, a shaded box);
+/// - bands are drawn first (under the data), translucent.
+pub fn chart_with_layout(
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
-    log_x: bool,
-    log_y: bool,
-) -> Result<String, String> {
+    axes: Axes,
+) -> Result<(String, ChartLayout), String> {
+    let Axes { log_x, log_y } = axes;
     let keep = |(x, y): &(f64, f64)| {
         x.is_finite() && y.is_finite() && (!log_x || *x > 0.0) && (!log_y || *y > 0.0)
     };
@@ -114,16 +243,34 @@ fn chart_svg_axes(
         let pad = ((ymax - ymin) * 0.1).max(1e-12);
         (ymin - pad, ymax + pad)
     };
+    let x_ticks: Option<Vec<f64>> =
+        log_x.then(|| data_ticks(series, xmin, xmax).unwrap_or_else(|| log_ticks(xmin, xmax)));
+    let y_ticks: Option<Vec<f64>> = log_y.then(|| log_ticks(ymin, ymax));
+    let labelled: Vec<&Series> = series.iter().filter(|s| !s.label.is_empty()).collect();
+    let two_columns = labelled.iter().all(|s| s.label.chars().count() <= 44);
+    let legend_rows = if two_columns {
+        labelled.len().div_ceil(2)
+    } else {
+        labelled.len()
+    } as u32;
+    let legend_height = if labelled.is_empty() {
+        0
+    } else {
+        legend_rows * LEGEND_ROW + 16
+    };
+    let mut layout = ChartLayout::default();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, CHART_HEIGHT + legend_height))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut builder = ChartBuilder::on(&root);
+        let (chart_area, legend_area) = root.split_vertically(CHART_HEIGHT);
+        let mut builder = ChartBuilder::on(&chart_area);
         builder
-            .caption(title, ("sans-serif", 22))
+            .caption(title, ("sans-serif", 20))
             .margin(16)
             .x_label_area_size(48)
-            .y_label_area_size(72);
+            .y_label_area_size(76);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -131,70 +278,173 @@ fn chart_svg_axes(
                     .configure_mesh()
                     .x_labels(8)
                     .y_labels(8)
-                    .x_label_formatter(&|x| format!("{}", short(*x)))
-                    .y_label_formatter(&|y| format!("{}", short(*y)))
+                    .x_label_formatter(&|x| plain(*x))
+                    .y_label_formatter(&|y| plain(*y))
                     .light_line_style(WHITE.mix(0.0))
+                    .bold_line_style(BLACK.mix(0.08))
                     .x_desc(x_label)
                     .y_desc(y_label)
                     .label_style(("sans-serif", 14))
                     .draw()
                     .map_err(|e| e.to_string())?;
-                for s in series {
+                // Bands first, so the data lie on top of them.
+                let mut order: Vec<&Series> =
+                    series.iter().filter(|s| s.style == Style::Band).collect();
+                order.extend(series.iter().filter(|s| s.style != Style::Band));
+                for s in order {
                     let color = PALETTE[s.color % PALETTE.len()];
                     let data: Vec<(f64, f64)> = s.points.iter().copied().filter(keep).collect();
-                    let anno = match s.style {
-                        Style::Points => chart
-                            .draw_series(data.iter().map(|p| Circle::new(*p, 4, color.filled())))
-                            .map_err(|e| e.to_string())?,
-                        Style::Line => chart
-                            .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
-                            .map_err(|e| e.to_string())?,
-                        Style::Dashed => chart
-                            .draw_series(DashedLineSeries::new(
-                                data.clone(),
-                                6,
-                                4,
-                                color.stroke_width(1),
-                            ))
-                            .map_err(|e| e.to_string())?,
-                    };
-                    if !s.label.is_empty() {
-                        anno.label(s.label.clone()).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                        });
+                    match s.style {
+                        Style::Points => {
+                            chart
+                                .draw_series(
+                                    data.iter().map(|p| Circle::new(*p, 4, color.filled())),
+                                )
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Style::Mean => {
+                            chart
+                                .draw_series(
+                                    data.iter()
+                                        .map(|p| Circle::new(*p, 8, color.stroke_width(2))),
+                                )
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Style::Line => {
+                            chart
+                                .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Style::Dashed => {
+                            chart
+                                .draw_series(DashedLineSeries::new(
+                                    data.clone(),
+                                    7,
+                                    5,
+                                    color.stroke_width(2),
+                                ))
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Style::Band => {
+                            chart
+                                .draw_series(std::iter::once(Polygon::new(
+                                    data.clone(),
+                                    color.mix(0.18).filled(),
+                                )))
+                                .map_err(|e| e.to_string())?;
+                            layout.bands += 1;
+                        }
+                    }
+                    if s.style != Style::Band {
+                        layout
+                            .points
+                            .extend(data.iter().map(|p| chart.backend_coord(p)));
                     }
                 }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font(("sans-serif", 13))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
             }};
         }
-        if !log_x {
-            draw!(
+        macro_rules! axis {
+            ($range:expr, $ticks:expr) => {
+                ($range).with_key_points($ticks.clone().unwrap_or_default())
+            };
+        }
+        match (log_x, log_y, &x_ticks, &y_ticks) {
+            (true, true, Some(_), Some(_)) => draw!(
+                builder
+                    .build_cartesian_2d(
+                        axis!((xmin..xmax).log_scale(), x_ticks),
+                        axis!((ymin..ymax).log_scale(), y_ticks)
+                    )
+                    .map_err(|e| e.to_string())?
+            ),
+            (true, false, Some(_), _) => draw!(
+                builder
+                    .build_cartesian_2d(axis!((xmin..xmax).log_scale(), x_ticks), ymin..ymax)
+                    .map_err(|e| e.to_string())?
+            ),
+            (false, false, _, _) => draw!(
                 builder
                     .build_cartesian_2d(xmin..xmax, ymin..ymax)
                     .map_err(|e| e.to_string())?
-            );
-        } else if log_y {
-            draw!(
-                builder
-                    .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
-                    .map_err(|e| e.to_string())?
-            );
-        } else {
-            draw!(
-                builder
-                    .build_cartesian_2d((xmin..xmax).log_scale(), ymin..ymax)
-                    .map_err(|e| e.to_string())?
-            );
+            ),
+            _ => return Err("a log y axis needs a log x axis".into()),
+        }
+        layout.x_ticks = x_ticks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v, plain(v)))
+            .collect();
+        layout.y_ticks = y_ticks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v, plain(v)))
+            .collect();
+        if !labelled.is_empty() {
+            layout.legend = Some(draw_legend(&legend_area, &labelled, two_columns)?);
         }
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(svg)
+    Ok((svg, layout))
+}
+
+/// The legend below the chart: one entry per labelled series with its own mark. Returns its
+/// box in the SVG's pixels.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    labelled: &[&Series],
+    two_columns: bool,
+) -> Result<(i32, i32, i32, i32), String> {
+    let (x0, y0) = area.get_base_pixel();
+    let column = (WIDTH as i32 - 100) / 2;
+    let mut bottom = 0;
+    for (i, s) in labelled.iter().enumerate() {
+        let (row, col) = if two_columns {
+            ((i / 2) as i32, (i % 2) as i32)
+        } else {
+            (i as i32, 0)
+        };
+        let x = 90 + col * column;
+        let y = 12 + row * LEGEND_ROW as i32;
+        bottom = y + LEGEND_ROW as i32;
+        let color = PALETTE[s.color % PALETTE.len()];
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        match s.style {
+            Style::Points => area
+                .draw(&Circle::new((x + 12, y), 4, color.filled()))
+                .map_err(e)?,
+            Style::Mean => area
+                .draw(&Circle::new((x + 12, y), 8, color.stroke_width(2)))
+                .map_err(e)?,
+            Style::Line => area
+                .draw(&PathElement::new(
+                    vec![(x, y), (x + 24, y)],
+                    color.stroke_width(2),
+                ))
+                .map_err(e)?,
+            Style::Dashed => {
+                for (a, b) in [(0, 7), (12, 19)] {
+                    area.draw(&PathElement::new(
+                        vec![(x + a, y), (x + b, y)],
+                        color.stroke_width(2),
+                    ))
+                    .map_err(e)?;
+                }
+            }
+            Style::Band => area
+                .draw(&Rectangle::new(
+                    [(x, y - 6), (x + 24, y + 6)],
+                    color.mix(0.18).filled(),
+                ))
+                .map_err(e)?,
+        }
+        area.draw(&Text::new(
+            s.label.clone(),
+            (x + 32, y - 8),
+            ("sans-serif", 13),
+        ))
+        .map_err(e)?;
+    }
+    Ok((x0 + 80, y0, x0 + WIDTH as i32 - 10, y0 + bottom))
 }
 
 /// Renders SVG text to a PNG file with the embedded font.
@@ -274,15 +524,33 @@ pub fn histogram_grid_svg(
             .map_err(|e| e.to_string())?;
         let body_height = root.dim_in_pixel().1.saturating_sub(70);
         let (body, legend) = root.split_vertically(body_height);
-        for (panel, area) in panels.iter().zip(body.split_evenly((rows, cols))) {
-            let hist = &panel.histogram;
+        // One y range per row: a row is one setting across widths (Figure 1: one β), so its
+        // panels compare on the same scale.
+        let panel_max = |panel: &HistogramPanel| {
             let limit_max = panel
                 .limit
                 .iter()
                 .flatten()
                 .map(|p| p.1)
                 .fold(0.0f64, f64::max);
-            let ymax = hist.density.iter().copied().fold(limit_max, f64::max) * 1.1;
+            panel
+                .histogram
+                .density
+                .iter()
+                .copied()
+                .fold(limit_max, f64::max)
+        };
+        let row_max: Vec<f64> = panels
+            .chunks(cols)
+            .map(|row| row.iter().map(panel_max).fold(0.0f64, f64::max))
+            .collect();
+        for (i, (panel, area)) in panels
+            .iter()
+            .zip(body.split_evenly((rows, cols)))
+            .enumerate()
+        {
+            let hist = &panel.histogram;
+            let ymax = row_max[i / cols] * 1.1;
             let ymax = if ymax > 0.0 { ymax } else { 1.0 };
             let mut chart = ChartBuilder::on(&area)
                 .caption(&panel.title, ("sans-serif", 15))
@@ -378,4 +646,117 @@ pub fn save_chart(
     let svg = chart_svg(title, x_label, y_label, series, log_y)
         .map_err(plot_err(&stem.with_extension("svg")))?;
     write_svg_and_png(stem, &svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log-log chart over [250, 4000] × [0.03, 0.5], as the coupling study draws: dots per
+    /// seed, their means, a fit with its band and a dashed reference slope.
+    fn coupling_like() -> (String, ChartLayout) {
+        let widths = [250.0, 500.0, 1000.0, 2000.0, 4000.0];
+        let mut points = Vec::new();
+        for w in &widths {
+            for wobble in [0.9, 1.1] {
+                points.push((*w, 0.5 * (250.0 / w) * wobble));
+            }
+        }
+        points.push((4000.0, 0.03));
+        let fit = meanfield_chaos::fit_rate(&points).unwrap();
+        let band = meanfield_chaos::confidence_band(&points, &fit, &widths);
+        let series = vec![
+            Series {
+                label: "runs".into(),
+                points: points.clone(),
+                style: Style::Points,
+                color: 0,
+            },
+            Series::means("mean over the seeds", &points, 0),
+            Series::band("95% band of the fit", &band, 0),
+            Series {
+                label: "fit".into(),
+                points: widths
+                    .iter()
+                    .map(|w| (*w, (fit.intercept + fit.slope * w.ln()).exp()))
+                    .collect(),
+                style: Style::Line,
+                color: 0,
+            },
+            Series {
+                label: "slope −1: Theorem 2".into(),
+                points: vec![(250.0, 0.5), (4000.0, 0.5 / 16.0)],
+                style: Style::Dashed,
+                color: 2,
+            },
+        ];
+        let axes = Axes {
+            log_x: true,
+            log_y: true,
+        };
+        chart_with_layout("test", "width N", "D", &series, axes).unwrap()
+    }
+
+    #[test]
+    fn log_axes_carry_at_least_three_labelled_ticks_in_plain_numbers() {
+        let (svg, layout) = coupling_like();
+        // plotters writes each text on its own line: compare without the line breaks.
+        let flat = svg.replace('\n', "");
+        let labels = |t: &[(f64, String)]| t.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>();
+        // x: the widths run (the axis marks where the runs are).
+        assert_eq!(
+            labels(&layout.x_ticks),
+            ["250", "500", "1000", "2000", "4000"]
+        );
+        // y: the data span [0.03, 0.55] padded by 1.5: 1, 2, 5 × 10^k inside [0.02, 0.83].
+        assert_eq!(
+            labels(&layout.y_ticks),
+            ["0.02", "0.05", "0.1", "0.2", "0.5"]
+        );
+        for (_, label) in layout.x_ticks.iter().chain(&layout.y_ticks) {
+            assert!(
+                flat.contains(&format!(">{label}</text>")),
+                "tick label {label} not drawn"
+            );
+        }
+    }
+
+    #[test]
+    fn the_legend_covers_no_data_point() {
+        let (_, layout) = coupling_like();
+        let (x0, y0, x1, y1) = layout.legend.expect("a legend");
+        assert!(layout.points.len() >= 11);
+        for (x, y) in &layout.points {
+            assert!(
+                !(x0..=x1).contains(x) || !(y0..=y1).contains(y),
+                "point ({x}, {y}) inside the legend {:?}",
+                layout.legend
+            );
+        }
+    }
+
+    #[test]
+    fn a_fit_with_an_interval_draws_its_band() {
+        let (svg, layout) = coupling_like();
+        assert_eq!(layout.bands, 1);
+        assert!(svg.contains("<polygon"), "the band's polygon");
+        assert!(svg.contains("95% band of the fit"), "named in the legend");
+    }
+
+    #[test]
+    fn log_ticks_cover_short_and_long_ranges() {
+        assert_eq!(log_ticks(0.9, 12.0), vec![1.0, 2.0, 5.0, 10.0]);
+        // Less than a decade: 1..9 × 10^k (here only 3 and 4), then three even steps.
+        assert_eq!(log_ticks(2.5, 4.5), vec![3.0, 3.5, 4.0]);
+        // 2 and 5 only: 1..9 × 10^k instead.
+        assert_eq!(
+            log_ticks(1.5, 9.5),
+            vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+        );
+        assert!(log_ticks(1.01, 1.1).len() >= 3);
+        // Ten decades: every decade only.
+        assert_eq!(log_ticks(1.0, 1e10).len(), 11);
+        assert_eq!(plain(0.00001), "0.00001");
+        assert_eq!(plain(1_000_000.0), "1000000");
+    }
 }

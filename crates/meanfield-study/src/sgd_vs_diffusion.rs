@@ -310,10 +310,17 @@ impl SgdVsDiffusion {
                 v.sort_by(|a, b| a.0.total_cmp(&b.0));
                 v
             };
+            let gap = pick(&|x| Some(x.sliced_gap));
+            series.push(Series {
+                label: String::new(),
+                points: gap.clone(),
+                style: Style::Line,
+                color: 2 * i % 6,
+            });
             series.push(Series {
                 label: format!("β = {beta}: sliced W2, SGD vs diffusion"),
-                points: pick(&|x| Some(x.sliced_gap)),
-                style: Style::Line,
+                points: gap,
+                style: Style::Points,
                 color: 2 * i % 6,
             });
             series.push(Series {

@@ -469,6 +469,63 @@ fn coupling_study_on_the_diffusion() {
     assert!(hidden(&seed0) != hidden(&dir.path().join("other-seed")));
 }
 
+/// SGD against its diffusion on a tiny synthetic grid: every file, one row per (β, γ), the
+/// run-to-run baselines and the spreads present, SGD's noise correlation a correlation, and
+/// every run reused on a second call.
+#[test]
+fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
+    use meanfield_study::sgd_vs_diffusion::SgdVsDiffusion;
+    use meanfield_train::{Dynamics, ExampleSet, StopHandle};
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = synthetic();
+    base.synthetic.train = 200;
+    base.width = 30;
+    base.dynamics = Dynamics::Diffusion;
+    base.drift_set = ExampleSet::Full;
+    base.noise_set = ExampleSet::Full;
+    let study = SgdVsDiffusion {
+        base,
+        betas: vec![1.0],
+        gammas: vec![1.0, 0.3],
+        seeds: 2,
+        coordinate: 0,
+        projections: 20,
+        correlation_particles: 10,
+        correlation_examples: 100,
+        jobs: 1,
+        mode: Default::default(),
+        out: dir.path().join("svd"),
+    };
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let result = study.measure(&StopHandle::new(), &log).unwrap();
+    study.render(&result).unwrap();
+    for f in ["sgd_vs_diffusion.csv", "sgd_vs_diffusion.png", "report.md"] {
+        assert!(dir.path().join("svd").join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(result.rows.len(), 2);
+    for r in &result.rows {
+        assert!(r.sliced_gap > 0.0 && r.w2_gap >= 0.0, "{r:?}");
+        assert!(
+            r.sliced_sgd_runs.is_some() && r.mean_spread_diffusion.is_some(),
+            "{r:?}"
+        );
+        assert!(r.correlation_final.abs() <= 1.0 + 1e-9, "{r:?}");
+        assert!(r.within_sd_diffusion > 0.0, "{r:?}");
+    }
+    let initial = result.correlation_initial.unwrap();
+    assert!(initial.mean_abs <= 1.0 + 1e-9 && initial.particles == 10);
+    lines.lock().unwrap().clear();
+    study.measure(&StopHandle::new(), &log).unwrap();
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| l.contains("] reused "))
+    );
+}
+
 /// A grid meets a run another process holds: it trains the others first, comes back, waits for
 /// the lock, and then trains (or reuses) that run.
 #[test]
