@@ -40,6 +40,14 @@ pub enum TrainError {
     )]
     ForeignRun { dir: PathBuf, differences: String },
     #[error(
+        "{dir} was made under run identity version {version}; it is not reused nor continued: {why}"
+    )]
+    IdentityVersion {
+        dir: PathBuf,
+        version: u32,
+        why: String,
+    },
+    #[error(
         "{dir} was trained on other inputs ({changes}): it is not reused nor continued. Pass --force to train it again on the files as they are now, or restore the files it read"
     )]
     InputsChanged { dir: PathBuf, changes: String },

@@ -8,6 +8,8 @@
 //!   closed-form gradient; both apply [`meanfield_optim::ScaledSgd`].
 //! - [`diffusion`] — the particle system (6) as Euler–Maruyama: its example sets and each
 //!   particle's own Gaussian multipliers ([`Dynamics`]).
+//! - [`identity`] — a run's identity (the settings that decide its trajectory, versioned):
+//!   what reuse and resume compare and what names a run directory.
 //! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
 //! - [`stepper`] — [`Stepper`], the one training step (schedule, noise seed, batch, update)
 //!   that the run, the coordinate check and the benchmark share.
@@ -39,6 +41,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod fused_update;
+pub mod identity;
 pub mod inputs;
 pub mod lock;
 pub mod memory;

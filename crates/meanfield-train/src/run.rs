@@ -109,6 +109,7 @@ impl Run {
             // Operational settings (logging, evaluation and checkpoint cadence, where files
             // live) may change between the stop and the resume; nothing else may.
             let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+            let differences = run_dir::compare(&dir, config)?;
             if let Some(every) = existing
                 .parse::<toml::Table>()
                 .ok()
@@ -116,7 +117,6 @@ impl Run {
             {
                 logged_every = logged_every.max(every.max(1) as u64);
             }
-            let differences = run_dir::differences(&existing, &config.to_toml());
             if !differences.is_empty() {
                 return Err(TrainError::OtherRunInProgress {
                     dir,
@@ -150,6 +150,7 @@ impl Run {
         )?;
         run_dir::create(&dir)?;
         weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
+        crate::identity::Identity::of(config).write(&dir)?;
         match &fingerprint {
             Some(f) => crate::inputs::write(&dir, f)?,
             None => {

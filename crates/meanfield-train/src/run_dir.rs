@@ -1,47 +1,41 @@
 //! The run directory: `config.toml`, `metrics.csv`, `summary.json`, and the weights.
 //!
 //! Without `--out`, a run goes to `runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>`, where the
-//! hash is of the resolved config (minus where files live): the same setting always maps to
-//! the same directory, so a finished run can be found and reused.
+//! hash is of the run's [`Identity`] (the settings that decide its trajectory): the same setting
+//! always maps to the same directory, so a finished run can be found and reused, and a run
+//! whose logging or checkpoint cadence changed continues in place.
 
+use crate::identity::{self, IDENTITY_VERSION, Identity};
 use crate::summary::{Status, Summary};
 use crate::{TrainConfig, TrainError};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub const CONFIG: &str = "config.toml";
 pub const METRICS: &str = "metrics.csv";
 pub const SUMMARY: &str = "summary.json";
 
-/// How initial particles are drawn (docs/paper.md; `MeanFieldNetConfig::sample_particles`),
-/// part of the run-directory hash.
-const INIT_STREAMS: &str =
-    "\n# initial particles: ChaCha8 stream k of the initial-weight seed for particle k\n";
-
-/// The directory a config's run writes to.
+/// The directory a config's run writes to: `--out`, else its automatic name under `runs_dir`,
+/// or the name version 1 of the identity gave the same config when only that directory exists
+/// (a run made before the upgrade is found, reused and continued in place).
 pub fn run_dir(config: &TrainConfig) -> PathBuf {
     match &config.out {
         Some(out) => out.clone(),
-        None => config.runs_dir.join(auto_name(config)),
+        None => {
+            let named = config.runs_dir.join(auto_name(config));
+            if !named.exists() {
+                let legacy = config.runs_dir.join(identity::legacy_name(config));
+                if legacy.join(CONFIG).is_file() {
+                    return legacy;
+                }
+            }
+            named
+        }
     }
 }
 
-/// `<dataset>-N<width>-beta<β>-seed<seed>-<first 8 hex digits of the setting's hash>`.
+/// `<dataset>-N<width>-beta<β>-seed<seed>-<first 8 hex digits of the identity's hash>`.
 pub fn auto_name(config: &TrainConfig) -> String {
-    let identity = TrainConfig {
-        out: None,
-        runs_dir: PathBuf::new(),
-        data_dir: PathBuf::new(),
-        ..config.clone()
-    };
-    // The hash also names how initial particles are drawn, so a run made before the
-    // per-particle streams (same settings, other initial weights) is never reused as this one.
-    let hash = Sha256::digest(format!("{}{INIT_STREAMS}", identity.to_toml()).as_bytes());
-    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-N{}-beta{}-seed{}-{hex}",
-        config.dataset, config.width, config.beta, config.seed
-    )
+    identity::auto_name(config)
 }
 
 /// The summary of a finished run in `dir`, if there is one.
@@ -52,26 +46,16 @@ pub fn finished(dir: &Path) -> Option<Summary> {
     }
 }
 
-/// Settings that change how a run is carried out or where its files live, not its trajectory:
-/// a finished run is reused whatever their values.
-pub const OPERATIONAL: [&str; 6] = [
-    "out",
-    "runs_dir",
-    "data_dir",
-    "log_every",
-    "eval_every",
-    "checkpoint_every",
-];
-
 /// Whether the finished run in `dir` can stand for `config`:
-/// - `Ok(Some(summary))`: the same setting (every key but the [`OPERATIONAL`] ones) and its
-///   weight files whole: reuse it;
+/// - `Ok(Some(summary))`: the same [`Identity`] (operational settings aside) and its result
+///   files whole: reuse it;
 /// - `Ok(None)`: no finished run there, or its weights are missing or cut short (`say` is told
 ///   which file): train it (again);
 /// - `Err(ForeignRun)`: a finished run of another setting (only possible with `--out`), with
 ///   each key that differs and both values;
 /// - `Err(InputsChanged)`: the files it read (data, `--init-from` weights) have other contents
-///   now ([`crate::inputs`]).
+///   now ([`crate::inputs`]);
+/// - `Err(IdentityVersion)`: made under an identity version this program does not reuse.
 pub fn reusable(
     dir: &Path,
     config: &TrainConfig,
@@ -80,8 +64,7 @@ pub fn reusable(
     let Some(summary) = finished(dir) else {
         return Ok(None);
     };
-    let theirs = std::fs::read_to_string(dir.join(CONFIG)).unwrap_or_default();
-    let differences = differences(&theirs, &config.to_toml());
+    let differences = compare(dir, config)?;
     if !differences.is_empty() {
         return Err(TrainError::ForeignRun {
             dir: dir.to_path_buf(),
@@ -114,30 +97,27 @@ pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Resu
     }
 }
 
-/// The keys whose values differ between two config.toml texts, operational keys aside:
-/// "width: 200 in the run, 300 asked".
-pub fn differences(run: &str, asked: &str) -> Vec<String> {
-    let parse = |text: &str| -> toml::Table { text.parse().unwrap_or_default() };
-    let (run, asked) = (parse(run), parse(asked));
-    let mut keys: Vec<&String> = run.keys().chain(asked.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let show = |v: Option<&toml::Value>| v.map_or("unset".to_string(), |v| v.to_string());
-    keys.into_iter()
-        .filter(|k| !OPERATIONAL.contains(&k.as_str()))
-        .filter(|k| run.get(*k) != asked.get(*k))
-        .map(|k| {
-            format!(
-                "{k}: {} in the run, {} asked",
-                show(run.get(k)),
-                show(asked.get(k))
-            )
-        })
-        .collect()
+/// The settings of the run recorded in `dir` that differ from `config`'s (operational ones
+/// aside), after checking that its identity version is one this program reuses.
+pub fn compare(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainError> {
+    let theirs = Identity::read(dir).unwrap_or(Identity {
+        version: IDENTITY_VERSION,
+        settings: toml::Table::new(),
+    });
+    theirs.check_version(dir)?;
+    Ok(theirs.differences(&Identity::of(config)))
 }
 
 /// Files a run directory may hold before a run starts in it ([`guard_out`]).
-const RUN_FILES: [&str; 6] = [CONFIG, METRICS, SUMMARY, ".lock", "checkpoint", "snapshots"];
+const RUN_FILES: [&str; 7] = [
+    CONFIG,
+    METRICS,
+    SUMMARY,
+    identity::FILE,
+    ".lock",
+    "checkpoint",
+    "snapshots",
+];
 
 /// Refuses to start a run in `dir` when it exists, is not empty, and holds none of a run's
 /// files (an `--out` pointing at a folder of the user's own).
@@ -181,6 +161,8 @@ pub struct Listing {
     pub status: String,
     /// Steps of a finished run.
     pub steps: Option<u64>,
+    /// The identity version it was made under (1: before `identity.json`).
+    pub version: Option<u32>,
     /// Everything found wrong: damaged weights, a config this version cannot read, a name
     /// whose hash is not this version's for its setting (so automatic names never reuse it).
     pub problems: Vec<String>,
@@ -221,19 +203,30 @@ pub fn inspect(dir: &Path) -> Listing {
             "?".into()
         }
     };
+    let version = Identity::read(dir).map(|id| id.version);
+    if let Some(Err(e)) = version.map(|v| {
+        Identity {
+            version: v,
+            settings: toml::Table::new(),
+        }
+        .check_version(dir)
+    }) {
+        problems.push(e.to_string());
+    }
     if let (Ok(c), Some(name)) = (&config, dir.file_name().and_then(|n| n.to_str())) {
-        let expected = auto_name(&TrainConfig {
+        let c = TrainConfig {
             out: None,
             ..c.clone()
-        });
+        };
         // Only automatic names carry a hash (an --out directory is named by its user).
         let automatic = name
             .rsplit_once('-')
             .is_some_and(|(_, h)| h.len() == 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
             && name.starts_with(&format!("{}-N", c.dataset));
-        if automatic && name != expected {
+        let (expected, legacy) = (auto_name(&c), identity::legacy_name(&c));
+        if automatic && name != expected && name != legacy {
             problems.push(format!(
-                "made by another version of the program: this version names this setting {expected}, so it is not reused automatically (rename it, or pass it as --out)"
+                "its name does not match its setting's under any identity version this program knows (this version names it {expected}), so it is not reused automatically: rename it, or pass it as --out"
             ));
         }
     }
@@ -265,61 +258,7 @@ pub fn inspect(dir: &Path) -> Listing {
         setting,
         status,
         steps,
+        version,
         problems,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mnist(width: usize, beta: f64) -> TrainConfig {
-        let mut c = TrainConfig::resolve(vec![(
-            "mnist".into(),
-            TrainConfig::preset("mnist").unwrap(),
-        )])
-        .unwrap();
-        c.width = width;
-        c.beta = beta;
-        c
-    }
-
-    /// Pinned names: a new config field serialised by default, a changed default or a changed
-    /// hash input renames every existing run directory (and orphans it). This test fails first;
-    /// change the pins only on purpose, and say so in the change (docs/development.md).
-    /// Values: the README's first command's run (`runs/mnist-N1000-beta0.75-seed0-ecb476cb`,
-    /// measured 2026-11-30) and Figure 1's β = 1, N = 500 panel (`figures/runs/…-16f01770`,
-    /// written by `experiments figure1 --betas 1` on 2026-12-01).
-    #[test]
-    fn automatic_names_are_pinned() {
-        assert_eq!(
-            auto_name(&mnist(1000, 0.75)),
-            "mnist-N1000-beta0.75-seed0-ecb476cb"
-        );
-        assert_eq!(
-            auto_name(&mnist(500, 1.0)),
-            "mnist-N500-beta1-seed0-16f01770"
-        );
-    }
-
-    /// Operational keys are not differences; every other key is, with both values.
-    #[test]
-    fn differences_name_the_key_and_both_values() {
-        let a = mnist(1000, 0.75);
-        let b = TrainConfig {
-            checkpoint_every: 25,
-            log_every: 7,
-            data_dir: "elsewhere".into(),
-            ..a.clone()
-        };
-        assert!(differences(&a.to_toml(), &b.to_toml()).is_empty());
-        let c = TrainConfig {
-            width: 300,
-            ..a.clone()
-        };
-        assert_eq!(
-            differences(&a.to_toml(), &c.to_toml()),
-            vec!["width: 1000 in the run, 300 asked".to_string()]
-        );
     }
 }

@@ -31,6 +31,8 @@ pub struct ValueRow {
     pub value: f64,
     /// The coordinate's standard deviation across the run's particles (0 when they are one).
     pub within_sd: f64,
+    /// The coordinate's mean across the run's particles (`value` when they are one).
+    pub particle_mean: f64,
     pub steps: u64,
     pub test_accuracy: f64,
     pub run_dir: String,
@@ -47,6 +49,9 @@ pub struct SpreadRow {
     pub sd: f64,
     /// The within-run standard deviation, mean over the seeds.
     pub within_sd: f64,
+    /// Standard deviation over the seeds of the coordinate's mean across the particles (the
+    /// between-run spread of the empirical law's mean; `sd` under SGD's identical particles).
+    pub sd_of_particle_means: f64,
     pub min: f64,
     pub max: f64,
 }
@@ -97,6 +102,18 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
                 .map(|v| v.within_sd)
                 .sum::<f64>()
                 / n;
+            let means: Vec<f64> = values
+                .iter()
+                .filter(|v| v.beta == beta && v.width == width)
+                .map(|v| v.particle_mean)
+                .collect();
+            let mean_of_means = means.iter().sum::<f64>() / n;
+            let sd_of_particle_means = if means.len() > 1 {
+                (means.iter().map(|x| (x - mean_of_means).powi(2)).sum::<f64>() / (n - 1.0))
+                    .sqrt()
+            } else {
+                0.0
+            };
             let sd = if xs.len() > 1 {
                 (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
             } else {
@@ -109,6 +126,7 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
                 mean,
                 sd,
                 within_sd,
+                sd_of_particle_means,
                 min: xs.iter().copied().fold(f64::INFINITY, f64::min),
                 max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             }
@@ -139,6 +157,10 @@ pub fn run(
                     let x = p.hidden_coordinate(0);
                     let m = x.iter().sum::<f64>() / x.len() as f64;
                     (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+                },
+                particle_mean: {
+                    let x = p.hidden_coordinate(0);
+                    x.iter().sum::<f64>() / x.len() as f64
                 },
                 steps: o.summary().steps,
                 test_accuracy: o.summary().last.test_accuracy,
@@ -193,21 +215,29 @@ pub fn run(
     let mut md = String::from(if diffusion {
         "**Dynamics: the particle diffusion (6)**, each particle with its own noise (docs/diffusion.md), trained at full width. \
          Each run starts every weight at the same value and differs only in its data seed (drawn examples and noise). \
-         (6) spreads the particles apart within one run, where SGD keeps them one value: the within-run column is the standard deviation of coordinate (1,1) across the run's particles, the value column is particle 1's.\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+         (6) spreads the particles apart within one run, where SGD keeps them one value: the within-run column is the standard deviation of coordinate (1,1) across the run's particles; mean, sd across runs, min and max are particle 1's value; the last column is the between-run spread of the particles' mean, the comparison with SGD's runs.\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | sd across runs of the particles' mean | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     } else {
         "Each run starts every weight at the same value and differs only in its batch order. \
          The theory: for β < 1 the limit is deterministic, so the runs agree; for β = 1 the batch \
-         noise survives, so they spread. Under SGD the particles of a run stay one value (sd within a run 0).\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+         noise survives, so they spread. Under SGD the particles of a run stay one value (sd within a run 0, and the particles' mean is that value).\n\n| β | N | runs | mean | sd across runs | sd within a run (mean) | sd across runs of the particles' mean | min | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     });
     let mut key_lines = Vec::new();
     for s in &spread {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.5} | {:.3e} | {:.3e} | {:.5} | {:.5} |\n",
-            s.beta, s.width, s.runs, s.mean, s.sd, s.within_sd, s.min, s.max
+            "| {} | {} | {} | {:.5} | {:.3e} | {:.3e} | {:.3e} | {:.5} | {:.5} |\n",
+            s.beta,
+            s.width,
+            s.runs,
+            s.mean,
+            s.sd,
+            s.within_sd,
+            s.sd_of_particle_means,
+            s.min,
+            s.max
         ));
         key_lines.push(format!(
-            "β = {}, N = {}: mean {:.5}, sd across {} runs {:.3e}, within a run {:.3e}",
-            s.beta, s.width, s.mean, s.runs, s.sd, s.within_sd
+            "β = {}, N = {}: mean {:.5}, sd across {} runs {:.3e}, within a run {:.3e}, of the particles' mean across runs {:.3e}",
+            s.beta, s.width, s.mean, s.runs, s.sd, s.within_sd, s.sd_of_particle_means
         ));
     }
     let below = spread
