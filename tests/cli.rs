@@ -843,6 +843,131 @@ fn ctrl_c_checkpoints_and_resume_gives_identical_weights() {
     }
 }
 
+/// An automatically named run interrupted, then continued with another checkpoint cadence: the
+/// cadence is not part of the run's identity, so the rerun continues the same directory (no
+/// second one) and ends with the weights of a run never stopped. Then a failure at the final
+/// write (hidden.npy cannot be replaced, as on a full disk) keeps the run's checkpoint, and
+/// the rerun finishes from it with the same weights.
+#[test]
+fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let straight = tmp.path().join("straight");
+    ok_owned(&resume_args(&straight, "0"));
+    // The same setting without --out: runs/<automatic name> under the working directory.
+    let automatic = |every: &str| -> Vec<String> {
+        let mut a = resume_args(Path::new("unused"), every);
+        a.truncate(a.len() - 2);
+        a
+    };
+    let child = bin()
+        .args(automatic("0"))
+        .current_dir(tmp.path())
+        .spawn()
+        .unwrap();
+    let runs = tmp.path().join("runs");
+    let dir = loop {
+        if let Some(d) = std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut e| e.next())
+            .and_then(|e| e.ok())
+        {
+            break d.path();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    wait_for_rows(&dir, 100);
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + libc::SIGINT));
+    let rerun = bin()
+        .args(automatic("25"))
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&runs).unwrap().count(),
+        1,
+        "one run directory"
+    );
+    assert_same_run(&straight, &dir, "continued with --checkpoint-every 25");
+    let identity = std::fs::read_to_string(dir.join("identity.json")).unwrap();
+    assert!(identity.contains("\"version\": 2"), "{identity}");
+
+    // The final write fails: hidden.npy is a non-empty directory when the run ends.
+    let failing = tmp.path().join("failing");
+    let child = bin()
+        .args(resume_args(&failing, "500"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&failing, 100);
+    std::fs::create_dir_all(failing.join("hidden.npy/blocker")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the final write cannot succeed");
+    assert!(err.contains("hidden.npy"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        failing.join("checkpoint/state.json").is_file(),
+        "the checkpoint is kept"
+    );
+    std::fs::remove_dir_all(failing.join("hidden.npy")).unwrap();
+    ok_owned(&resume_args(&failing, "500"));
+    assert_same_run(&straight, &failing, "finished after a failed final write");
+}
+
+/// After the upgrade to identity version 2, a run made under version 1 (named by the hash of
+/// its whole config, no identity.json) is found under its old name, reused in place, and
+/// listed as version 1; no second directory appears.
+#[test]
+fn runs_of_identity_version_one_are_found_and_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["synthetic", "--width", "50", "--steps", "20"];
+    let first = bin().args(args).current_dir(tmp.path()).output().unwrap();
+    assert!(first.status.success());
+    let runs = tmp.path().join("runs");
+    let made = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // Make it a version-1 directory: the old name, no identity.json.
+    let text = std::fs::read_to_string(made.join("config.toml")).unwrap();
+    let config = meanfield_train::TrainConfig::resolve(vec![(
+        "config.toml".into(),
+        meanfield_train::config::parse_table("config.toml", &text).unwrap(),
+    )])
+    .unwrap();
+    let old = runs.join(meanfield_train::identity::legacy_name(&config));
+    assert_ne!(old, made);
+    std::fs::rename(&made, &old).unwrap();
+    std::fs::remove_file(old.join("identity.json")).unwrap();
+    let again = bin().args(args).current_dir(tmp.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("reused"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&runs).unwrap().count(),
+        1,
+        "no second directory"
+    );
+    let listing = bin()
+        .args(["runs", "runs"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.status.success(), "{out}");
+    assert!(out.contains("identity v1"), "{out}");
+}
+
 /// Two processes on one run directory: while the first trains, a second says who is training
 /// it and exits non-zero, and a third with `--wait` waits and reuses the finished run. The
 /// weights are a single process's, bit for bit.

@@ -602,10 +602,15 @@ fn list_runs(dir: &Path) -> Result<()> {
             .file_name()
             .map_or("?".into(), |n| n.to_string_lossy());
         println!(
-            "{name}\t{}\t{}{}",
+            "{name}\t{}\t{}{}\t{}",
             l.setting,
             l.status,
-            l.steps.map_or(String::new(), |s| format!(", {s} steps"))
+            l.steps.map_or(String::new(), |s| format!(", {s} steps")),
+            match l.version {
+                Some(1) => "identity v1 (made before identity.json; reused in place)".to_string(),
+                Some(v) => format!("identity v{v}"),
+                None => "identity unknown".to_string(),
+            }
         );
         for p in &l.problems {
             println!("  problem: {p}");

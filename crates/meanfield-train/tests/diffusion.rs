@@ -3,6 +3,9 @@
 //! (SGD's batch noise, at the same state, has the same marginals but is correlated), its
 //! full-set drift is the full-data gradient, and a stopped run resumes exactly.
 
+// The references index particles, examples and coordinates as the formulas do.
+#![allow(clippy::needless_range_loop)]
+
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_data::{Dataset, Sampling};
 use meanfield_model::{Activation, Init, MeanFieldNet, MeanFieldNetConfig, Readout};

@@ -109,7 +109,11 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
                 .collect();
             let mean_of_means = means.iter().sum::<f64>() / n;
             let sd_of_particle_means = if means.len() > 1 {
-                (means.iter().map(|x| (x - mean_of_means).powi(2)).sum::<f64>() / (n - 1.0))
+                (means
+                    .iter()
+                    .map(|x| (x - mean_of_means).powi(2))
+                    .sum::<f64>()
+                    / (n - 1.0))
                     .sqrt()
             } else {
                 0.0
