@@ -2,14 +2,120 @@
 //! below it (defaults < preset < --config FILE < flags).
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use meanfield_study::figures::{Figure, Scale};
 use meanfield_train::config::read_table;
 use meanfield_train::data::DatasetKind;
-use meanfield_train::model::Readout;
-use meanfield_train::{Backend, Engine, TrainConfig};
+use meanfield_train::data::Sampling;
+use meanfield_train::model::{Activation, Init, Readout};
+use meanfield_train::{Backend, Dynamics, Engine, ExampleSet, TrainConfig};
 use serde::Serialize;
 use std::path::PathBuf;
+
+/// A value parser for an enum with a fixed list of values (its `ALL`), so `--help` lists them
+/// and a wrong value is refused with the list: the values are declared once, next to the enum,
+/// and written as the enum's `Display` (its config.toml spelling).
+fn choices<T>(all: &'static [T]) -> impl TypedValueParser<Value = T>
+where
+    T: std::fmt::Display + Clone + Send + Sync + 'static,
+{
+    // clap keeps the names for the process's life; a handful of short strings, once.
+    let names: Vec<&'static str> = all
+        .iter()
+        .map(|v| &*Box::leak(v.to_string().into_boxed_str()))
+        .collect();
+    PossibleValuesParser::new(names).map(move |name| {
+        all.iter()
+            .find(|v| v.to_string() == name)
+            .expect("clap accepted only a listed name")
+            .clone()
+    })
+}
+
+/// The command line with each training flag's default appended to its help, read from the
+/// setting it would start from: the subcommand's preset (`cifar`'s γ is 0.1), the study's
+/// `--preset` default, or the program's defaults (`TrainConfig::default`) for `run` and the
+/// figures (whose own presets may set more). Defaults are written once, in the config and the
+/// presets; no help text repeats them.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| with_defaults(sub, &name));
+    }
+    cmd
+}
+
+/// Parses the process's arguments with [`command`]'s help.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Settings whose default is not one value (said in the flag's own help instead).
+const DEFAULT_DESCRIBED: [&str; 1] = ["log_every"];
+
+fn with_defaults(sub: clap::Command, name: &str) -> clap::Command {
+    let preset_flag = sub
+        .get_arguments()
+        .find(|a| a.get_id() == "preset")
+        .and_then(|a| a.get_default_values().first())
+        .map(|v| v.to_string_lossy().into_owned());
+    let preset = match name {
+        "mnist" | "fashion-mnist" | "cifar" | "synthetic" | "arrays" => Some(name.to_string()),
+        _ => preset_flag,
+    };
+    let (source, layers) = match &preset {
+        Some(p) => match TrainConfig::preset(p) {
+            Ok(table) => (format!("preset {p}"), vec![(p.clone(), table)]),
+            Err(_) => return sub,
+        },
+        None if name.starts_with("figure") || name == "table1" => (
+            "program default; the figure's preset may set it".to_string(),
+            Vec::new(),
+        ),
+        None => ("default".to_string(), Vec::new()),
+    };
+    let Ok(config) = TrainConfig::resolve(layers) else {
+        return sub;
+    };
+    let Ok(mut table) = toml::Table::try_from(&config) else {
+        return sub;
+    };
+    // Settings config.toml leaves out at their default (so older run names stay the same).
+    for (key, value) in [
+        ("dynamics", config.dynamics.to_string()),
+        ("drift_set", config.drift_set.to_string()),
+        ("noise_set", config.noise_set.to_string()),
+    ] {
+        table.entry(key).or_insert(toml::Value::String(value));
+    }
+    let ids: Vec<String> = sub
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .filter(|id| table.contains_key(id) && !DEFAULT_DESCRIBED.contains(&id.as_str()))
+        .collect();
+    let mut sub = sub;
+    for id in ids {
+        let value = match &table[&id] {
+            toml::Value::String(s) => s.clone(),
+            // 1 and 10000, not 1.0 and 10000.0 (the flag takes either).
+            toml::Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                format!("{}", *f as i64)
+            }
+            other => other.to_string(),
+        };
+        sub = sub.mut_arg(&id, |a| {
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            a.help(format!("{help} [{source}: {value}]"))
+        });
+    }
+    sub
+}
 
 #[derive(Parser)]
 #[command(
@@ -410,27 +516,27 @@ impl ArraysFlags {
 /// `config.toml` key of the same name (serde); the others are left to the layers below.
 #[derive(Args, Serialize, Debug, Clone)]
 pub struct TrainArgs {
-    /// N, the number of hidden neurons [default: 1000].
+    /// N, the number of hidden neurons.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
-    /// β in [0, 1]: the step grows like N^β [default: 1].
+    /// β in [0, 1]: the step grows like N^β.
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     beta: Option<f64>,
-    /// α in [0, 1): the step decays like n^(-α) [default: 0].
+    /// α in [0, 1): the step decays like n^(-α).
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     alpha: Option<f64>,
-    /// γ > 0, the base step [default: 1; cifar 0.1].
+    /// γ > 0, the base step.
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     gamma: Option<f64>,
-    /// M, the batch size [default: 100].
+    /// M, the batch size.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     batch: Option<usize>,
-    /// T, the continuous-time horizon; n_T = floor(T / γ_αβ(N)) steps [default: 100; cifar 10000].
+    /// T, the continuous-time horizon; n_T = floor(T / γ_αβ(N)) steps.
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     horizon: Option<f64>,
@@ -438,7 +544,7 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<u64>,
-    /// Seed of everything random: the initial particles and the batch order [default: 0].
+    /// Seed of everything random: the initial particles and the batch order.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -447,7 +553,7 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_seed: Option<u64>,
-    /// Seed of the batch order and the Langevin noise only [default: --seed].
+    /// Seed of the batch order, the Langevin noise and the diffusion's noise only [default: --seed].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_seed: Option<u64>,
@@ -455,43 +561,43 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<u64>,
-    /// `trainable` (both layers, the authors' code) or `fixed` (the theory) [default: trainable].
+    /// `trainable` (both layers, the authors' code) or `fixed` (the theory).
+    #[arg(long, value_parser = choices(&Readout::ALL))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readout: Option<Readout>,
+    /// Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c>.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    readout: Option<String>,
-    /// Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c> [default: pytorch].
+    init: Option<Init>,
+    /// Law of the readout (same forms; a fixed readout needs an N-independent one).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    init: Option<String>,
-    /// Law of the readout (same forms; a fixed readout needs an N-independent one) [default: pytorch].
-    #[arg(long)]
+    readout_init: Option<Init>,
+    /// The activation.
+    #[arg(long, value_parser = choices(&Activation::ALL))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    readout_init: Option<String>,
-    /// relu, sigmoid or tanh [default: relu].
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    activation: Option<String>,
-    /// λ of the penalty λ/2·|w|² per particle (eq. 1) [default: 0].
+    activation: Option<Activation>,
+    /// λ of the penalty λ/2·|w|² per particle (eq. 1).
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     penalty: Option<f64>,
-    /// Langevin temperature τ ≥ 0: adds N(0, 2·η_n·τ) noise per coordinate and step, η_n = step/N (supplement S2) [default: 0].
+    /// Langevin temperature τ ≥ 0: adds N(0, 2·η_n·τ) noise per coordinate and step, η_n = step/N (supplement S2).
     #[arg(long, allow_negative_numbers = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
-    /// Polyak-average the weights from this step on [default: off; cifar 1000].
+    /// Polyak-average the weights from this step on (off unless set here or by the preset).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     average_from: Option<u64>,
-    /// `epochs` (reshuffled, the authors' loader) or `iid` (with replacement, the theory) [default: epochs].
-    #[arg(long)]
+    /// `epochs` (reshuffled, the authors' loader) or `iid` (with replacement, the theory).
+    #[arg(long, value_parser = choices(&Sampling::ALL))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    sampling: Option<String>,
-    /// Evaluate on the full train and test sets every K steps (0: at the start and the end) [default: 0].
+    sampling: Option<Sampling>,
+    /// Evaluate on the full train and test sets every K steps (0: at the start and the end).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     eval_every: Option<u64>,
-    /// Write a checkpoint every K steps (0: never); rerunning continues from it [default: 1000].
+    /// Write a checkpoint every K steps (0: never); rerunning continues from it.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_every: Option<u64>,
@@ -512,34 +618,34 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     test_subset: Option<usize>,
-    /// flex or ndarray (CPU, always built), wgpu or cuda (cargo features) [default: flex].
-    #[arg(long)]
+    /// flex or ndarray (CPU, always built), wgpu or cuda (cargo features).
+    #[arg(long, value_parser = choices(&Backend::ALL))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    backend: Option<String>,
-    /// closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API) [default: closed-form].
-    #[arg(long)]
+    backend: Option<Backend>,
+    /// closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API).
+    #[arg(long, value_parser = choices(&Engine::ALL))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    engine: Option<String>,
+    engine: Option<Engine>,
     /// sgd (eq. 2: one batch shared by all particles) or diffusion (the paper's particle system
-    /// (6): each particle its own Gaussian noise of covariance Σ/M; docs/diffusion.md) [default: sgd].
-    #[arg(long)]
+    /// (6): each particle its own Gaussian noise of covariance Σ/M; docs/diffusion.md).
+    #[arg(long, value_parser = choices(&Dynamics::ALL))]
     #[serde(skip_serializing_if = "Option::is_none")]
-    dynamics: Option<String>,
+    dynamics: Option<Dynamics>,
     /// The diffusion's drift set: batch (M examples drawn per step), K drawn per step, or full
-    /// (the whole training set: exact) [default: batch].
+    /// (the whole training set: exact).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    drift_set: Option<String>,
+    drift_set: Option<ExampleSet>,
     /// The diffusion's noise set, over which each particle's gradient covariance Σ is taken:
-    /// batch, K, or full [default: batch].
+    /// batch, K, or full.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    noise_set: Option<String>,
+    noise_set: Option<ExampleSet>,
     /// Your own arrays: normalisation and class count.
     #[command(flatten)]
     #[serde(skip_serializing_if = "ArraysFlags::is_empty")]
     arrays: ArraysFlags,
-    /// Where datasets live [default: data]; for `arrays`, the folder with the .npy files.
+    /// Where datasets live; for `arrays`, the folder with the .npy files.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
@@ -627,5 +733,61 @@ impl TrainArgs {
 
     fn flags(&self) -> Result<toml::Table> {
         toml::Table::try_from(self).context("a flag's value does not fit in a config file")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listed value parses back to itself, so `--help`'s lists are the enums' values.
+    #[test]
+    fn enum_values_round_trip() {
+        fn check<T: std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug>(
+            all: &[T],
+        ) {
+            for v in all {
+                let back: Option<T> = v.to_string().parse().ok();
+                assert_eq!(back.as_ref(), Some(v), "{v}");
+            }
+        }
+        check(&Readout::ALL);
+        check(&Activation::ALL);
+        check(&Sampling::ALL);
+        check(&Backend::ALL);
+        check(&Engine::ALL);
+        check(&Dynamics::ALL);
+    }
+
+    /// The help's defaults come from the setting each command starts from.
+    #[test]
+    fn help_shows_the_presets_defaults() {
+        let mut cmd = command();
+        let help = |cmd: &mut clap::Command, sub: &str| {
+            cmd.find_subcommand_mut(sub)
+                .expect("a subcommand")
+                .render_long_help()
+                .to_string()
+        };
+        let cifar = help(&mut cmd, "cifar");
+        assert!(cifar.contains("[preset cifar: 0.1]"), "{cifar}");
+        assert!(
+            cifar.contains("[possible values: trainable, fixed]"),
+            "{cifar}"
+        );
+        assert!(
+            cifar.contains("[possible values: flex, ndarray, wgpu, cuda]"),
+            "{cifar}"
+        );
+        let mnist = help(&mut cmd, "mnist");
+        assert!(
+            mnist.contains("[preset mnist: 1]"),
+            "γ = 1 on MNIST: {mnist}"
+        );
+        let coupling = help(&mut cmd, "coupling");
+        assert!(
+            coupling.contains("[preset chaos-quick: fixed]"),
+            "{coupling}"
+        );
     }
 }

@@ -8,7 +8,6 @@ mod fetch_progress;
 mod interrupt;
 
 use anyhow::Result;
-use clap::Parser;
 use cli::Command;
 use fetch_progress::FetchProgress;
 use meanfield_study::StudyError;
@@ -28,7 +27,7 @@ fn main() -> std::process::ExitCode {
     // Large per-step buffers reuse freed pages instead of fresh mmaps (2x faster steps at
     // N ≥ 10^4 on glibc; see allocator.rs).
     allocator::reuse_freed_memory();
-    match run(cli::Cli::parse().command, &stop) {
+    match run(cli::parse().command, &stop) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes, each once (library errors already quote their source).

@@ -23,6 +23,11 @@ pub enum Sampling {
     Iid,
 }
 
+impl Sampling {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Sampling; 2] = [Sampling::Epochs, Sampling::Iid];
+}
+
 impl fmt::Display for Sampling {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -43,6 +43,11 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
+}
+
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -20,6 +20,11 @@ pub enum Readout {
     Fixed,
 }
 
+impl Readout {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Readout; 2] = [Readout::Trainable, Readout::Fixed];
+}
+
 impl fmt::Display for Readout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

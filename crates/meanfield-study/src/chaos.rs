@@ -15,7 +15,7 @@
 use crate::grid::Runs;
 use crate::particles::Particles;
 use crate::plan::GridMode;
-use crate::plot::{Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::tail::law_distance;
 use meanfield_chaos::{Cloud, RateFit, fit_rate, sliced_w2_seeds};
@@ -344,7 +344,7 @@ impl ChaosStudy {
             "width N",
             "W2 distance",
             &series,
-            true,
+            Axes::LOG_LOG,
         )?;
         let mut widths = self.widths.clone();
         widths.sort_unstable();

@@ -12,7 +12,7 @@
 //! `coord_check.csv` and the plot.
 
 use crate::StudyError;
-use crate::plot::{Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart};
 use burn::tensor::{Tensor, TensorData};
 use meanfield_model::net::to_vec;
 use meanfield_train::task::Task;
@@ -154,7 +154,7 @@ pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, Stu
         "width N",
         "size",
         &series,
-        true,
+        Axes::LOG_LOG,
     )?;
     Ok(png)
 }

@@ -22,7 +22,7 @@
 
 use crate::grid::Runs;
 use crate::plan::GridMode;
-use crate::plot::{Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::sliced::concat_columns;
 use meanfield_chaos::two_term::Term;
@@ -443,7 +443,7 @@ impl CouplingStudy {
             "width N",
             "D = mean_k max_t |W_k(N) − W_k(N_ref)|²",
             &with_slopes(&width_pts, &r.fits.width),
-            true,
+            Axes::LOG_LOG,
         )?;
         let mut by_width: BTreeMap<usize, Vec<(f64, f64)>> = BTreeMap::new();
         for t in r
@@ -469,7 +469,7 @@ impl CouplingStudy {
             "time t",
             "mean_k |W_k(N, t) − W_k(N_ref, t)|²",
             &series,
-            true,
+            Axes::LOG_LOG,
         )?;
         if let Some(batch) = &r.fits.batch {
             let pts: Vec<(f64, f64)> = r
@@ -484,7 +484,7 @@ impl CouplingStudy {
                 "batch size M",
                 "D",
                 &with_slopes(&pts, batch),
-                true,
+                Axes::LOG_LOG,
             )?;
         }
         write_file(&self.out.join("report.md"), self.report(r).as_bytes())

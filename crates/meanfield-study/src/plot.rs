@@ -170,29 +170,32 @@ pub struct Axes {
     pub log_y: bool,
 }
 
-/// Draws a log-log (or, with `log_y = false`, log-x) chart; returns the SVG text.
+impl Axes {
+    /// Both axes logarithmic (rates against N).
+    pub const LOG_LOG: Axes = Axes {
+        log_x: true,
+        log_y: true,
+    };
+    /// A logarithmic x axis and a linear y axis.
+    pub const LOG_X: Axes = Axes {
+        log_x: true,
+        log_y: false,
+    };
+    /// Both axes linear.
+    pub const LINEAR: Axes = Axes {
+        log_x: false,
+        log_y: false,
+    };
+}
+
+/// Draws a chart on `axes`; returns the SVG text.
 pub fn chart_svg(
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
-    log_y: bool,
+    axes: Axes,
 ) -> Result<String, String> {
-    let axes = Axes { log_x: true, log_y };
-    chart_with_layout(title, x_label, y_label, series, axes).map(|(svg, _)| svg)
-}
-
-/// Draws a chart with linear axes; returns the SVG text.
-pub fn linear_chart_svg(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> Result<String, String> {
-    let axes = Axes {
-        log_x: false,
-        log_y: false,
-    };
     chart_with_layout(title, x_label, y_label, series, axes).map(|(svg, _)| svg)
 }
 
@@ -486,7 +489,7 @@ pub fn save_linear_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg = linear_chart_svg(title, x_label, y_label, series)
+    let svg = chart_svg(title, x_label, y_label, series, Axes::LINEAR)
         .map_err(plot_err(&stem.with_extension("svg")))?;
     write_svg_and_png(stem, &svg)
 }
@@ -641,9 +644,9 @@ pub fn save_chart(
     x_label: &str,
     y_label: &str,
     series: &[Series],
-    log_y: bool,
+    axes: Axes,
 ) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg = chart_svg(title, x_label, y_label, series, log_y)
+    let svg = chart_svg(title, x_label, y_label, series, axes)
         .map_err(plot_err(&stem.with_extension("svg")))?;
     write_svg_and_png(stem, &svg)
 }

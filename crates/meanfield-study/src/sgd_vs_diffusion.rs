@@ -22,7 +22,7 @@ use crate::grid::Runs;
 use crate::noise_correlation::{NoiseCorrelation, noise_correlation};
 use crate::particles::Particles;
 use crate::plan::GridMode;
-use crate::plot::{Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart};
 use crate::tails::not_meaningful_note;
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::sliced::{Cloud, sliced_w2};
@@ -343,7 +343,7 @@ impl SgdVsDiffusion {
                 "γ",
                 "sliced W2 between final particle laws",
                 &series,
-                true,
+                Axes::LOG_LOG,
             )?;
         }
         write_file(&self.out.join("report.md"), self.report(r).as_bytes())

@@ -14,7 +14,7 @@
 use crate::grid::Runs;
 use crate::particles::Particles;
 use crate::plan::GridMode;
-use crate::plot::{Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart};
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::tail::{TailVerdict, default_k, hill_upper, tail_index};
 use meanfield_train::{StopHandle, TrainConfig};
@@ -236,7 +236,7 @@ impl TailStudy {
                 "γ / M",
                 "Hill tail index of coordinate (1,1)",
                 &series,
-                false,
+                Axes::LOG_X,
             )?;
         }
         write_file(&self.out.join("report.md"), self.report(r).as_bytes())

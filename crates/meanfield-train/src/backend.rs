@@ -57,6 +57,14 @@ impl FromStr for Backend {
 }
 
 impl Backend {
+    /// Every value, in the order `--help` lists them (wgpu and cuda need their cargo features).
+    pub const ALL: [Backend; 4] = [
+        Backend::Flex,
+        Backend::Ndarray,
+        Backend::Wgpu,
+        Backend::Cuda,
+    ];
+
     /// Whether this build contains the backend.
     pub fn compiled_in(&self) -> bool {
         match self {

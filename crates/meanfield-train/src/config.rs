@@ -27,6 +27,11 @@ pub enum Engine {
     Autodiff,
 }
 
+impl Engine {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Engine; 2] = [Engine::ClosedForm, Engine::Autodiff];
+}
+
 impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -63,6 +63,11 @@ impl Dynamics {
     }
 }
 
+impl Dynamics {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Dynamics; 2] = [Dynamics::Sgd, Dynamics::Diffusion];
+}
+
 impl fmt::Display for Dynamics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
