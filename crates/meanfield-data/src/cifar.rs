@@ -16,6 +16,15 @@ use crate::normalize::{CIFAR10_MEAN, CIFAR10_STD, normalize};
 use crate::{DataError, Dataset};
 use std::path::{Path, PathBuf};
 
+/// The published binary archive (cs.toronto.edu/~kriz/cifar.html).
+pub const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+/// The published MD5 of [`CIFAR10_URL`].
+pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
+/// The published Python archive.
+pub const CIFAR10_PY_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz";
+/// The published MD5 of [`CIFAR10_PY_URL`].
+pub const CIFAR10_PY_MD5: &str = "c58f30108f718f92721af3b95e74349a";
+
 pub const RECORD: usize = 1 + 3072;
 pub const TRAIN_FILES: [&str; 5] = [
     "data_batch_1.bin",

@@ -37,12 +37,7 @@ const MNIST_MIRRORS: [&str; 2] = [
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];
 const FASHION_MIRROR: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
-pub const CIFAR10_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
-/// The published MD5 of [`CIFAR10_URL`] (cs.toronto.edu/~kriz/cifar.html).
-pub const CIFAR10_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
-pub const CIFAR10_PY_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz";
-/// The published MD5 of [`CIFAR10_PY_URL`].
-pub const CIFAR10_PY_MD5: &str = "c58f30108f718f92721af3b95e74349a";
+pub use crate::cifar::{CIFAR10_MD5, CIFAR10_PY_MD5, CIFAR10_PY_URL, CIFAR10_URL};
 const FASHION_DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 impl DatasetKind {

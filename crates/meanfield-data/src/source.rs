@@ -145,7 +145,7 @@ impl DatasetKind {
                  `experiments fetch cifar10`). The Python \
                  version (cifar-10-batches-py/, as torchvision keeps it) is read too, from \
                  that folder or from the data directory itself",
-                crate::fetch::CIFAR10_URL,
+                crate::cifar::CIFAR10_URL,
                 dir.display()
             ),
             _ => format!(

@@ -203,7 +203,7 @@ impl Default for TrainConfig {
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
-pub const PRESETS: [(&str, &str); 8] = [
+pub const PRESETS: [(&str, &str); 9] = [
     ("mnist", include_str!("../../../configs/mnist.toml")),
     (
         "fashion-mnist",
@@ -220,6 +220,10 @@ pub const PRESETS: [(&str, &str); 8] = [
     (
         "sgd-vs-diffusion",
         include_str!("../../../configs/sgd-vs-diffusion.toml"),
+    ),
+    (
+        "diffusion-quick",
+        include_str!("../../../configs/diffusion-quick.toml"),
     ),
 ];
 

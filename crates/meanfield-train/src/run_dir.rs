@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub const CONFIG: &str = "config.toml";
 pub const METRICS: &str = "metrics.csv";
-pub const SUMMARY: &str = "summary.json";
+pub const SUMMARY: &str = crate::summary::FILE;
 
 /// The directory a config's run writes to: `--out`, else its automatic name under `runs_dir`,
 /// or the name version 1 of the identity gave the same config when only that directory exists

@@ -5,9 +5,12 @@
 //! good checkpoint stays in place). An interrupted run writes none: its checkpoint says where
 //! it is.
 
-use crate::{TrainError, run_dir};
+use crate::TrainError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// The summary's file in a run directory.
+pub const FILE: &str = "summary.json";
 
 /// Loss and accuracy on the train and test sets. A run without a test set (your own arrays
 /// without `test_*.npy`) has NaN test scores, written as `null` in `summary.json`.
@@ -87,12 +90,12 @@ impl Status {
     /// Writes `dir/summary.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
         let text = serde_json::to_string_pretty(self).expect("a status serialises");
-        crate::weights::write_file(&dir.join(run_dir::SUMMARY), text.as_bytes())
+        crate::weights::write_file(&dir.join(FILE), text.as_bytes())
     }
 
     /// Reads `dir/summary.json`; `None` when there is none or it is not a status.
     pub fn read(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join(run_dir::SUMMARY)).ok()?;
+        let text = std::fs::read_to_string(dir.join(FILE)).ok()?;
         serde_json::from_str(&text).ok()
     }
 }

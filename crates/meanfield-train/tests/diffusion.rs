@@ -14,8 +14,8 @@ use meanfield_train::diffusion::DiffusionStep;
 use meanfield_train::engine::StepEngine;
 use meanfield_train::trainer::{RunOptions, train};
 use meanfield_train::{
-    Dynamics, Engine, ExampleSet, Run, Stepper, StopHandle, TrainConfig, TrainError, run_dir,
-    weights,
+    Backend, Dynamics, Engine, ExampleSet, Run, Stepper, StopHandle, TrainConfig, TrainError,
+    run_dir, weights,
 };
 
 const N: usize = 3;
@@ -278,7 +278,13 @@ fn sgd_batch_noise_has_the_same_marginals_but_is_correlated_across_particles() {
 /// as one batch.
 #[test]
 fn full_set_drift_is_full_batch_gradient_descent() {
-    let device = Device::flex();
+    // Flex (the fused W1 update) and ndarray (the tensor path): every backend steps it.
+    for device in [Device::flex(), Backend::Ndarray.device().unwrap()] {
+        full_set_drift_on(device);
+    }
+}
+
+fn full_set_drift_on(device: Device) {
     let (xs, ys) = examples();
     let g = per_example_gradients();
     let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Full, M, K, 0);
