@@ -220,6 +220,12 @@ fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
             "this command sets the width and seed of each run: use --widths and --seeds (not --width/--seed)"
         );
     }
+    resolve_study(train, preset)
+}
+
+/// A study's setting from its preset and flags, without --out (the study folder); missing data
+/// fetched. Each command refuses first the flags it sets per run.
+fn resolve_study(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
     let mut args = train.clone();
     args.out = None;
     let base = args.resolve(preset)?;
@@ -278,15 +284,7 @@ fn sgd_vs_diffusion(args: &cli::SgdVsDiffusionArgs, stop: &StopHandle) -> Result
             "sgd-vs-diffusion sets γ, β and the data seed per run: use --gammas, --betas and --seeds"
         );
     }
-    let mut train = args.train.clone();
-    train.out = None;
-    let base = train.resolve(&args.preset)?;
-    ensure_data(
-        base.dataset,
-        &base.data_dir,
-        args.train.no_fetch,
-        args.train.quiet,
-    )?;
+    let base = resolve_study(&args.train, &args.preset)?;
     let out = args.train.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "studies/sgd-vs-diffusion-{}-N{}",
@@ -387,15 +385,7 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
             "coupling sets the width and data seed of each run: use --widths, --reference-width and --seeds (the initial particles come from --seed or --init-seed)"
         );
     }
-    let mut train = args.train.clone();
-    train.out = None;
-    let base = train.resolve(&args.preset)?;
-    ensure_data(
-        base.dataset,
-        &base.data_dir,
-        args.train.no_fetch,
-        args.train.quiet,
-    )?;
+    let base = resolve_study(&args.train, &args.preset)?;
     let largest = args.widths.iter().copied().max().unwrap_or(0);
     let out = args.train.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(

@@ -26,13 +26,18 @@ const T975: [f64; 30] = [
     2.052, 2.048, 2.045, 2.042,
 ];
 
-/// Fits log(distance) = intercept + slope · log(width) over the points with distance > 0.
-pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
-    let pts: Vec<(f64, f64)> = points
+/// (log x, log y) of the points with both positive and finite: what a fit sees.
+fn log_points(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    points
         .iter()
         .filter(|(n, d)| *n > 0.0 && *d > 0.0 && n.is_finite() && d.is_finite())
         .map(|(n, d)| (n.ln(), d.ln()))
-        .collect();
+        .collect()
+}
+
+/// Fits log(distance) = intercept + slope · log(width) over the points with distance > 0.
+pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
+    let pts = log_points(points);
     let k = pts.len();
     let distinct_x = pts.iter().any(|(x, _)| (x - pts[0].0).abs() > 1e-12);
     if k < 2 || !distinct_x {
@@ -71,11 +76,7 @@ pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
 /// exp(ŷ(x) ± t·s·sqrt(1/k + (log x − mean log x)²/Sxx)) over the same points `fit_rate` was
 /// given, as (x, low, high). Empty with two points (no residual degrees of freedom).
 pub fn confidence_band(points: &[(f64, f64)], fit: &RateFit, at: &[f64]) -> Vec<(f64, f64, f64)> {
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|(n, d)| *n > 0.0 && *d > 0.0 && n.is_finite() && d.is_finite())
-        .map(|(n, d)| (n.ln(), d.ln()))
-        .collect();
+    let pts = log_points(points);
     let k = pts.len();
     if k < 3 || !fit.slope_std_error.is_finite() || fit.slope_std_error <= 0.0 {
         return Vec::new();
