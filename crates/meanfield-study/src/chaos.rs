@@ -143,14 +143,14 @@ impl ChaosStudy {
             .flat_map(|&w| self.seeds.iter().map(move |&s| (w, s)))
             .map(|(w, s)| self.run_config(w, s))
             .collect();
-        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
+        let runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
         let mut dirs: BTreeMap<(usize, u64), PathBuf> = BTreeMap::new();
         for config in &configs {
             if let Some(o) = runs.get(config) {
                 dirs.insert((config.width, config.seed), o.dir().to_path_buf());
             }
         }
-        let failed = runs.failed().to_vec();
+        let failed = runs.failed();
         let reference_dir = match &self.reference {
             Some(dir) => dir.clone(),
             None => dirs

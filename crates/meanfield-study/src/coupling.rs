@@ -286,7 +286,7 @@ impl CouplingStudy {
                 .map(meanfield_train::run_dir::run_dir)
                 .collect::<std::collections::BTreeSet<_>>()
                 .len(),
-            failed_runs: runs.failed().to_vec(),
+            failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }

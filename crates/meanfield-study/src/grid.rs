@@ -4,7 +4,7 @@
 use crate::StudyError;
 use crate::plan::{GridMode, write_plan};
 use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig, TrainError, run_dir, train};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -139,8 +139,10 @@ fn describe_outcome(i: usize, total: usize, result: &Result<Outcome, TrainError>
 /// The outcomes of a grid, by run directory, and the one rule for failed runs: a failed run
 /// is listed (once) with its setting and error, and left out of the numbers.
 pub struct Runs {
-    outcomes: BTreeMap<PathBuf, Result<Outcome, TrainError>>,
-    failed: Vec<String>,
+    /// Each distinct run's directory and outcome, in the grid's order.
+    outcomes: Vec<(PathBuf, String, Result<Outcome, TrainError>)>,
+    /// Runs that trained but whose results could not be used ([`Runs::fail`]).
+    failed_after: Vec<String>,
 }
 
 impl Runs {
@@ -178,38 +180,41 @@ impl Runs {
             return Err(StudyError::Interrupted);
         }
         Ok(Runs {
-            outcomes: unique.iter().map(run_dir::run_dir).zip(outcomes).collect(),
-            failed: Vec::new(),
+            outcomes: unique
+                .iter()
+                .zip(outcomes)
+                .map(|(c, o)| (run_dir::run_dir(c), describe(c), o))
+                .collect(),
+            failed_after: Vec::new(),
         })
     }
 
-    /// The outcome of `config`'s run; `None` (and the run listed as failed) when it failed.
-    pub fn get(&mut self, config: &TrainConfig) -> Option<&Outcome> {
-        match self.outcomes.get(&run_dir::run_dir(config)) {
-            Some(Ok(o)) => Some(o),
-            Some(Err(e)) => {
-                let line = format!("{}: {e}", describe(config));
-                if !self.failed.contains(&line) {
-                    self.failed.push(line);
-                }
-                None
-            }
-            None => {
-                self.failed
-                    .push(format!("{}: not in this grid", describe(config)));
-                None
-            }
-        }
+    /// The outcome of `config`'s run; `None` when it failed (listed by [`Runs::failed`]) or is
+    /// not in this grid. A query: it records nothing.
+    pub fn get(&self, config: &TrainConfig) -> Option<&Outcome> {
+        let dir = run_dir::run_dir(config);
+        self.outcomes
+            .iter()
+            .find(|(d, _, _)| *d == dir)
+            .and_then(|(_, _, o)| o.as_ref().ok())
     }
 
     /// Lists `config`'s run as failed for a reason found after training (e.g. its files).
     pub fn fail(&mut self, config: &TrainConfig, reason: &dyn std::fmt::Display) {
-        self.failed.push(format!("{}: {reason}", describe(config)));
+        let line = format!("{}: {reason}", describe(config));
+        if !self.failed_after.contains(&line) {
+            self.failed_after.push(line);
+        }
     }
 
-    /// "setting: error" for each failed run, in the order met.
-    pub fn failed(&self) -> &[String] {
-        &self.failed
+    /// "setting: error" for each run that failed to train (in the grid's order), then each
+    /// listed by [`Runs::fail`].
+    pub fn failed(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter_map(|(_, what, o)| o.as_ref().err().map(|e| format!("{what}: {e}")))
+            .chain(self.failed_after.iter().cloned())
+            .collect()
     }
 }
 

@@ -195,7 +195,7 @@ impl SgdVsDiffusion {
         Ok(GapResult {
             rows,
             correlation_initial,
-            failed_runs: runs.failed().to_vec(),
+            failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }

@@ -190,7 +190,7 @@ impl TailStudy {
         Ok(TailResult {
             rows,
             hill,
-            failed_runs: runs.failed().to_vec(),
+            failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }

@@ -269,7 +269,7 @@ pub fn run(
         images,
         key_numbers: md,
         data_files: vec!["values.csv", "spread.csv"],
-        failed: runs.failed(),
+        failed: &runs.failed(),
         seconds,
         command: ctx.command.clone(),
     }

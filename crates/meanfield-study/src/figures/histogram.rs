@@ -382,7 +382,7 @@ impl HistogramFigure {
         Ok(FigureResult {
             rows,
             limits: limit_rows,
-            failed: runs.failed().to_vec(),
+            failed: runs.failed(),
             figure,
         })
     }

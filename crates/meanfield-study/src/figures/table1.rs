@@ -100,7 +100,7 @@ pub fn run(
     if let Some(note) = &note {
         log(&format!("note: {note}"));
     }
-    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
+    let runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
     let mut rows = Vec::new();
     for c in &configs {
         match runs.get(c) {
@@ -173,7 +173,7 @@ pub fn run(
         images: vec![],
         key_numbers: md,
         data_files: vec!["table.csv"],
-        failed: runs.failed(),
+        failed: &runs.failed(),
         seconds,
         command: ctx.command.clone(),
     }
