@@ -19,7 +19,9 @@
 //!   where it crosses 2 (no finite variance below).
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
 //!   from finished runs only (`--assemble-only`).
-//! - [`plot`] — log-log and line plots as SVG (plotters) and PNG (resvg, embedded font).
+//! - [`plot`] — every chart's rules in one place (labelled 1-2-5 log ticks, the legend off the
+//!   data with the series' own marks, fit bands, seed means); SVG (plotters) and PNG (resvg,
+//!   embedded font).
 //! - [`error`] — [`StudyError`].
 
 pub mod chaos;

@@ -1,6 +1,12 @@
 //! Plots as SVG (plotters' SVG backend, which needs no font library) and PNG (the SVG rendered
 //! by resvg with the DejaVu Sans font embedded from `assets/`, so figures are identical on every
 //! machine).
+//!
+//! Every line chart goes through [`chart_with_layout`], which decides what a reader needs by
+//! default: labelled ticks on log axes ([`log_ticks`], plain numbers), the x axis marked at the
+//! widths run, the legend below the plot with each series' own mark, and bands under the data.
+//! A new chart gets these by building [`Series`] ([`Series::means`] for seeds, [`Series::band`]
+//! for a fit's interval, [`Style::Dashed`] for a theorem's slope).
 
 use crate::StudyError;
 use plotters::prelude::*;
