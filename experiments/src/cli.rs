@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use meanfield_study::figures::preset::Overrides;
 use meanfield_study::figures::{Figure, Scale};
 use meanfield_train::config::read_table;
 use meanfield_train::data::DatasetKind;
@@ -245,28 +246,9 @@ pub struct FigureArgs {
     /// minutes on a 2-core CPU; the report says so).
     #[arg(long, value_enum, default_value_t = Scale::Paper)]
     pub scale: Scale,
-    /// β values of the grid, comma-separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
-    pub betas: Option<Vec<f64>>,
-    /// Widths N of the grid, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub widths: Option<Vec<usize>>,
-    /// Seeds, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub seeds: Option<Vec<u64>>,
-    /// γ values (Figure 3), comma-separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
-    pub gammas: Option<Vec<f64>>,
-    /// Batch sizes M (Figure S5), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub batches: Option<Vec<usize>>,
-    /// Width of the run whose density stands for the limit (Figure 1: the β < 1 limit).
-    #[arg(long)]
-    pub reference_width: Option<usize>,
-    /// Figure 1: width of the β = 1 limit run [default: 10 × the widest panel]; it may not
-    /// equal a panel's.
-    #[arg(long)]
-    pub reference_width_one: Option<usize>,
+    /// The grid's axes (each overrides the preset's).
+    #[command(flatten)]
+    pub axes: Overrides,
     /// Runs at once.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,

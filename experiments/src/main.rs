@@ -463,16 +463,10 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
         None => None,
     };
     let overrides = Overrides {
-        betas: args.betas.clone(),
-        widths: args.widths.clone(),
-        seeds: args.seeds.clone(),
-        gammas: args.gammas.clone(),
-        batches: args.batches.clone(),
-        reference_width: args.reference_width,
-        reference_width_one: args.reference_width_one,
         train: args.train.settings()?,
+        ..args.axes.clone()
     };
-    let overridden = extra.is_some() || overrides.given().iter().any(|(_, set)| *set);
+    let overridden = extra.is_some() || !overrides.grid().is_empty();
     let spec = figure.spec(scale, extra, overrides)?;
     let base = spec.base(figure)?;
     let present = base.dataset.check_present(&base.data_dir).is_ok();

@@ -102,32 +102,52 @@ pub struct FigureSpec {
 }
 
 /// Command-line overrides of a preset: grid axes, and training flags (a TOML table of
-/// `config.toml` keys).
-#[derive(Debug, Clone, Default)]
+/// `config.toml` keys). Each axis is declared once, here: its flag (clap), its key in the
+/// preset's table (serde, the field's name), and its parsing; [`FigureSpec::apply`] merges the
+/// given ones over the spec by key. A new axis is a field here and in [`FigureSpec`], and its
+/// name in the figures' [`Figure::uses`].
+#[derive(Debug, Clone, Default, clap::Args, Serialize)]
 pub struct Overrides {
+    /// β values of the grid, comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub betas: Option<Vec<f64>>,
+    /// Widths N of the grid, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub widths: Option<Vec<usize>>,
+    /// Seeds, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<u64>>,
+    /// γ values (Figure 3), comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gammas: Option<Vec<f64>>,
+    /// Batch sizes M (Figure S5), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batches: Option<Vec<usize>>,
+    /// Width of the run whose density stands for the limit (Figure 1: the β < 1 limit).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_width: Option<usize>,
+    /// Figure 1: width of the β = 1 limit run [default: 10 × the widest panel]; it may not
+    /// equal a panel's.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_width_one: Option<usize>,
-    /// Training settings for every run, over the preset's `train`.
+    /// Training settings for every run, over the preset's `train` (the command's training
+    /// flags, not flags of their own here).
+    #[arg(skip)]
+    #[serde(skip)]
     pub train: toml::Table,
 }
 
 impl Overrides {
-    /// Each grid key and whether it was given.
-    pub fn given(&self) -> [(&'static str, bool); 7] {
-        [
-            ("betas", self.betas.is_some()),
-            ("widths", self.widths.is_some()),
-            ("seeds", self.seeds.is_some()),
-            ("gammas", self.gammas.is_some()),
-            ("batches", self.batches.is_some()),
-            ("reference_width", self.reference_width.is_some()),
-            ("reference_width_one", self.reference_width_one.is_some()),
-        ]
+    /// The grid keys given, with their values, as the preset's table spells them.
+    pub fn grid(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("grid overrides serialise")
     }
 }
 
@@ -174,8 +194,9 @@ impl FigureSpec {
     /// training flag for a setting the figure varies per run (`varies`).
     pub fn apply(&mut self, figure: Figure, o: Overrides) -> Result<(), StudyError> {
         let (uses, varies) = (figure.uses(), figure.varies());
-        for (key, set) in o.given() {
-            if set && !uses.contains(&key) {
+        let grid = o.grid();
+        for key in grid.keys() {
+            if !uses.contains(&key.as_str()) {
                 return Err(StudyError::Invalid(format!(
                     "{figure} has no `{key}` to override (it uses: {})",
                     uses.join(", ")
@@ -197,27 +218,15 @@ impl FigureSpec {
                 )));
             }
         }
-        if let Some(v) = o.betas {
-            self.betas = v;
-        }
-        if let Some(v) = o.widths {
-            self.widths = v;
-        }
-        if let Some(v) = o.seeds {
-            self.seeds = v;
-        }
-        if let Some(v) = o.gammas {
-            self.gammas = v;
-        }
-        if let Some(v) = o.batches {
-            self.batches = v;
-        }
-        if let Some(v) = o.reference_width {
-            self.reference_width = Some(v);
-        }
-        if let Some(v) = o.reference_width_one {
-            self.reference_width_one = Some(v);
-        }
+        // Each given axis replaces the spec's, by key: the spec as a table, the axes merged
+        // over it, read back.
+        let mut table = toml::Table::try_from(&*self).expect("a spec serialises");
+        merge(&mut table, grid);
+        let text = toml::to_string(&table).expect("a table serialises");
+        let train = std::mem::take(&mut self.train);
+        *self = toml::from_str(&text)
+            .map_err(|e: toml::de::Error| StudyError::Invalid(format!("{figure}: {e}")))?;
+        self.train = train;
         merge(&mut self.train, o.train);
         Ok(())
     }
