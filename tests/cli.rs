@@ -6,6 +6,9 @@ use meanfield_train::data::cifar;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::{generated_cifar_binary, md5_hex, serve, serve_logged, tar_gz};
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_experiments"))
 }
@@ -1231,145 +1234,6 @@ fn trains_on_your_own_arrays() {
         err.contains("train_x.npy") && err.contains("[n, p]"),
         "{err}"
     );
-}
-
-/// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 for the rest of the test process
-/// and returns its base URL; anything else gets a 404. See [`serve_logged`].
-fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
-    serve_logged(files).0
-}
-
-/// [`serve`], also returning the requests it answered (`GET <path> [range]`, in order).
-/// A path under `/cut/` or `/cut-no-ranges/` serves the file of the rest of its path, but its
-/// first answer promises the whole length and closes the connection at half of it. After that,
-/// `/cut/` honours `Range: bytes=N-` (206 Partial Content, as a resuming server does) and
-/// `/cut-no-ranges/` ignores it (200 and the whole file, as a server without ranges does).
-fn serve_logged(
-    files: std::collections::HashMap<String, Vec<u8>>,
-) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = log.clone();
-    std::thread::spawn(move || {
-        let mut answered: std::collections::HashMap<String, usize> = Default::default();
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            let mut range: Option<usize> = None;
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                let lower = line.to_ascii_lowercase();
-                if let Some(r) = lower.strip_prefix("range: bytes=") {
-                    range = r.trim().trim_end_matches('-').parse().ok();
-                }
-                line.clear();
-            }
-            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen.lock().unwrap().push(match range {
-                Some(r) => format!("GET {path} bytes={r}-"),
-                None => format!("GET {path}"),
-            });
-            let times = answered.entry(path.clone()).or_default();
-            *times += 1;
-            let (file, cut, ranges) = if let Some(rest) = path.strip_prefix("/cut-no-ranges") {
-                (rest.to_string(), *times == 1, false)
-            } else if let Some(rest) = path.strip_prefix("/cut") {
-                (rest.to_string(), *times == 1, true)
-            } else {
-                (path.clone(), false, false)
-            };
-            let reply = match files.get(&file) {
-                Some(body) if cut => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(&body[..body.len() / 2]);
-                    r
-                }
-                Some(body) if ranges && range.is_some_and(|r| r < body.len()) => {
-                    let from = range.unwrap();
-                    let mut r = format!(
-                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{}/{}\r\nConnection: close\r\n\r\n",
-                        body.len() - from,
-                        body.len() - 1,
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(&body[from..]);
-                    r
-                }
-                Some(body) => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(body);
-                    r
-                }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_vec(),
-            };
-            let _ = stream.write_all(&reply);
-            let _ = stream.flush();
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    });
-    (base, log)
-}
-
-/// A .tar.gz holding `members` (archive path → bytes).
-fn tar_gz(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (path, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, path, &bytes[..]).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    use md5::{Digest, Md5};
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The members of a CIFAR-10 binary archive in the published layout, with generated images:
-/// 4 records in each of the 5 training batches and in the test batch, and the readme.
-fn generated_cifar_binary() -> Vec<(String, Vec<u8>)> {
-    let record = |i: usize| -> Vec<u8> {
-        let mut r = vec![(i % 10) as u8];
-        r.extend((0..3072).map(|j| ((31 * i + 7 * j) % 256) as u8));
-        r
-    };
-    let mut binary = Vec::new();
-    for b in 0..5 {
-        binary.push((
-            format!("cifar-10-batches-bin/data_batch_{}.bin", b + 1),
-            (4 * b..4 * b + 4).flat_map(record).collect::<Vec<u8>>(),
-        ));
-    }
-    binary.push((
-        "cifar-10-batches-bin/test_batch.bin".into(),
-        (0..4).flat_map(record).collect(),
-    ));
-    binary.push((
-        "cifar-10-batches-bin/readme.html".into(),
-        b"<html/>".to_vec(),
-    ));
-    binary
 }
 
 /// The headline command on a fresh machine: `experiments cifar --beta 1.0` with no data
