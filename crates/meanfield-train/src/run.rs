@@ -93,7 +93,12 @@ impl Run {
     }
 
     /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held, on
-    /// `task` or (when `None`) the setting's dataset.
+    /// `task` or (when `None`) the setting's dataset. The steps, in the order their side
+    /// effects must happen: check the setting (and, resuming, that the directory's run is this
+    /// one), open the device, load the inputs and check they fit in memory (nothing written
+    /// yet), write the directory's setting files,
+    /// build the stepper (from the checkpoint's weights when resuming), open the logs, and
+    /// evaluate step 0 of a fresh run.
     pub(crate) fn start(
         config: &TrainConfig,
         checkpoint: Option<&Path>,
@@ -103,66 +108,18 @@ impl Run {
     ) -> Result<Self, TrainError> {
         config.validate()?;
         let dir = run_dir::run_dir(config);
-        // The logging interval the metrics so far were written with (it may change on resume).
-        let mut logged_every = config.log_every;
-        if checkpoint.is_some() {
-            // Operational settings (logging, evaluation and checkpoint cadence, where files
-            // live) may change between the stop and the resume; nothing else may.
-            let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
-            let differences = run_dir::compare(&dir, config)?;
-            if let Some(every) = existing
-                .parse::<toml::Table>()
-                .ok()
-                .and_then(|t| t.get("log_every")?.as_integer())
-            {
-                logged_every = logged_every.max(every.max(1) as u64);
-            }
-            if !differences.is_empty() {
-                return Err(TrainError::OtherRunInProgress {
-                    dir,
-                    differences: differences.join("; "),
-                });
-            }
-        }
+        let logged_every = match checkpoint {
+            Some(_) => same_run(config, &dir)?,
+            None => config.log_every,
+        };
         let device = config.backend.device()?;
-        // The inputs' fingerprint (files only: in-memory data has none): a resume must read
-        // what the run read so far.
-        let fingerprint = match &task {
-            Some(_) => None,
-            None => Some(crate::inputs::fingerprint(config)?),
-        };
-        if checkpoint.is_some()
-            && let (Some(recorded), Some(now)) = (crate::inputs::recorded(&dir), &fingerprint)
-        {
-            crate::inputs::check(&dir, &recorded, now)?;
-        }
-        let task = match task {
-            Some(task) => task,
-            None => Task::load(config)?,
-        };
+        let (task, fingerprint) = load_inputs(config, &dir, checkpoint.is_some(), task)?;
+        write_setting(config, &dir, fingerprint.as_ref())?;
         let (p, classes) = (task.train.dim, task.train.classes);
-        memory::check(
-            config,
-            p,
-            classes,
-            task.train.len() + task.test.len(),
-            memory::available(),
-        )?;
-        run_dir::create(&dir)?;
-        weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
-        crate::identity::Identity::of(config).write(&dir)?;
-        match &fingerprint {
-            Some(f) => crate::inputs::write(&dir, f)?,
-            None => {
-                let _ = std::fs::remove_file(dir.join(crate::inputs::FILE));
-            }
-        }
-        let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
-        let resumed = match checkpoint {
+        let mut resumed = match checkpoint {
             Some(c) => Some(checkpoint::load(c, (config.net_width(), p, classes))?),
             None => None,
         };
-        let mut resumed = resumed;
         let mut stepper = match resumed.as_mut() {
             // The checkpoint's weights are moved, not copied (W1 is 3.1 GB at N = 10^6).
             Some(c) => {
@@ -218,26 +175,31 @@ impl Run {
             _lock: lock,
         };
         if run.done() == 0 {
-            run.write_snapshots()?;
-            let mut row0 = MetricsRow::default();
-            let started = std::time::Instant::now();
-            run.evaluate_into(&mut row0);
-            run.metrics.write(&row0)?;
-            // The step-0 evaluation (every training and test example through the network) is
-            // a fixed cost of the run, said on its own: the first step's time and the rates
-            // and ETAs count from here.
-            say(
-                quiet,
-                &format!(
-                    "step 0 evaluated ({} training + {} test examples) in {:.2}s",
-                    run.task.train.len(),
-                    run.task.test.len(),
-                    started.elapsed().as_secs_f64()
-                ),
-            );
-            run.progress = Progress::new(steps, quiet);
+            run.evaluate_start()?;
         }
         Ok(run)
+    }
+
+    /// Step 0 of a fresh run: its snapshot, and the evaluation on every training and test
+    /// example, a fixed cost said on its own (the first step's time and the rates and ETAs
+    /// count from here).
+    fn evaluate_start(&mut self) -> Result<(), TrainError> {
+        self.write_snapshots()?;
+        let mut row0 = MetricsRow::default();
+        let started = std::time::Instant::now();
+        self.evaluate_into(&mut row0);
+        self.metrics.write(&row0)?;
+        say(
+            self.quiet,
+            &format!(
+                "step 0 evaluated ({} training + {} test examples) in {:.2}s",
+                self.task.train.len(),
+                self.task.test.len(),
+                started.elapsed().as_secs_f64()
+            ),
+        );
+        self.progress = Progress::new(self.steps, self.quiet);
+        Ok(())
     }
 
     /// One update, then: the batch loss when this step logs, the Polyak average, a full
@@ -494,6 +456,78 @@ fn save_weights(
 ) -> Result<(), TrainError> {
     weights::save_tensor(&dir.join(hidden), &model.hidden.val())?;
     weights::save_tensor(&dir.join(readout), &model.readout.val())
+}
+
+/// Resuming in `dir`: the run there must be `config`'s (operational settings aside: logging,
+/// evaluation and checkpoint cadence, where files live may change between the stop and the
+/// resume). Returns the logging interval the metrics so far were written with.
+fn same_run(config: &TrainConfig, dir: &Path) -> Result<u64, TrainError> {
+    let differences = run_dir::compare(dir, config)?;
+    if !differences.is_empty() {
+        return Err(TrainError::OtherRunInProgress {
+            dir: dir.to_path_buf(),
+            differences: differences.join("; "),
+        });
+    }
+    let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+    let every = existing
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("log_every")?.as_integer());
+    Ok(match every {
+        Some(every) => config.log_every.max(every.max(1) as u64),
+        None => config.log_every,
+    })
+}
+
+/// The run's data (`task`, or the setting's dataset) and the fingerprint of the files it
+/// reads (none for data given in memory); resuming, the files must be those the run read so
+/// far. Checks that the run fits in memory before anything large is allocated.
+fn load_inputs(
+    config: &TrainConfig,
+    dir: &Path,
+    resuming: bool,
+    task: Option<Task>,
+) -> Result<(Task, Option<crate::inputs::Fingerprint>), TrainError> {
+    let fingerprint = match &task {
+        Some(_) => None,
+        None => Some(crate::inputs::fingerprint(config)?),
+    };
+    if resuming && let (Some(recorded), Some(now)) = (crate::inputs::recorded(dir), &fingerprint) {
+        crate::inputs::check(dir, &recorded, now)?;
+    }
+    let task = match task {
+        Some(task) => task,
+        None => Task::load(config)?,
+    };
+    memory::check(
+        config,
+        task.train.dim,
+        task.train.classes,
+        task.train.len() + task.test.len(),
+        memory::available(),
+    )?;
+    Ok((task, fingerprint))
+}
+
+/// Writes the run's setting into `dir`: config.toml, identity.json and inputs.json (removed
+/// for data given in memory), and removes a summary.json left by an earlier run.
+fn write_setting(
+    config: &TrainConfig,
+    dir: &Path,
+    fingerprint: Option<&crate::inputs::Fingerprint>,
+) -> Result<(), TrainError> {
+    run_dir::create(dir)?;
+    weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
+    crate::identity::Identity::of(config).write(dir)?;
+    match fingerprint {
+        Some(f) => crate::inputs::write(dir, f)?,
+        None => {
+            let _ = std::fs::remove_file(dir.join(crate::inputs::FILE));
+        }
+    }
+    let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
+    Ok(())
 }
 
 /// The Polyak average stored in a checkpoint.
