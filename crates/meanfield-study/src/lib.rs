@@ -9,6 +9,7 @@
 //!   then [`chaos::ChaosStudy::render`]).
 //! - [`coupling`] — the synchronous-coupling study: Theorems 1 and 2's E sup_t |W^{k,N} − W^{k,*}|²
 //!   measured against a wide reference, and its exponents in N and M.
+//! - [`coupling_report`] — the coupling study's tables, charts and report.
 //! - [`coord_check`] — sizes of pre-activations, logits and per-particle updates across widths
 //!   ([`coord_check::CoordCheck::measure`], then [`coord_check::render`]).
 //! - [`figures`] — the paper's figure commands ([`figures::Figure`]).
@@ -17,6 +18,7 @@
 //!   ([`noise_correlation`]).
 //! - [`tails`] — the tail phase study: Hill's tail index of the particle law against γ/M, and
 //!   where it crosses 2 (no finite variance below).
+//! - [`histogram_grid`] — the figures' grids of histogram panels with their limit densities.
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
 //!   from finished runs only (`--assemble-only`).
 //! - [`plot`] — every chart's rules in one place (labelled 1-2-5 log ticks, the legend off the
@@ -27,9 +29,11 @@
 pub mod chaos;
 pub mod coord_check;
 pub mod coupling;
+pub mod coupling_report;
 pub mod error;
 pub mod figures;
 pub mod grid;
+pub mod histogram_grid;
 pub mod noise_correlation;
 pub mod particles;
 pub mod plan;

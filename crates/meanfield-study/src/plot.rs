@@ -6,7 +6,8 @@
 //! default: labelled ticks on log axes ([`log_ticks`], plain numbers), the x axis marked at the
 //! widths run, the legend below the plot with each series' own mark, and bands under the data.
 //! A new chart gets these by building [`Series`] ([`Series::means`] for seeds, [`Series::band`]
-//! for a fit's interval, [`Style::Dashed`] for a theorem's slope).
+//! for a fit's interval, [`Style::Dashed`] for a theorem's slope). Histogram grids (the
+//! figures) are drawn by [`crate::histogram_grid`] with the same palette and fonts.
 
 use crate::StudyError;
 use plotters::prelude::*;
@@ -74,7 +75,7 @@ impl Series {
     }
 }
 
-const PALETTE: [RGBColor; 6] = [
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -83,7 +84,7 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(90, 90, 90),
 ];
 
-fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
+pub(crate) fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
     move |reason| StudyError::Plot {
         path: path.to_path_buf(),
         reason,
@@ -91,7 +92,7 @@ fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
 }
 
 /// A compact tick label: 3 significant digits, no trailing zeros.
-fn short(v: f64) -> String {
+pub(crate) fn short(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
@@ -479,7 +480,7 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
     crate::write_file(path, &png)
 }
 
-fn write_svg_and_png(stem: &Path, svg: &str) -> Result<(PathBuf, PathBuf), StudyError> {
+pub(crate) fn write_svg_and_png(stem: &Path, svg: &str) -> Result<(PathBuf, PathBuf), StudyError> {
     let svg_path = stem.with_extension("svg");
     let png_path = stem.with_extension("png");
     crate::write_file(&svg_path, svg.as_bytes())?;
@@ -496,149 +497,6 @@ pub fn save_linear_chart(
     series: &[Series],
 ) -> Result<(PathBuf, PathBuf), StudyError> {
     let svg = chart_svg(title, x_label, y_label, series, Axes::LINEAR)
-        .map_err(plot_err(&stem.with_extension("svg")))?;
-    write_svg_and_png(stem, &svg)
-}
-
-/// One panel of a histogram figure: the histogram of a coordinate across the particles and,
-/// optionally, a limit density drawn over it.
-#[derive(Debug, Clone)]
-pub struct HistogramPanel {
-    pub title: String,
-    pub histogram: meanfield_chaos::Histogram,
-    /// (x, density) points of the limit density.
-    pub limit: Option<Vec<(f64, f64)>>,
-}
-
-/// A `rows` × `cols` grid of histogram panels (row-major), each on its own window, with the
-/// limit density as a line; returns the SVG text.
-pub fn histogram_grid_svg(
-    title: &str,
-    x_label: &str,
-    limit_label: &str,
-    panels: &[HistogramPanel],
-    cols: usize,
-) -> Result<String, String> {
-    if panels.is_empty() || cols == 0 {
-        return Err("no panels to draw".into());
-    }
-    let rows = panels.len().div_ceil(cols);
-    let mut svg = String::new();
-    {
-        let (w, h) = (330 * cols as u32 + 20, 260 * rows as u32 + 110);
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let root = root
-            .titled(title, ("sans-serif", 22))
-            .map_err(|e| e.to_string())?;
-        let body_height = root.dim_in_pixel().1.saturating_sub(70);
-        let (body, legend) = root.split_vertically(body_height);
-        // One y range per row: a row is one setting across widths (Figure 1: one β), so its
-        // panels compare on the same scale.
-        let panel_max = |panel: &HistogramPanel| {
-            let limit_max = panel
-                .limit
-                .iter()
-                .flatten()
-                .map(|p| p.1)
-                .fold(0.0f64, f64::max);
-            panel
-                .histogram
-                .density
-                .iter()
-                .copied()
-                .fold(limit_max, f64::max)
-        };
-        let row_max: Vec<f64> = panels
-            .chunks(cols)
-            .map(|row| row.iter().map(panel_max).fold(0.0f64, f64::max))
-            .collect();
-        for (i, (panel, area)) in panels
-            .iter()
-            .zip(body.split_evenly((rows, cols)))
-            .enumerate()
-        {
-            let hist = &panel.histogram;
-            let ymax = row_max[i / cols] * 1.1;
-            let ymax = if ymax > 0.0 { ymax } else { 1.0 };
-            let mut chart = ChartBuilder::on(&area)
-                .caption(&panel.title, ("sans-serif", 15))
-                .margin(8)
-                .x_label_area_size(28)
-                .y_label_area_size(44)
-                .build_cartesian_2d(hist.lo..hist.hi, 0.0..ymax)
-                .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_labels(5)
-                .y_labels(5)
-                .x_label_formatter(&|x| short(*x))
-                .y_label_formatter(&|y| short(*y))
-                .light_line_style(WHITE.mix(0.0))
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(|e| e.to_string())?;
-            let bar = PALETTE[0].mix(0.55).filled();
-            chart
-                .draw_series(hist.density.iter().enumerate().map(|(i, d)| {
-                    Rectangle::new(
-                        [(hist.left(i), 0.0), (hist.left(i) + hist.bin_width(), *d)],
-                        bar,
-                    )
-                }))
-                .map_err(|e| e.to_string())?;
-            if let Some(limit) = &panel.limit {
-                chart
-                    .draw_series(LineSeries::new(
-                        limit.iter().copied(),
-                        PALETTE[3].stroke_width(2),
-                    ))
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        // One legend for the whole figure.
-        let y = 22;
-        legend
-            .draw(&Rectangle::new(
-                [(20, y - 7), (40, y + 7)],
-                PALETTE[0].mix(0.55).filled(),
-            ))
-            .map_err(|e| e.to_string())?;
-        legend
-            .draw(&Text::new(
-                format!("histogram of {x_label} across the N particles"),
-                (48, y - 8),
-                ("sans-serif", 14),
-            ))
-            .map_err(|e| e.to_string())?;
-        legend
-            .draw(&PathElement::new(
-                vec![(20, y + 20), (40, y + 20)],
-                PALETTE[3].stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?;
-        legend
-            .draw(&Text::new(
-                limit_label.to_string(),
-                (48, y + 12),
-                ("sans-serif", 14),
-            ))
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
-}
-
-/// Writes a histogram grid as `<stem>.svg` and `<stem>.png`; returns both paths.
-pub fn save_histogram_grid(
-    stem: &Path,
-    title: &str,
-    x_label: &str,
-    limit_label: &str,
-    panels: &[HistogramPanel],
-    cols: usize,
-) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg = histogram_grid_svg(title, x_label, limit_label, panels, cols)
         .map_err(plot_err(&stem.with_extension("svg")))?;
     write_svg_and_png(stem, &svg)
 }

@@ -24,6 +24,7 @@
 //! - [`weights`] — `.npy` float32 weight files (save, load with shape checks).
 //! - [`metrics`] — the rows of `metrics.csv`.
 //! - [`summary`] — `summary.json`: [`summary::Status`], finished or diverged.
+//! - [`run_lines`] — what a run says when it starts and when it ends.
 //! - [`run_dir`] — the run directory's layout and naming.
 //! - [`snapshot`] — the particles at K + 1 evenly spaced times (`--snapshots K`).
 //! - [`progress`] — the progress bar (plain lines when not on a terminal).
@@ -49,6 +50,7 @@ pub mod metrics;
 pub mod progress;
 pub mod run;
 pub mod run_dir;
+pub mod run_lines;
 pub mod snapshot;
 pub mod stepper;
 pub mod stop;
