@@ -12,6 +12,7 @@ use cli::Command;
 use fetch_progress::FetchProgress;
 use meanfield_study::StudyError;
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
+use meanfield_study::grid::Measured;
 use meanfield_study::plan::GridMode;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::data::download::{FetchLog, human_bytes};
@@ -564,14 +565,13 @@ fn grid_mode(args: &cli::PlanArgs) -> GridMode {
 }
 
 /// A grid command's result, or `None` after `--plan` wrote its jobs (said on stderr).
-fn planned<T>(result: Result<T, StudyError>) -> Result<Option<T>> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e @ StudyError::Planned { .. }) => {
-            eprintln!("{e}");
+fn planned<T>(result: Result<Measured<T>, StudyError>) -> Result<Option<T>> {
+    match result? {
+        Measured::Done(v) => Ok(Some(v)),
+        Measured::Planned(plan) => {
+            eprintln!("{plan}");
             Ok(None)
         }
-        Err(e) => Err(e.into()),
     }
 }
 

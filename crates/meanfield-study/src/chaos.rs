@@ -12,7 +12,7 @@
 //! seeds at the same width). For each kind and distance the per-width mean is fitted as
 //! log W2 = a + slope · log N (theory: slope ≈ −1/2).
 
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{Axes, Series, Style, save_chart};
@@ -115,10 +115,10 @@ impl ChaosStudy {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<ChaosResult, StudyError> {
-        let result = self.measure(stop, log)?;
+    ) -> Result<Measured<ChaosResult>, StudyError> {
+        let result = or_planned!(self.measure(stop, log)?);
         self.render(&result)?;
-        Ok(result)
+        Ok(Measured::Done(result))
     }
 
     /// Runs (or reuses) the grid, then measures every distance and fits the rates. Writes only
@@ -127,7 +127,7 @@ impl ChaosStudy {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<ChaosResult, StudyError> {
+    ) -> Result<Measured<ChaosResult>, StudyError> {
         if self.widths.is_empty() || self.seeds.is_empty() {
             return Err(StudyError::Invalid(
                 "--widths and --seeds must each list at least one value".into(),
@@ -143,7 +143,7 @@ impl ChaosStudy {
             .flat_map(|&w| self.seeds.iter().map(move |&s| (w, s)))
             .map(|(w, s)| self.run_config(w, s))
             .collect();
-        let runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
+        let runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let mut dirs: BTreeMap<(usize, u64), PathBuf> = BTreeMap::new();
         for config in &configs {
             if let Some(o) = runs.get(config) {
@@ -260,7 +260,7 @@ impl ChaosStudy {
             between_seeds_sliced: fit(&series_data[2].1),
             between_seeds_coordinate: fit(&series_data[3].1),
         };
-        Ok(ChaosResult {
+        Ok(Measured::Done(ChaosResult {
             rows,
             fits,
             series: series_data
@@ -271,7 +271,7 @@ impl ChaosStudy {
             runs: configs.len(),
             seconds: start.elapsed().as_secs_f64(),
             failed_runs: failed,
-        })
+        }))
     }
 
     /// Writes `distances.csv`, `fits.json`, the plot (`chaos.svg`/`.png`) and `report.md`.

@@ -21,7 +21,7 @@
 //! `report.md`.
 
 use crate::StudyError;
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::plan::GridMode;
 use meanfield_chaos::sliced::concat_columns;
 use meanfield_chaos::{RateFit, TwoTermFit, WidthRuns, coupling_distance, fit_rate, fit_two_terms};
@@ -221,12 +221,12 @@ impl CouplingStudy {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<CouplingResult, StudyError> {
+    ) -> Result<Measured<CouplingResult>, StudyError> {
         let start = Instant::now();
         let plan = self.plan()?;
         crate::create_dir(&self.out)?;
         let configs: Vec<TrainConfig> = plan.iter().map(|(_, c)| c.clone()).collect();
-        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
+        let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let reference = &plan[0].1;
         let reference_dir = runs
             .get(reference)
@@ -274,7 +274,7 @@ impl CouplingStudy {
             });
         }
         let fits = self.fit(&sups, &times);
-        Ok(CouplingResult {
+        Ok(Measured::Done(CouplingResult {
             times,
             sups,
             fits,
@@ -285,7 +285,7 @@ impl CouplingStudy {
                 .len(),
             failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
-        })
+        }))
     }
 
     /// The theorem's exponents in N for this setting.
@@ -408,10 +408,10 @@ impl CouplingStudy {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<CouplingResult, StudyError> {
-        let result = self.measure(stop, log)?;
+    ) -> Result<Measured<CouplingResult>, StudyError> {
+        let result = or_planned!(self.measure(stop, log)?);
         self.render(&result)?;
-        Ok(result)
+        Ok(Measured::Done(result))
     }
 }
 

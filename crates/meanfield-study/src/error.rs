@@ -28,14 +28,6 @@ pub enum StudyError {
     )]
     Interrupted,
     #[error(
-        "planned {jobs} runs in {dir} (nothing trained): run the jobs (see {dir}/README.md), then assemble with `{assemble}`"
-    )]
-    Planned {
-        jobs: usize,
-        dir: PathBuf,
-        assemble: String,
-    },
-    #[error(
         "--assemble-only: {missing} of {total} runs are not finished:\n{details}\nRun their jobs (or the command without --assemble-only) first"
     )]
     MissingRuns {

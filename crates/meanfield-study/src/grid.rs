@@ -149,7 +149,7 @@ impl Runs {
     /// Runs every distinct config once (`jobs` at a time, finished runs reused). When `stop`
     /// was requested, returns [`StudyError::Interrupted`] instead (the running runs have
     /// checkpointed; no partial figure is drawn). `mode` may instead write the runs as jobs
-    /// ([`StudyError::Planned`]) or only read finished runs ([`StudyError::MissingRuns`] when
+    /// ([`Measured::Planned`]) or only read finished runs ([`StudyError::MissingRuns`] when
     /// some are not).
     pub fn run(
         configs: &[TrainConfig],
@@ -157,7 +157,7 @@ impl Runs {
         stop: &StopHandle,
         mode: &GridMode,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<Self, StudyError> {
+    ) -> Result<Measured<Self>, StudyError> {
         let mut seen = BTreeSet::new();
         let unique: Vec<TrainConfig> = configs
             .iter()
@@ -168,25 +168,25 @@ impl Runs {
             GridMode::Train => run_grid(&unique, jobs, stop, log),
             GridMode::Plan { dir, assemble } => {
                 let jobs = write_plan(dir, &unique, assemble)?;
-                return Err(StudyError::Planned {
+                return Ok(Measured::Planned(Plan {
                     jobs,
                     dir: dir.clone(),
                     assemble: assemble.clone(),
-                });
+                }));
             }
             GridMode::AssembleOnly => finished_only(&unique)?,
         };
         if stop.requested() {
             return Err(StudyError::Interrupted);
         }
-        Ok(Runs {
+        Ok(Measured::Done(Runs {
             outcomes: unique
                 .iter()
                 .zip(outcomes)
                 .map(|(c, o)| (run_dir::run_dir(c), describe(c), o))
                 .collect(),
             failed_after: Vec::new(),
-        })
+        }))
     }
 
     /// The outcome of `config`'s run; `None` when it failed (listed by [`Runs::failed`]) or is
@@ -217,6 +217,66 @@ impl Runs {
             .collect()
     }
 }
+
+/// A grid written as jobs (`--plan`) instead of trained: how many, where, and the command that
+/// assembles the result once they have run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub jobs: usize,
+    pub dir: PathBuf,
+    pub assemble: String,
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "planned {} runs in {} (nothing trained): run the jobs (see {}/README.md), then assemble with `{}`",
+            self.jobs,
+            self.dir.display(),
+            self.dir.display(),
+            self.assemble
+        )
+    }
+}
+
+/// What a grid command did: measured its result, or planned its runs as jobs. Planning is a
+/// success, not an error.
+#[derive(Debug)]
+pub enum Measured<T> {
+    Done(T),
+    Planned(Plan),
+}
+
+impl<T> Measured<T> {
+    /// The result, when measured.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Measured::Done(v) => Some(v),
+            Measured::Planned(_) => None,
+        }
+    }
+
+    /// The result transformed, or the same plan.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Measured<U> {
+        match self {
+            Measured::Done(v) => Measured::Done(f(v)),
+            Measured::Planned(p) => Measured::Planned(p),
+        }
+    }
+}
+
+/// The value of a `Measured`, or an early `return Ok(Measured::Planned(..))` from the calling
+/// function (a grid planned as jobs has nothing to measure).
+macro_rules! or_planned {
+    ($e:expr) => {
+        match $e {
+            $crate::grid::Measured::Done(v) => v,
+            $crate::grid::Measured::Planned(p) => return Ok($crate::grid::Measured::Planned(p)),
+        }
+    };
+}
+pub(crate) use or_planned;
 
 /// A short description of a run's setting for error lists.
 pub fn describe(c: &TrainConfig) -> String {

@@ -18,7 +18,7 @@
 //! Measure, then render: [`SgdVsDiffusion::measure`] returns the rows,
 //! [`SgdVsDiffusion::render`] writes `sgd_vs_diffusion.csv`, the chart and `report.md`.
 
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::noise_correlation::{NoiseCorrelation, noise_correlation};
 use crate::particles::Particles;
 use crate::plan::GridMode;
@@ -146,11 +146,11 @@ impl SgdVsDiffusion {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<GapResult, StudyError> {
+    ) -> Result<Measured<GapResult>, StudyError> {
         let start = Instant::now();
         let configs = self.configs()?;
         crate::create_dir(&self.out)?;
-        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
+        let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let task = Task::load(&self.base)?;
         let device = burn::tensor::Device::flex();
         let correlation = |hidden: Vec<f32>, readout: Vec<f32>| {
@@ -192,12 +192,12 @@ impl SgdVsDiffusion {
                 }
             }
         }
-        Ok(GapResult {
+        Ok(Measured::Done(GapResult {
             rows,
             correlation_initial,
             failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
-        })
+        }))
     }
 
     /// The row of one (β, γ) from the runs that finished (None when a seed-0 pair is missing).

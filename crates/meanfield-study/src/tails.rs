@@ -11,7 +11,7 @@
 //! Measure, then render: [`TailStudy::measure`] returns the rows, [`TailStudy::render`] writes
 //! `tails.csv`, `hill_plot.csv`, `tails.svg`/`.png` and `report.md` into `out`.
 
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{Axes, Series, Style, save_chart};
@@ -123,11 +123,11 @@ impl TailStudy {
         &self,
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<TailResult, StudyError> {
+    ) -> Result<Measured<TailResult>, StudyError> {
         let start = Instant::now();
         let configs = self.configs()?;
         crate::create_dir(&self.out)?;
-        let mut runs = Runs::run(&configs, self.jobs, stop, &self.mode, log)?;
+        let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let mut rows = Vec::new();
         let mut hill = Vec::new();
         for c in &configs {
@@ -187,12 +187,12 @@ impl TailStudy {
                 run_dir: outcome.dir().display().to_string(),
             });
         }
-        Ok(TailResult {
+        Ok(Measured::Done(TailResult {
             rows,
             hill,
             failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
-        })
+        }))
     }
 
     /// Writes the tables, the chart and the report.

@@ -38,7 +38,8 @@ fn run_figure(
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<FigureSummary, StudyError> {
-    name.parse::<Figure>()?.run(spec, ctx, log)
+    let measured = name.parse::<Figure>()?.run(spec, ctx, log)?;
+    Ok(measured.done().expect("measured, not planned"))
 }
 
 fn paper(name: &str) -> FigureSpec {

@@ -51,7 +51,11 @@ fn chaos_study_writes_everything_and_resumes() {
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
     let stop = meanfield_train::StopHandle::new();
-    let result = study.run(&stop, &log).unwrap();
+    let result = study
+        .run(&stop, &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     for f in [
         "distances.csv",
         "fits.json",
@@ -99,7 +103,11 @@ fn chaos_study_writes_everything_and_resumes() {
         8
     );
     lines.lock().unwrap().clear();
-    study.run(&stop, &log).unwrap();
+    study
+        .run(&stop, &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     assert_eq!(
         lines
             .lock()
@@ -322,7 +330,11 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
     };
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let result = study.run(&StopHandle::new(), &log).unwrap();
+    let result = study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     for f in [
         "coupling.csv",
         "sup.csv",
@@ -357,7 +369,11 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         .count();
     assert_eq!(trained, result.runs);
     lines.lock().unwrap().clear();
-    study.run(&StopHandle::new(), &log).unwrap();
+    study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     assert!(
         lines
             .lock()
@@ -422,7 +438,11 @@ fn coupling_study_on_the_diffusion() {
     assert_eq!(study.predicted_width_exponents()[0].1, -1.0);
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let result = study.run(&StopHandle::new(), &log).unwrap();
+    let result = study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     for f in [
         "coupling.csv",
         "sup.csv",
@@ -443,7 +463,11 @@ fn coupling_study_on_the_diffusion() {
     );
     assert!(result.sups.iter().all(|s| s.d > 0.0));
     lines.lock().unwrap().clear();
-    study.run(&StopHandle::new(), &log).unwrap();
+    study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     assert!(
         lines
             .lock()
@@ -498,7 +522,11 @@ fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
     };
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
-    let result = study.measure(&StopHandle::new(), &log).unwrap();
+    let result = study
+        .measure(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     study.render(&result).unwrap();
     for f in ["sgd_vs_diffusion.csv", "sgd_vs_diffusion.png", "report.md"] {
         assert!(dir.path().join("svd").join(f).is_file(), "{f} missing");
@@ -516,7 +544,11 @@ fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
     let initial = result.correlation_initial.unwrap();
     assert!(initial.mean_abs <= 1.0 + 1e-9 && initial.particles == 10);
     lines.lock().unwrap().clear();
-    study.measure(&StopHandle::new(), &log).unwrap();
+    study
+        .measure(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     assert!(
         lines
             .lock()
@@ -524,6 +556,44 @@ fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
             .iter()
             .all(|l| l.contains("] reused "))
     );
+}
+
+/// `--plan` is a success with its plan, not an error: the grid's runs become jobs, nothing is
+/// trained, and the plan says how many and where.
+#[test]
+fn planning_a_grid_is_a_success_with_its_plan() {
+    use meanfield_study::grid::Measured;
+    use meanfield_study::plan::GridMode;
+    use meanfield_study::tails::TailStudy;
+    use meanfield_train::StopHandle;
+    let dir = tempfile::tempdir().unwrap();
+    let study = TailStudy {
+        base: synthetic(),
+        widths: vec![20, 40],
+        gammas: vec![1.0],
+        batches: vec![100],
+        coordinate: 0,
+        jobs: 1,
+        mode: GridMode::Plan {
+            dir: dir.path().join("plan"),
+            assemble: "experiments tails --assemble-only".into(),
+        },
+        out: dir.path().join("tails"),
+    };
+    match study.measure(&StopHandle::new(), &|_| {}).unwrap() {
+        Measured::Planned(plan) => {
+            assert_eq!(plan.jobs, 2);
+            assert!(plan.dir.join("jobs.txt").is_file());
+            let said = plan.to_string();
+            assert!(
+                said.contains("nothing trained") && said.contains("--assemble-only"),
+                "{said}"
+            );
+        }
+        Measured::Done(_) => panic!("a planned grid measured something"),
+    }
+    let trained = std::fs::read_dir(dir.path().join("tails/runs")).map_or(0, |d| d.count());
+    assert_eq!(trained, 0, "nothing trained");
 }
 
 /// A grid meets a run another process holds: it trains the others first, comes back, waits for
@@ -577,7 +647,11 @@ fn tail_study_writes_everything_and_reuses_runs() {
     let lines = Mutex::new(Vec::new());
     let log = |l: &str| lines.lock().unwrap().push(l.to_string());
     let stop = meanfield_train::StopHandle::new();
-    let result = study.measure(&stop, &log).unwrap();
+    let result = study
+        .measure(&stop, &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     study.render(&result).unwrap();
     for f in [
         "tails.csv",
@@ -612,7 +686,11 @@ fn tail_study_writes_everything_and_reuses_runs() {
     };
     assert_eq!(count("trained"), 4);
     lines.lock().unwrap().clear();
-    let again = study.measure(&stop, &log).unwrap();
+    let again = study
+        .measure(&stop, &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
     assert_eq!(count("reused"), 4);
     assert_eq!(again.rows.len(), 4);
 }

@@ -8,6 +8,7 @@ use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use super::kind::Figure;
 use super::preset::{FigureSpec, ONE_REFERENCE_FACTOR};
 use crate::StudyError;
+use crate::grid::Measured;
 use meanfield_train::TrainConfig;
 
 /// The grid of Figure 1 (also used by its tests): panels row-major, then the two limit runs.
@@ -78,7 +79,7 @@ pub fn run(
     spec: &FigureSpec,
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<FigureSummary, StudyError> {
+) -> Result<Measured<FigureSummary>, StudyError> {
     run_and_report(
         figure(spec, ctx)?,
         "Figure 1: histograms of hidden coordinate (1,1)",

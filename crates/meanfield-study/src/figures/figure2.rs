@@ -14,7 +14,7 @@ use super::context::{FigureContext, FigureSummary, base_config, file_name};
 use super::kind::Figure;
 use super::preset::FigureSpec;
 use super::report::Report;
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plot::{Series, Style, save_linear_chart};
 use crate::{StudyError, write_rows};
@@ -142,10 +142,10 @@ pub fn run(
     spec: &FigureSpec,
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<FigureSummary, StudyError> {
+) -> Result<Measured<FigureSummary>, StudyError> {
     let start = Instant::now();
     let configs = configs(spec, ctx)?;
-    let mut runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
+    let mut runs = or_planned!(Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?);
     let mut values = Vec::new();
     for c in &configs {
         let Some(o) = runs.get(c).cloned() else {
@@ -274,4 +274,5 @@ pub fn run(
         command: ctx.command.clone(),
     }
     .finish(&ctx.out, key_lines, values.len(), configs.len())
+    .map(Measured::Done)
 }

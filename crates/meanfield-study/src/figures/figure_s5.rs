@@ -7,6 +7,7 @@ use super::histogram::{HistogramFigure, LimitRun, PanelRun, run_and_report};
 use super::kind::Figure;
 use super::preset::FigureSpec;
 use crate::StudyError;
+use crate::grid::Measured;
 use meanfield_train::TrainConfig;
 
 pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure, StudyError> {
@@ -59,7 +60,7 @@ pub fn run(
     spec: &FigureSpec,
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<FigureSummary, StudyError> {
+) -> Result<Measured<FigureSummary>, StudyError> {
     run_and_report(
         figure(spec, ctx)?,
         "Figure S5: batch size M for β < 1 and β = 1",

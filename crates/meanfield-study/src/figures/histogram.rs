@@ -12,7 +12,7 @@
 use super::context::{FigureContext, FigureSummary, file_name, fmt_opt};
 use super::preset::FigureSpec;
 use super::report::Report;
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::histogram_grid::{HistogramPanel, save_histogram_grid};
 use crate::particles::Particles;
 use crate::plan::GridMode;
@@ -199,7 +199,7 @@ impl HistogramFigure {
         })
     }
 
-    pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<FigureResult, StudyError> {
+    pub fn run(&self, log: &(dyn Fn(&str) + Sync)) -> Result<Measured<FigureResult>, StudyError> {
         if self.panels.is_empty() {
             return Err(StudyError::Invalid(format!(
                 "{}: the grid is empty",
@@ -217,7 +217,7 @@ impl HistogramFigure {
                     .flat_map(|l| [l.config.clone(), l.half.clone()]),
             )
             .collect();
-        let mut runs = Runs::run(&configs, self.jobs, &self.stop, &self.mode, log)?;
+        let mut runs = or_planned!(Runs::run(&configs, self.jobs, &self.stop, &self.mode, log)?);
         let coordinate = self.coordinate;
         let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
             let outcome = runs.get(c)?.clone();
@@ -379,12 +379,12 @@ impl HistogramFigure {
             )?;
             Some((png, svg))
         };
-        Ok(FigureResult {
+        Ok(Measured::Done(FigureResult {
             rows,
             limits: limit_rows,
             failed: runs.failed(),
             figure,
-        })
+        }))
     }
 }
 
@@ -512,10 +512,10 @@ pub fn run_and_report(
     spec: &FigureSpec,
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<FigureSummary, StudyError> {
+) -> Result<Measured<FigureSummary>, StudyError> {
     let start = std::time::Instant::now();
     let total = fig.panels.len();
-    let result = fig.run(log)?;
+    let result = or_planned!(fig.run(log)?);
     let (table, key_lines) = panel_table(&result);
     let seconds = start.elapsed().as_secs_f64();
     Report {
@@ -530,6 +530,7 @@ pub fn run_and_report(
         command: ctx.command.clone(),
     }
     .finish(&ctx.out, key_lines, result.rows.len(), total)
+    .map(Measured::Done)
 }
 
 #[derive(Serialize)]

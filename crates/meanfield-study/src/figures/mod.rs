@@ -23,6 +23,7 @@ pub use kind::Figure;
 pub use preset::{FigureSpec, Overrides, Scale};
 
 use crate::StudyError;
+use crate::grid::Measured;
 
 impl Figure {
     /// The figure's resolved protocol: preset at `scale`, a `--config` file, then overrides.
@@ -43,7 +44,7 @@ impl Figure {
         spec: &FigureSpec,
         ctx: &FigureContext,
         log: &(dyn Fn(&str) + Sync),
-    ) -> Result<FigureSummary, StudyError> {
+    ) -> Result<Measured<FigureSummary>, StudyError> {
         crate::create_dir(&ctx.out)?;
         match self {
             Figure::Figure1 => figure1::run(spec, ctx, log),

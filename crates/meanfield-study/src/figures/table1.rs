@@ -5,7 +5,7 @@ use super::context::{FigureContext, FigureSummary, base_config, fmt_opt};
 use super::kind::Figure;
 use super::preset::FigureSpec;
 use super::report::Report;
-use crate::grid::Runs;
+use crate::grid::{Measured, Runs, or_planned};
 use crate::{StudyError, write_rows};
 use meanfield_train::TrainConfig;
 use serde::Serialize;
@@ -94,13 +94,13 @@ pub fn run(
     spec: &FigureSpec,
     ctx: &FigureContext,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<FigureSummary, StudyError> {
+) -> Result<Measured<FigureSummary>, StudyError> {
     let start = Instant::now();
     let (configs, note) = configs(spec, ctx)?;
     if let Some(note) = &note {
         log(&format!("note: {note}"));
     }
-    let runs = Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?;
+    let runs = or_planned!(Runs::run(&configs, ctx.jobs, &ctx.stop, &ctx.mode, log)?);
     let mut rows = Vec::new();
     for c in &configs {
         match runs.get(c) {
@@ -178,4 +178,5 @@ pub fn run(
         command: ctx.command.clone(),
     }
     .finish(&ctx.out, key_lines, rows.len(), configs.len())
+    .map(Measured::Done)
 }
