@@ -371,12 +371,7 @@ impl ChaosStudy {
         }
         report.push_str("\nTheory (docs/paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
         report.push_str(&tails_section(&result.rows));
-        if !result.failed_runs.is_empty() {
-            report.push_str(&format!(
-                "\nFailed runs (left out):\n- {}\n",
-                result.failed_runs.join("\n- ")
-            ));
-        }
+        report.push_str(&crate::grid::failed_section(&result.failed_runs));
         write_file(&self.out.join("report.md"), report.as_bytes())
     }
 }

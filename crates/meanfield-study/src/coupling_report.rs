@@ -252,12 +252,7 @@ impl CouplingStudy {
                 }
             }
         }
-        if !r.failed_runs.is_empty() {
-            md.push_str(&format!(
-                "\n## Failed runs (left out)\n\n- {}\n",
-                r.failed_runs.join("\n- ")
-            ));
-        }
+        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str(
             "\nNumbers: `coupling.csv` (D at each time), `sup.csv` (D per run), `fits.json`. Theory: docs/paper.md, \"The two limits\".\n",
         );

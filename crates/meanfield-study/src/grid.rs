@@ -278,6 +278,19 @@ macro_rules! or_planned {
 }
 pub(crate) use or_planned;
 
+/// The report section every study and figure ends its numbers with when runs failed: how many,
+/// and each run's setting and error ([`Runs::failed`]); empty when none did.
+pub fn failed_section(failed: &[String]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut md = format!("\n## Failed runs ({}; left out above)\n\n", failed.len());
+    for f in failed {
+        md.push_str(&format!("- {f}\n"));
+    }
+    md
+}
+
 /// A short description of a run's setting for error lists.
 pub fn describe(c: &TrainConfig) -> String {
     format!(

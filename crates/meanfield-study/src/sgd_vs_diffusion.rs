@@ -413,12 +413,7 @@ impl SgdVsDiffusion {
             ));
         }
         md.push_str("\nReading it: where the gap is no larger than the run-to-run baselines, SGD and the diffusion have the same law at this N as far as S runs can tell, and step (5) holds; where it is larger, SGD's shared batch (ρ ≠ 0) or the discretisation matters. Theorem 2's limit has a diffusion only through the noise's covariance, which both share.\n");
-        if !r.failed_runs.is_empty() {
-            md.push_str(&format!(
-                "\n## Failed runs (left out)\n\n- {}\n",
-                r.failed_runs.join("\n- ")
-            ));
-        }
+        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str("\nNumbers: `sgd_vs_diffusion.csv`. The dynamics: docs/diffusion.md.\n");
         md
     }

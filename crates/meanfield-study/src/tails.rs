@@ -305,12 +305,7 @@ impl TailStudy {
         for line in stability(&rows) {
             md.push_str(&format!("- {line}\n"));
         }
-        if !r.failed_runs.is_empty() {
-            md.push_str(&format!(
-                "\n## Failed runs (left out)\n\n- {}\n",
-                r.failed_runs.join("\n- ")
-            ));
-        }
+        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str(
             "\nNumbers: `tails.csv` (one row per run), `hill_plot.csv` (Hill's index against k for each run).\n",
         );

@@ -82,14 +82,9 @@ impl Report<'_> {
                 .join(", "),
         );
         md.push_str(".\n\n");
-        if !self.failed.is_empty() {
-            md.push_str(&format!(
-                "## Failed runs ({}; left out above)\n\n",
-                self.failed.len()
-            ));
-            for f in self.failed {
-                md.push_str(&format!("- {f}\n"));
-            }
+        let failed = crate::grid::failed_section(self.failed);
+        if !failed.is_empty() {
+            md.push_str(failed.trim_start());
             md.push('\n');
         }
         md.push_str("## Settings (after scale and overrides)\n\n```toml\n");
