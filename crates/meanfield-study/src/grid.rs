@@ -298,3 +298,16 @@ pub fn describe(c: &TrainConfig) -> String {
         c.width, c.beta, c.gamma, c.batch, c.seed
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_section_lists_each_run_or_nothing() {
+        assert_eq!(failed_section(&[]), "");
+        let md = failed_section(&["N = 20: diverged".into(), "N = 40: no space".into()]);
+        assert!(md.contains("## Failed runs (2; left out above)"), "{md}");
+        assert!(md.contains("- N = 20: diverged\n- N = 40: no space\n"), "{md}");
+    }
+}
