@@ -83,11 +83,11 @@ impl CoordCheck {
         let (px, _) = task.train.gather(&probe);
         let mut rows = Vec::new();
         for &width in &self.widths {
-            let mut stepper = Stepper::fresh(&self.config(width), &task.train, &device)?;
+            let mut stepper = Stepper::fresh(&self.config(width), task.train.clone(), &device)?;
             let (h0, _) = stepper.model().weights_to_vec();
             for n in 0..=self.steps {
                 if n > 0 {
-                    stepper.step(&task.train);
+                    stepper.step();
                 }
                 let model = stepper.model();
                 let xt =

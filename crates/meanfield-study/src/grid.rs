@@ -308,6 +308,9 @@ mod tests {
         assert_eq!(failed_section(&[]), "");
         let md = failed_section(&["N = 20: diverged".into(), "N = 40: no space".into()]);
         assert!(md.contains("## Failed runs (2; left out above)"), "{md}");
-        assert!(md.contains("- N = 20: diverged\n- N = 40: no space\n"), "{md}");
+        assert!(
+            md.contains("- N = 20: diverged\n- N = 40: no space\n"),
+            "{md}"
+        );
     }
 }

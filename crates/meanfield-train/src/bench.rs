@@ -104,13 +104,13 @@ pub fn time_step(case: &BenchCase) -> Result<f64, TrainError> {
     let data = Dataset::new(x, y, case.input_dim, case.classes)?;
     let config = case_config(case);
     let model = initial_model(&config, case.input_dim, case.classes, &device)?;
-    let mut stepper = Stepper::new(&config, model, &data, &device)?;
+    let mut stepper = Stepper::new(&config, model, std::sync::Arc::new(data), &device)?;
     // As in training between logging steps: the steps are queued without reading anything
     // back, and the clock stops once the device has finished the last update.
     let mut run = |n: usize| {
         let start = Instant::now();
         for _ in 0..n {
-            stepper.step(&data);
+            stepper.step();
         }
         sync(stepper.model().hidden.val());
         start.elapsed().as_secs_f64()

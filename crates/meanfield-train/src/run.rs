@@ -129,9 +129,9 @@ impl Run {
                     std::mem::take(&mut c.hidden),
                     std::mem::take(&mut c.readout),
                 )?;
-                Stepper::new(config, model, &task.train, &device)?
+                Stepper::new(config, model, task.train.clone(), &device)?
             }
-            None => Stepper::fresh(config, &task.train, &device)?,
+            None => Stepper::fresh(config, task.train.clone(), &device)?,
         };
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
@@ -207,7 +207,7 @@ impl Run {
     /// evaluation when this step evaluates, the metrics row, a checkpoint when one is due.
     /// A non-finite loss marks the run diverged and returns [`TrainError::Diverged`].
     pub fn step(&mut self) -> Result<(), TrainError> {
-        let out = self.stepper.step(&self.task.train);
+        let out = self.stepper.step();
         let done = out.done;
         let eval_now = done == self.steps
             || (self.config.eval_every > 0 && done.is_multiple_of(self.config.eval_every));

@@ -17,6 +17,7 @@ use meanfield_data::sampler::SamplerState;
 use meanfield_data::{Dataset, Sampler};
 use meanfield_model::MeanFieldNet;
 use meanfield_optim::{ScaledSgd, Schedule};
+use std::sync::Arc;
 
 /// The batch sampler's ChaCha8 seed is the run's data seed XOR this constant, so the initial
 /// weights (seeded by the initial-weight seed itself) and the batch order are independent
@@ -55,6 +56,8 @@ pub struct Stepper {
     batches: Batches,
     /// The diffusion's sets and multipliers; `None` for SGD.
     diffusion: Option<DiffusionStep>,
+    /// The training set every step samples (the one the stepper was made for).
+    train: Arc<Dataset>,
     done: u64,
 }
 
@@ -81,7 +84,7 @@ impl Stepper {
     /// A stepper at step 0 from the config's initial weights ([`initial_model`]) for `train`.
     pub fn fresh(
         config: &TrainConfig,
-        train: &Dataset,
+        train: Arc<Dataset>,
         device: &Device,
     ) -> Result<Self, TrainError> {
         let model = initial_model(config, train.dim, train.classes, device)?;
@@ -89,12 +92,11 @@ impl Stepper {
     }
 
     /// A stepper at step 0 from `model` (built on the plain `device`), sampling batches of
-    /// `train` (the set every [`Self::step`] is given), gathered where
-    /// [`Placement::default_for`] says.
+    /// `train`, gathered where [`Placement::default_for`] says.
     pub fn new(
         config: &TrainConfig,
         model: MeanFieldNet,
-        train: &Dataset,
+        train: Arc<Dataset>,
         device: &Device,
     ) -> Result<Self, TrainError> {
         let sgd =
@@ -102,8 +104,8 @@ impl Stepper {
         let engine = StepEngine::new(config.engine, model, sgd);
         let batch_device = engine.batch_device(device);
         let batches = Batches::new(
-            Placement::default_for(config.backend, train),
-            train,
+            Placement::default_for(config.backend, &train),
+            &train,
             &batch_device,
         );
         let diffusion = (config.dynamics == Dynamics::Diffusion).then(|| {
@@ -134,6 +136,7 @@ impl Stepper {
             device: device.clone(),
             batches,
             diffusion,
+            train,
             done: 0,
         })
     }
@@ -144,12 +147,12 @@ impl Stepper {
         self.sampler.restore(sampler);
     }
 
-    /// Gathers the batches of `train` at `placement` from now on (the batches are the same bit
-    /// for bit; tests and the benchmark compare the two).
-    pub fn set_placement(&mut self, placement: Placement, train: &Dataset) {
+    /// Gathers the batches at `placement` from now on (the batches are the same bit for bit;
+    /// tests and the benchmark compare the two).
+    pub fn set_placement(&mut self, placement: Placement) {
         if placement != self.batches.placement() {
             let device = self.engine.batch_device(&self.device);
-            self.batches = Batches::new(placement, train, &device);
+            self.batches = Batches::new(placement, &self.train, &device);
         }
     }
 
@@ -158,9 +161,10 @@ impl Stepper {
         self.batches.placement()
     }
 
-    /// One update on the next batch of `train` (the set given to [`Self::new`]). Reads nothing
-    /// back from the device: the step's work is only queued there.
-    pub fn step(&mut self, train: &Dataset) -> StepOutput {
+    /// One update on the next batch of the training set. Reads nothing back from the device:
+    /// the step's work is only queued there.
+    pub fn step(&mut self) -> StepOutput {
+        let train = &*self.train;
         let n = self.done;
         let step_size = self.schedule.step_size(n);
         let _rng = (self.config.temperature > 0.0).then(|| {

@@ -2,10 +2,12 @@
 
 use crate::{TrainConfig, TrainError};
 use meanfield_data::{DataError, Dataset, DatasetKind};
+use std::sync::Arc;
 
-/// Training and test sets, already cut to `--train-subset` / `--test-subset`.
+/// Training and test sets, already cut to `--train-subset` / `--test-subset`. The training set
+/// is shared with the [`crate::Stepper`] that samples it (no copy).
 pub struct Task {
-    pub train: Dataset,
+    pub train: Arc<Dataset>,
     pub test: Dataset,
 }
 
@@ -79,6 +81,9 @@ impl Task {
             }
             .into());
         }
-        Ok(Self { train, test })
+        Ok(Self {
+            train: Arc::new(train),
+            test,
+        })
     }
 }

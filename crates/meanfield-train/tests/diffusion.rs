@@ -155,7 +155,7 @@ fn config(dynamics: Dynamics) -> TrainConfig {
 /// SGD with data seeds 0..draws (each its own batch).
 fn noises(dynamics: Dynamics, draws: u64, g: &[Vec<[f64; D]>]) -> Vec<[[f64; D]; N]> {
     let device = Device::flex();
-    let train = data();
+    let train = std::sync::Arc::new(data());
     let start = model(&device);
     let (w1, w2) = start.weights_to_vec();
     let gbar: Vec<[f64; D]> = (0..N).map(|k| mean(&g[k])).collect();
@@ -164,14 +164,14 @@ fn noises(dynamics: Dynamics, draws: u64, g: &[Vec<[f64; D]>]) -> Vec<[[f64; D];
             let mut config = config(dynamics);
             let mut stepper = if dynamics.is_sgd() {
                 config.data_seed = Some(d);
-                Stepper::new(&config, start.clone(), &train, &device).unwrap()
+                Stepper::new(&config, start.clone(), train.clone(), &device).unwrap()
             } else {
-                let mut s = Stepper::new(&config, start.clone(), &train, &device).unwrap();
+                let mut s = Stepper::new(&config, start.clone(), train.clone(), &device).unwrap();
                 let sampler = s.sampler_state();
                 s.restore(d, sampler);
                 s
             };
-            stepper.step(&train);
+            stepper.step();
             let (v1, v2) = stepper.model().weights_to_vec();
             let mut nu = [[0.0; D]; N];
             for k in 0..N {

@@ -94,13 +94,13 @@ fn wgpu_device_gathered_batches_equal_host_gathered_ones() {
     config.synthetic.train = 300;
     let task = Task::load(&config).unwrap();
     let device = Backend::Wgpu.device().unwrap();
-    let mut resident = Stepper::fresh(&config, &task.train, &device).unwrap();
+    let mut resident = Stepper::fresh(&config, task.train.clone(), &device).unwrap();
     assert_eq!(resident.placement(), Placement::Device);
-    let mut host = Stepper::fresh(&config, &task.train, &device).unwrap();
-    host.set_placement(Placement::Host, &task.train);
+    let mut host = Stepper::fresh(&config, task.train.clone(), &device).unwrap();
+    host.set_placement(Placement::Host);
     for _ in 0..20 {
-        resident.step(&task.train);
-        host.step(&task.train);
+        resident.step();
+        host.step();
     }
     let (a, b) = (resident.model(), host.model());
     assert_eq!(to_vec(a.hidden.val()), to_vec(b.hidden.val()), "W1");

@@ -24,17 +24,17 @@ fn device_gathered_batches_train_exactly_as_host_gathered_ones() {
         config.engine = engine;
         let task = Task::load(&config).unwrap();
         let device = Backend::Flex.device().unwrap();
-        let mut host = Stepper::fresh(&config, &task.train, &device).unwrap();
-        let mut resident = Stepper::fresh(&config, &task.train, &device).unwrap();
+        let mut host = Stepper::fresh(&config, task.train.clone(), &device).unwrap();
+        let mut resident = Stepper::fresh(&config, task.train.clone(), &device).unwrap();
         assert_eq!(
             host.placement(),
             Placement::Host,
             "Flex gathers on the host"
         );
-        resident.set_placement(Placement::Device, &task.train);
+        resident.set_placement(Placement::Device);
         assert_eq!(resident.placement(), Placement::Device);
         for _ in 0..20 {
-            let (a, b) = (host.step(&task.train), resident.step(&task.train));
+            let (a, b) = (host.step(), resident.step());
             assert_eq!(a.labels, b.labels);
             assert_eq!(to_vec(a.logits), to_vec(b.logits), "{engine}: batch logits");
         }
