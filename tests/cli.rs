@@ -902,16 +902,12 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
     let identity = std::fs::read_to_string(dir.join("identity.json")).unwrap();
     assert!(identity.contains("\"version\": 2"), "{identity}");
 
-    // The final write fails: hidden.npy is a non-empty directory when the run ends.
+    // The final write fails: hidden.npy is a non-empty directory when the run ends (made
+    // before the run starts, in a folder that holds a run's metrics.csv so the run may use it).
     let failing = tmp.path().join("failing");
-    let child = bin()
-        .args(resume_args(&failing, "500"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_rows(&failing, 100);
     std::fs::create_dir_all(failing.join("hidden.npy/blocker")).unwrap();
-    let out = child.wait_with_output().unwrap();
+    std::fs::write(failing.join("metrics.csv"), "").unwrap();
+    let out = bin().args(resume_args(&failing, "500")).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the final write cannot succeed");
     assert!(err.contains("hidden.npy"), "{err}");
