@@ -280,11 +280,13 @@ fn sgd_batch_noise_has_the_same_marginals_but_is_correlated_across_particles() {
 fn full_set_drift_is_full_batch_gradient_descent() {
     // Flex (the fused W1 update) and ndarray (the tensor path): every backend steps it.
     for device in [Device::flex(), Backend::Ndarray.device().unwrap()] {
-        full_set_drift_on(device);
+        full_set_drift_on(device, 0.0);
     }
+    // The penalty composes as for SGD: W ← (1 − lr·λ/N)·W − lr·∇ (here lr/N = 1).
+    full_set_drift_on(Device::flex(), 0.5);
 }
 
-fn full_set_drift_on(device: Device) {
+fn full_set_drift_on(device: Device, penalty: f64) {
     let (xs, ys) = examples();
     let g = per_example_gradients();
     let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Full, M, K, 0);
@@ -295,9 +297,17 @@ fn full_set_drift_on(device: Device) {
     let x = Tensor::<2>::from_data(TensorData::new(xs, [K, P]), &device);
     let targets = meanfield_model::one_hot(&ys, C, &device);
     let lr = N as f64;
-    let mut diffusion = StepEngine::new(Engine::ClosedForm, model(&device), ScaledSgd::new(0.0, N));
+    let mut diffusion = StepEngine::new(
+        Engine::ClosedForm,
+        model(&device),
+        ScaledSgd::new(penalty, N),
+    );
     diffusion.step(lr, x.clone(), targets.clone(), Some(q));
-    let mut sgd = StepEngine::new(Engine::ClosedForm, model(&device), ScaledSgd::new(0.0, N));
+    let mut sgd = StepEngine::new(
+        Engine::ClosedForm,
+        model(&device),
+        ScaledSgd::new(penalty, N),
+    );
     sgd.step(lr, x, targets, None);
     let (d1, d2) = diffusion.model().weights_to_vec();
     let (s1, s2) = sgd.model().weights_to_vec();
@@ -306,7 +316,7 @@ fn full_set_drift_on(device: Device) {
         let gbar = mean(&g[k]);
         for j in 0..P {
             let i = k * P + j;
-            let expected = w1[i] as f64 - gbar[j];
+            let expected = w1[i] as f64 * (1.0 - penalty) - gbar[j];
             assert!(
                 (d1[i] as f64 - expected).abs() < 1e-5,
                 "hidden {i}: {} vs {expected}",
@@ -321,7 +331,7 @@ fn full_set_drift_on(device: Device) {
         }
         for c in 0..C {
             let i = k * C + c;
-            let expected = w2[i] as f64 - gbar[P + c];
+            let expected = w2[i] as f64 * (1.0 - penalty) - gbar[P + c];
             assert!(
                 (d2[i] as f64 - expected).abs() < 1e-5,
                 "readout {i}: {} vs {expected}",
