@@ -131,8 +131,15 @@ pub struct FigureResult {
     pub limits: Vec<LimitRow>,
     /// "setting: error" for each run that failed (its panel is left out).
     pub failed: Vec<String>,
-    /// The figure's PNG and SVG (none when no panel could be drawn).
-    pub figure: Option<(PathBuf, PathBuf)>,
+    /// The figure's files (none when no panel could be drawn).
+    pub figure: Option<FigureFiles>,
+}
+
+/// Where a drawn figure was written.
+#[derive(Debug, Clone)]
+pub struct FigureFiles {
+    pub png: PathBuf,
+    pub svg: PathBuf,
 }
 
 impl LimitRun {
@@ -377,7 +384,7 @@ impl HistogramFigure {
                 &drawn,
                 self.cols,
             )?;
-            Some((png, svg))
+            Some(FigureFiles { png, svg })
         };
         Ok(Measured::Done(FigureResult {
             rows,
@@ -522,7 +529,7 @@ pub fn run_and_report(
         title,
         scale: ctx.scale,
         spec,
-        images: result.figure.iter().map(|f| file_name(&f.0)).collect(),
+        images: result.figure.iter().map(|f| file_name(&f.png)).collect(),
         key_numbers: format!("{explanation}\n\n{table}"),
         data_files: vec!["panels.csv", "histograms.csv", "limit_density.csv"],
         failed: &result.failed,
