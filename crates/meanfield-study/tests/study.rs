@@ -21,6 +21,13 @@ fn synthetic() -> TrainConfig {
     c
 }
 
+/// Asserts that each of `files` is a file in `dir`.
+fn assert_files(dir: &std::path::Path, files: &[&str]) {
+    for f in files {
+        assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
+    }
+}
+
 /// Synthetic runs at N = 20, 30, 40 under `dir/runs`.
 fn three_widths(dir: &std::path::Path) -> Vec<TrainConfig> {
     [20, 30, 40]
@@ -56,15 +63,16 @@ fn chaos_study_writes_everything_and_resumes() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    for f in [
-        "distances.csv",
-        "fits.json",
-        "chaos.svg",
-        "chaos.png",
-        "report.md",
-    ] {
-        assert!(dir.path().join("study").join(f).is_file(), "{f} missing");
-    }
+    assert_files(
+        &dir.path().join("study"),
+        &[
+            "distances.csv",
+            "fits.json",
+            "chaos.svg",
+            "chaos.png",
+            "report.md",
+        ],
+    );
     let png = std::fs::read(dir.path().join("study/chaos.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // 8 runs; 7 to the reference (N = 160, seed 0 is the reference), 4 seed pairs.
@@ -335,17 +343,18 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    for f in [
-        "coupling.csv",
-        "sup.csv",
-        "fits.json",
-        "coupling_width.png",
-        "coupling_time.png",
-        "coupling_batch.png",
-        "report.md",
-    ] {
-        assert!(dir.path().join("coupling").join(f).is_file(), "{f} missing");
-    }
+    assert_files(
+        &dir.path().join("coupling"),
+        &[
+            "coupling.csv",
+            "sup.csv",
+            "fits.json",
+            "coupling_width.png",
+            "coupling_time.png",
+            "coupling_batch.png",
+            "report.md",
+        ],
+    );
     // 3 widths × 2 seeds, 2 batches × 2 seeds, 1 reference share; 5 times each.
     let count = |p: Part| result.sups.iter().filter(|s| s.part == p).count();
     assert_eq!((count(Part::Width), count(Part::Batch)), (6, 4));
@@ -443,15 +452,16 @@ fn coupling_study_on_the_diffusion() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    for f in [
-        "coupling.csv",
-        "sup.csv",
-        "fits.json",
-        "coupling_width.png",
-        "report.md",
-    ] {
-        assert!(dir.path().join("coupling").join(f).is_file(), "{f} missing");
-    }
+    assert_files(
+        &dir.path().join("coupling"),
+        &[
+            "coupling.csv",
+            "sup.csv",
+            "fits.json",
+            "coupling_width.png",
+            "report.md",
+        ],
+    );
     let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
     assert!(report.contains("diffusion (6)"), "{report}");
     assert!(
@@ -653,15 +663,16 @@ fn tail_study_writes_everything_and_reuses_runs() {
         .done()
         .expect("measured, not planned");
     study.render(&result).unwrap();
-    for f in [
-        "tails.csv",
-        "hill_plot.csv",
-        "tails.svg",
-        "tails.png",
-        "report.md",
-    ] {
-        assert!(dir.path().join("tails").join(f).is_file(), "{f} missing");
-    }
+    assert_files(
+        &dir.path().join("tails"),
+        &[
+            "tails.csv",
+            "hill_plot.csv",
+            "tails.svg",
+            "tails.png",
+            "report.md",
+        ],
+    );
     assert_eq!(result.rows.len(), 4);
     for r in &result.rows {
         assert!(r.index.is_finite() && r.index > 0.0, "{r:?}");
