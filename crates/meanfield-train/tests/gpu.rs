@@ -11,10 +11,19 @@
 #![cfg(feature = "wgpu")]
 
 use meanfield_train::trainer::{RunOptions, train};
-use meanfield_train::{Backend, Engine, TrainConfig, weights};
+use meanfield_train::{Backend, Dynamics, Engine, ExampleSet, TrainConfig, weights};
 use std::path::Path;
 
 fn run(backend: Backend, engine: Engine, dir: &Path) -> (Vec<f32>, Vec<f32>, f64) {
+    run_dynamics(backend, engine, Dynamics::Sgd, dir)
+}
+
+fn run_dynamics(
+    backend: Backend,
+    engine: Engine,
+    dynamics: Dynamics,
+    dir: &Path,
+) -> (Vec<f32>, Vec<f32>, f64) {
     let mut config = TrainConfig::resolve(vec![(
         "synthetic".into(),
         TrainConfig::preset("synthetic").unwrap(),
@@ -23,6 +32,12 @@ fn run(backend: Backend, engine: Engine, dir: &Path) -> (Vec<f32>, Vec<f32>, f64
     config.backend = backend;
     config.engine = engine;
     config.steps = Some(30);
+    if dynamics == Dynamics::Diffusion {
+        // Every particle with its own noise over a drawn set of 50 examples (the multipliers
+        // are drawn on the CPU, so both backends step with the same ones).
+        config.dynamics = dynamics;
+        config.noise_set = ExampleSet::Drawn(50);
+    }
     config.out = Some(dir.to_path_buf());
     let outcome = train(
         &config,
@@ -105,4 +120,33 @@ fn wgpu_device_gathered_batches_equal_host_gathered_ones() {
     let (a, b) = (resident.model(), host.model());
     assert_eq!(to_vec(a.hidden.val()), to_vec(b.hidden.val()), "W1");
     assert_eq!(to_vec(a.readout.val()), to_vec(b.readout.val()), "readout");
+}
+
+/// The particle diffusion steps on wgpu as on Flex: the same short run with the same
+/// multipliers ends with the same weights within float tolerance (the bound of the SGD test).
+#[test]
+fn wgpu_matches_flex_for_the_diffusion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let engine = Engine::ClosedForm;
+    let (h_cpu, _, loss_cpu) = run_dynamics(
+        Backend::Flex,
+        engine,
+        Dynamics::Diffusion,
+        &tmp.path().join("flex"),
+    );
+    let (h_gpu, _, loss_gpu) = run_dynamics(
+        Backend::Wgpu,
+        engine,
+        Dynamics::Diffusion,
+        &tmp.path().join("wgpu"),
+    );
+    let scale = h_cpu.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = h_cpu
+        .iter()
+        .zip(&h_gpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    eprintln!("diffusion hidden: max |flex − wgpu| = {worst:e} (largest weight {scale})");
+    assert!(worst <= 1e-5 * scale, "flex and wgpu differ by {worst}");
+    assert!((loss_cpu - loss_gpu).abs() <= 1e-5 * loss_cpu.abs());
 }
