@@ -26,7 +26,7 @@
 //! gradient is one vector (w_k, a_k)).
 //!
 //! **Coupling.** z_ik for step n comes from ChaCha8 stream k of a key that depends only on the
-//! run's data seed and n, the per-particle scheme of the initial weights: particle k gets the
+//! run's data seed and n ([`crate::stepper::DIFFUSION_STREAM`], [`crate::stepper::step_seed`]), the per-particle scheme of the initial weights: particle k gets the
 //! same Brownian increments at every width that shares the data seed (the synchronous coupling
 //! of the proofs; the coupling study's shared-noise mode), while runs with other data seeds get
 //! independent ones (repetitions). The data seed is a run's noise: batch order, Langevin noise
@@ -42,10 +42,6 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::{fmt, str::FromStr};
 
-/// The diffusion's multipliers z are keyed by the run's data seed XOR this constant (and the
-/// step), so they are independent of the batch order and the Langevin noise.
-pub const DIFFUSION_STREAM: u64 = 0xD1FF_0510_0E00_0003;
-
 /// Which dynamics a run steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,14 +54,12 @@ pub enum Dynamics {
 }
 
 impl Dynamics {
+    /// Every value, in the order `--help` lists them.
+    pub const ALL: [Dynamics; 2] = [Dynamics::Sgd, Dynamics::Diffusion];
+
     pub fn is_sgd(&self) -> bool {
         *self == Dynamics::Sgd
     }
-}
-
-impl Dynamics {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Dynamics; 2] = [Dynamics::Sgd, Dynamics::Diffusion];
 }
 
 impl fmt::Display for Dynamics {
@@ -188,25 +182,17 @@ pub struct DiffusionStep {
     noise: ExampleSet,
     batch: usize,
     train_len: usize,
-    seed: u64,
 }
 
 impl DiffusionStep {
-    /// For batch size M = `batch` (the noise covariance is Σ/M), a training set of `train_len`
-    /// examples and the run's data seed.
-    pub fn new(
-        drift: ExampleSet,
-        noise: ExampleSet,
-        batch: usize,
-        train_len: usize,
-        data_seed: u64,
-    ) -> Self {
+    /// For batch size M = `batch` (the noise covariance is Σ/M) and a training set of
+    /// `train_len` examples.
+    pub fn new(drift: ExampleSet, noise: ExampleSet, batch: usize, train_len: usize) -> Self {
         Self {
             drift,
             noise,
             batch,
             train_len,
-            seed: data_seed ^ DIFFUSION_STREAM,
         }
     }
 
@@ -249,16 +235,18 @@ impl DiffusionStep {
         (if self.has_full() { self.train_len } else { 0 }) + self.drawn()
     }
 
-    /// The weights q [rows, N] of step `step` for particles 0..`width`, row-major (see the
-    /// module documentation); `noise_scale` multiplies the noise (1 for the diffusion; 0 gives
-    /// gradient descent on the drift set, which tests use).
-    pub fn weights(&self, step: u64, width: usize, noise_scale: f64) -> Vec<f32> {
+    /// The weights q [rows, N] for particles 0..`width`, row-major (see the module
+    /// documentation), with the multipliers of the step's key `key` (the stepper's
+    /// [`crate::stepper::step_seed`] of the run's diffusion stream and the step); `noise_scale`
+    /// multiplies the noise (1 for the diffusion; 0 gives gradient descent on the drift set,
+    /// which tests use).
+    pub fn weights(&self, key: u64, width: usize, noise_scale: f64) -> Vec<f32> {
         let rows = self.rows();
         let drift = self.rows_of(self.drift);
         let noise = self.rows_of(self.noise);
         let k_noise = noise.len();
         let scale = noise_scale / ((self.batch * k_noise) as f64).sqrt();
-        let z = centred_multipliers(self.seed, step, width, k_noise);
+        let z = centred_multipliers(key, width, k_noise);
         let drift_weight = 1.0 / drift.len() as f64;
         let mut q = vec![0f32; rows * width];
         q.par_chunks_mut(width).enumerate().for_each(|(i, row)| {
@@ -280,12 +268,11 @@ impl DiffusionStep {
     }
 }
 
-/// The multipliers z_ik − z̄_k of step `step` for particles 0..`width` and `count` examples,
-/// particle-major ([width, count]): particle k's come from ChaCha8 stream k of a key set by
-/// (`seed`, `step`), so they are the same for particle k at every width.
-pub fn centred_multipliers(seed: u64, step: u64, width: usize, count: usize) -> Vec<f64> {
-    let key =
-        ChaCha8Rng::seed_from_u64(seed.wrapping_add(step.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+/// The multipliers z_ik − z̄_k of the step keyed `key` for particles 0..`width` and `count`
+/// examples, particle-major ([width, count]): particle k's come from ChaCha8 stream k of `key`,
+/// so they are the same for particle k at every width.
+pub fn centred_multipliers(key: u64, width: usize, count: usize) -> Vec<f64> {
+    let key = ChaCha8Rng::seed_from_u64(key);
     let mut z = vec![0f64; width * count];
     if count == 0 {
         return z;
@@ -311,6 +298,7 @@ fn draw_centred(rng: &mut impl Rng, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stepper::step_seed;
 
     #[test]
     fn example_sets_parse_and_print() {
@@ -329,10 +317,10 @@ mod tests {
     /// are the narrower run's, bit for bit; another step gives others.
     #[test]
     fn multipliers_are_prefix_coupled_across_widths() {
-        let narrow = centred_multipliers(7, 3, 5, 4);
-        let wide = centred_multipliers(7, 3, 40, 4);
+        let narrow = centred_multipliers(step_seed(7, 3), 5, 4);
+        let wide = centred_multipliers(step_seed(7, 3), 40, 4);
         assert_eq!(narrow[..], wide[..20]);
-        assert_ne!(narrow, centred_multipliers(7, 4, 5, 4));
+        assert_ne!(narrow, centred_multipliers(step_seed(7, 4), 5, 4));
         for k in 0..5 {
             let mean: f64 = narrow[k * 4..k * 4 + 4].iter().sum::<f64>() / 4.0;
             assert!(mean.abs() < 1e-12, "particle {k}'s multipliers are centred");
@@ -343,7 +331,7 @@ mod tests {
     /// rows and only noise on the others.
     #[test]
     fn weights_lay_out_the_drift_and_noise_rows() {
-        let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Drawn(3), 10, 6, 0);
+        let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Drawn(3), 10, 6);
         assert_eq!((step.rows(), step.drawn()), (9, 3));
         assert_eq!(step.indices(vec![4, 1, 2]), vec![0, 1, 2, 3, 4, 5, 4, 1, 2]);
         let q = step.weights(0, 2, 0.0);
@@ -352,7 +340,7 @@ mod tests {
         let noisy = step.weights(0, 2, 1.0);
         assert_eq!(noisy[..12], q[..12]);
         assert!(noisy[12..].iter().any(|v| *v != 0.0));
-        let shared = DiffusionStep::new(ExampleSet::Batch, ExampleSet::Batch, 4, 100, 0);
+        let shared = DiffusionStep::new(ExampleSet::Batch, ExampleSet::Batch, 4, 100);
         assert_eq!((shared.rows(), shared.drift_rows()), (4, 0..4));
     }
 }

@@ -25,6 +25,16 @@ use std::sync::Arc;
 pub const SAMPLER_STREAM: u64 = 0x5EED_0FBA_7C40_0001;
 /// The device generator (Langevin noise) is seeded with the run's data seed XOR this constant.
 pub const NOISE_STREAM: u64 = 0x4015_E5EE_D000_0002;
+/// The diffusion's multipliers ([`crate::diffusion`]) are keyed by the run's data seed XOR this
+/// constant, so they are independent of the batch order and the Langevin noise.
+pub const DIFFUSION_STREAM: u64 = 0xD1FF_0510_0E00_0003;
+
+/// The key of step `step` of a per-step random stream (`stream` is the run's seed XOR the
+/// stream's constant): the Langevin noise and the diffusion's multipliers of step n are the
+/// same whether or not the run was stopped and resumed.
+pub fn step_seed(stream: u64, step: u64) -> u64 {
+    stream.wrapping_add(step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
 
 /// Burn's backends keep one random generator per process (Flex: a static behind a mutex), and
 /// a step with Langevin noise seeds it and then draws from it. Two runs stepping at once in one
@@ -114,7 +124,6 @@ impl Stepper {
                 config.noise_set,
                 config.batch,
                 train.len(),
-                config.data_seed(),
             )
         });
         // The diffusion draws its sets' examples from the same sampler (none when both are the
@@ -173,10 +182,8 @@ impl Stepper {
             let guard = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
             // One seed per step, so the Langevin noise of step n is the same whether or not the
             // run was interrupted and resumed.
-            self.device.seed(
-                (self.config.data_seed() ^ NOISE_STREAM)
-                    .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            );
+            self.device
+                .seed(step_seed(self.config.data_seed() ^ NOISE_STREAM, n));
             guard
         });
         let lr = self.config.applied_step(step_size);
@@ -196,7 +203,14 @@ impl Stepper {
                     self.batches.batch(train, &diffusion.indices(drawn));
                 let width = self.config.net_width();
                 let q = Tensor::<2>::from_data(
-                    TensorData::new(diffusion.weights(n, width, 1.0), [diffusion.rows(), width]),
+                    TensorData::new(
+                        diffusion.weights(
+                            step_seed(self.config.data_seed() ^ DIFFUSION_STREAM, n),
+                            width,
+                            1.0,
+                        ),
+                        [diffusion.rows(), width],
+                    ),
                     &x.device(),
                 );
                 let logits = self.engine.step(lr, x, targets, Some(q));

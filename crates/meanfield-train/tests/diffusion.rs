@@ -289,7 +289,7 @@ fn full_set_drift_is_full_batch_gradient_descent() {
 fn full_set_drift_on(device: Device, penalty: f64) {
     let (xs, ys) = examples();
     let g = per_example_gradients();
-    let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Full, M, K, 0);
+    let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Full, M, K);
     let q = Tensor::<2>::from_data(
         TensorData::new(step.weights(0, N, 0.0), [step.rows(), N]),
         &device,
