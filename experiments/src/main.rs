@@ -224,6 +224,16 @@ fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
     resolve_study(train, preset)
 }
 
+/// What a default output folder adds for the particle diffusion, so its results never land in
+/// SGD's folder: `-diffusion`, or nothing for SGD.
+fn dynamics_suffix(base: &TrainConfig) -> &'static str {
+    if base.dynamics.is_sgd() {
+        ""
+    } else {
+        "-diffusion"
+    }
+}
+
 /// A study's setting from its preset and flags, without --out (the study folder); missing data
 /// fetched. Each command refuses first the flags it sets per run.
 fn resolve_study(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
@@ -394,11 +404,7 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
             base.dataset,
             base.beta,
             if args.shared_batches { "-shared" } else { "" },
-            if base.dynamics.is_sgd() {
-                ""
-            } else {
-                "-diffusion"
-            }
+            dynamics_suffix(&base)
         ))
     });
     let study = meanfield_study::coupling::CouplingStudy {
@@ -488,12 +494,10 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
     let ctx = FigureContext {
         scale,
         out: args.train.out.clone().unwrap_or_else(|| {
-            let dynamics = if base.dynamics.is_sgd() {
-                ""
-            } else {
-                "-diffusion"
-            };
-            PathBuf::from(format!("figures/{figure}-{scale}{dynamics}"))
+            PathBuf::from(format!(
+                "figures/{figure}-{scale}{}",
+                dynamics_suffix(&base)
+            ))
         }),
         runs_dir: args.runs_dir.clone(),
         jobs: args.jobs,

@@ -9,7 +9,8 @@
 //!   and the graph's copies);
 //! - for the particle diffusion, 28·N bytes per row of the step's examples (the weights q, the
 //!   pre-activations, activations and their gradient, float32, and the multipliers, float64),
-//!   with every example counted when a set is the full training set;
+//!   the drift set's and the noise set's rows counted separately (an upper bound: drawn sets
+//!   share their rows) and every example counted when a set is the full training set;
 //! - the Polyak average, W, when averaging is on;
 //! - the data, 4·p per training and test example.
 //!

@@ -203,16 +203,11 @@ pub fn inspect(dir: &Path) -> Listing {
             "?".into()
         }
     };
-    let version = Identity::read(dir).map(|id| id.version);
-    if let Some(Err(e)) = version.map(|v| {
-        Identity {
-            version: v,
-            settings: toml::Table::new(),
-        }
-        .check_version(dir)
-    }) {
+    let identity = Identity::read(dir);
+    if let Some(Err(e)) = identity.as_ref().map(|id| id.check_version(dir)) {
         problems.push(e.to_string());
     }
+    let version = identity.map(|id| id.version);
     if let (Ok(c), Some(name)) = (&config, dir.file_name().and_then(|n| n.to_str())) {
         let c = TrainConfig {
             out: None,
