@@ -16,6 +16,7 @@
 //! - [`sgd_vs_diffusion`] — the paper's step (5) measured: SGD and the particle diffusion (6)
 //!   side by side across γ, with SGD's cross-particle noise correlation
 //!   ([`noise_correlation`]).
+//! - [`stats`] — means and standard deviations of samples.
 //! - [`tails`] — the tail phase study: Hill's tail index of the particle law against γ/M, and
 //!   where it crosses 2 (no finite variance below).
 //! - [`histogram_grid`] — the figures' grids of histogram panels with their limit densities.
@@ -39,6 +40,7 @@ pub mod particles;
 pub mod plan;
 pub mod plot;
 pub mod sgd_vs_diffusion;
+pub mod stats;
 pub mod tails;
 
 pub use error::StudyError;

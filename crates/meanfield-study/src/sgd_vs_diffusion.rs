@@ -23,6 +23,7 @@ use crate::noise_correlation::{NoiseCorrelation, noise_correlation};
 use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{Axes, Series, Style, save_chart};
+use crate::stats::{mean, sd};
 use crate::tails::not_meaningful_note;
 use crate::{StudyError, write_file, write_rows};
 use meanfield_chaos::sliced::{Cloud, sliced_w2};
@@ -224,13 +225,6 @@ impl SgdVsDiffusion {
                 0,
             )?)
         };
-        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-        let sd = |v: &[f64]| {
-            (v.len() >= 2).then(|| {
-                let m = v.iter().sum::<f64>() / v.len() as f64;
-                (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-            })
-        };
         let (mut w2_gap, mut sliced_gap) = (Vec::new(), Vec::new());
         for (a, b) in sgd.iter().zip(diffusion) {
             if let (Some((a, _)), Some((b, _))) = (a, b) {
@@ -253,12 +247,9 @@ impl SgdVsDiffusion {
         let (w_diff, s_diff) = between(diffusion)?;
         let stats = |runs: &[Option<(Particles, u64)>]| {
             let coords: Vec<Vec<f64>> = runs.iter().flatten().map(|(p, _)| coord(p)).collect();
-            let means: Vec<f64> = coords
-                .iter()
-                .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-                .collect();
-            let within: Vec<f64> = coords.iter().filter_map(|c| sd(c)).collect();
-            (sd(&means), mean(&within).unwrap_or(f64::NAN))
+            let means: Vec<f64> = coords.iter().filter_map(|c| mean(c)).collect();
+            let within: Vec<f64> = coords.iter().filter_map(|c| sd(c, 1)).collect();
+            (sd(&means, 1), mean(&within).unwrap_or(f64::NAN))
         };
         let (spread_sgd, within_sgd) = stats(sgd);
         let (spread_diff, within_diff) = stats(diffusion);

@@ -149,9 +149,7 @@ impl TailStudy {
                 .map(|r| r.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt())
                 .collect();
             let norm = hill_upper(&norms, default_k(norms.len())).ok();
-            let n = x.len() as f64;
-            let mean = x.iter().sum::<f64>() / n;
-            let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let sd = crate::stats::sd(&x, 0).unwrap_or(f64::NAN);
             let mut sorted = x.clone();
             sorted.sort_by(f64::total_cmp);
             let median = sorted[sorted.len() / 2];

@@ -17,6 +17,7 @@ use super::report::Report;
 use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plot::{Series, Style, save_linear_chart};
+use crate::stats::{mean, sd};
 use crate::{StudyError, write_rows};
 use meanfield_train::TrainConfig;
 use serde::Serialize;
@@ -89,48 +90,22 @@ pub fn spreads(values: &[ValueRow]) -> Vec<SpreadRow> {
     }
     keys.into_iter()
         .map(|(beta, width)| {
-            let xs: Vec<f64> = values
-                .iter()
-                .filter(|v| v.beta == beta && v.width == width)
-                .map(|v| v.value)
-                .collect();
-            let n = xs.len() as f64;
-            let mean = xs.iter().sum::<f64>() / n;
-            let within_sd = values
-                .iter()
-                .filter(|v| v.beta == beta && v.width == width)
-                .map(|v| v.within_sd)
-                .sum::<f64>()
-                / n;
-            let means: Vec<f64> = values
-                .iter()
-                .filter(|v| v.beta == beta && v.width == width)
-                .map(|v| v.particle_mean)
-                .collect();
-            let mean_of_means = means.iter().sum::<f64>() / n;
-            let sd_of_particle_means = if means.len() > 1 {
-                (means
+            let of = |f: fn(&ValueRow) -> f64| -> Vec<f64> {
+                values
                     .iter()
-                    .map(|x| (x - mean_of_means).powi(2))
-                    .sum::<f64>()
-                    / (n - 1.0))
-                    .sqrt()
-            } else {
-                0.0
+                    .filter(|v| v.beta == beta && v.width == width)
+                    .map(f)
+                    .collect()
             };
-            let sd = if xs.len() > 1 {
-                (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
+            let xs = of(|v| v.value);
             SpreadRow {
                 beta,
                 width,
                 runs: xs.len(),
-                mean,
-                sd,
-                within_sd,
-                sd_of_particle_means,
+                mean: mean(&xs).unwrap_or(f64::NAN),
+                sd: sd(&xs, 1).unwrap_or(0.0),
+                within_sd: mean(&of(|v| v.within_sd)).unwrap_or(f64::NAN),
+                sd_of_particle_means: sd(&of(|v| v.particle_mean), 1).unwrap_or(0.0),
                 min: xs.iter().copied().fold(f64::INFINITY, f64::min),
                 max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             }
@@ -152,23 +127,19 @@ pub fn run(
             continue;
         };
         match Particles::load(o.dir()) {
-            Ok(p) => values.push(ValueRow {
-                beta: c.beta,
-                width: c.width,
-                seed: c.seed,
-                value: p.hidden[0] as f64,
-                within_sd: {
-                    let x = p.hidden_coordinate(0);
-                    let m = x.iter().sum::<f64>() / x.len() as f64;
-                    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
-                },
-                particle_mean: {
-                    let x = p.hidden_coordinate(0);
-                    x.iter().sum::<f64>() / x.len() as f64
-                },
-                steps: o.summary().steps,
-                test_accuracy: o.summary().last.test_accuracy,
-                run_dir: o.dir().display().to_string(),
+            Ok(p) => values.push({
+                let x = p.hidden_coordinate(0);
+                ValueRow {
+                    beta: c.beta,
+                    width: c.width,
+                    seed: c.seed,
+                    value: p.hidden[0] as f64,
+                    within_sd: sd(&x, 0).unwrap_or(0.0),
+                    particle_mean: mean(&x).unwrap_or(f64::NAN),
+                    steps: o.summary().steps,
+                    test_accuracy: o.summary().last.test_accuracy,
+                    run_dir: o.dir().display().to_string(),
+                }
             }),
             Err(e) => runs.fail(c, &e),
         }
