@@ -304,28 +304,16 @@ impl ChaosStudy {
             });
             series.push(Series::means("mean over the seeds", pts, color));
             if let Some(f) = f {
-                let (lo, hi) = pts
-                    .iter()
-                    .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-                let grid: Vec<f64> = (0..=20)
-                    .map(|i| lo * (hi / lo).powf(i as f64 / 20.0))
-                    .collect();
-                let band = meanfield_chaos::confidence_band(pts, f, &grid);
-                if !band.is_empty() {
-                    series.push(Series::band("", &band, color));
-                }
-                series.push(Series {
-                    label: format!(
+                series.extend(Series::fit(
+                    pts,
+                    f,
+                    color,
+                    "",
+                    format!(
                         "fit: slope {:.2} [{:.2}, {:.2}] (shaded: its 95% band)",
                         f.slope, f.ci_low, f.ci_high
                     ),
-                    points: grid
-                        .iter()
-                        .map(|n| (*n, (f.intercept + f.slope * n.ln()).exp()))
-                        .collect(),
-                    style: Style::Line,
-                    color,
-                });
+                ));
             }
         }
         let title = format!(

@@ -282,22 +282,16 @@ fn with_slopes(points: &[(f64, f64)], e: &ExponentFit) -> Vec<Series> {
     };
     if let Some(f) = &e.fit {
         let at = |x: f64| (f.intercept + f.slope * x.ln()).exp();
-        let grid: Vec<f64> = (0..=20)
-            .map(|i| lo * (hi / lo).powf(i as f64 / 20.0))
-            .collect();
-        let band = meanfield_chaos::confidence_band(points, f, &grid);
-        if !band.is_empty() {
-            series.push(Series::band("95% band of the fit", &band, 0));
-        }
-        series.push(Series {
-            label: format!(
+        series.extend(Series::fit(
+            points,
+            f,
+            0,
+            "95% band of the fit",
+            format!(
                 "fit: slope {:.2} [{:.2}, {:.2}]",
                 f.slope, f.ci_low, f.ci_high
             ),
-            points: vec![(lo, at(lo)), (hi, at(hi))],
-            style: Style::Line,
-            color: 0,
-        });
+        ));
         for (i, (what, s)) in e.predicted.iter().enumerate() {
             let y0 = at(lo);
             series.push(Series {

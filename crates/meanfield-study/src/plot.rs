@@ -54,6 +54,39 @@ impl Series {
         }
     }
 
+    /// A log-log fit of `points` drawn over their x range: its 95% band ([`Style::Band`],
+    /// labelled `band_label`; none when the fit has no interval) and its line ([`Style::Line`],
+    /// labelled `line_label`).
+    pub fn fit(
+        points: &[(f64, f64)],
+        fit: &meanfield_chaos::RateFit,
+        color: usize,
+        band_label: &str,
+        line_label: String,
+    ) -> Vec<Series> {
+        let (lo, hi) = points
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let grid: Vec<f64> = (0..=20)
+            .map(|i| lo * (hi / lo).powf(i as f64 / 20.0))
+            .collect();
+        let band = meanfield_chaos::confidence_band(points, fit, &grid);
+        let mut out = Vec::new();
+        if !band.is_empty() {
+            out.push(Series::band(band_label, &band, color));
+        }
+        out.push(Series {
+            label: line_label,
+            points: grid
+                .iter()
+                .map(|n| (*n, (fit.intercept + fit.slope * n.ln()).exp()))
+                .collect(),
+            style: Style::Line,
+            color,
+        });
+        out
+    }
+
     /// The points' mean y at each distinct x, as a [`Style::Mean`] series (seeds summarised).
     pub fn means(label: impl Into<String>, points: &[(f64, f64)], color: usize) -> Series {
         let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
