@@ -6,6 +6,7 @@ mod allocator;
 mod cli;
 mod fetch_progress;
 mod interrupt;
+mod processes;
 
 use anyhow::Result;
 use cli::Command;
@@ -17,8 +18,9 @@ use meanfield_study::plan::GridMode;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::data::download::{FetchLog, human_bytes};
 use meanfield_train::data::fetch::Archive;
+use meanfield_train::shard::Shard;
 use meanfield_train::summary::Status;
-use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig};
+use meanfield_train::{Outcome, RunOptions, StopHandle, TrainConfig, TrainError};
 use std::path::{Path, PathBuf};
 
 fn main() -> std::process::ExitCode {
@@ -28,7 +30,15 @@ fn main() -> std::process::ExitCode {
     // Large per-step buffers reuse freed pages instead of fresh mmaps (2x faster steps at
     // N ≥ 10^4 on glibc; see allocator.rs).
     allocator::reuse_freed_memory();
-    match run(cli::parse().command, &stop) {
+    // One process, or one of several MPI processes training one run (feature `mpi`).
+    let processes = match processes::Processes::start() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match run(cli::parse().command, &stop, &processes) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes, each once (library errors already quote their source).
@@ -39,22 +49,34 @@ fn main() -> std::process::ExitCode {
                     message = format!("{message}: {cause}");
                 }
             }
-            eprintln!("error: {message}");
+            match processes.size() {
+                1 => eprintln!("error: {message}"),
+                size => eprintln!("error (process {} of {size}): {message}", processes.rank()),
+            }
             // Stopped by a signal (checkpointed, resumable): 128 + its number, as shells say.
             match interrupt::exit_code() {
                 Some(code) => std::process::ExitCode::from(code),
-                None => std::process::ExitCode::FAILURE,
+                None => {
+                    // The other processes may be waiting for this one in an exchange.
+                    processes.abort_others(1);
+                    std::process::ExitCode::FAILURE
+                }
             }
         }
     }
 }
 
-fn run(command: Command, stop: &StopHandle) -> Result<()> {
+fn run(command: Command, stop: &StopHandle, processes: &processes::Processes) -> Result<()> {
     if let Some((preset, args)) = command.training() {
-        return train(Some(preset), args, stop);
+        return train(Some(preset), args, stop, processes);
     }
     if let Command::Run(args) = &command {
-        return train(None, args, stop);
+        return train(None, args, stop, processes);
+    }
+    if processes.size() > 1 {
+        anyhow::bail!(
+            "only a training command (mnist, cifar, fashion-mnist, synthetic, arrays, run) runs over several MPI processes, as one run sharded by particles; run this command as one process (a grid's runs go to a cluster as jobs: --plan, docs/cluster.md)"
+        );
     }
     if let Some((figure, args)) = command.figure() {
         return run_figure(figure, args, stop);
@@ -152,25 +174,54 @@ fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool, quiet: boo
     Ok(())
 }
 
-fn train(preset: Option<&str>, args: &cli::TrainArgs, stop: &StopHandle) -> Result<()> {
+fn train(
+    preset: Option<&str>,
+    args: &cli::TrainArgs,
+    stop: &StopHandle,
+    processes: &processes::Processes,
+) -> Result<()> {
     let config = match preset {
         Some(preset) => args.resolve(preset)?,
         None => args.resolve_without_preset()?,
     };
-    if !args.quiet {
+    // Under MPI every process trains one block of the run's particles; the first (the lead)
+    // fetches missing data, writes the run's files and speaks for the run.
+    let shard = match processes.collective() {
+        Some(c) => Some(Shard::new(c, config.net_width())?),
+        None => None,
+    };
+    let lead = shard.as_ref().is_none_or(Shard::is_lead);
+    let quiet = args.quiet || !lead;
+    if !quiet {
         for warning in config.warnings() {
             eprintln!("{warning}");
         }
     }
-    ensure_data(config.dataset, &config.data_dir, args.no_fetch, args.quiet)?;
+    let fetched = if lead {
+        ensure_data(config.dataset, &config.data_dir, args.no_fetch, quiet)
+    } else {
+        Ok(())
+    };
+    // The others wait for the lead's fetch, and stop if it failed.
+    if let Some(s) = &shard
+        && s.lead_says(u32::from(fetched.is_ok())) == 0
+        && !lead
+    {
+        return Err(TrainError::ShardFailed { ranks: vec![0] }.into());
+    }
+    fetched?;
     let options = RunOptions {
-        quiet: args.quiet,
+        quiet,
         force: args.force,
         resume: args.resume,
         stop: stop.clone(),
         wait: args.wait,
+        shard,
     };
     let outcome = meanfield_train::train(&config, options)?;
+    if !lead {
+        return Ok(());
+    }
     if let Outcome::Reused { dir, .. } = &outcome {
         eprintln!(
             "{} already holds a finished run of this setting: reused (pass --force to train again)",

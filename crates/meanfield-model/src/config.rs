@@ -105,11 +105,21 @@ impl MeanFieldNetConfig {
     /// particles of any wider network with the same seed (the coupling of Theorems 1 and 2).
     /// An N-dependent law (`pytorch`'s readout U(±1/√N)) scales the same draw by its width.
     pub fn sample_particles(&self, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        self.sample_particle_rows(seed, 0..self.width)
+    }
+
+    /// Particles `rows` of [`Self::sample_particles`] (a shard's block), drawn alone: the same
+    /// values as those rows of the whole draw, without drawing the others.
+    pub fn sample_particle_rows(
+        &self,
+        seed: u64,
+        rows: std::ops::Range<usize>,
+    ) -> (Vec<f32>, Vec<f32>) {
         let (p, c) = (self.input_dim, self.classes);
-        let mut hidden = Vec::with_capacity(self.width * p);
-        let mut readout = Vec::with_capacity(self.width * c);
+        let mut hidden = Vec::with_capacity(rows.len() * p);
+        let mut readout = Vec::with_capacity(rows.len() * c);
         let base = ChaCha8Rng::seed_from_u64(seed);
-        for k in 0..self.width {
+        for k in rows {
             let mut rng = base.clone();
             rng.set_stream(k as u64);
             hidden.extend(self.hidden_init.sample(1, p, p, &mut rng));

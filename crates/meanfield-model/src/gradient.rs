@@ -11,6 +11,7 @@
 //! Two large products (the forward x W1ᵀ and ∇Hᵀ x) and a mask: the cost of one step is about
 //! 4·M·p·N flops. Tests check it against Burn's autodiff and finite differences.
 
+use crate::net::PartialSum;
 use crate::{MeanFieldNet, Readout};
 use burn::tensor::{Tensor, activation};
 
@@ -70,7 +71,7 @@ pub fn closed_form_factors(
     x: Tensor<2>,
     targets: Tensor<2>,
 ) -> GradientFactors {
-    factors(model, x, targets, None)
+    factors(model, x, targets, None, None)
 }
 
 /// The factors of a per-particle weighted loss: particle k's gradient is that of
@@ -90,7 +91,21 @@ pub fn weighted_factors(
     targets: Tensor<2>,
     per_example: Tensor<2>,
 ) -> GradientFactors {
-    factors(model, x, targets, Some(per_example))
+    factors(model, x, targets, Some(per_example), None)
+}
+
+/// [`closed_form_factors`] (no `per_example`) or [`weighted_factors`] for the block of
+/// particles `model` holds of the whole network `part` describes: the logits are the whole
+/// network's (one [`PartialSum::sum`]), every factor is this block's. With one block holding
+/// every particle this is the unsharded computation, operation for operation.
+pub fn block_factors(
+    model: &MeanFieldNet,
+    x: Tensor<2>,
+    targets: Tensor<2>,
+    per_example: Option<Tensor<2>>,
+    part: &dyn PartialSum,
+) -> GradientFactors {
+    factors(model, x, targets, per_example, Some(part))
 }
 
 fn factors(
@@ -98,10 +113,11 @@ fn factors(
     x: Tensor<2>,
     targets: Tensor<2>,
     per_example: Option<Tensor<2>>,
+    part: Option<&dyn PartialSum>,
 ) -> GradientFactors {
-    let n = model.width() as f64;
+    let n = part.map_or(model.width(), |p| p.total_width()) as f64;
     let m = x.dims()[0] as f64;
-    let trace = model.forward_trace(x.clone());
+    let trace = model.forward_trace_in(x.clone(), part);
     let w2 = model.readout.val();
     let residual = activation::softmax(trace.logits.clone(), 1) - targets;
     let (readout, d_pre) = match per_example {

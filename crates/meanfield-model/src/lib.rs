@@ -21,8 +21,9 @@ pub use activation::Activation;
 pub use config::{MeanFieldNetConfig, Readout};
 pub use error::ModelError;
 pub use gradient::{
-    GradientFactors, Gradients, closed_form_factors, closed_form_gradients, weighted_factors,
+    GradientFactors, Gradients, block_factors, closed_form_factors, closed_form_gradients,
+    weighted_factors,
 };
 pub use init::Init;
 pub use loss::{accuracy, cross_entropy, one_hot};
-pub use net::MeanFieldNet;
+pub use net::{MeanFieldNet, PartialSum};

@@ -52,10 +52,21 @@ impl MeanFieldNet {
 
     /// The forward pass, keeping the intermediate tensors.
     pub fn forward_trace(&self, x: Tensor<2>) -> ForwardTrace {
-        let n = self.width() as f64;
+        self.forward_trace_in(x, None)
+    }
+
+    /// [`Self::forward_trace`] of this network, or, with `part`, of the block of particles it
+    /// holds of the whole network `part` describes: the logits are then the whole network's
+    /// ([`PartialSum::sum`] of every block's `A W2 / N`, N the whole width).
+    pub fn forward_trace_in(&self, x: Tensor<2>, part: Option<&dyn PartialSum>) -> ForwardTrace {
+        let n = part.map_or(self.width(), |p| p.total_width()) as f64;
         let pre = x.matmul(self.hidden.val().transpose());
         let act = self.activation.forward(pre.clone());
         let logits = act.clone().matmul(self.readout.val()).div_scalar(n);
+        let logits = match part {
+            None => logits,
+            Some(p) => p.sum(logits),
+        };
         ForwardTrace { pre, act, logits }
     }
 
@@ -74,6 +85,17 @@ impl MeanFieldNet {
     pub fn weights_to_vec(&self) -> (Vec<f32>, Vec<f32>) {
         (to_vec(self.hidden.val()), to_vec(self.readout.val()))
     }
+}
+
+/// A network's particles split into blocks (shards), each held by one process: the logits
+/// `(1/N) Σ_k a_k act(<w_k, x>)` are a sum over particles, so each block computes its partial
+/// sum and the blocks add them up. Nothing else couples the particles.
+pub trait PartialSum {
+    /// N, the whole network's width (the 1/N of every block's partial logits).
+    fn total_width(&self) -> usize;
+    /// The whole network's logits [M, C] from this block's partial logits [M, C]: the sum over
+    /// every block, added in one fixed order, so that every block gets the same bits.
+    fn sum(&self, partial: Tensor<2>) -> Tensor<2>;
 }
 
 /// A float tensor's values on the host, row-major.

@@ -10,9 +10,11 @@
 //! the previous one is renamed to `checkpoint.old/`, the new one to `checkpoint/`, and the old
 //! one removed. A crash at any point leaves `checkpoint/` or `checkpoint.old/` whole.
 
+use crate::shard::Shard;
 use crate::{TrainError, weights};
 use meanfield_data::sampler::SamplerState;
 use meanfield_model::MeanFieldNet;
+use meanfield_model::PartialSum;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -47,24 +49,55 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     }
 }
 
-/// Writes a checkpoint of `model` (and `average`) after `state.step` updates.
+/// Writes a checkpoint of `model` (and `average`) after `state.step` updates. In a sharded run
+/// (`shard`) `model` and `average` are this shard's block; every shard writes its rows into
+/// the same files ([`weights::save_shared`]), so the checkpoint is the one an unsharded run
+/// would write, and every shard must call this.
 pub fn save(
     run: &Path,
     state: &CheckpointState,
     model: &MeanFieldNet,
     average: Option<&MeanFieldNet>,
+    shard: Option<&Shard>,
 ) -> Result<(), TrainError> {
     let partial = run.join(PARTIAL);
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-    }
-    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-    weights::save_tensor(&partial.join(weights::HIDDEN), &model.hidden.val())?;
-    weights::save_tensor(&partial.join(weights::READOUT), &model.readout.val())?;
+    let lead = shard.is_none_or(|s| s.is_lead());
+    let agree = |r: Result<(), TrainError>| match shard {
+        Some(s) => s.agree(r),
+        None => r,
+    };
+    agree(if lead {
+        (|| {
+            if partial.exists() {
+                std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+            }
+            std::fs::create_dir_all(&partial).map_err(io(&partial))
+        })()
+    } else {
+        Ok(())
+    })?;
+    let mut sets = vec![(weights::HIDDEN, weights::READOUT, model)];
     if let Some(avg) = average {
-        weights::save_tensor(&partial.join(weights::HIDDEN_AVG), &avg.hidden.val())?;
-        weights::save_tensor(&partial.join(weights::READOUT_AVG), &avg.readout.val())?;
+        sets.push((weights::HIDDEN_AVG, weights::READOUT_AVG, avg));
     }
+    for (hidden, readout, net) in sets {
+        for (name, tensor) in [(hidden, net.hidden.val()), (readout, net.readout.val())] {
+            let path = partial.join(name);
+            match shard {
+                None => weights::save_tensor(&path, &tensor)?,
+                Some(s) => {
+                    let shape = [s.total_width(), tensor.dims()[1]];
+                    weights::save_shared(&path, shape, &tensor, s.rows().start, s)?
+                }
+            }
+        }
+    }
+    agree(if lead { commit(run, state) } else { Ok(()) })
+}
+
+/// Writes `state.json` into the partial checkpoint and puts it in place of the current one.
+fn commit(run: &Path, state: &CheckpointState) -> Result<(), TrainError> {
+    let partial = run.join(PARTIAL);
     let state_path = partial.join(STATE);
     let text = serde_json::to_string(state).expect("state serialises");
     weights::write_file(&state_path, text.as_bytes())?;
@@ -90,8 +123,14 @@ pub fn latest(run: &Path) -> Option<PathBuf> {
         .find(|d| d.join(STATE).is_file())
 }
 
-/// Loads a checkpoint written for a network of `shape` = (N, p, C).
-pub fn load(dir: &Path, shape: (usize, usize, usize)) -> Result<Checkpoint, TrainError> {
+/// Loads particles `rows` (all of them, or a shard's block) of a checkpoint written for a
+/// network of `shape` = (N, p, C). A checkpoint holds whole matrices whatever the number of
+/// shards that wrote it, so a run can continue with another number of processes.
+pub fn load(
+    dir: &Path,
+    shape: (usize, usize, usize),
+    rows: std::ops::Range<usize>,
+) -> Result<Checkpoint, TrainError> {
     let (n, p, c) = shape;
     let state_path = dir.join(STATE);
     let text = std::fs::read_to_string(&state_path).map_err(|source| TrainError::Read {
@@ -103,12 +142,14 @@ pub fn load(dir: &Path, shape: (usize, usize, usize)) -> Result<Checkpoint, Trai
             path: state_path.clone(),
             reason: format!("not a checkpoint state: {e}"),
         })?;
-    let hidden = weights::load(&dir.join(weights::HIDDEN), [n, p])?;
-    let readout = weights::load(&dir.join(weights::READOUT), [n, c])?;
+    let load =
+        |name: &str, cols: usize| weights::load_rows(&dir.join(name), [n, cols], rows.clone());
+    let hidden = load(weights::HIDDEN, p)?;
+    let readout = load(weights::READOUT, c)?;
     let average = if state.average_count > 0 {
         Some((
-            weights::load(&dir.join(weights::HIDDEN_AVG), [n, p])?,
-            weights::load(&dir.join(weights::READOUT_AVG), [n, c])?,
+            load(weights::HIDDEN_AVG, p)?,
+            load(weights::READOUT_AVG, c)?,
         ))
     } else {
         None

@@ -241,12 +241,19 @@ impl DiffusionStep {
     /// multiplies the noise (1 for the diffusion; 0 gives gradient descent on the drift set,
     /// which tests use).
     pub fn weights(&self, key: u64, width: usize, noise_scale: f64) -> Vec<f32> {
+        self.weights_for(key, 0..width, noise_scale)
+    }
+
+    /// Columns `particles` of [`Self::weights`] (a shard's block), [rows, particles.len()]:
+    /// particle k's column depends only on k, so the blocks side by side are the whole.
+    pub fn weights_for(&self, key: u64, particles: Range<usize>, noise_scale: f64) -> Vec<f32> {
+        let width = particles.len();
         let rows = self.rows();
         let drift = self.rows_of(self.drift);
         let noise = self.rows_of(self.noise);
         let k_noise = noise.len();
         let scale = noise_scale / ((self.batch * k_noise) as f64).sqrt();
-        let z = centred_multipliers(key, width, k_noise);
+        let z = centred_multipliers_for(key, particles, k_noise);
         let drift_weight = 1.0 / drift.len() as f64;
         let mut q = vec![0f32; rows * width];
         q.par_chunks_mut(width).enumerate().for_each(|(i, row)| {
@@ -272,14 +279,19 @@ impl DiffusionStep {
 /// examples, particle-major ([width, count]): particle k's come from ChaCha8 stream k of `key`,
 /// so they are the same for particle k at every width.
 pub fn centred_multipliers(key: u64, width: usize, count: usize) -> Vec<f64> {
+    centred_multipliers_for(key, 0..width, count)
+}
+
+/// [`centred_multipliers`] of particles `particles` only, [particles.len(), count].
+pub fn centred_multipliers_for(key: u64, particles: Range<usize>, count: usize) -> Vec<f64> {
     let key = ChaCha8Rng::seed_from_u64(key);
-    let mut z = vec![0f64; width * count];
+    let mut z = vec![0f64; particles.len() * count];
     if count == 0 {
         return z;
     }
-    z.par_chunks_mut(count).enumerate().for_each(|(k, zk)| {
+    z.par_chunks_mut(count).enumerate().for_each(|(j, zk)| {
         let mut rng = key.clone();
-        rng.set_stream(k as u64);
+        rng.set_stream((particles.start + j) as u64);
         draw_centred(&mut rng, zk);
     });
     z
@@ -321,6 +333,11 @@ mod tests {
         let wide = centred_multipliers(step_seed(7, 3), 40, 4);
         assert_eq!(narrow[..], wide[..20]);
         assert_ne!(narrow, centred_multipliers(step_seed(7, 4), 5, 4));
+        // A block of particles 2..5 alone is those rows of the whole.
+        assert_eq!(
+            centred_multipliers_for(step_seed(7, 3), 2..5, 4)[..],
+            narrow[8..]
+        );
         for k in 0..5 {
             let mean: f64 = narrow[k * 4..k * 4 + 4].iter().sum::<f64>() / 4.0;
             assert!(mean.abs() < 1e-12, "particle {k}'s multipliers are centred");

@@ -5,7 +5,9 @@ use crate::fused_update::{self, fused_hidden_update};
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use meanfield_model::{MeanFieldNet, closed_form_factors, cross_entropy, weighted_factors};
+use meanfield_model::{
+    MeanFieldNet, PartialSum, block_factors, closed_form_factors, cross_entropy, weighted_factors,
+};
 use meanfield_optim::ScaledSgd;
 
 /// The model and whatever its engine needs between steps.
@@ -80,6 +82,23 @@ impl StepEngine {
         targets: Tensor<2>,
         per_example: Option<Tensor<2>>,
     ) -> Tensor<2> {
+        self.step_in(lr, x, targets, per_example, None)
+    }
+
+    /// [`Self::step`] of the block of particles the model holds of the whole network `part`
+    /// describes (a shard, [`crate::shard`]): the logits are the whole network's, the update
+    /// this block's. Closed-form engine only.
+    ///
+    /// # Panics
+    /// With `part` or `per_example` on the autodiff engine (the run refuses those pairings).
+    pub fn step_in(
+        &mut self,
+        lr: f64,
+        x: Tensor<2>,
+        targets: Tensor<2>,
+        per_example: Option<Tensor<2>>,
+        part: Option<&dyn PartialSum>,
+    ) -> Tensor<2> {
         match self {
             StepEngine::ClosedForm {
                 model,
@@ -87,9 +106,10 @@ impl StepEngine {
                 hidden_update,
             } => {
                 let mut m = model.take().expect("model present between steps");
-                let f = match per_example {
-                    None => closed_form_factors(&m, x, targets),
-                    Some(q) => weighted_factors(&m, x, targets, q),
+                let f = match (part, per_example) {
+                    (Some(part), q) => block_factors(&m, x, targets, q, part),
+                    (None, None) => closed_form_factors(&m, x, targets),
+                    (None, Some(q)) => weighted_factors(&m, x, targets, q),
                 };
                 // `Param::map` moves each weight tensor out of the model, so the update owns
                 // the only reference and the backend can write it in place: no second [N, p]
@@ -125,6 +145,10 @@ impl StepEngine {
                 f.logits
             }
             StepEngine::Autodiff { model, optim } => {
+                assert!(
+                    part.is_none(),
+                    "a sharded run needs the closed-form engine (the run refuses autodiff with shards)"
+                );
                 assert!(
                     per_example.is_none(),
                     "per-example weights need the closed-form engine (TrainConfig::validate refuses autodiff with the diffusion)"

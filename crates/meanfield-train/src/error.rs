@@ -68,14 +68,17 @@ pub enum TrainError {
     )]
     Locked { dir: PathBuf, holder: String },
     #[error(
-        "N = {width} does not fit: the run needs about {needed}, and {available} is available. Ways out: {ways}"
+        "N = {width} does not fit: the run needs about {needed}{per_process}, and {available} is available. Ways out: {ways}"
     )]
     TooLarge {
         width: usize,
+        per_process: String,
         needed: String,
         available: String,
         ways: String,
     },
+    #[error("{}", shard_failed(ranks))]
+    ShardFailed { ranks: Vec<usize> },
     #[error("{path}: {reason}")]
     BadWeights { path: PathBuf, reason: String },
     #[error(
@@ -86,4 +89,21 @@ pub enum TrainError {
         step_size: f64,
         what: String,
     },
+}
+
+fn shard_failed(ranks: &[usize]) -> String {
+    let who = match ranks {
+        [one] => format!("process {one}"),
+        _ => format!(
+            "processes {}",
+            ranks
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "{who} of this sharded run failed (its own error, above, says why), so this process stopped too. Nothing after the last checkpoint is kept: fix the cause and run the same command again to continue"
+    )
 }

@@ -2,15 +2,28 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_data::Dataset;
-use meanfield_model::{MeanFieldNet, loss, net::to_vec};
+use meanfield_model::{MeanFieldNet, PartialSum, loss, net::to_vec};
 
 /// Mean cross-entropy and accuracy (fraction correct) over `data`; (NaN, NaN) when empty.
 pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, f64) {
+    evaluate_in(model, data, device, None)
+}
+
+/// [`evaluate`] of the whole network when `model` is one block of it (`part`, a shard): each
+/// chunk's logits are summed over the blocks. Every block must call it with the same data.
+pub fn evaluate_in(
+    model: &MeanFieldNet,
+    data: &Dataset,
+    device: &Device,
+    part: Option<&dyn PartialSum>,
+) -> (f64, f64) {
     if data.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    // Rows per chunk: the [rows, N] activations stay near 64 MiB.
-    let rows = ((1usize << 24) / model.width()).clamp(1, 10_000);
+    // Rows per chunk: the [rows, N] activations stay near 64 MiB. Set by the whole width, so
+    // every block takes the same chunks.
+    let width = part.map_or(model.width(), |p| p.total_width());
+    let rows = ((1usize << 24) / width).clamp(1, 10_000);
     let classes = model.classes();
     let (mut loss_sum, mut correct) = (0.0, 0usize);
     for start in (0..data.len()).step_by(rows) {
@@ -22,7 +35,7 @@ pub fn evaluate(model: &MeanFieldNet, data: &Dataset, device: &Device) -> (f64, 
             ),
             device,
         );
-        let logits = to_vec(model.forward(x));
+        let logits = to_vec(model.forward_trace_in(x, part).logits);
         let labels = &data.labels[start..end];
         loss_sum += loss::host_cross_entropy(&logits, labels, classes);
         correct += loss::accuracy(&logits, labels, classes);

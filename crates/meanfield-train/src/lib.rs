@@ -13,6 +13,8 @@
 //! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
 //! - [`stepper`] — [`Stepper`], the one training step (schedule, noise seed, batch, update)
 //!   that the run, the coordinate check and the benchmark share.
+//! - [`shard`] — [`shard::Shard`]: one run's particles split over processes (MPI in the
+//!   binary), the all-gather of partial logits, agreement between the processes.
 //! - [`run`] — [`Run`], a training run as a value: fresh or resumed, step, fit, finish.
 //! - [`trainer`] — [`train`]: reuse a finished run, else fresh or resume, fit, finish.
 //! - [`stop`] — [`StopHandle`], how a caller asks runs to checkpoint and stop.
@@ -51,6 +53,7 @@ pub mod progress;
 pub mod run;
 pub mod run_dir;
 pub mod run_lines;
+pub mod shard;
 pub mod snapshot;
 pub mod stepper;
 pub mod stop;

@@ -37,7 +37,18 @@ impl MemoryEstimate {
 
 /// The estimate for `config` on data of `examples` rows of `p` features and `classes` classes.
 pub fn estimate(config: &TrainConfig, p: usize, classes: usize, examples: usize) -> MemoryEstimate {
-    let n = config.net_width() as f64;
+    estimate_for(config, config.net_width(), p, classes, examples)
+}
+
+/// [`estimate`] for a process holding `particles` of the network (a shard's block).
+fn estimate_for(
+    config: &TrainConfig,
+    particles: usize,
+    p: usize,
+    classes: usize,
+    examples: usize,
+) -> MemoryEstimate {
+    let n = particles as f64;
     let w1 = 4.0 * n * p as f64;
     let weights = 4.0 * n * (p + classes) as f64;
     let workspace = match (config.engine, config.backend) {
@@ -82,18 +93,23 @@ fn gb(bytes: f64) -> String {
 }
 
 /// Refuses a run that cannot fit in `available` bytes (when known), naming both numbers and the
-/// ways out.
+/// ways out. With `shards` processes (a sharded run, [`crate::shard`]) the numbers are one
+/// process's: its block of at most ⌈N/S⌉ particles, and the whole data set (every process
+/// holds it).
 pub fn check(
     config: &TrainConfig,
     p: usize,
     classes: usize,
     examples: usize,
     available: Option<f64>,
+    shards: usize,
 ) -> Result<(), TrainError> {
     let Some(available) = available else {
         return Ok(());
     };
-    let mut e = estimate(config, p, classes, examples);
+    let shards = shards.max(1);
+    let particles = config.net_width().div_ceil(shards);
+    let mut e = estimate_for(config, particles, p, classes, examples);
     if matches!(config.backend, Backend::Wgpu | Backend::Cuda) {
         // Host side only: the initial weights are drawn on the host, then the data.
         e = MemoryEstimate {
@@ -105,9 +121,19 @@ pub fn check(
     if e.total() <= available {
         return Ok(());
     }
-    let per_particle = e.total() - e.data;
-    let fits = ((available - e.data).max(0.0) / per_particle * config.net_width() as f64) as u64;
+    let per_particle = (e.total() - e.data) / particles as f64;
+    let room = (available - e.data).max(0.0);
+    let fits = (room / per_particle * shards as f64) as u64;
     let mut ways = vec![format!("a smaller --width (about N ≤ {fits} fits here)")];
+    if room > 0.0 {
+        // Each process holds ⌈N/S⌉ particles and the whole data set.
+        let needed = (per_particle * config.net_width() as f64 / room).ceil() as usize;
+        if needed > shards && needed <= config.net_width() {
+            ways.push(format!(
+                "shard the run over S ≥ {needed} processes of this size, e.g. `mpirun -n {needed} experiments …` (build with --features mpi; docs/cluster.md)"
+            ));
+        }
+    }
     if !config.identical_particles {
         ways.push(
             "`identical_particles = true` when every particle starts at the same point (both inits const:<c>, no noise): N particles then cost what one does"
@@ -117,6 +143,11 @@ pub fn check(
     ways.push("a machine or device with more memory".into());
     Err(TrainError::TooLarge {
         width: config.width,
+        per_process: if shards > 1 {
+            format!(" for each of {shards} processes ({particles} particles each)")
+        } else {
+            String::new()
+        },
         needed: format!(
             "{} (weights {}, step workspace {}, Polyak average {}, data {})",
             gb(e.total()),
@@ -147,9 +178,9 @@ mod tests {
         assert!((e.weights - 3.176e9).abs() < 1.0);
         assert!((e.workspace - 1.8816e9).abs() < 1.0);
         assert_eq!((e.average, e.data), (0.0, 0.0));
-        assert!(check(&config, 784, 10, 0, Some(6e9)).is_ok());
-        assert!(check(&config, 784, 10, 0, None).is_ok());
-        let err = check(&config, 784, 10, 0, Some(4e9))
+        assert!(check(&config, 784, 10, 0, Some(6e9), 1).is_ok());
+        assert!(check(&config, 784, 10, 0, None, 1).is_ok());
+        let err = check(&config, 784, 10, 0, Some(4e9), 1)
             .unwrap_err()
             .to_string();
         assert!(
@@ -158,7 +189,20 @@ mod tests {
                 && err.contains("4.0 GB")
                 // 4e9 / 5.0576e9 per 10^6 particles = 790,888.6 particles.
                 && err.contains("N ≤ 790888")
-                && err.contains("identical_particles"),
+                && err.contains("identical_particles")
+                // 5.0576e9 / 4e9 = 1.26: two processes of this size.
+                && err.contains("S ≥ 2 processes"),
+            "{err}"
+        );
+        // Sharded: one process's block of ⌈10^6/2⌉ particles, 2.53 GB, fits in 4 GB; over 3
+        // processes of 1 GB each, 333,334 particles (1.69 GB) do not, and 6 would.
+        assert!(check(&config, 784, 10, 0, Some(4e9), 2).is_ok());
+        let err = check(&config, 784, 10, 0, Some(1e9), 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("for each of 3 processes (333334 particles each)")
+                && err.contains("S ≥ 6 processes"),
             "{err}"
         );
     }

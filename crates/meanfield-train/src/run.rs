@@ -24,19 +24,20 @@
 
 use crate::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::clock::Clock;
-use crate::evaluate::evaluate;
+use crate::evaluate::evaluate_in;
 use crate::lock::{self, RunLock};
 use crate::memory;
 use crate::metrics::{MetricsRow, MetricsWriter};
 use crate::progress::Progress;
 use crate::run_lines::{done_line, startup_line};
+use crate::shard::{Shard, agreed, on_lead};
 use crate::snapshot::{self, SnapshotPoint};
 use crate::stepper::{StepOutput, Stepper};
 use crate::summary::{Divergence, Scores, Status, Summary};
 use crate::task::Task;
 use crate::{StopHandle, TrainConfig, TrainError, run_dir, weights};
 use burn::tensor::Device;
-use meanfield_model::{MeanFieldNet, loss, net::to_vec};
+use meanfield_model::{MeanFieldNet, PartialSum, loss, net::to_vec};
 use meanfield_optim::PolyakAverage;
 use std::path::{Path, PathBuf};
 
@@ -50,9 +51,11 @@ pub struct Run {
     /// The step the run ends at (n_T, or `--steps`).
     steps: u64,
     average: Option<PolyakAverage<2>>,
-    metrics: MetricsWriter,
+    /// `metrics.csv` (`None` on the shards of a sharded run other than the lead).
+    metrics: Option<MetricsWriter>,
     clock: Clock,
     progress: Progress,
+    /// No output (also every shard but the lead of a sharded run).
     quiet: bool,
     /// The latest full evaluation and its step (the final one is reused for the summary).
     scored: Option<(u64, Scores)>,
@@ -60,10 +63,16 @@ pub struct Run {
     last_loss: Option<f64>,
     /// The step of the latest checkpoint written by this process.
     checkpointed: Option<u64>,
+    /// Seconds of the logits' exchange spent in evaluations (sharded runs; the rest is the
+    /// steps').
+    eval_exchange: f64,
+    /// The training seconds carried from before a resume (the exchange is timed from here).
+    resumed_train_seconds: f64,
     /// The snapshots the run writes (`--snapshots`).
     snapshots: Vec<SnapshotPoint>,
-    /// The run directory's lock, held as long as the run exists.
-    _lock: RunLock,
+    /// The run directory's lock, held as long as the run exists (by the lead shard of a
+    /// sharded run).
+    _lock: Option<RunLock>,
 }
 
 impl Run {
@@ -72,14 +81,14 @@ impl Run {
     /// the same run is an error.
     pub fn fresh(config: &TrainConfig, quiet: bool) -> Result<Self, TrainError> {
         let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, None, quiet, lock, None)
+        Self::start(config, None, quiet, Some(lock), None, None)
     }
 
     /// [`Self::fresh`] on data given in memory (e.g. [`Task::from_burn`]) instead of the
     /// setting's dataset.
     pub fn fresh_on(config: &TrainConfig, task: Task, quiet: bool) -> Result<Self, TrainError> {
         let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, None, quiet, lock, Some(task))
+        Self::start(config, None, quiet, Some(lock), Some(task), None)
     }
 
     /// Continues the run of `config` from the checkpoint in `checkpoint` (a folder from
@@ -90,7 +99,7 @@ impl Run {
         quiet: bool,
     ) -> Result<Self, TrainError> {
         let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, Some(checkpoint), quiet, lock, None)
+        Self::start(config, Some(checkpoint), quiet, Some(lock), None, None)
     }
 
     /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held, on
@@ -100,44 +109,80 @@ impl Run {
     /// yet), write the directory's setting files,
     /// build the stepper (from the checkpoint's weights when resuming), open the logs, and
     /// evaluate step 0 of a fresh run.
+    ///
+    /// With `shard` this process trains one block of the run's particles ([`crate::shard`]):
+    /// the lead shard holds the lock and writes the run's files, every shard loads the data and
+    /// its block, and each step at which a process could fail alone is agreed, so that a
+    /// failure anywhere stops every shard with an error.
     pub(crate) fn start(
         config: &TrainConfig,
         checkpoint: Option<&Path>,
         quiet: bool,
-        lock: RunLock,
+        lock: Option<RunLock>,
         task: Option<Task>,
+        shard: Option<Shard>,
     ) -> Result<Self, TrainError> {
+        let part = shard.as_ref();
+        let quiet = quiet || !part.is_none_or(Shard::is_lead);
         config.validate()?;
+        if let Some(s) = part {
+            check_shardable(config, s)?;
+        }
         let dir = run_dir::run_dir(config);
-        let logged_every = match checkpoint {
-            Some(_) => same_run(config, &dir)?,
-            None => config.log_every,
-        };
-        let device = config.backend.device()?;
-        let (task, fingerprint) = load_inputs(config, &dir, checkpoint.is_some(), task)?;
-        write_setting(config, &dir, fingerprint.as_ref())?;
+        let mut logged_every = config.log_every;
+        if checkpoint.is_some() {
+            on_lead(part, || {
+                logged_every = same_run(config, &dir)?;
+                Ok(())
+            })?;
+        }
+        let device = agreed(part, config.backend.device())?;
+        let (task, fingerprint) = agreed(
+            part,
+            load_inputs(config, &dir, checkpoint.is_some(), task, part),
+        )?;
+        on_lead(part, || write_setting(config, &dir, fingerprint.as_ref()))?;
         let (p, classes) = (task.train.dim, task.train.classes);
+        let rows = part.map_or(0..config.net_width(), Shard::rows);
         let mut resumed = match checkpoint {
-            Some(c) => Some(checkpoint::load(c, (config.net_width(), p, classes))?),
+            Some(c) => Some(agreed(
+                part,
+                checkpoint::load(c, (config.net_width(), p, classes), rows.clone()),
+            )?),
             None => None,
         };
-        let mut stepper = match resumed.as_mut() {
+        let block = meanfield_model::MeanFieldNetConfig {
+            width: rows.len(),
+            ..config.net(p, classes)
+        };
+        let stepper = match resumed.as_mut() {
             // The checkpoint's weights are moved, not copied (W1 is 3.1 GB at N = 10^6).
             Some(c) => {
-                let model = config.net(p, classes).init_with(
+                let model = block.init_with(
                     &device,
                     std::mem::take(&mut c.hidden),
                     std::mem::take(&mut c.readout),
                 )?;
-                Stepper::new(config, model, task.train.clone(), &device)?
+                let stepper = Stepper::new(config, model, task.train.clone(), &device)?;
+                match shard.clone() {
+                    Some(s) => stepper.in_shard(s),
+                    None => stepper,
+                }
             }
-            None => Stepper::fresh(config, task.train.clone(), &device)?,
+            None => agreed(
+                part,
+                Stepper::fresh_in(config, task.train.clone(), &device, shard.clone()),
+            )?,
         };
+        let mut stepper = stepper;
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
         let snapshots = snapshot::plan(config, steps)?;
-        snapshot::start(&dir, &snapshots, checkpoint.is_none())?;
+        on_lead(part, || {
+            snapshot::start(&dir, &snapshots, checkpoint.is_none())
+        })?;
         let metrics_path = dir.join(run_dir::METRICS);
+        let lead = part.is_none_or(Shard::is_lead);
         let (metrics, average, clock) = match resumed {
             Some(mut c) => {
                 stepper.restore(c.state.step, c.state.sampler.clone());
@@ -145,18 +190,35 @@ impl Run {
                     quiet,
                     &format!("resuming from the checkpoint at step {}", c.state.step),
                 );
+                let mut metrics = None;
+                on_lead(part, || {
+                    metrics = Some(MetricsWriter::resume(
+                        &metrics_path,
+                        c.state.step,
+                        logged_every,
+                    )?);
+                    Ok(())
+                })?;
                 (
-                    MetricsWriter::resume(&metrics_path, c.state.step, logged_every)?,
-                    restore_average(config, &mut c, p, classes, &device)?,
+                    metrics,
+                    restore_average(config, &mut c, &block, &device)?,
                     Clock::start(c.state.train_seconds, c.state.eval_seconds),
                 )
             }
-            None => (
-                MetricsWriter::create(&metrics_path)?,
-                config.average_from.map(PolyakAverage::new),
-                Clock::start(0.0, 0.0),
-            ),
+            None => {
+                let mut metrics = None;
+                on_lead(part, || {
+                    metrics = Some(MetricsWriter::create(&metrics_path)?);
+                    Ok(())
+                })?;
+                (
+                    metrics,
+                    config.average_from.map(PolyakAverage::new),
+                    Clock::start(0.0, 0.0),
+                )
+            }
         };
+        debug_assert_eq!(metrics.is_some(), lead);
         let mut run = Run {
             config: config.clone(),
             dir,
@@ -167,11 +229,13 @@ impl Run {
             steps,
             average,
             metrics,
-            clock,
             quiet,
             scored: None,
             last_loss: None,
             checkpointed: None,
+            eval_exchange: 0.0,
+            resumed_train_seconds: clock.train_seconds(),
+            clock,
             snapshots,
             _lock: lock,
         };
@@ -189,7 +253,7 @@ impl Run {
         let mut row0 = MetricsRow::default();
         let started = std::time::Instant::now();
         self.evaluate_into(&mut row0);
-        self.metrics.write(&row0)?;
+        self.write_row(&row0)?;
         say(
             self.quiet,
             &format!(
@@ -232,7 +296,7 @@ impl Run {
             self.check_finite(s.train_loss, "the training loss", &out)?;
         }
         if log_now {
-            self.metrics.write(&row)?;
+            self.write_row(&row)?;
         }
         self.write_snapshots()?;
         if self.config.checkpoint_every > 0
@@ -250,7 +314,12 @@ impl Run {
     pub fn fit(&mut self, stop: &StopHandle) -> Result<(), TrainError> {
         while !self.is_done() {
             self.step()?;
-            if stop.requested() && !self.is_done() {
+            // Every shard stops after the same step, whichever was asked.
+            let requested = match self.stepper.shard() {
+                Some(s) => s.any(stop.requested()),
+                None => stop.requested(),
+            };
+            if requested && !self.is_done() {
                 if self.checkpointed != Some(self.done()) {
                     self.checkpoint()?;
                 }
@@ -269,15 +338,22 @@ impl Run {
     /// checkpoints. Call once [`Self::is_done`].
     pub fn finish(self) -> Result<Summary, TrainError> {
         let model = self.stepper.model();
+        let shard = self.stepper.shard();
         let last = match self.scored {
             Some((step, s)) if step == self.done() => s,
-            _ => score(&model, &self.task, &self.device),
+            _ => score(&model, &self.task, &self.device, shard),
         };
-        save_weights(&self.dir, weights::HIDDEN, weights::READOUT, &model)?;
+        save_weights(&self.dir, weights::HIDDEN, weights::READOUT, &model, shard)?;
         let averaged = match self.average_model() {
             Some(avg) => {
-                save_weights(&self.dir, weights::HIDDEN_AVG, weights::READOUT_AVG, &avg)?;
-                Some(score(&avg, &self.task, &self.device))
+                save_weights(
+                    &self.dir,
+                    weights::HIDDEN_AVG,
+                    weights::READOUT_AVG,
+                    &avg,
+                    shard,
+                )?;
+                Some(score(&avg, &self.task, &self.device, shard))
             }
             None => None,
         };
@@ -304,10 +380,28 @@ impl Run {
             engine: c.engine.to_string(),
             dynamics: c.dynamics.to_string(),
         };
-        Status::Finished(Box::new(summary.clone())).write(&self.dir)?;
-        checkpoint::remove(&self.dir);
+        on_lead(shard, || {
+            Status::Finished(Box::new(summary.clone())).write(&self.dir)?;
+            checkpoint::remove(&self.dir);
+            Ok(())
+        })?;
         self.progress.finish();
         say(self.quiet, &done_line(&summary, &self.dir));
+        if let Some(s) = shard {
+            // This process's (the lead's) share, in this session; the steps' exchanges only.
+            let steps = s.exchange_seconds() - self.eval_exchange;
+            let trained = self.clock.train_seconds() - self.resumed_train_seconds;
+            say(
+                self.quiet,
+                &format!(
+                    "sharded over {} processes: {:.2}s of the steps' {:.2}s (this session) were spent exchanging logits ({:.1}%, waiting for the slowest process included)",
+                    s.size(),
+                    steps,
+                    trained,
+                    100.0 * steps / trained.max(1e-9)
+                ),
+            );
+        }
         Ok(summary)
     }
 
@@ -365,25 +459,30 @@ impl Run {
         if value.is_finite() {
             return Ok(());
         }
+        // Every shard sees the same logits, so all of them come here at the same step.
         let error = TrainError::Diverged {
             step: out.done - 1,
             step_size: out.step_size,
             what: what.into(),
         };
-        Status::Diverged(Divergence {
-            step: out.done - 1,
-            step_size: out.step_size,
-            error: error.to_string(),
-        })
-        .write(&self.dir)?;
+        on_lead(self.stepper.shard(), || {
+            Status::Diverged(Divergence {
+                step: out.done - 1,
+                step_size: out.step_size,
+                error: error.to_string(),
+            })
+            .write(&self.dir)
+        })?;
         Err(error)
     }
 
     /// Full train and test scores of the current weights into `row` (timed as evaluation).
     fn evaluate_into(&mut self, row: &mut MetricsRow) -> Scores {
         let model = self.stepper.model();
-        let (task, device) = (&self.task, &self.device);
-        let s = self.clock.evaluation(|| score(&model, task, device));
+        let (task, device, shard) = (&self.task, &self.device, self.stepper.shard());
+        let exchanged = shard.map_or(0.0, Shard::exchange_seconds);
+        let s = self.clock.evaluation(|| score(&model, task, device, shard));
+        self.eval_exchange += shard.map_or(0.0, Shard::exchange_seconds) - exchanged;
         row.train_loss = Some(s.train_loss);
         row.train_accuracy = Some(s.train_accuracy);
         row.test_loss = Some(s.test_loss);
@@ -402,11 +501,25 @@ impl Run {
         )
     }
 
+    /// Appends a row to `metrics.csv` (the lead shard's job in a sharded run).
+    fn write_row(&mut self, row: &MetricsRow) -> Result<(), TrainError> {
+        match self.metrics.as_mut() {
+            Some(m) => m.write(row),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the snapshots due at the current step, if any.
     fn write_snapshots(&self) -> Result<(), TrainError> {
         let done = self.done();
         if self.snapshots.iter().any(|s| s.step == done) {
-            snapshot::write_due(&self.dir, &self.snapshots, done, &self.stepper.model())?;
+            snapshot::write_due(
+                &self.dir,
+                &self.snapshots,
+                done,
+                &self.stepper.model(),
+                self.stepper.shard(),
+            )?;
         }
         Ok(())
     }
@@ -425,6 +538,7 @@ impl Run {
             &state,
             &self.stepper.model(),
             self.average_model().as_ref(),
+            self.stepper.shard(),
         )?;
         self.checkpointed = Some(self.done());
         Ok(())
@@ -437,10 +551,11 @@ fn say(quiet: bool, line: &str) {
     }
 }
 
-/// Scores of `model` on the task.
-fn score(model: &MeanFieldNet, task: &Task, device: &Device) -> Scores {
-    let (train_loss, train_accuracy) = evaluate(model, &task.train, device);
-    let (test_loss, test_accuracy) = evaluate(model, &task.test, device);
+/// Scores of `model` (a shard's block: of the whole network) on the task.
+fn score(model: &MeanFieldNet, task: &Task, device: &Device, shard: Option<&Shard>) -> Scores {
+    let part = shard.map(|s| s as &dyn PartialSum);
+    let (train_loss, train_accuracy) = evaluate_in(model, &task.train, device, part);
+    let (test_loss, test_accuracy) = evaluate_in(model, &task.test, device, part);
     Scores {
         train_loss,
         train_accuracy,
@@ -449,14 +564,41 @@ fn score(model: &MeanFieldNet, task: &Task, device: &Device) -> Scores {
     }
 }
 
+/// Writes `model`'s weights (a shard's block: its rows of the whole files).
 fn save_weights(
     dir: &Path,
     hidden: &str,
     readout: &str,
     model: &MeanFieldNet,
+    shard: Option<&Shard>,
 ) -> Result<(), TrainError> {
-    weights::save_tensor(&dir.join(hidden), &model.hidden.val())?;
-    weights::save_tensor(&dir.join(readout), &model.readout.val())
+    for (name, tensor) in [(hidden, model.hidden.val()), (readout, model.readout.val())] {
+        match shard {
+            None => weights::save_tensor(&dir.join(name), &tensor)?,
+            Some(s) => {
+                let shape = [s.total_width(), tensor.dims()[1]];
+                weights::save_shared(&dir.join(name), shape, &tensor, s.rows().start, s)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a sharded run cannot do yet, refused before anything is written.
+fn check_shardable(config: &TrainConfig, shard: &Shard) -> Result<(), TrainError> {
+    let refuse = |message: String| {
+        Err(TrainError::Config {
+            source_name: format!("a run over {} processes", shard.size()),
+            message,
+        })
+    };
+    if config.engine != crate::Engine::ClosedForm {
+        return refuse("needs the closed-form engine (engine = \"closed-form\"): autodiff computes the logits in one graph per process".into());
+    }
+    if shard.size() > 1 && config.temperature > 0.0 {
+        return refuse("the Langevin noise (temperature > 0) is drawn from one device stream for the whole W1, so it would depend on the number of processes: run it in one process".into());
+    }
+    Ok(())
 }
 
 /// Resuming in `dir`: the run there must be `config`'s (operational settings aside: logging,
@@ -489,6 +631,7 @@ fn load_inputs(
     dir: &Path,
     resuming: bool,
     task: Option<Task>,
+    shard: Option<&Shard>,
 ) -> Result<(Task, Option<crate::inputs::Fingerprint>), TrainError> {
     let fingerprint = match &task {
         Some(_) => None,
@@ -507,6 +650,7 @@ fn load_inputs(
         task.train.classes,
         task.train.len() + task.test.len(),
         memory::available(),
+        shard.map_or(1, Shard::size),
     )?;
     Ok((task, fingerprint))
 }
@@ -535,8 +679,7 @@ fn write_setting(
 fn restore_average(
     config: &TrainConfig,
     c: &mut Checkpoint,
-    p: usize,
-    classes: usize,
+    block: &meanfield_model::MeanFieldNetConfig,
     device: &Device,
 ) -> Result<Option<PolyakAverage<2>>, TrainError> {
     let Some(start) = config.average_from else {
@@ -544,7 +687,7 @@ fn restore_average(
     };
     let mean = match c.average.take() {
         Some((h, r)) => {
-            let avg = config.net(p, classes).init_with(device, h, r)?;
+            let avg = block.init_with(device, h, r)?;
             Some(vec![avg.hidden.val(), avg.readout.val()])
         }
         None => None,

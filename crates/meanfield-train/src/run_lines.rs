@@ -31,6 +31,15 @@ pub(crate) fn startup_line(
             describe_set(config.noise_set)
         ));
     }
+    if let Some(shard) = stepper.shard() {
+        let s = shard.size();
+        line.push_str(&format!(
+            "sharded over {s} process{}: particles {}..{} here, logits summed across processes every step | ",
+            if s == 1 { "" } else { "es" },
+            shard.rows().start,
+            shard.rows().end
+        ));
+    }
     let steps_note = if config.steps.is_some() {
         format!(", running {steps} (--steps)")
     } else {

@@ -9,6 +9,7 @@
 //! any checkpoint of that step, so a resumed run writes exactly the snapshots an uninterrupted
 //! one does.
 
+use crate::shard::Shard;
 use crate::{TrainConfig, TrainError, weights};
 use meanfield_model::MeanFieldNet;
 use serde::{Deserialize, Serialize};
@@ -96,14 +97,23 @@ pub fn write_due(
     plan: &[SnapshotPoint],
     step: u64,
     model: &MeanFieldNet,
+    shard: Option<&Shard>,
 ) -> Result<(), TrainError> {
     for s in plan.iter().filter(|s| s.step == step) {
-        let [_, p] = model.hidden.val().dims();
-        let [_, c] = model.readout.val().dims();
-        let hidden = model.hidden.val().slice([0..s.rows, 0..p]);
-        let readout = model.readout.val().slice([0..s.rows, 0..c]);
-        weights::save_tensor(&file(dir, "hidden", s.j), &hidden)?;
-        weights::save_tensor(&file(dir, "readout", s.j), &readout)?;
+        for (name, tensor) in [
+            ("hidden", model.hidden.val()),
+            ("readout", model.readout.val()),
+        ] {
+            let cols = tensor.dims()[1];
+            let path = file(dir, name, s.j);
+            match shard {
+                None => weights::save_tensor(&path, &tensor.slice([0..s.rows, 0..cols]))?,
+                // Each shard writes its rows among the first R.
+                Some(sh) => {
+                    weights::save_shared(&path, [s.rows, cols], &tensor, sh.rows().start, sh)?
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -11,11 +11,12 @@
 use crate::batches::{Batch, Batches, Placement};
 use crate::diffusion::{DiffusionStep, Dynamics};
 use crate::engine::StepEngine;
+use crate::shard::Shard;
 use crate::{TrainConfig, TrainError, weights};
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_data::sampler::SamplerState;
 use meanfield_data::{Dataset, Sampler};
-use meanfield_model::MeanFieldNet;
+use meanfield_model::{MeanFieldNet, PartialSum};
 use meanfield_optim::{ScaledSgd, Schedule};
 use std::sync::Arc;
 
@@ -68,6 +69,8 @@ pub struct Stepper {
     diffusion: Option<DiffusionStep>,
     /// The training set every step samples (the one the stepper was made for).
     train: Arc<Dataset>,
+    /// The shard of a run split over processes: the engine's model is its block of particles.
+    shard: Option<Shard>,
     done: u64,
 }
 
@@ -90,6 +93,36 @@ pub fn initial_model(
     }
 }
 
+/// Particles `rows` of [`initial_model`] (a shard's block), drawn or read alone: particle k
+/// comes from its own stream k (or row k of `init_from`'s files), so the blocks are the rows
+/// of the whole.
+pub fn initial_block(
+    config: &TrainConfig,
+    input_dim: usize,
+    classes: usize,
+    device: &Device,
+    rows: std::ops::Range<usize>,
+) -> Result<MeanFieldNet, TrainError> {
+    let net = config.net(input_dim, classes);
+    let (hidden, readout) = match &config.init_from {
+        None => {
+            net.validate()?;
+            net.sample_particle_rows(config.init_seed(), rows.clone())
+        }
+        Some(dir) => {
+            let (p, c) = (net.input_dim, net.classes);
+            let load =
+                |name, cols| weights::load_rows(&dir.join(name), [net.width, cols], rows.clone());
+            (load(weights::HIDDEN, p)?, load(weights::READOUT, c)?)
+        }
+    };
+    let block = meanfield_model::MeanFieldNetConfig {
+        width: rows.len(),
+        ..net
+    };
+    Ok(block.init_with(device, hidden, readout)?)
+}
+
 impl Stepper {
     /// A stepper at step 0 from the config's initial weights ([`initial_model`]) for `train`.
     pub fn fresh(
@@ -97,8 +130,42 @@ impl Stepper {
         train: Arc<Dataset>,
         device: &Device,
     ) -> Result<Self, TrainError> {
-        let model = initial_model(config, train.dim, train.classes, device)?;
-        Self::new(config, model, train, device)
+        Self::fresh_in(config, train, device, None)
+    }
+
+    /// [`Self::fresh`], or with `shard` the stepper of that shard's block of particles
+    /// ([`initial_block`], [`Self::in_shard`]).
+    pub fn fresh_in(
+        config: &TrainConfig,
+        train: Arc<Dataset>,
+        device: &Device,
+        shard: Option<Shard>,
+    ) -> Result<Self, TrainError> {
+        match shard {
+            None => {
+                let model = initial_model(config, train.dim, train.classes, device)?;
+                Self::new(config, model, train, device)
+            }
+            Some(shard) => {
+                let model = initial_block(config, train.dim, train.classes, device, shard.rows())?;
+                Ok(Self::new(config, model, train, device)?.in_shard(shard))
+            }
+        }
+    }
+
+    /// Steps `model`, the block of particles `shard.rows()`, as one shard of a run split over
+    /// processes: the logits of every step are the whole network's (one exchange with the
+    /// other shards a step), the update this block's, the diffusion's multipliers those of
+    /// these particles. The step size, penalty and schedule are the whole network's (the
+    /// config's width).
+    pub fn in_shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// The shard this stepper steps, if the run is split over processes.
+    pub fn shard(&self) -> Option<&Shard> {
+        self.shard.as_ref()
     }
 
     /// A stepper at step 0 from `model` (built on the plain `device`), sampling batches of
@@ -146,6 +213,7 @@ impl Stepper {
             batches,
             diffusion,
             train,
+            shard: None,
             done: 0,
         })
     }
@@ -191,7 +259,8 @@ impl Stepper {
             None => {
                 let Batch { x, targets, labels } =
                     self.batches.batch(train, &self.sampler.next_batch());
-                (self.engine.step(lr, x, targets, None), labels)
+                let part = self.shard.as_ref().map(|s| s as &dyn PartialSum);
+                (self.engine.step_in(lr, x, targets, None, part), labels)
             }
             Some(diffusion) => {
                 let drawn = if diffusion.drawn() > 0 {
@@ -201,19 +270,23 @@ impl Stepper {
                 };
                 let Batch { x, targets, labels } =
                     self.batches.batch(train, &diffusion.indices(drawn));
-                let width = self.config.net_width();
+                let particles = self
+                    .shard
+                    .as_ref()
+                    .map_or(0..self.config.net_width(), |s| s.rows());
                 let q = Tensor::<2>::from_data(
                     TensorData::new(
-                        diffusion.weights(
+                        diffusion.weights_for(
                             step_seed(self.config.data_seed() ^ DIFFUSION_STREAM, n),
-                            width,
+                            particles.clone(),
                             1.0,
                         ),
-                        [diffusion.rows(), width],
+                        [diffusion.rows(), particles.len()],
                     ),
                     &x.device(),
                 );
-                let logits = self.engine.step(lr, x, targets, Some(q));
+                let part = self.shard.as_ref().map(|s| s as &dyn PartialSum);
+                let logits = self.engine.step_in(lr, x, targets, Some(q), part);
                 // The metrics' batch is the drift set.
                 let rows = diffusion.drift_rows();
                 let classes = logits.dims()[1];

@@ -1,6 +1,7 @@
 //! `train`: one run from a resolved config to a finished run directory, reusing a finished run
 //! and resuming from a checkpoint. The loop itself is [`crate::Run`].
 
+use crate::shard::Shard;
 use crate::task::Task;
 use crate::{Run, StopHandle, Summary, TrainConfig, TrainError, checkpoint, lock, run_dir};
 use std::path::{Path, PathBuf};
@@ -41,6 +42,11 @@ pub struct RunOptions {
     /// When another process is training the same run: wait for it and reuse its result
     /// (without, that is an error naming the process).
     pub wait: bool,
+    /// Train one block of the run's particles as one of several processes
+    /// ([`crate::shard`]; every process calls [`train`] with its own shard). The number of
+    /// processes is not part of the run: the run directory is the one an unsharded run
+    /// writes, and a checkpoint continues with any number of processes.
+    pub shard: Option<Shard>,
 }
 
 /// Trains one run as `config` says and writes its directory.
@@ -71,8 +77,7 @@ fn train_with(
     task: Option<Task>,
     options: RunOptions,
 ) -> Result<Outcome, TrainError> {
-    // 1. Validate; reuse a finished run of the same setting whose weights are whole (a run
-    //    of another setting in the same --out is an error naming what differs).
+    // 1. Validate.
     config.validate()?;
     if options.force && options.resume {
         return Err(TrainError::Config {
@@ -80,50 +85,176 @@ fn train_with(
             message: "contradict each other: --resume continues from the checkpoint, --force removes it and starts over; give one".into(),
         });
     }
+    // 2. Reuse, or hold the lock and find the checkpoint ([`prepare`]); in a sharded run the
+    //    lead shard does this and the others follow it.
     let dir = run_dir::run_dir(config);
+    let shard = options.shard.clone();
+    if let Some(shard) = shard.as_ref().filter(|s| !s.is_lead()) {
+        return follow_lead(
+            config,
+            task,
+            options.quiet,
+            shard,
+            &dir,
+            options.stop.clone(),
+        );
+    }
+    let quiet = options.quiet;
     let say = |line: &str| {
-        if !options.quiet {
+        if !quiet {
             eprintln!("{line}");
         }
     };
-    if !options.force
-        && let Some(summary) = run_dir::reusable(&dir, config, &say)?
-    {
-        return Ok(Outcome::Reused { dir, summary });
-    }
-    if config.out.is_some() && !options.force {
-        run_dir::guard_out(&dir)?;
-    }
-    // 2. Hold the run directory's lock (another process may have finished the run while we
-    //    waited for it); then start fresh, or resume from this setting's checkpoint.
-    if task.is_none() {
-        // A dataset that is not on disk is an error before the run directory is made.
-        config.dataset.check_present(&config.data_dir)?;
-    }
-    let lock = lock::acquire(&dir, options.wait, &say)?;
-    if !options.force
-        && let Some(summary) = run_dir::reusable(&dir, config, &say)?
-    {
-        return Ok(Outcome::Reused { dir, summary });
-    }
-    if options.force {
-        // Said, never silent: --force throws away a checkpoint's work.
-        if checkpoint::latest(&dir).is_some() {
-            say(&format!(
-                "--force: removing the checkpoint in {} and starting over",
-                dir.display()
-            ));
+    // The lead shard (or an unsharded run) decides, and tells the other shards what it chose.
+    let tell = |decision: Decision| {
+        if let Some(s) = &shard {
+            s.lead_says(decision as u32);
         }
-        checkpoint::remove(&dir);
-    }
-    let checkpoint = checkpoint::latest(&dir);
-    if checkpoint.is_none() && options.resume {
-        return Err(TrainError::NothingToResume { dir });
-    }
-    let mut run = Run::start(config, checkpoint.as_deref(), options.quiet, lock, task)?;
+    };
+    let start = prepare(config, task.is_none(), &options, &dir, &say);
+    let (lock, checkpoint) = match start {
+        Ok(Prepared::Reused(summary)) => {
+            tell(Decision::Reused);
+            return Ok(Outcome::Reused {
+                dir,
+                summary: *summary,
+            });
+        }
+        Ok(Prepared::Train { lock, checkpoint }) => {
+            tell(if checkpoint.is_some() {
+                Decision::Resume
+            } else {
+                Decision::Fresh
+            });
+            (lock, checkpoint)
+        }
+        Err(e) => {
+            tell(Decision::Failed);
+            return Err(e);
+        }
+    };
+    let mut run = Run::start(
+        config,
+        checkpoint.as_deref(),
+        options.quiet,
+        Some(lock),
+        task,
+        shard,
+    )?;
     // 3. Step to the end (or to a requested stop, with a checkpoint).
     run.fit(&options.stop)?;
     // 4. Final weights and summary.json.
     let summary = run.finish()?;
     Ok(Outcome::Trained { dir, summary })
+}
+
+/// What the lead shard (or an unsharded run) found before training.
+enum Prepared {
+    /// A finished run of this setting, reused.
+    Reused(Box<Summary>),
+    /// Train, under this lock, fresh or from this checkpoint.
+    Train {
+        lock: crate::lock::RunLock,
+        checkpoint: Option<PathBuf>,
+    },
+}
+
+/// The lead's choice, as told to the other shards.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Decision {
+    Failed = 0,
+    Reused = 1,
+    Fresh = 2,
+    Resume = 3,
+}
+
+/// Reuse a finished run of the same setting whose weights are whole (a run of another setting
+/// in the same --out is an error naming what differs); else hold the run directory's lock
+/// (another process may have finished the run while we waited for it) and find the
+/// checkpoint to continue from, if any.
+fn prepare(
+    config: &TrainConfig,
+    on_disk: bool,
+    options: &RunOptions,
+    dir: &Path,
+    say: &dyn Fn(&str),
+) -> Result<Prepared, TrainError> {
+    if !options.force
+        && let Some(summary) = run_dir::reusable(dir, config, say)?
+    {
+        return Ok(Prepared::Reused(Box::new(summary)));
+    }
+    if config.out.is_some() && !options.force {
+        run_dir::guard_out(dir)?;
+    }
+    if on_disk {
+        // A dataset that is not on disk is an error before the run directory is made.
+        config.dataset.check_present(&config.data_dir)?;
+    }
+    let lock = lock::acquire(dir, options.wait, say)?;
+    if !options.force
+        && let Some(summary) = run_dir::reusable(dir, config, say)?
+    {
+        return Ok(Prepared::Reused(Box::new(summary)));
+    }
+    if options.force {
+        // Said, never silent: --force throws away a checkpoint's work.
+        if checkpoint::latest(dir).is_some() {
+            say(&format!(
+                "--force: removing the checkpoint in {} and starting over",
+                dir.display()
+            ));
+        }
+        checkpoint::remove(dir);
+    }
+    let checkpoint = checkpoint::latest(dir);
+    if checkpoint.is_none() && options.resume {
+        return Err(TrainError::NothingToResume {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(Prepared::Train { lock, checkpoint })
+}
+
+/// A shard other than the lead: does what the lead decided (reuse, fresh, resume), trains its
+/// block, and returns the same outcome. The lead holds the lock and writes the run's files.
+fn follow_lead(
+    config: &TrainConfig,
+    task: Option<Task>,
+    quiet: bool,
+    shard: &Shard,
+    dir: &Path,
+    stop: StopHandle,
+) -> Result<Outcome, TrainError> {
+    let decision = shard.lead_says(Decision::Failed as u32);
+    let failed = || TrainError::ShardFailed { ranks: vec![0] };
+    let checkpoint = match decision {
+        d if d == Decision::Reused as u32 => {
+            let summary = run_dir::reusable(dir, config, &|_| {})?.ok_or_else(failed)?;
+            return Ok(Outcome::Reused {
+                dir: dir.to_path_buf(),
+                summary,
+            });
+        }
+        d if d == Decision::Fresh as u32 => None,
+        // The lead found it; were it gone here, loading it fails on every shard alike.
+        d if d == Decision::Resume as u32 => {
+            Some(checkpoint::latest(dir).unwrap_or_else(|| dir.join(checkpoint::DIR)))
+        }
+        _ => return Err(failed()),
+    };
+    let mut run = Run::start(
+        config,
+        checkpoint.as_deref(),
+        quiet,
+        None,
+        task,
+        Some(shard.clone()),
+    )?;
+    run.fit(&stop)?;
+    let summary = run.finish()?;
+    Ok(Outcome::Trained {
+        dir: dir.to_path_buf(),
+        summary,
+    })
 }

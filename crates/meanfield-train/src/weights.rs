@@ -148,20 +148,12 @@ pub fn check_whole(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("{name} cannot be read ({e})"))?;
     let npy =
         npyz::NpyFile::new(&head[..]).map_err(|e| format!("{name} has no valid header ({e})"))?;
-    // The data starts after the magic, the version, the header length and the header.
-    let (prefix, header_len) = match head.get(6) {
-        Some(1) if head.len() >= 10 => (10u64, u16::from_le_bytes([head[8], head[9]]) as u64),
-        Some(_) if head.len() >= 12 => (
-            12u64,
-            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
-        ),
-        _ => return Err(format!("{name} has no valid header")),
-    };
+    let start = data_offset(&head).ok_or_else(|| format!("{name} has no valid header"))?;
     let item = match npy.dtype() {
         npyz::DType::Plain(t) => t.num_bytes().unwrap_or(0) as u64,
         _ => 0,
     };
-    let expected = prefix + header_len + npy.shape().iter().product::<u64>() * item;
+    let expected = start + npy.shape().iter().product::<u64>() * item;
     if len == expected {
         Ok(())
     } else {
@@ -169,6 +161,162 @@ pub fn check_whole(path: &Path) -> Result<(), String> {
             "{name} is {len} bytes where its header calls for {expected} (cut short or damaged)"
         ))
     }
+}
+
+/// Where a `.npy` file's data starts: after the magic, the version, the header length and
+/// the header (`head` is the file's first bytes).
+fn data_offset(head: &[u8]) -> Option<u64> {
+    match head.get(6) {
+        Some(1) if head.len() >= 10 => Some(10 + u16::from_le_bytes([head[8], head[9]]) as u64),
+        Some(_) if head.len() >= 12 => {
+            Some(12 + u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64)
+        }
+        _ => None,
+    }
+}
+
+/// The header [`save`] writes for a [rows, cols] float32 matrix (npyz's own, so a matrix
+/// written in blocks by several processes has the bytes of one written whole).
+fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        // The writer puts the header down at once; dropped before any data, it only notes
+        // (and ignores) the missing items.
+        let _writer = npyz::WriteOptions::<f32>::new()
+            .default_dtype()
+            .shape(&[rows as u64, cols as u64])
+            .writer(&mut out)
+            .begin_nd()
+            .expect("writing to memory cannot fail");
+    }
+    out
+}
+
+/// Writes rows 0..`shape[0]` of a [shape[0], shape[1]] matrix whose rows are held in blocks by
+/// the shards of a run: `local` holds rows `first..first + local.rows` (those past shape[0]
+/// are not written). The lead shard creates the file at its full size, each shard writes its
+/// rows in place, and the lead renames it to `path` once all have: the result has the bytes
+/// [`save_tensor`] writes for the whole matrix, and a file with the final name is complete.
+/// Every shard must call it.
+pub fn save_shared(
+    path: &Path,
+    shape: [usize; 2],
+    local: &burn::tensor::Tensor<2>,
+    first: usize,
+    shard: &crate::shard::Shard,
+) -> Result<(), TrainError> {
+    use std::io::{Seek, SeekFrom};
+    let [rows, cols] = shape;
+    let partial = path.with_file_name(format!(
+        "{}.partial",
+        path.file_name()
+            .map_or("weights".into(), |n| n.to_string_lossy())
+    ));
+    let io = |source| TrainError::Write {
+        path: partial.clone(),
+        source,
+    };
+    let header = npy_header(rows, cols);
+    shard.agree(if shard.is_lead() {
+        (|| {
+            let mut f = std::fs::File::create(&partial)?;
+            f.write_all(&header)?;
+            f.set_len((header.len() + rows * cols * 4) as u64)
+        })()
+        .map_err(io)
+    } else {
+        Ok(())
+    })?;
+    let mine = first.min(rows)..(first + local.dims()[0]).min(rows);
+    shard.agree(if mine.is_empty() {
+        Ok(())
+    } else {
+        (|| {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&partial)?;
+            f.seek(SeekFrom::Start(
+                (header.len() + mine.start * cols * 4) as u64,
+            ))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut f);
+            let block = ((16usize << 20) / cols.max(1)).max(1);
+            let mut start = mine.start;
+            while start < mine.end {
+                let end = (start + block).min(mine.end);
+                let values = meanfield_model::net::to_vec(
+                    local.clone().slice([start - first..end - first, 0..cols]),
+                );
+                for v in values {
+                    out.write_all(&v.to_le_bytes())?;
+                }
+                start = end;
+            }
+            out.flush()?;
+            drop(out);
+            f.sync_data()
+        })()
+        .map_err(io)
+    })?;
+    shard.agree(if shard.is_lead() {
+        std::fs::rename(&partial, path).map_err(|source| TrainError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    } else {
+        Ok(())
+    })
+}
+
+/// Rows `rows` of the float32 C-order matrix at `path`, which must have `expected` shape: a
+/// shard's block, read without reading the rest.
+pub fn load_rows(
+    path: &Path,
+    expected: [usize; 2],
+    rows: std::ops::Range<usize>,
+) -> Result<Vec<f32>, TrainError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |reason: String| TrainError::BadWeights {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let read = |source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(read)?;
+    let mut head = Vec::new();
+    (&mut f)
+        .take(1 << 16)
+        .read_to_end(&mut head)
+        .map_err(read)?;
+    let npy =
+        npyz::NpyFile::new(&head[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if shape != expected {
+        return Err(bad(format!(
+            "shape {shape:?}, expected {expected:?}: was it saved by a run with another --width or dataset?"
+        )));
+    }
+    if npy.order() != npyz::Order::C
+        || npy.dtype() != npyz::DType::Plain("<f4".parse().expect("valid type string"))
+    {
+        return Err(bad("not a float32 C-order matrix".into()));
+    }
+    let start = data_offset(&head).ok_or_else(|| bad("no valid header".into()))?;
+    let cols = expected[1];
+    f.seek(SeekFrom::Start(start + (rows.start * cols * 4) as u64))
+        .map_err(read)?;
+    let mut bytes = vec![0u8; rows.len() * cols * 4];
+    f.read_exact(&mut bytes).map_err(read)?;
+    let data: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!(
+            "entry {} is not finite",
+            rows.start * cols + i
+        )));
+    }
+    Ok(data)
 }
 
 #[cfg(test)]
@@ -192,6 +340,48 @@ mod tests {
         let a = std::fs::read(dir.path().join("a.npy")).unwrap();
         assert_eq!(a, std::fs::read(dir.path().join("b.npy")).unwrap());
         assert_eq!(a, std::fs::read(dir.path().join("c.npy")).unwrap());
+    }
+
+    /// Three shards (rows 0..4, 4..7, 7..10) writing their blocks in place give the bytes of
+    /// the whole matrix saved at once, and so do the first 6 rows (a snapshot); each block reads
+    /// back alone.
+    #[test]
+    fn shards_write_the_bytes_of_the_whole_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
+        save(&dir.path().join("whole.npy"), 10, 4, &data).unwrap();
+        save(&dir.path().join("six.npy"), 6, 4, &data[..24]).unwrap();
+        let threads: Vec<_> = crate::shard::LocalGroup::members(3)
+            .into_iter()
+            .map(|c| {
+                let (dir, data) = (dir.path().to_path_buf(), data.clone());
+                std::thread::spawn(move || {
+                    let shard = crate::shard::Shard::new(c, 10).unwrap();
+                    let rows = shard.rows();
+                    let device = crate::Backend::default().device().unwrap();
+                    let local = burn::tensor::Tensor::<2>::from_data(
+                        burn::tensor::TensorData::new(
+                            data[rows.start * 4..rows.end * 4].to_vec(),
+                            [rows.len(), 4],
+                        ),
+                        &device,
+                    );
+                    save_shared(&dir.join("shared.npy"), [10, 4], &local, rows.start, &shard)
+                        .unwrap();
+                    save_shared(&dir.join("first6.npy"), [6, 4], &local, rows.start, &shard)
+                        .unwrap();
+                    let back = load_rows(&dir.join("shared.npy"), [10, 4], rows.clone()).unwrap();
+                    assert_eq!(back, data[rows.start * 4..rows.end * 4]);
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+        assert_eq!(read("whole.npy"), read("shared.npy"));
+        assert_eq!(read("six.npy"), read("first6.npy"));
+        assert!(!dir.path().join("shared.npy.partial").exists());
+        let err = load_rows(&dir.path().join("six.npy"), [10, 4], 0..2).unwrap_err();
+        assert!(err.to_string().contains("[6, 4]"), "{err}");
     }
 
     #[test]
