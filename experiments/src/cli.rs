@@ -51,9 +51,9 @@ pub fn command() -> clap::Command {
     cmd
 }
 
-/// Parses the process's arguments with [`command`]'s help.
-pub fn parse() -> Cli {
-    let matches = command().get_matches();
+/// Parses the command line `words` (the program, then its arguments) with [`command`]'s help.
+pub fn parse(words: &[String]) -> Cli {
+    let matches = command().get_matches_from(words);
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
@@ -95,8 +95,10 @@ fn with_defaults(sub: clap::Command, name: &str) -> clap::Command {
     ] {
         table.entry(key).or_insert(toml::Value::String(value));
     }
+    // A flag with a default of its own (bench's `--batch`) shows that one, from clap.
     let ids: Vec<String> = sub
         .get_arguments()
+        .filter(|a| a.get_default_values().is_empty())
         .map(|a| a.get_id().to_string())
         .filter(|id| table.contains_key(id) && !DEFAULT_DESCRIBED.contains(&id.as_str()))
         .collect();
@@ -182,7 +184,7 @@ pub enum Command {
     Distance(DistanceArgs),
     /// List the runs under a folder: setting, status, steps, and every problem found (damaged weights, runs of another program version).
     Runs {
-        /// The folder holding run directories [default: runs].
+        /// The folder holding run directories.
         #[arg(default_value = "runs")]
         dir: PathBuf,
     },
@@ -388,7 +390,7 @@ pub struct CoordCheckArgs {
 /// Flags of `experiments coupling`.
 #[derive(Args, Debug, Clone)]
 pub struct CouplingArgs {
-    /// The preset the setting starts from [default: the theory's fixed readout U(−1,1), MNIST subset of 10000, T = 10].
+    /// The preset the setting starts from (chaos-quick: the theory's fixed readout U(−1,1), an MNIST subset of 10000, T = 10).
     #[arg(long, default_value = "chaos-quick")]
     pub preset: String,
     /// Widths N, comma-separated.
@@ -771,5 +773,21 @@ mod tests {
             coupling.contains("[preset chaos-quick: fixed]"),
             "{coupling}"
         );
+        // Each flag states its default once (bench's --batch has its own clap default, which
+        // the preset's must not repeat).
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        for name in names {
+            let text = help(&mut cmd, &name);
+            for paragraph in text.split("\n\n") {
+                let defaults = paragraph.matches("[default").count()
+                    + paragraph.matches("[preset ").count()
+                    + paragraph.matches("[program default").count();
+                assert!(defaults <= 1, "{name}: two defaults in {paragraph:?}");
+            }
+        }
+        assert!(help(&mut cmd, "bench").contains("[default: 100]"));
     }
 }

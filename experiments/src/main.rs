@@ -5,6 +5,7 @@
 mod allocator;
 mod cli;
 mod fetch_progress;
+mod flags;
 mod interrupt;
 mod processes;
 
@@ -38,7 +39,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match run(cli::parse().command, &stop, &processes) {
+    // The command line, read once: parsed, and quoted back in reports and job lists.
+    let invocation = Invocation::read();
+    match run(
+        cli::parse(&invocation.words).command,
+        &stop,
+        &processes,
+        &invocation,
+    ) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes, each once (library errors already quote their source).
@@ -49,6 +57,8 @@ fn main() -> std::process::ExitCode {
                     message = format!("{message}: {cause}");
                 }
             }
+            // Settings named by the libraries, spelled as this program's flags.
+            let message = flags::spell(&message);
             match processes.size() {
                 1 => eprintln!("error: {message}"),
                 size => eprintln!("error (process {} of {size}): {message}", processes.rank()),
@@ -66,7 +76,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(command: Command, stop: &StopHandle, processes: &processes::Processes) -> Result<()> {
+fn run(
+    command: Command,
+    stop: &StopHandle,
+    processes: &processes::Processes,
+    invocation: &Invocation,
+) -> Result<()> {
     if let Some((preset, args)) = command.training() {
         return train(Some(preset), args, stop, processes);
     }
@@ -79,7 +94,7 @@ fn run(command: Command, stop: &StopHandle, processes: &processes::Processes) ->
         );
     }
     if let Some((figure, args)) = command.figure() {
-        return run_figure(figure, args, stop);
+        return run_figure(figure, args, stop, invocation);
     }
     match &command {
         Command::Fetch {
@@ -106,11 +121,11 @@ fn run(command: Command, stop: &StopHandle, processes: &processes::Processes) ->
             Ok(())
         }
         Command::Bench(args) => bench(args),
-        Command::Chaos(args) => chaos(args, stop),
+        Command::Chaos(args) => chaos(args, stop, invocation),
         Command::CoordCheck(args) => coord_check(args),
-        Command::Tails(args) => tails(args, stop),
-        Command::SgdVsDiffusion(args) => sgd_vs_diffusion(args, stop),
-        Command::Coupling(args) => coupling(args, stop),
+        Command::Tails(args) => tails(args, stop, invocation),
+        Command::SgdVsDiffusion(args) => sgd_vs_diffusion(args, stop, invocation),
+        Command::Coupling(args) => coupling(args, stop, invocation),
         Command::Distance(args) => distance(args),
         Command::Runs { dir } => list_runs(dir),
         _ => unreachable!("training and figure commands are handled above"),
@@ -194,7 +209,7 @@ fn train(
     let quiet = args.quiet || !lead;
     if !quiet {
         for warning in config.warnings() {
-            eprintln!("{warning}");
+            eprintln!("{}", flags::spell(&warning));
         }
     }
     let fetched = if lead {
@@ -295,7 +310,7 @@ fn resolve_study(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
     Ok(base)
 }
 
-fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
+fn chaos(args: &cli::ChaosArgs, stop: &StopHandle, invocation: &Invocation) -> Result<()> {
     let base = study_base(&args.train, &args.preset)?;
     let out = args.train.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
@@ -309,10 +324,11 @@ fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
         projection_seeds: args.projection_seeds.clone(),
         coordinate: args.coordinate,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid),
+        mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.run(stop, &|line| eprintln!("{line}")))? else {
+    let Some(result) = planned(study.run(stop, &|line| eprintln!("{}", flags::spell(line))))?
+    else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -340,7 +356,11 @@ fn chaos(args: &cli::ChaosArgs, stop: &StopHandle) -> Result<()> {
     Ok(())
 }
 
-fn sgd_vs_diffusion(args: &cli::SgdVsDiffusionArgs, stop: &StopHandle) -> Result<()> {
+fn sgd_vs_diffusion(
+    args: &cli::SgdVsDiffusionArgs,
+    stop: &StopHandle,
+    invocation: &Invocation,
+) -> Result<()> {
     if args.train.gamma_given() || args.train.data_seed.is_some() {
         anyhow::bail!(
             "sgd-vs-diffusion sets γ, β and the data seed per run: use --gammas, --betas and --seeds"
@@ -363,10 +383,11 @@ fn sgd_vs_diffusion(args: &cli::SgdVsDiffusionArgs, stop: &StopHandle) -> Result
         correlation_particles: args.correlation_particles,
         correlation_examples: args.correlation_examples,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid),
+        mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{line}")))? else {
+    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{}", flags::spell(line))))?
+    else {
         return Ok(());
     };
     study.render(&result)?;
@@ -389,7 +410,7 @@ fn sgd_vs_diffusion(args: &cli::SgdVsDiffusionArgs, stop: &StopHandle) -> Result
     Ok(())
 }
 
-fn tails(args: &cli::TailsArgs, stop: &StopHandle) -> Result<()> {
+fn tails(args: &cli::TailsArgs, stop: &StopHandle, invocation: &Invocation) -> Result<()> {
     if args.train.gamma_given() || args.train.batch_given() {
         anyhow::bail!("tails sets γ and M per run: use --gammas and --batches");
     }
@@ -404,10 +425,11 @@ fn tails(args: &cli::TailsArgs, stop: &StopHandle) -> Result<()> {
         batches: args.batches.clone(),
         coordinate: args.coordinate,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid),
+        mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{line}")))? else {
+    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{}", flags::spell(line))))?
+    else {
         return Ok(());
     };
     study.render(&result)?;
@@ -435,13 +457,13 @@ fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
         widths: args.widths.clone(),
         steps: args.k,
     };
-    let rows = check.measure(&|line| eprintln!("{line}"))?;
+    let rows = check.measure(&|line| eprintln!("{}", flags::spell(line)))?;
     render(&rows, &check.title(), &out)?;
     println!("results in {}", out.display());
     Ok(())
 }
 
-fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
+fn coupling(args: &cli::CouplingArgs, stop: &StopHandle, invocation: &Invocation) -> Result<()> {
     if args.train.width.is_some() || args.train.data_seed.is_some() {
         anyhow::bail!(
             "coupling sets the width and data seed of each run: use --widths, --reference-width and --seeds (the initial particles come from --seed or --init-seed)"
@@ -468,10 +490,11 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
         batches: args.batches.clone(),
         batch_width: args.batch_width,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid),
+        mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.run(stop, &|line| eprintln!("{line}")))? else {
+    let Some(result) = planned(study.run(stop, &|line| eprintln!("{}", flags::spell(line))))?
+    else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -511,7 +534,12 @@ fn coupling(args: &cli::CouplingArgs, stop: &StopHandle) -> Result<()> {
     Ok(())
 }
 
-fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Result<()> {
+fn run_figure(
+    figure: Figure,
+    args: &cli::FigureArgs,
+    stop: &StopHandle,
+    invocation: &Invocation,
+) -> Result<()> {
     let scale = args.scale;
     let extra = match &args.train.config {
         Some(path) => Some((
@@ -552,13 +580,9 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
         }),
         runs_dir: args.runs_dir.clone(),
         jobs: args.jobs,
-        command: std::env::args()
-            .enumerate()
-            .map(|(i, a)| if i == 0 { "experiments".to_string() } else { a })
-            .collect::<Vec<_>>()
-            .join(" "),
+        command: invocation.display(),
         stop: stop.clone(),
-        mode: grid_mode(&args.grid),
+        mode: grid_mode(&args.grid, invocation),
     };
     eprintln!(
         "{figure} at {scale} scale: {}{}",
@@ -569,7 +593,9 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
             ""
         }
     );
-    let Some(summary) = planned(figure.run(&spec, &ctx, &|line| eprintln!("{line}")))? else {
+    let Some(summary) =
+        planned(figure.run(&spec, &ctx, &|line| eprintln!("{}", flags::spell(line))))?
+    else {
         return Ok(());
     };
     for line in &summary.key_lines {
@@ -592,30 +618,70 @@ fn run_figure(figure: Figure, args: &cli::FigureArgs, stop: &StopHandle) -> Resu
 
 /// The grid mode of `--plan DIR` / `--assemble-only`; the assemble command is this command
 /// line with `--plan DIR` replaced by `--assemble-only`.
-fn grid_mode(args: &cli::PlanArgs) -> GridMode {
+fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> GridMode {
     match &args.plan {
-        Some(dir) => {
-            let mut words = Vec::new();
-            let mut args = std::env::args().enumerate();
-            while let Some((i, a)) = args.next() {
-                if a == "--plan" {
-                    args.next();
-                    words.push("--assemble-only".to_string());
-                } else if a.starts_with("--plan=") {
-                    words.push("--assemble-only".to_string());
-                } else if i == 0 {
-                    words.push(std::env::current_exe().map_or(a, |p| p.display().to_string()));
-                } else {
-                    words.push(a);
-                }
-            }
-            GridMode::Plan {
-                dir: dir.clone(),
-                assemble: words.join(" "),
-            }
-        }
+        Some(dir) => GridMode::Plan {
+            dir: dir.clone(),
+            assemble: invocation.assemble(),
+        },
         None if args.assemble_only => GridMode::AssembleOnly,
         None => GridMode::Train,
+    }
+}
+
+/// The command line this process was started with, read once.
+struct Invocation {
+    /// The program as started, then its arguments.
+    words: Vec<String>,
+}
+
+impl Invocation {
+    fn read() -> Self {
+        Invocation {
+            words: std::env::args().collect(),
+        }
+    }
+
+    /// `experiments ARGS`, quoted for a shell where needed (reports quote it).
+    fn display(&self) -> String {
+        let args = self.words.iter().skip(1).map(|w| shell_word(w));
+        std::iter::once("experiments".to_string())
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The same command with `--plan DIR` replaced by `--assemble-only`, the program named by
+    /// its full path: what a plan's README tells to run once the jobs are done.
+    fn assemble(&self) -> String {
+        let mut words = Vec::new();
+        let mut args = self.words.iter().enumerate();
+        while let Some((i, a)) = args.next() {
+            if a == "--plan" {
+                args.next();
+                words.push("--assemble-only".to_string());
+            } else if a.starts_with("--plan=") {
+                words.push("--assemble-only".to_string());
+            } else if i == 0 {
+                let program =
+                    std::env::current_exe().map_or(a.clone(), |p| p.display().to_string());
+                words.push(shell_word(&program));
+            } else {
+                words.push(shell_word(a));
+            }
+        }
+        words.join(" ")
+    }
+}
+
+/// `word` as a shell reads it back: as is when it has only safe characters, else in single
+/// quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:=,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
@@ -699,4 +765,48 @@ fn distance(args: &cli::DistanceArgs) -> Result<()> {
     });
     println!("{report}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words with spaces or quotes come back quoted so a shell reads them as one word each.
+    #[test]
+    fn command_lines_are_quoted_for_a_shell() {
+        assert_eq!(
+            shell_word("plan/configs/0001.toml"),
+            "plan/configs/0001.toml"
+        );
+        assert_eq!(shell_word("my plan"), "'my plan'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+        let invocation = Invocation {
+            words: [
+                "./experiments",
+                "figure3",
+                "--plan",
+                "my plan",
+                "--jobs",
+                "2",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        assert_eq!(
+            invocation.display(),
+            "experiments figure3 --plan 'my plan' --jobs 2"
+        );
+        assert!(
+            invocation
+                .assemble()
+                .ends_with(" figure3 --assemble-only --jobs 2"),
+            "{}",
+            invocation.assemble()
+        );
+        let equals = Invocation {
+            words: ["x", "chaos", "--plan=p"].map(String::from).to_vec(),
+        };
+        assert!(equals.assemble().ends_with(" chaos --assemble-only"));
+    }
 }

@@ -19,10 +19,10 @@ pub enum ChaosError {
     )]
     Window { lo: f64, hi: f64, bins: usize },
     #[error(
-        "the trajectories have {left} and {right} snapshot times: compare runs with the same --snapshots K and horizon T"
+        "the trajectories have {left} and {right} snapshot times: compare runs with the same `snapshots` K and horizon T"
     )]
     Times { left: usize, right: usize },
-    #[error("--projections must be ≥ 1")]
+    #[error("`projections` must be ≥ 1")]
     NoProjections,
     #[error("{0}")]
     Invalid(String),

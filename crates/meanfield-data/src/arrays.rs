@@ -274,7 +274,7 @@ pub fn load(dir: &Path, config: &ArraysConfig) -> Result<(Dataset, Dataset), Dat
                 .copied()
                 .collect::<Vec<_>>()
                 .join(", "),
-            fix: "Save them from NumPy (np.save) into that folder, or point --data-dir at it"
+            fix: "Save them from NumPy (np.save) into that folder, or point `data_dir` at it"
                 .into(),
         });
     }
@@ -328,7 +328,7 @@ pub fn load(dir: &Path, config: &ArraysConfig) -> Result<(Dataset, Dataset), Dat
             return Err(bad(
                 &path(file),
                 format!(
-                    "label {y} at index {i} is not below the number of classes {classes} (set `classes` in the [arrays] table, or --classes)"
+                    "label {y} at index {i} is not below the number of classes {classes} (set classes = K in the [arrays] table of config.toml, or `classes`)"
                 ),
             ));
         }

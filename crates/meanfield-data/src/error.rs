@@ -48,7 +48,7 @@ pub enum DataError {
     #[error("the {what} set is empty{hint}")]
     Empty { what: String, hint: &'static str },
     #[error(
-        "--batch {batch} is larger than the {what} set ({len} examples): lower --batch or raise --train-subset"
+        "`batch` {batch} is larger than the {what} set ({len} examples): lower `batch` or raise `train_subset`"
     )]
     BatchTooLarge {
         batch: usize,

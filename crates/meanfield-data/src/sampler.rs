@@ -44,7 +44,7 @@ impl FromStr for Sampling {
             "epochs" => Ok(Sampling::Epochs),
             "iid" => Ok(Sampling::Iid),
             other => Err(DataError::Invalid {
-                what: "--sampling",
+                what: "`sampling`",
                 reason: format!(
                     "{other:?} is not `epochs` (reshuffled epochs) or `iid` (with replacement)"
                 ),
@@ -78,12 +78,12 @@ impl Sampler {
         if len == 0 {
             return Err(DataError::Empty {
                 what: "training".into(),
-                hint: ": nothing to sample batches from (check --train-subset and the data files)",
+                hint: ": nothing to sample batches from (check `train_subset` and the data files)",
             });
         }
         if batch == 0 {
             return Err(DataError::Invalid {
-                what: "--batch",
+                what: "`batch`",
                 reason: "the batch size M must be ≥ 1".into(),
             });
         }
@@ -181,6 +181,6 @@ mod tests {
         let err = Sampler::new(Sampling::Epochs, 10, 11, 0)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--batch"), "{err}");
+        assert!(err.contains("`batch`"), "{err}");
     }
 }

@@ -137,11 +137,11 @@ impl DatasetKind {
 
     fn missing_error(&self, dir: &Path, missing: &[&str]) -> DataError {
         let fix = match self {
-            Self::Arrays => "save them from NumPy (np.save) into that folder, or point --data-dir at the folder that has them".to_string(),
+            Self::Arrays => "save them from NumPy (np.save) into that folder, or point `data_dir` at the folder that has them".to_string(),
             Self::Cifar10 => format!(
                 "No package registry carries CIFAR-10: download {}, unpack it and put \
                  data_batch_1.bin .. data_batch_5.bin and test_batch.bin in {} (or, on a machine \
-                 with internet access, run the same command without --no-fetch, or \
+                 with internet access, run the same command without `no_fetch`, or \
                  `experiments fetch cifar10`). The Python \
                  version (cifar-10-batches-py/, as torchvision keeps it) is read too, from \
                  that folder or from the data directory itself",
@@ -149,7 +149,7 @@ impl DatasetKind {
                 dir.display()
             ),
             _ => format!(
-                "run `experiments fetch {}` (add `--data-dir {}` if you use another data directory)",
+                "run `experiments fetch {}` (add `data_dir` {} if you use another data directory)",
                 self.name(),
                 dir.parent().unwrap_or(dir).display()
             ),

@@ -194,7 +194,7 @@ fn malformed_files_are_clear_errors() {
     assert!(
         err.contains("train_y.npy")
             && err.contains("label 2 at index 2")
-            && err.contains("--classes"),
+            && err.contains("`classes`"),
         "{err}"
     );
 }

@@ -80,7 +80,7 @@ impl MeanFieldNetConfig {
     /// Checks only that N, p and C are positive (weights given from files have no law to check).
     pub fn check_sizes(&self) -> Result<(), ModelError> {
         for (what, value) in [
-            ("--width (N)", self.width),
+            ("`width` (N)", self.width),
             ("the input dimension p", self.input_dim),
             ("the number of classes C", self.classes),
         ] {

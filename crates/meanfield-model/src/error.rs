@@ -13,7 +13,7 @@ pub enum ModelError {
     #[error("unknown readout {0:?}: use `trainable` or `fixed`")]
     UnknownReadout(String),
     #[error(
-        "a fixed readout needs an N-independent initial law, but --readout-init is `pytorch` (U(±1/sqrt(N)) vanishes as N grows): pass e.g. --readout-init uniform:1 or normal:1"
+        "a fixed readout needs an N-independent initial law, but `readout_init` is `pytorch` (U(±1/sqrt(N)) vanishes as N grows): pass e.g. `readout_init` uniform:1 or normal:1"
     )]
     FixedReadoutNeedsWidthFreeInit,
     #[error("{what} must be ≥ 1, got {value}")]

@@ -205,7 +205,7 @@ fn fixed_readout_rejects_width_dependent_law() {
         .init(&Device::flex(), 0)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("--readout-init"), "{err}");
+    assert!(err.contains("`readout_init`"), "{err}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ pub enum OptimError {
         allowed: &'static str,
     },
     #[error(
-        "{flag} = {value} gives no training step: n_T = floor(T / γ_αβ(N)) = 0; raise --horizon or pass --steps"
+        "{flag} = {value} gives no training step: n_T = floor(T / γ_αβ(N)) = 0; raise `horizon` or pass `steps`"
     )]
     NoSteps { flag: &'static str, value: f64 },
 }

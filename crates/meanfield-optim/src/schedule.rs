@@ -53,27 +53,27 @@ fn check(
 impl ScheduleConfig {
     /// Checks every range of the paper and builds the schedule.
     pub fn init(&self) -> Result<Schedule, OptimError> {
-        check("--gamma", self.gamma, self.gamma > 0.0, "finite and > 0")?;
+        check("`gamma`", self.gamma, self.gamma > 0.0, "finite and > 0")?;
         check(
-            "--alpha",
+            "`alpha`",
             self.alpha,
             (0.0..1.0).contains(&self.alpha),
             "in [0, 1)",
         )?;
         check(
-            "--beta",
+            "`beta`",
             self.beta,
             (0.0..=1.0).contains(&self.beta),
             "in [0, 1]",
         )?;
         check(
-            "--width",
+            "`width`",
             self.width as f64,
             self.width >= 1,
             "an integer ≥ 1",
         )?;
         check(
-            "--horizon",
+            "`horizon`",
             self.horizon,
             self.horizon > 0.0,
             "finite and > 0",
@@ -252,37 +252,37 @@ mod tests {
             horizon: 1.0,
         };
         let cases = [
-            (ScheduleConfig { gamma: 0.0, ..good }, "--gamma"),
+            (ScheduleConfig { gamma: 0.0, ..good }, "`gamma`"),
             (
                 ScheduleConfig {
                     gamma: f64::NAN,
                     ..good
                 },
-                "--gamma",
+                "`gamma`",
             ),
-            (ScheduleConfig { alpha: 1.0, ..good }, "--alpha"),
+            (ScheduleConfig { alpha: 1.0, ..good }, "`alpha`"),
             (
                 ScheduleConfig {
                     alpha: -0.1,
                     ..good
                 },
-                "--alpha",
+                "`alpha`",
             ),
-            (ScheduleConfig { beta: 1.5, ..good }, "--beta"),
+            (ScheduleConfig { beta: 1.5, ..good }, "`beta`"),
             (
                 ScheduleConfig {
                     beta: f64::INFINITY,
                     ..good
                 },
-                "--beta",
+                "`beta`",
             ),
-            (ScheduleConfig { width: 0, ..good }, "--width"),
+            (ScheduleConfig { width: 0, ..good }, "`width`"),
             (
                 ScheduleConfig {
                     horizon: -1.0,
                     ..good
                 },
-                "--horizon",
+                "`horizon`",
             ),
         ];
         for (config, flag) in cases {

@@ -130,7 +130,7 @@ impl ChaosStudy {
     ) -> Result<Measured<ChaosResult>, StudyError> {
         if self.widths.is_empty() || self.seeds.is_empty() {
             return Err(StudyError::Invalid(
-                "--widths and --seeds must each list at least one value".into(),
+                "`widths` and `seeds` must each list at least one value".into(),
             ));
         }
         let start = Instant::now();
@@ -359,8 +359,8 @@ impl ChaosStudy {
         }
         report.push_str("\nTheory (docs/paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
         report.push_str(&tails_section(&result.rows));
-        report.push_str(&crate::grid::failed_section(&result.failed_runs));
-        write_file(&self.out.join("report.md"), report.as_bytes())
+        crate::report::write(&self.out, &report, &result.failed_runs, "")?;
+        Ok(())
     }
 }
 

@@ -173,7 +173,7 @@ impl CouplingStudy {
         widths.dedup();
         let Some(&largest) = widths.last() else {
             return Err(StudyError::Invalid(
-                "--widths must list at least one width".into(),
+                "`widths` must list at least one width".into(),
             ));
         };
         if self.reference_width <= largest {
@@ -183,7 +183,7 @@ impl CouplingStudy {
             )));
         }
         if self.snapshots == 0 {
-            return Err(StudyError::Invalid("--snapshots K must be ≥ 1".into()));
+            return Err(StudyError::Invalid("`snapshots` K must be ≥ 1".into()));
         }
         let batch_width = self.batch_width.unwrap_or(largest);
         let rows = largest.max(batch_width).max(self.reference_width / 2);

@@ -80,7 +80,8 @@ impl CouplingStudy {
                 Axes::LOG_LOG,
             )?;
         }
-        write_file(&self.out.join("report.md"), self.report(r).as_bytes())
+        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        Ok(())
     }
 
     /// The setting in a few words, for plot titles.
@@ -252,7 +253,6 @@ impl CouplingStudy {
                 }
             }
         }
-        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str(
             "\nNumbers: `coupling.csv` (D at each time), `sup.csv` (D per run), `fits.json`. Theory: docs/paper.md, \"The two limits\".\n",
         );

@@ -28,7 +28,7 @@ pub enum StudyError {
     )]
     Interrupted,
     #[error(
-        "--assemble-only: {missing} of {total} runs are not finished:\n{details}\nRun their jobs (or the command without --assemble-only) first"
+        "`assemble_only`: {missing} of {total} runs are not finished:\n{details}\nRun their jobs (or the command without `assemble_only`) first"
     )]
     MissingRuns {
         missing: usize,

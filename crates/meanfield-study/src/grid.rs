@@ -278,39 +278,10 @@ macro_rules! or_planned {
 }
 pub(crate) use or_planned;
 
-/// The report section every study and figure ends its numbers with when runs failed: how many,
-/// and each run's setting and error ([`Runs::failed`]); empty when none did.
-pub fn failed_section(failed: &[String]) -> String {
-    if failed.is_empty() {
-        return String::new();
-    }
-    let mut md = format!("\n## Failed runs ({}; left out above)\n\n", failed.len());
-    for f in failed {
-        md.push_str(&format!("- {f}\n"));
-    }
-    md
-}
-
 /// A short description of a run's setting for error lists.
 pub fn describe(c: &TrainConfig) -> String {
     format!(
         "N = {}, β = {}, γ = {}, M = {}, seed {}",
         c.width, c.beta, c.gamma, c.batch, c.seed
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failed_section_lists_each_run_or_nothing() {
-        assert_eq!(failed_section(&[]), "");
-        let md = failed_section(&["N = 20: diverged".into(), "N = 40: no space".into()]);
-        assert!(md.contains("## Failed runs (2; left out above)"), "{md}");
-        assert!(
-            md.contains("- N = 20: diverged\n- N = 40: no space\n"),
-            "{md}"
-        );
-    }
 }

@@ -22,6 +22,8 @@
 //! - [`histogram_grid`] — the figures' grids of histogram panels with their limit densities.
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
 //!   from finished runs only (`--assemble-only`).
+//! - [`report`] — `report.md`, written in one place for every study and figure (the failed
+//!   runs always listed the same way).
 //! - [`plot`] — every chart's rules in one place (labelled 1-2-5 log ticks, the legend off the
 //!   data with the series' own marks, fit bands, seed means); SVG (plotters) and PNG (resvg,
 //!   embedded font).
@@ -39,6 +41,7 @@ pub mod noise_correlation;
 pub mod particles;
 pub mod plan;
 pub mod plot;
+pub mod report;
 pub mod sgd_vs_diffusion;
 pub mod stats;
 pub mod tails;

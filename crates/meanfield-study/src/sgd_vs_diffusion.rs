@@ -25,7 +25,7 @@ use crate::plan::GridMode;
 use crate::plot::{Axes, Series, Style, save_chart};
 use crate::stats::{mean, sd};
 use crate::tails::not_meaningful_note;
-use crate::{StudyError, write_file, write_rows};
+use crate::{StudyError, write_rows};
 use meanfield_chaos::sliced::{Cloud, sliced_w2};
 use meanfield_chaos::tail::tail_index;
 use meanfield_chaos::w2_1d;
@@ -124,7 +124,7 @@ impl SgdVsDiffusion {
     fn configs(&self) -> Result<Vec<TrainConfig>, StudyError> {
         if self.betas.is_empty() || self.gammas.is_empty() || self.seeds == 0 {
             return Err(StudyError::Invalid(
-                "--betas and --gammas must each list a value, and --seeds must be ≥ 1".into(),
+                "`betas` and `gammas` must each list a value, and `seeds` must be ≥ 1".into(),
             ));
         }
         let mut out = Vec::new();
@@ -337,7 +337,8 @@ impl SgdVsDiffusion {
                 Axes::LOG_LOG,
             )?;
         }
-        write_file(&self.out.join("report.md"), self.report(r).as_bytes())
+        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        Ok(())
     }
 
     fn setting(&self) -> String {
@@ -404,7 +405,6 @@ impl SgdVsDiffusion {
             ));
         }
         md.push_str("\nReading it: where the gap is no larger than the run-to-run baselines, SGD and the diffusion have the same law at this N as far as S runs can tell, and step (5) holds; where it is larger, SGD's shared batch (ρ ≠ 0) or the discretisation matters. Theorem 2's limit has a diffusion only through the noise's covariance, which both share.\n");
-        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str("\nNumbers: `sgd_vs_diffusion.csv`. The dynamics: docs/diffusion.md.\n");
         md
     }

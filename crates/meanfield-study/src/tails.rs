@@ -15,7 +15,7 @@ use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plan::GridMode;
 use crate::plot::{Axes, Series, Style, save_chart};
-use crate::{StudyError, write_file, write_rows};
+use crate::{StudyError, write_rows};
 use meanfield_chaos::tail::{TailVerdict, default_k, hill_upper, tail_index};
 use meanfield_train::{StopHandle, TrainConfig};
 use serde::Serialize;
@@ -99,12 +99,12 @@ impl TailStudy {
     fn configs(&self) -> Result<Vec<TrainConfig>, StudyError> {
         if self.widths.is_empty() || self.gammas.is_empty() || self.batches.is_empty() {
             return Err(StudyError::Invalid(
-                "--widths, --gammas and --batches must each list at least one value".into(),
+                "`widths`, `gammas` and `batches` must each list at least one value".into(),
             ));
         }
         if let Some(w) = self.widths.iter().find(|&&w| w < 20) {
             return Err(StudyError::Invalid(format!(
-                "--widths {w}: a tail index needs at least 20 particles (k ≥ 10 order statistics)"
+                "`widths` {w}: a tail index needs at least 20 particles (k ≥ 10 order statistics)"
             )));
         }
         let mut out = Vec::new();
@@ -237,7 +237,8 @@ impl TailStudy {
                 Axes::LOG_X,
             )?;
         }
-        write_file(&self.out.join("report.md"), self.report(r).as_bytes())
+        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        Ok(())
     }
 
     fn title(&self) -> String {
@@ -303,7 +304,6 @@ impl TailStudy {
         for line in stability(&rows) {
             md.push_str(&format!("- {line}\n"));
         }
-        md.push_str(&crate::grid::failed_section(&r.failed_runs));
         md.push_str(
             "\nNumbers: `tails.csv` (one row per run), `hill_plot.csv` (Hill's index against k for each run).\n",
         );
@@ -393,7 +393,7 @@ pub fn stability(rows: &[TailRow]) -> Vec<String> {
         ));
     }
     if out.is_empty() {
-        out.push("one width only: give two or more --widths to check".into());
+        out.push("one width only: give two or more `widths` to check".into());
     }
     out
 }

@@ -127,7 +127,7 @@ fn a_limit_run_is_never_a_panel() {
     };
     let err = with(5000).unwrap_err().to_string();
     assert!(
-        err.contains("β = 1, N = 5000") && err.contains("--reference-width-one"),
+        err.contains("β = 1, N = 5000") && err.contains("`reference_width_one`"),
         "{err}"
     );
     let fig = with(100_000).unwrap();
@@ -294,7 +294,7 @@ fn overrides_are_checked() {
     let e = resolve_spec("figure1", Scale::Paper, None, o)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("--betas"), "{e}");
+    assert!(e.contains("`betas`"), "{e}");
     let mut bad = toml::Table::new();
     bad.insert("colour".into(), "red".into());
     let e = resolve_spec(

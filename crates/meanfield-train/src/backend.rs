@@ -132,7 +132,7 @@ fn wgpu_device() -> Result<Device, TrainError> {
         .clone()
         .map_err(|e| TrainError::Backend {
             backend: "wgpu".into(),
-            fix: format!("no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use --backend flex"),
+            fix: format!("no Vulkan GPU adapter ({e}); check `vulkaninfo`, or use `backend` flex"),
         })
 }
 
@@ -152,7 +152,7 @@ fn cuda_device() -> Result<Device, TrainError> {
         .map(|_| Device::cuda(0))
         .map_err(|_| TrainError::Backend {
             backend: "cuda".into(),
-            fix: "no CUDA device 0 (check `nvidia-smi`), or use --backend flex".into(),
+            fix: "no CUDA device 0 (check `nvidia-smi`), or use `backend` flex".into(),
         })
 }
 

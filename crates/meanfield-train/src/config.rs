@@ -48,7 +48,7 @@ impl std::str::FromStr for Engine {
             "closed-form" => Ok(Engine::ClosedForm),
             "autodiff" => Ok(Engine::Autodiff),
             other => Err(TrainError::Config {
-                source_name: "--engine".into(),
+                source_name: "`engine`".into(),
                 message: format!("{other:?} is not closed-form or autodiff"),
             }),
         }
@@ -284,7 +284,7 @@ impl TrainConfig {
             && n0 > steps
         {
             out.push(format!(
-                "warning: --steps {steps} ends the run before --average-from {n0}: the Polyak average never starts, and summary.json's \"averaged\" will be null"
+                "warning: `steps` {steps} ends the run before `average_from` {n0}: the Polyak average never starts, and summary.json's \"averaged\" will be null"
             ));
         }
         out
@@ -371,7 +371,7 @@ impl TrainConfig {
         let schedule = self.schedule().init()?;
         if self.steps.is_none() && schedule.horizon_steps() == 0 {
             return Err(meanfield_optim::OptimError::NoSteps {
-                flag: "--horizon",
+                flag: "`horizon`",
                 value: self.horizon,
             }
             .into());
@@ -381,35 +381,35 @@ impl TrainConfig {
             message,
         };
         if self.batch == 0 {
-            return Err(bad("--batch", "the batch size M must be ≥ 1".into()));
+            return Err(bad("`batch`", "the batch size M must be ≥ 1".into()));
         }
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
             return Err(bad(
-                "--temperature",
+                "`temperature`",
                 format!("{} must be finite and ≥ 0", self.temperature),
             ));
         }
         if !(self.penalty.is_finite() && self.penalty >= 0.0) {
             return Err(bad(
-                "--penalty",
+                "`penalty`",
                 format!("{} must be finite and ≥ 0", self.penalty),
             ));
         }
         if self.log_every == 0 {
-            return Err(bad("--log-every", "must be ≥ 1".into()));
+            return Err(bad("`log_every`", "must be ≥ 1".into()));
         }
         if self.train_subset == Some(0) || self.test_subset == Some(0) {
-            return Err(bad("--train-subset/--test-subset", "must be ≥ 1".into()));
+            return Err(bad("`train_subset`/`test_subset`", "must be ≥ 1".into()));
         }
         if self.identical_particles {
             let why = if !matches!(self.init, Init::Const(_)) {
-                Some(format!("--init is {}", self.init))
+                Some(format!("`init` is {}", self.init))
             } else if !matches!(self.readout_init, Init::Const(_)) {
-                Some(format!("--readout-init is {}", self.readout_init))
+                Some(format!("`readout_init` is {}", self.readout_init))
             } else if self.temperature > 0.0 {
-                Some("--temperature > 0 moves each particle with its own noise".into())
+                Some("`temperature` > 0 moves each particle with its own noise".into())
             } else if self.init_from.is_some() {
-                Some("--init-from may hold distinct particles".into())
+                Some("`init_from` may hold distinct particles".into())
             } else {
                 None
             };
@@ -425,7 +425,7 @@ impl TrainConfig {
         self.validate_dynamics()?;
         if self.snapshots == Some(0) {
             return Err(bad(
-                "--snapshots",
+                "`snapshots`",
                 "K must be ≥ 1 (K + 1 snapshots at t = 0, T/K, …, T)".into(),
             ));
         }
@@ -440,9 +440,9 @@ impl TrainConfig {
             .is_some_and(|o| o.is_le());
         if self.steps.is_none() && !finishes {
             return Err(bad(
-                "--horizon/--gamma",
+                "`horizon`/`gamma`",
                 format!(
-                    "T = {} at γ = {} gives n_T = {horizon_ratio:.3e} steps (γ_αβ(N) = {:.3e}), more than {MAX_HORIZON_STEPS}: a run that cannot finish. Check --gamma and --horizon, or give --steps to run a fixed number of steps",
+                    "T = {} at γ = {} gives n_T = {horizon_ratio:.3e} steps (γ_αβ(N) = {:.3e}), more than {MAX_HORIZON_STEPS}: a run that cannot finish. Check `gamma` and `horizon`, or give `steps` to run a fixed number of steps",
                     self.horizon,
                     self.gamma,
                     schedule.time_step()
@@ -454,7 +454,7 @@ impl TrainConfig {
             && k > steps
         {
             return Err(bad(
-                "--snapshots",
+                "`snapshots`",
                 format!(
                     "K = {k} asks for more snapshots than the run has steps ({steps}): choose K ≤ {steps} (one snapshot per step at most)"
                 ),
@@ -468,7 +468,7 @@ impl TrainConfig {
             && n0 > steps
         {
             return Err(bad(
-                "--average-from",
+                "`average_from`",
                 format!(
                     "n0 = {n0} is beyond the run's last step ({steps}): the average would never start. Choose n0 ≤ {steps}"
                 ),
@@ -494,14 +494,14 @@ impl TrainConfig {
         };
         if self.dynamics.is_sgd() {
             for (flag, set) in [
-                ("--drift-set", self.drift_set),
-                ("--noise-set", self.noise_set),
+                ("`drift_set`", self.drift_set),
+                ("`noise_set`", self.noise_set),
             ] {
                 if !set.is_batch() {
                     return Err(bad(
                         flag,
                         format!(
-                            "{set} applies only to the particle diffusion: add --dynamics diffusion, or leave it out (SGD steps on its batch)"
+                            "{set} applies only to the particle diffusion: add `dynamics` diffusion, or leave it out (SGD steps on its batch)"
                         ),
                     ));
                 }
@@ -510,22 +510,22 @@ impl TrainConfig {
         }
         if self.engine != Engine::ClosedForm {
             return Err(bad(
-                "--dynamics",
-                "the diffusion steps every particle with its own example weights, which the closed-form engine computes: use --engine closed-form".into(),
+                "`dynamics`",
+                "the diffusion steps every particle with its own example weights, which the closed-form engine computes: use `engine` closed-form".into(),
             ));
         }
         if self.identical_particles {
             return Err(bad(
-                "--dynamics",
+                "`dynamics`",
                 "the diffusion moves each particle with its own noise, so identical particles do not stay identical: train the full width".into(),
             ));
         }
         if self.drift_set.size(self.batch, usize::MAX) == 0 {
-            return Err(bad("--drift-set", "needs at least 1 example".into()));
+            return Err(bad("`drift_set`", "needs at least 1 example".into()));
         }
         if self.noise_set.size(self.batch, usize::MAX) < 2 {
             return Err(bad(
-                "--noise-set",
+                "`noise_set`",
                 format!(
                     "{} example(s) cannot estimate a covariance: give at least 2 (or full)",
                     self.noise_set.size(self.batch, usize::MAX)
@@ -614,6 +614,6 @@ mod tests {
         )])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("--beta") && err.contains("[0, 1]"), "{err}");
+        assert!(err.contains("`beta`") && err.contains("[0, 1]"), "{err}");
     }
 }

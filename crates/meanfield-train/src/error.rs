@@ -28,15 +28,15 @@ pub enum TrainError {
         source: std::io::Error,
     },
     #[error(
-        "{dir} holds an unfinished run of a different setting ({differences}): pass --force to start over there (its checkpoint is removed), or choose another --out"
+        "{dir} holds an unfinished run of a different setting ({differences}): pass `force` to start over there (its checkpoint is removed), or choose another `out`"
     )]
     OtherRunInProgress { dir: PathBuf, differences: String },
     #[error(
-        "--resume: {dir} has no checkpoint to resume from (train without --resume to start it)"
+        "`resume`: {dir} has no checkpoint to resume from (train without `resume` to start it)"
     )]
     NothingToResume { dir: PathBuf },
     #[error(
-        "{dir} holds a finished run of another setting ({differences}): it is not reused. Choose another --out, or pass --force to replace it"
+        "{dir} holds a finished run of another setting ({differences}): it is not reused. Choose another `out`, or pass `force` to replace it"
     )]
     ForeignRun { dir: PathBuf, differences: String },
     #[error(
@@ -48,15 +48,15 @@ pub enum TrainError {
         why: String,
     },
     #[error(
-        "{dir} was trained on other inputs ({changes}): it is not reused nor continued. Pass --force to train it again on the files as they are now, or restore the files it read"
+        "{dir} was trained on other inputs ({changes}): it is not reused nor continued. Pass `force` to train it again on the files as they are now, or restore the files it read"
     )]
     InputsChanged { dir: PathBuf, changes: String },
     #[error(
-        "{dir} is not a run directory and is not empty (it holds {first}): a run would write config.toml, metrics.csv and its weights among your files. Choose a new or empty folder for --out, or pass --force to write into it anyway"
+        "{dir} is not a run directory and is not empty (it holds {first}): a run would write config.toml, metrics.csv and its weights among your files. Choose a new or empty folder for `out`, or pass `force` to write into it anyway"
     )]
     NotARunDirectory { dir: PathBuf, first: String },
     #[error(
-        "{path} cannot be continued: {reason}. Restore it from a copy, or pass --force to train the run again from step 0"
+        "{path} cannot be continued: {reason}. Restore it from a copy, or pass `force` to train the run again from step 0"
     )]
     MetricsDamaged { path: PathBuf, reason: String },
     #[error(
@@ -64,7 +64,7 @@ pub enum TrainError {
     )]
     Interrupted { step: u64, dir: PathBuf },
     #[error(
-        "{dir} is being trained by {holder}: wait for it (--wait waits and then reuses the finished run), or choose another --out"
+        "{dir} is being trained by {holder}: wait for it (`wait` waits and then reuses the finished run), or choose another `out`"
     )]
     Locked { dir: PathBuf, holder: String },
     #[error(
@@ -82,7 +82,7 @@ pub enum TrainError {
     #[error("{path}: {reason}")]
     BadWeights { path: PathBuf, reason: String },
     #[error(
-        "diverged at step {step} (step size {step_size:.6e}): {what} is not finite. The step is too large for this β and γ: lower --gamma (or --beta); the last weights were not saved as final"
+        "diverged at step {step} (step size {step_size:.6e}): {what} is not finite. The step is too large for this β and γ: lower `gamma` (or `beta`); the last weights were not saved as final"
     )]
     Diverged {
         step: u64,

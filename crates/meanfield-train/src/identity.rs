@@ -101,11 +101,11 @@ impl Identity {
             version: self.version,
             why: if self.version > IDENTITY_VERSION {
                 format!(
-                    "this program knows versions up to {IDENTITY_VERSION}: run it with the newer program that made it, or train again here with --force"
+                    "this program knows versions up to {IDENTITY_VERSION}: run it with the newer program that made it, or train again here with `force`"
                 )
             } else {
                 format!(
-                    "the same settings give another trajectory since version {OLDEST_REUSABLE}: train again with --force (or keep it and give this run another --out)"
+                    "the same settings give another trajectory since version {OLDEST_REUSABLE}: train again with `force` (or keep it and give this run another `out`)"
                 )
             },
         })

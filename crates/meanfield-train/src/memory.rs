@@ -124,7 +124,7 @@ pub fn check(
     let per_particle = (e.total() - e.data) / particles as f64;
     let room = (available - e.data).max(0.0);
     let fits = (room / per_particle * shards as f64) as u64;
-    let mut ways = vec![format!("a smaller --width (about N ≤ {fits} fits here)")];
+    let mut ways = vec![format!("a smaller `width` (about N ≤ {fits} fits here)")];
     if room > 0.0 {
         // Each process holds ⌈N/S⌉ particles and the whole data set.
         let needed = (per_particle * config.net_width() as f64 / room).ceil() as usize;

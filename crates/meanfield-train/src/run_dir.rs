@@ -221,7 +221,7 @@ pub fn inspect(dir: &Path) -> Listing {
         let (expected, legacy) = (auto_name(&c), identity::legacy_name(&c));
         if automatic && name != expected && name != legacy {
             problems.push(format!(
-                "made by another version of the program, or renamed: its name is its setting's under no identity version this program knows (this version names it {expected}), so it is not reused automatically: rename it, or pass it as --out"
+                "made by another version of the program, or renamed: its name is its setting's under no identity version this program knows (this version names it {expected}), so it is not reused automatically: rename it, or pass it as `out`"
             ));
         }
     }

@@ -41,7 +41,7 @@ pub(crate) fn startup_line(
         ));
     }
     let steps_note = if config.steps.is_some() {
-        format!(", running {steps} (--steps)")
+        format!(", running {steps} (a fixed number of steps)")
     } else {
         String::new()
     };

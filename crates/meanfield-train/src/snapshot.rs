@@ -137,7 +137,7 @@ pub fn load(dir: &Path) -> Result<Snapshots, TrainError> {
     };
     let mut reader = csv::Reader::from_path(&index).map_err(|e| {
         bad(format!(
-            "cannot read the snapshot index ({e}): was the run trained with --snapshots K?"
+            "cannot read the snapshot index ({e}): was the run trained with `snapshots` K?"
         ))
     })?;
     let points: Vec<SnapshotPoint> = reader

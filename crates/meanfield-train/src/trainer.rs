@@ -81,8 +81,8 @@ fn train_with(
     config.validate()?;
     if options.force && options.resume {
         return Err(TrainError::Config {
-            source_name: "--resume --force".into(),
-            message: "contradict each other: --resume continues from the checkpoint, --force removes it and starts over; give one".into(),
+            source_name: "`resume` `force`".into(),
+            message: "contradict each other: `resume` continues from the checkpoint, `force` removes it and starts over; give one".into(),
         });
     }
     // 2. Reuse, or hold the lock and find the checkpoint ([`prepare`]); in a sharded run the
@@ -201,7 +201,7 @@ fn prepare(
         // Said, never silent: --force throws away a checkpoint's work.
         if checkpoint::latest(dir).is_some() {
             say(&format!(
-                "--force: removing the checkpoint in {} and starting over",
+                "starting over as asked (force): removing the checkpoint in {}",
                 dir.display()
             ));
         }

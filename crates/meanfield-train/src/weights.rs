@@ -71,7 +71,7 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
         return Err(TrainError::BadWeights {
             path: path.to_path_buf(),
             reason: format!(
-                "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another --width or dataset?",
+                "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another `width` or dataset?",
                 expected[0], expected[1]
             ),
         });
@@ -292,7 +292,7 @@ pub fn load_rows(
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     if shape != expected {
         return Err(bad(format!(
-            "shape {shape:?}, expected {expected:?}: was it saved by a run with another --width or dataset?"
+            "shape {shape:?}, expected {expected:?}: was it saved by a run with another `width` or dataset?"
         )));
     }
     if npy.order() != npyz::Order::C

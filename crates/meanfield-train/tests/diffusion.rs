@@ -429,7 +429,7 @@ fn diffusion_settings_are_checked() {
         c.drift_set = ExampleSet::Full;
     })
     .unwrap_err();
-    assert!(e.contains("--dynamics diffusion"), "{e}");
+    assert!(e.contains("`dynamics` diffusion"), "{e}");
     // SGD's config.toml does not mention the diffusion (existing run names stay the same).
     let text = TrainConfig::default().to_toml();
     assert!(

@@ -345,7 +345,7 @@ fn run_locks() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         !waiting.is_finished(),
-        "train --wait did not wait for the lock"
+        "train with `wait` did not wait for the lock"
     );
     drop(held);
     assert!(matches!(

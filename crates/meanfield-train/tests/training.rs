@@ -260,7 +260,7 @@ fn one_particle_reduction_rejects_distinct_particles() {
     config.init = Init::Pytorch;
     let e = config.validate().unwrap_err().to_string();
     assert!(
-        e.contains("identical_particles") && e.contains("--init is pytorch"),
+        e.contains("identical_particles") && e.contains("`init` is pytorch"),
         "{e}"
     );
     config.init = Init::Const(0.01);

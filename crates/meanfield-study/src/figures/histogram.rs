@@ -182,8 +182,8 @@ impl HistogramFigure {
             if let Some(panel) = panels.iter().find(|p| p.config == limit.config) {
                 return Err(StudyError::Invalid(format!(
                     "{name}: the limit run {} is the panel \"{}\" itself (its W2 would be 0 by \
-                     construction). Give a reference wider than every panel: --reference-width \
-                     for the β < 1 limit, --reference-width-one for the β = 1 limit (default: {} × \
+                     construction). Give a reference wider than every panel: `reference_width` \
+                     for the β < 1 limit, `reference_width_one` for the β = 1 limit (default: {} × \
                      the widest panel)",
                     limit.label,
                     panel.title,

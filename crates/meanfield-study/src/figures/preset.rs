@@ -45,7 +45,7 @@ impl FromStr for Scale {
             "paper" => Ok(Scale::Paper),
             "quick" => Ok(Scale::Quick),
             other => Err(StudyError::Invalid(format!(
-                "--scale {other:?}: expected paper (the paper's protocol) or quick (minutes on a CPU)"
+                "`scale` {other:?}: expected paper (the paper's protocol) or quick (minutes on a CPU)"
             ))),
         }
     }
@@ -199,22 +199,25 @@ impl FigureSpec {
             if !uses.contains(&key.as_str()) {
                 return Err(StudyError::Invalid(format!(
                     "{figure} has no `{key}` to override (it uses: {})",
-                    uses.join(", ")
+                    uses.iter()
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
         for key in varies {
             if o.train.contains_key(*key) {
                 let grid_flag = match *key {
-                    "width" => "--widths",
-                    "seed" => "--seeds",
-                    "beta" => "--betas",
-                    "gamma" => "--gammas",
-                    "batch" => "--batches",
+                    "width" => "`widths`",
+                    "seed" => "`seeds`",
+                    "beta" => "`betas`",
+                    "gamma" => "`gammas`",
+                    "batch" => "`batches`",
                     other => other,
                 };
                 return Err(StudyError::Invalid(format!(
-                    "{figure} sets `{key}` per run: use {grid_flag} instead of --{key}"
+                    "{figure} sets `{key}` per run: use {grid_flag} instead of `{key}`"
                 )));
             }
         }

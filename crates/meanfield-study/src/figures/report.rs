@@ -81,17 +81,11 @@ impl Report<'_> {
                 .collect::<Vec<_>>()
                 .join(", "),
         );
-        md.push_str(".\n\n");
-        let failed = crate::grid::failed_section(self.failed);
-        if !failed.is_empty() {
-            md.push_str(failed.trim_start());
-            md.push('\n');
-        }
-        md.push_str("## Settings (after scale and overrides)\n\n```toml\n");
-        md.push_str(&self.spec.to_toml());
-        md.push_str("```\n");
-        let path = out.join("report.md");
-        crate::write_file(&path, md.as_bytes())?;
-        Ok(path)
+        md.push_str(".\n");
+        let settings = format!(
+            "## Settings (after scale and overrides)\n\n```toml\n{}```\n",
+            self.spec.to_toml()
+        );
+        crate::report::write(out, &md, self.failed, &settings)
     }
 }

@@ -1,0 +1,88 @@
+//! `report.md`, written in one place for every study and figure: the study's own markdown (its
+//! numbers and charts), then the runs that failed (the one rule: always listed, right after the
+//! results they are missing from), then an appendix (a figure's settings), written atomically.
+
+use crate::StudyError;
+use std::path::{Path, PathBuf};
+
+/// The report's file name in a study's or figure's folder.
+pub const FILE: &str = "report.md";
+
+/// Writes `out/report.md`: `body`, the failed-runs section ([`failed_section`], nothing when
+/// none failed), then `appendix`. Returns the report's path.
+pub fn write(
+    out: &Path,
+    body: &str,
+    failed: &[String],
+    appendix: &str,
+) -> Result<PathBuf, StudyError> {
+    let mut md = body.to_string();
+    let failed = failed_section(failed);
+    if !failed.is_empty() {
+        if !md.ends_with('\n') {
+            md.push('\n');
+        }
+        md.push_str(&failed);
+    }
+    if !appendix.is_empty() {
+        if !md.ends_with("\n\n") {
+            md.push('\n');
+        }
+        md.push_str(appendix);
+    }
+    let path = out.join(FILE);
+    crate::write_file(&path, md.as_bytes())?;
+    Ok(path)
+}
+
+/// The section listing the runs that failed: how many, and each run's setting and error
+/// ([`crate::grid::Runs::failed`]); empty when none did.
+pub fn failed_section(failed: &[String]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut md = format!("\n## Failed runs ({}; left out above)\n\n", failed.len());
+    for f in failed {
+        md.push_str(&format!("- {f}\n"));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_section_lists_each_run_or_nothing() {
+        assert_eq!(failed_section(&[]), "");
+        let md = failed_section(&["N = 20: diverged".into(), "N = 40: no space".into()]);
+        assert!(md.contains("## Failed runs (2; left out above)"), "{md}");
+        assert!(
+            md.contains("- N = 20: diverged\n- N = 40: no space\n"),
+            "{md}"
+        );
+    }
+
+    /// The body, then the failed runs, then the appendix, in that order; nothing added when no
+    /// run failed.
+    #[test]
+    fn the_report_is_body_failed_runs_appendix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "# T\n\nnumbers\n",
+            &["N = 5: diverged".into()],
+            "## Settings\n",
+        )
+        .unwrap();
+        let md = std::fs::read_to_string(&path).unwrap();
+        let (numbers, failed, settings) = (
+            md.find("numbers").unwrap(),
+            md.find("## Failed runs (1").unwrap(),
+            md.find("## Settings").unwrap(),
+        );
+        assert!(numbers < failed && failed < settings, "{md}");
+        write(dir.path(), "# T\n\nnumbers\n", &[], "").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# T\n\nnumbers\n");
+    }
+}

@@ -1,0 +1,86 @@
+//! The libraries name settings as `key`, in backticks, with config.toml's names
+//! (`train_subset`, `gamma`, `force`); this program spells each one as its flag
+//! (`--train-subset`). [`spell`] does it for every message of a library this program prints,
+//! reading the flags from the command-line definition itself, so a renamed flag is one edit in
+//! cli.rs and no library changes.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Every long flag of every subcommand, by its setting's name (`train_subset` → `train-subset`).
+fn flags() -> &'static HashMap<String, String> {
+    static FLAGS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    FLAGS.get_or_init(|| {
+        let mut map = HashMap::new();
+        let mut stack = vec![crate::cli::command()];
+        while let Some(cmd) = stack.pop() {
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    map.insert(long.replace('-', "_"), long.to_string());
+                }
+            }
+            stack.extend(cmd.get_subcommands().cloned());
+        }
+        map
+    })
+}
+
+/// `message` with each `key` that is a flag of this program written as `--flag`; any other
+/// backticked text is left as it is.
+pub fn spell(message: &str) -> String {
+    let flags = flags();
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let inner = &after[..close];
+        let is_key = inner.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        match flags.get(inner).filter(|_| is_key) {
+            Some(long) => {
+                out.push_str("--");
+                out.push_str(long);
+            }
+            None => {
+                out.push('`');
+                out.push_str(inner);
+                out.push('`');
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spell;
+
+    /// Settings become flags (dashes for underscores); other code spans, and a lone backtick,
+    /// stay as they are.
+    #[test]
+    fn settings_are_spelled_as_flags() {
+        assert_eq!(
+            spell("lower `gamma` (or `beta`), raise `train_subset`"),
+            "lower --gamma (or --beta), raise --train-subset"
+        );
+        assert_eq!(
+            spell("config `resume` `force`: give one"),
+            "config --resume --force: give one"
+        );
+        assert_eq!(
+            spell("but `readout_init` is `pytorch`; `identical_particles = true` or `x`"),
+            "but --readout-init is `pytorch`; `identical_particles = true` or `x`"
+        );
+        assert_eq!(spell("a lone ` stays"), "a lone ` stays");
+        assert_eq!(spell("`widths` of a study"), "--widths of a study");
+    }
+}
