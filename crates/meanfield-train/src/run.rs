@@ -155,7 +155,7 @@ impl Run {
             width: rows.len(),
             ..config.net(p, classes)
         };
-        let stepper = match resumed.as_mut() {
+        let mut stepper = match resumed.as_mut() {
             // The checkpoint's weights are moved, not copied (W1 is 3.1 GB at N = 10^6).
             Some(c) => {
                 let model = block.init_with(
@@ -174,7 +174,6 @@ impl Run {
                 Stepper::fresh_in(config, task.train.clone(), &device, shard.clone()),
             )?,
         };
-        let mut stepper = stepper;
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
         let snapshots = snapshot::plan(config, steps)?;
