@@ -211,6 +211,66 @@ fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
     same_bytes(&killed, &straight, &WEIGHTS);
 }
 
+/// SIGTERM reaching only process 1 of 2 stops both after the same step, with one checkpoint of
+/// that step (the processes agree on stopping every step); the same command then continues and
+/// ends with the bytes of an uninterrupted run.
+#[test]
+fn a_stop_seen_by_one_process_stops_all_after_the_same_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stopped, straight) = (tmp.path().join("stopped"), tmp.path().join("straight"));
+    let long = |out: &Path| {
+        let mut args = small_mnist_run(out);
+        args.extend(["--checkpoint-every", "50"].map(String::from));
+        set(&mut args, "--steps", "1000");
+        set(&mut args, "--width", "2000");
+        args
+    };
+    let args = long(&stopped);
+    let log = tmp.path().join("stderr.txt");
+    let mut child = mpirun(2, &args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !stopped.join("checkpoint/state.json").is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint written"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = ranks_pid(stopped.to_str().unwrap(), "1").expect("rank 1 is running");
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let said = std::fs::read_to_string(&log).unwrap();
+    let steps: Vec<&str> = said
+        .lines()
+        .filter_map(|l| l.split("interrupted after step ").nth(1))
+        .map(|rest| rest.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        steps.len(),
+        2,
+        "both processes say where they stopped: {said}"
+    );
+    assert_eq!(steps[0], steps[1], "{said}");
+    let state = std::fs::read_to_string(stopped.join("checkpoint/state.json")).unwrap();
+    assert!(
+        state.starts_with(&format!("{{\"step\":{},", steps[0])),
+        "the checkpoint is of the step both stopped after: {state}"
+    );
+    let rerun = ok(mpirun(2, &args));
+    assert!(String::from_utf8_lossy(&rerun.stderr).contains("resuming from the checkpoint"));
+    ok(mpirun(2, &long(&straight)));
+    same_bytes(&stopped, &straight, &WEIGHTS);
+}
+
 /// Started as several MPI processes, a grid command (which has no particles to shard) says
 /// what runs over MPI instead of training its grid once per process.
 #[test]
