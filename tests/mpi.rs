@@ -154,42 +154,48 @@ fn ranks_pid(marker: &str, rank: &str) -> Option<u32> {
     None
 }
 
-/// Process 1 of 2 killed (SIGKILL) mid-run, after its first checkpoint: mpirun ends the other and exits non-zero within
-/// seconds (no hang), the last checkpoint stays whole, and the same command resumes from it
-/// and ends with the bytes of an uninterrupted two-process run.
-#[test]
-fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (killed, straight) = (tmp.path().join("killed"), tmp.path().join("straight"));
-    // Long enough to be killed mid-run (several seconds): N = 2000, 1000 steps, a checkpoint
-    // every 50.
-    let long = |out: &Path| {
-        let mut args = run_args(out, &["--checkpoint-every", "50"]);
-        set(&mut args, "--steps", "1000");
-        set(&mut args, "--width", "2000");
-        args
-    };
-    let args = long(&killed);
-    let mut child = mpirun(2, &args)
+/// A run long enough to be interrupted mid-run (several seconds): N = 2000, 1000 steps, a
+/// checkpoint every 50.
+fn long_run(out: &Path) -> Vec<String> {
+    let mut args = run_args(out, &["--checkpoint-every", "50"]);
+    set(&mut args, "--steps", "1000");
+    set(&mut args, "--width", "2000");
+    args
+}
+
+/// Starts `args` (writing into `out`) as 2 processes, waits for its first checkpoint, and
+/// returns mpirun and the pid of process 1.
+fn start_then_checkpoint(args: &[String], out: &Path, stderr: Stdio) -> (std::process::Child, u32) {
+    let mut child = mpirun(2, args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    let marker = killed.to_str().unwrap().to_string();
     let started = Instant::now();
-    // Wait for a checkpoint, then kill rank 1.
-    while !killed.join("checkpoint/state.json").is_file() {
+    while !out.join("checkpoint/state.json").is_file() {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "no checkpoint written"
         );
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
+            "the run ended before it could be interrupted"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pid = ranks_pid(&marker, "1").expect("rank 1 is running");
+    let pid = ranks_pid(out.to_str().unwrap(), "1").expect("rank 1 is running");
+    (child, pid)
+}
+
+/// Process 1 of 2 killed (SIGKILL) mid-run, after its first checkpoint: mpirun ends the other
+/// and exits non-zero within seconds (no hang), the last checkpoint stays whole, and the same
+/// command resumes from it and ends with the bytes of an uninterrupted two-process run.
+#[test]
+fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (killed, straight) = (tmp.path().join("killed"), tmp.path().join("straight"));
+    let args = long_run(&killed);
+    let (mut child, pid) = start_then_checkpoint(&args, &killed, Stdio::null());
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     let killed_at = Instant::now();
     let status = loop {
@@ -207,7 +213,7 @@ fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
     let rerun = ok(mpirun(2, &args));
     let stderr = String::from_utf8_lossy(&rerun.stderr);
     assert!(stderr.contains("resuming from the checkpoint"), "{stderr}");
-    ok(mpirun(2, &long(&straight)));
+    ok(mpirun(2, &long_run(&straight)));
     same_bytes(&killed, &straight, &WEIGHTS);
 }
 
@@ -218,33 +224,10 @@ fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
 fn a_stop_seen_by_one_process_stops_all_after_the_same_step() {
     let tmp = tempfile::tempdir().unwrap();
     let (stopped, straight) = (tmp.path().join("stopped"), tmp.path().join("straight"));
-    let long = |out: &Path| {
-        let mut args = small_mnist_run(out);
-        args.extend(["--checkpoint-every", "50"].map(String::from));
-        set(&mut args, "--steps", "1000");
-        set(&mut args, "--width", "2000");
-        args
-    };
-    let args = long(&stopped);
+    let args = long_run(&stopped);
     let log = tmp.path().join("stderr.txt");
-    let mut child = mpirun(2, &args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !stopped.join("checkpoint/state.json").is_file() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint written"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before the stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid = ranks_pid(stopped.to_str().unwrap(), "1").expect("rank 1 is running");
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    let (mut child, pid) = start_then_checkpoint(&args, &stopped, stderr);
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(!status.success());
@@ -267,7 +250,7 @@ fn a_stop_seen_by_one_process_stops_all_after_the_same_step() {
     );
     let rerun = ok(mpirun(2, &args));
     assert!(String::from_utf8_lossy(&rerun.stderr).contains("resuming from the checkpoint"));
-    ok(mpirun(2, &long(&straight)));
+    ok(mpirun(2, &long_run(&straight)));
     same_bytes(&stopped, &straight, &WEIGHTS);
 }
 

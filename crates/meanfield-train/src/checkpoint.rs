@@ -10,11 +10,10 @@
 //! the previous one is renamed to `checkpoint.old/`, the new one to `checkpoint/`, and the old
 //! one removed. A crash at any point leaves `checkpoint/` or `checkpoint.old/` whole.
 
-use crate::shard::Shard;
+use crate::shard::{Shard, on_lead};
 use crate::{TrainError, weights};
 use meanfield_data::sampler::SamplerState;
 use meanfield_model::MeanFieldNet;
-use meanfield_model::PartialSum;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -61,38 +60,23 @@ pub fn save(
     shard: Option<&Shard>,
 ) -> Result<(), TrainError> {
     let partial = run.join(PARTIAL);
-    let lead = shard.is_none_or(|s| s.is_lead());
-    let agree = |r: Result<(), TrainError>| match shard {
-        Some(s) => s.agree(r),
-        None => r,
-    };
-    agree(if lead {
-        (|| {
-            if partial.exists() {
-                std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-            }
-            std::fs::create_dir_all(&partial).map_err(io(&partial))
-        })()
-    } else {
-        Ok(())
-    })?;
-    let mut sets = vec![(weights::HIDDEN, weights::READOUT, model)];
-    if let Some(avg) = average {
-        sets.push((weights::HIDDEN_AVG, weights::READOUT_AVG, avg));
-    }
-    for (hidden, readout, net) in sets {
-        for (name, tensor) in [(hidden, net.hidden.val()), (readout, net.readout.val())] {
-            let path = partial.join(name);
-            match shard {
-                None => weights::save_tensor(&path, &tensor)?,
-                Some(s) => {
-                    let shape = [s.total_width(), tensor.dims()[1]];
-                    weights::save_shared(&path, shape, &tensor, s.rows().start, s)?
-                }
-            }
+    on_lead(shard, || {
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
         }
+        std::fs::create_dir_all(&partial).map_err(io(&partial))
+    })?;
+    weights::save_net(&partial, weights::HIDDEN, weights::READOUT, model, shard)?;
+    if let Some(avg) = average {
+        weights::save_net(
+            &partial,
+            weights::HIDDEN_AVG,
+            weights::READOUT_AVG,
+            avg,
+            shard,
+        )?;
     }
-    agree(if lead { commit(run, state) } else { Ok(()) })
+    on_lead(shard, || commit(run, state))
 }
 
 /// Writes `state.json` into the partial checkpoint and puts it in place of the current one.

@@ -342,10 +342,10 @@ impl Run {
             Some((step, s)) if step == self.done() => s,
             _ => score(&model, &self.task, &self.device, shard),
         };
-        save_weights(&self.dir, weights::HIDDEN, weights::READOUT, &model, shard)?;
+        weights::save_net(&self.dir, weights::HIDDEN, weights::READOUT, &model, shard)?;
         let averaged = match self.average_model() {
             Some(avg) => {
-                save_weights(
+                weights::save_net(
                     &self.dir,
                     weights::HIDDEN_AVG,
                     weights::READOUT_AVG,
@@ -561,26 +561,6 @@ fn score(model: &MeanFieldNet, task: &Task, device: &Device, shard: Option<&Shar
         test_loss,
         test_accuracy,
     }
-}
-
-/// Writes `model`'s weights (a shard's block: its rows of the whole files).
-fn save_weights(
-    dir: &Path,
-    hidden: &str,
-    readout: &str,
-    model: &MeanFieldNet,
-    shard: Option<&Shard>,
-) -> Result<(), TrainError> {
-    for (name, tensor) in [(hidden, model.hidden.val()), (readout, model.readout.val())] {
-        match shard {
-            None => weights::save_tensor(&dir.join(name), &tensor)?,
-            Some(s) => {
-                let shape = [s.total_width(), tensor.dims()[1]];
-                weights::save_shared(&dir.join(name), shape, &tensor, s.rows().start, s)?
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a sharded run cannot do yet, refused before anything is written.

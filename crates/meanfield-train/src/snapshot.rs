@@ -104,15 +104,8 @@ pub fn write_due(
             ("hidden", model.hidden.val()),
             ("readout", model.readout.val()),
         ] {
-            let cols = tensor.dims()[1];
-            let path = file(dir, name, s.j);
-            match shard {
-                None => weights::save_tensor(&path, &tensor.slice([0..s.rows, 0..cols]))?,
-                // Each shard writes its rows among the first R.
-                Some(sh) => {
-                    weights::save_shared(&path, [s.rows, cols], &tensor, sh.rows().start, sh)?
-                }
-            }
+            // A shard writes its rows among the first R.
+            weights::save_rows(&file(dir, name, s.j), s.rows, &tensor, shard)?;
         }
     }
     Ok(())

@@ -82,15 +82,7 @@ pub fn initial_model(
     classes: usize,
     device: &Device,
 ) -> Result<MeanFieldNet, TrainError> {
-    let net = config.net(input_dim, classes);
-    match &config.init_from {
-        None => Ok(net.init(device, config.init_seed())?),
-        Some(dir) => {
-            let hidden = weights::load(&dir.join(weights::HIDDEN), [net.width, net.input_dim])?;
-            let readout = weights::load(&dir.join(weights::READOUT), [net.width, net.classes])?;
-            Ok(net.init_with(device, hidden, readout)?)
-        }
-    }
+    initial_block(config, input_dim, classes, device, 0..config.net_width())
 }
 
 /// Particles `rows` of [`initial_model`] (a shard's block), drawn or read alone: particle k

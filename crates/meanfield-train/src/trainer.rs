@@ -89,55 +89,45 @@ fn train_with(
     //    lead shard does this and the others follow it.
     let dir = run_dir::run_dir(config);
     let shard = options.shard.clone();
-    if let Some(shard) = shard.as_ref().filter(|s| !s.is_lead()) {
-        return follow_lead(
-            config,
-            task,
-            options.quiet,
-            shard,
-            &dir,
-            options.stop.clone(),
-        );
-    }
-    let quiet = options.quiet;
-    let say = |line: &str| {
-        if !quiet {
-            eprintln!("{line}");
+    let prepared = match shard.as_ref().filter(|s| !s.is_lead()) {
+        Some(follower) => follow_lead(config, follower, &dir)?,
+        None => {
+            let quiet = options.quiet;
+            let say = |line: &str| {
+                if !quiet {
+                    eprintln!("{line}");
+                }
+            };
+            let prepared = prepare(config, task.is_none(), &options, &dir, &say);
+            // The lead shard (or an unsharded run) decides, and tells the other shards.
+            if let Some(s) = &shard {
+                s.lead_says(match &prepared {
+                    Ok(Prepared::Reused(_)) => Decision::Reused,
+                    Ok(Prepared::Train {
+                        checkpoint: Some(_),
+                        ..
+                    }) => Decision::Resume,
+                    Ok(Prepared::Train { .. }) => Decision::Fresh,
+                    Err(_) => Decision::Failed,
+                } as u32);
+            }
+            prepared?
         }
     };
-    // The lead shard (or an unsharded run) decides, and tells the other shards what it chose.
-    let tell = |decision: Decision| {
-        if let Some(s) = &shard {
-            s.lead_says(decision as u32);
-        }
-    };
-    let start = prepare(config, task.is_none(), &options, &dir, &say);
-    let (lock, checkpoint) = match start {
-        Ok(Prepared::Reused(summary)) => {
-            tell(Decision::Reused);
+    let (lock, checkpoint) = match prepared {
+        Prepared::Reused(summary) => {
             return Ok(Outcome::Reused {
                 dir,
                 summary: *summary,
             });
         }
-        Ok(Prepared::Train { lock, checkpoint }) => {
-            tell(if checkpoint.is_some() {
-                Decision::Resume
-            } else {
-                Decision::Fresh
-            });
-            (lock, checkpoint)
-        }
-        Err(e) => {
-            tell(Decision::Failed);
-            return Err(e);
-        }
+        Prepared::Train { lock, checkpoint } => (lock, checkpoint),
     };
     let mut run = Run::start(
         config,
         checkpoint.as_deref(),
         options.quiet,
-        Some(lock),
+        lock,
         task,
         shard,
     )?;
@@ -152,9 +142,9 @@ fn train_with(
 enum Prepared {
     /// A finished run of this setting, reused.
     Reused(Box<Summary>),
-    /// Train, under this lock, fresh or from this checkpoint.
+    /// Train, under this lock (held by the lead shard only), fresh or from this checkpoint.
     Train {
-        lock: crate::lock::RunLock,
+        lock: Option<crate::lock::RunLock>,
         checkpoint: Option<PathBuf>,
     },
 }
@@ -213,28 +203,20 @@ fn prepare(
             dir: dir.to_path_buf(),
         });
     }
-    Ok(Prepared::Train { lock, checkpoint })
+    Ok(Prepared::Train {
+        lock: Some(lock),
+        checkpoint,
+    })
 }
 
-/// A shard other than the lead: does what the lead decided (reuse, fresh, resume), trains its
-/// block, and returns the same outcome. The lead holds the lock and writes the run's files.
-fn follow_lead(
-    config: &TrainConfig,
-    task: Option<Task>,
-    quiet: bool,
-    shard: &Shard,
-    dir: &Path,
-    stop: StopHandle,
-) -> Result<Outcome, TrainError> {
-    let decision = shard.lead_says(Decision::Failed as u32);
+/// A shard other than the lead: what the lead decided (reuse, fresh, resume). The lead holds
+/// the lock and writes the run's files.
+fn follow_lead(config: &TrainConfig, shard: &Shard, dir: &Path) -> Result<Prepared, TrainError> {
     let failed = || TrainError::ShardFailed { ranks: vec![0] };
-    let checkpoint = match decision {
+    let checkpoint = match shard.lead_says(Decision::Failed as u32) {
         d if d == Decision::Reused as u32 => {
             let summary = run_dir::reusable(dir, config, &|_| {})?.ok_or_else(failed)?;
-            return Ok(Outcome::Reused {
-                dir: dir.to_path_buf(),
-                summary,
-            });
+            return Ok(Prepared::Reused(Box::new(summary)));
         }
         d if d == Decision::Fresh as u32 => None,
         // The lead found it; were it gone here, loading it fails on every shard alike.
@@ -243,18 +225,8 @@ fn follow_lead(
         }
         _ => return Err(failed()),
     };
-    let mut run = Run::start(
-        config,
-        checkpoint.as_deref(),
-        quiet,
-        None,
-        task,
-        Some(shard.clone()),
-    )?;
-    run.fit(&stop)?;
-    let summary = run.finish()?;
-    Ok(Outcome::Trained {
-        dir: dir.to_path_buf(),
-        summary,
+    Ok(Prepared::Train {
+        lock: None,
+        checkpoint,
     })
 }

@@ -70,13 +70,35 @@ pub fn load(path: &Path, expected: [usize; 2]) -> Result<Vec<f32>, TrainError> {
     if shape != expected {
         return Err(TrainError::BadWeights {
             path: path.to_path_buf(),
-            reason: format!(
-                "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another `width` or dataset?",
-                expected[0], expected[1]
-            ),
+            reason: wrong_shape(shape, expected),
         });
     }
     Ok(data)
+}
+
+/// Why a matrix of `shape` is not the `expected` one.
+fn wrong_shape(shape: [usize; 2], expected: [usize; 2]) -> String {
+    format!(
+        "shape {shape:?}, expected {expected:?} (N = {}, second axis = {}): was it saved by a run with another `width` or dataset?",
+        expected[0], expected[1]
+    )
+}
+
+/// The shape of a `.npy` header that holds a float32 C-order matrix, else why not.
+fn matrix_shape<R: std::io::Read>(npy: &npyz::NpyFile<R>) -> Result<[usize; 2], String> {
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let shape: [usize; 2] = shape
+        .clone()
+        .try_into()
+        .map_err(|_| format!("shape {shape:?} is not a matrix [rows, columns]"))?;
+    if npy.order() != npyz::Order::C {
+        return Err("Fortran order; save it in C order".into());
+    }
+    let dtype = npy.dtype();
+    if dtype != npyz::DType::Plain("<f4".parse().expect("valid type string")) {
+        return Err(format!("dtype {}, expected float32 (<f4)", dtype.descr()));
+    }
+    Ok(shape)
 }
 
 /// Reads a float32 (little-endian) C-order matrix of any shape [rows, cols].
@@ -91,21 +113,7 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     })?;
     let npy =
         npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let shape: [usize; 2] = shape
-        .clone()
-        .try_into()
-        .map_err(|_| bad(format!("shape {shape:?} is not a matrix [rows, columns]")))?;
-    if npy.order() != npyz::Order::C {
-        return Err(bad("Fortran order; save it in C order".into()));
-    }
-    let dtype = npy.dtype();
-    if dtype != npyz::DType::Plain("<f4".parse().expect("valid type string")) {
-        return Err(bad(format!(
-            "dtype {}, expected float32 (<f4)",
-            dtype.descr()
-        )));
-    }
+    let shape = matrix_shape(&npy).map_err(bad)?;
     let data: Vec<f32> = npy
         .into_vec()
         .map_err(|e| bad(format!("cannot read the data: {e}")))?;
@@ -265,6 +273,46 @@ pub fn save_shared(
     })
 }
 
+/// Writes rows 0..`rows` of a matrix held whole in `local` (no `shard`) or, with `shard`, held
+/// in blocks by the shards of a run, `local` being this shard's ([`save_shared`]): the snapshot
+/// writer (the first R particles) and, through [`save_whole`], every weight file of a run.
+pub fn save_rows(
+    path: &Path,
+    rows: usize,
+    local: &burn::tensor::Tensor<2>,
+    shard: Option<&crate::shard::Shard>,
+) -> Result<(), TrainError> {
+    let cols = local.dims()[1];
+    match shard {
+        None => save_tensor(path, &local.clone().slice([0..rows, 0..cols])),
+        Some(s) => save_shared(path, [rows, cols], local, s.rows().start, s),
+    }
+}
+
+/// Writes a whole matrix: `local` itself, or a shard's block of the whole ([`save_rows`]).
+pub fn save_whole(
+    path: &Path,
+    local: &burn::tensor::Tensor<2>,
+    shard: Option<&crate::shard::Shard>,
+) -> Result<(), TrainError> {
+    use meanfield_model::PartialSum;
+    let rows = shard.map_or(local.dims()[0], |s| s.total_width());
+    save_rows(path, rows, local, shard)
+}
+
+/// Writes a network's weights into `dir` as `hidden` and `readout` ([`save_whole`]: a shard
+/// writes its rows of the whole files).
+pub fn save_net(
+    dir: &Path,
+    hidden: &str,
+    readout: &str,
+    net: &meanfield_model::MeanFieldNet,
+    shard: Option<&crate::shard::Shard>,
+) -> Result<(), TrainError> {
+    save_whole(&dir.join(hidden), &net.hidden.val(), shard)?;
+    save_whole(&dir.join(readout), &net.readout.val(), shard)
+}
+
 /// Rows `rows` of the float32 C-order matrix at `path`, which must have `expected` shape: a
 /// shard's block, read without reading the rest.
 pub fn load_rows(
@@ -289,16 +337,9 @@ pub fn load_rows(
         .map_err(read)?;
     let npy =
         npyz::NpyFile::new(&head[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let shape = matrix_shape(&npy).map_err(bad)?;
     if shape != expected {
-        return Err(bad(format!(
-            "shape {shape:?}, expected {expected:?}: was it saved by a run with another `width` or dataset?"
-        )));
-    }
-    if npy.order() != npyz::Order::C
-        || npy.dtype() != npyz::DType::Plain("<f4".parse().expect("valid type string"))
-    {
-        return Err(bad("not a float32 C-order matrix".into()));
+        return Err(bad(wrong_shape(shape, expected)));
     }
     let start = data_offset(&head).ok_or_else(|| bad("no valid header".into()))?;
     let cols = expected[1];
