@@ -7,11 +7,14 @@
 //! - [`net`] — [`MeanFieldNet`], the Burn `Module` (weights only) and its forward pass.
 //! - [`loss`] — cross-entropy and accuracy of logits against labels.
 //! - [`gradient`] — the closed-form gradient of the batch loss (checked against autodiff).
+//! - [`flex_products`] — the forward product and the fused W1 update on Flex (CPU), split over
+//!   threads by particles.
 //! - [`error`] — typed errors.
 
 pub mod activation;
 pub mod config;
 pub mod error;
+pub mod flex_products;
 pub mod gradient;
 pub mod init;
 pub mod loss;

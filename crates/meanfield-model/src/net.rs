@@ -1,6 +1,6 @@
 //! The network's weights as a Burn module, and its forward pass.
 
-use crate::{Activation, Readout};
+use crate::{Activation, Readout, flex_products};
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, TensorData};
 
@@ -60,7 +60,12 @@ impl MeanFieldNet {
     /// ([`PartialSum::sum`] of every block's `A W2 / N`, N the whole width).
     pub fn forward_trace_in(&self, x: Tensor<2>, part: Option<&dyn PartialSum>) -> ForwardTrace {
         let n = part.map_or(self.width(), |p| p.total_width()) as f64;
-        let pre = x.matmul(self.hidden.val().transpose());
+        let w = self.hidden.val();
+        let pre = if flex_products::applies(&[&x, &w]) {
+            flex_products::product_transposed(&x, &w)
+        } else {
+            x.matmul(w.transpose())
+        };
         let act = self.activation.forward(pre.clone());
         let logits = act.clone().matmul(self.readout.val()).div_scalar(n);
         let logits = match part {

@@ -1,12 +1,12 @@
 //! One training step: gradients (closed form, or Burn autodiff) and the [`ScaledSgd`] update.
 
 use crate::Engine;
-use crate::fused_update::{self, fused_hidden_update};
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use meanfield_model::{
-    MeanFieldNet, PartialSum, block_factors, closed_form_factors, cross_entropy, weighted_factors,
+    MeanFieldNet, PartialSum, block_factors, closed_form_factors, cross_entropy, flex_products,
+    weighted_factors,
 };
 use meanfield_optim::ScaledSgd;
 
@@ -115,10 +115,12 @@ impl StepEngine {
                 // the only reference and the backend can write it in place: no second [N, p]
                 // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
                 m.hidden = m.hidden.map(|w| match *hidden_update {
-                    HiddenUpdate::Fused if fused_update::applies(&w, &f.d_pre, &f.x) => {
+                    HiddenUpdate::Fused if flex_products::applies(&[&w, &f.d_pre, &f.x]) => {
                         // W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx in one matrix-product call.
                         let a = sgd.weight_factor(lr) as f32;
-                        sgd.add_noise(lr, fused_hidden_update(w, &f.d_pre, &f.x, a, -lr as f32))
+                        let w =
+                            flex_products::add_transposed_product(w, &f.d_pre, &f.x, a, -lr as f32);
+                        sgd.add_noise(lr, w)
                     }
                     // Fused on tensors it does not take (off Flex, not f32): the tensor path.
                     HiddenUpdate::Fused | HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
@@ -176,7 +178,7 @@ impl StepEngine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HiddenUpdate {
     /// One matrix-product call that adds −lr·∇Hᵀx into W1's own storage (Flex only; see
-    /// [`crate::fused_update`]): no [N, p] gradient, no elementwise pass.
+    /// [`meanfield_model::flex_products`]): no [N, p] gradient, no elementwise pass.
     Fused,
     /// Form the whole ∇W1 [N, p] with Burn's matmul, then step.
     Whole,
@@ -187,7 +189,7 @@ pub enum HiddenUpdate {
 impl HiddenUpdate {
     /// Fused on Flex; elsewhere whole or in blocks by [`default_block_rows`].
     pub fn default_for(model: &MeanFieldNet) -> Self {
-        if fused_update::supports(&model.hidden.val().device()) {
+        if flex_products::supports(&model.hidden.val().device()) {
             HiddenUpdate::Fused
         } else {
             match default_block_rows(model.width(), model.input_dim()) {

@@ -10,7 +10,6 @@
 //!   particle's own Gaussian multipliers ([`Dynamics`]).
 //! - [`identity`] — a run's identity (the settings that decide its trajectory, versioned):
 //!   what reuse and resume compare and what names a run directory.
-//! - [`fused_update`] — the W1 update fused into its gradient product (Flex), in place.
 //! - [`stepper`] — [`Stepper`], the one training step (schedule, noise seed, batch, update)
 //!   that the run, the coordinate check and the benchmark share.
 //! - [`shard`] — [`shard::Shard`]: one run's particles split over processes (MPI in the
@@ -43,7 +42,6 @@ pub mod diffusion;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
-pub mod fused_update;
 pub mod identity;
 pub mod inputs;
 pub mod lock;

@@ -319,57 +319,6 @@ fn update_paths_agree() {
     }
 }
 
-/// The fused kernel against a float64 recomputation of a·W + b·Dᵀx, with every input in an
-/// awkward layout: W a transposed view (not contiguous: the kernel copies it first), D a
-/// transposed view (strided lhs), x a column slice (row stride larger than its width).
-#[test]
-fn fused_update_matches_float64_on_strided_inputs() {
-    use meanfield_train::fused_update::fused_hidden_update;
-    let device = Device::flex();
-    let (n, p, m) = (37, 11, 5);
-    let val = |i: usize, k: usize| ((i * k + 3) % 17) as f64 / 17.0 - 0.5;
-    let w_t: Vec<f64> = (0..p * n).map(|i| val(i, 7)).collect(); // Wᵀ [p, n]
-    let d_t: Vec<f64> = (0..n * m).map(|i| val(i, 5)).collect(); // Dᵀ [n, m]
-    let x_wide: Vec<f64> = (0..m * (p + 4)).map(|i| val(i, 3)).collect(); // [m, p + 4]
-    let tensor = |v: &[f64], shape: [usize; 2]| {
-        let v: Vec<f32> = v.iter().map(|&a| a as f32).collect();
-        Tensor::<2>::from_data(TensorData::new(v, shape), &device)
-    };
-    let w = tensor(&w_t, [p, n]).transpose();
-    let d = tensor(&d_t, [n, m]).transpose();
-    let x = tensor(&x_wide, [m, p + 4]).slice([0..m, 2..p + 2]);
-    let (a, b) = (0.9f32, -0.37f32);
-    let out = fused_hidden_update(w, &d, &x, a, b);
-    assert_eq!(out.dims(), [n, p]);
-    let got = meanfield_model::net::to_vec(out);
-    for i in 0..n {
-        for j in 0..p {
-            let dx: f64 = (0..m)
-                .map(|k| d_t[i * m + k] * x_wide[k * (p + 4) + j + 2])
-                .sum();
-            let want = a as f64 * w_t[j * n + i] + b as f64 * dx;
-            // f32 inputs and a 5-term f32 sum of O(1) values: 1e-6 absolute.
-            let g = got[i * p + j] as f64;
-            assert!((g - want).abs() < 1e-6, "({i}, {j}): {g} vs {want}");
-        }
-    }
-}
-
-/// A shared W1 is copied before the in-place write: the other handle keeps the old values.
-#[test]
-fn fused_update_leaves_other_handles_alone() {
-    use meanfield_train::fused_update::fused_hidden_update;
-    let device = Device::flex();
-    let w = Tensor::<2>::ones([4, 3], &device);
-    let keep = w.clone();
-    let d = Tensor::<2>::ones([2, 4], &device);
-    let x = Tensor::<2>::ones([2, 3], &device);
-    let out = fused_hidden_update(w, &d, &x, 1.0, -0.5);
-    // 1 − 0.5 · (1·1 + 1·1) = 0.
-    assert_eq!(meanfield_model::net::to_vec(out), vec![0.0; 12]);
-    assert_eq!(meanfield_model::net::to_vec(keep), vec![1.0; 12]);
-}
-
 /// The block policy (chosen by measurement, README Performance): whole below 2^27 entries.
 #[test]
 fn block_policy() {

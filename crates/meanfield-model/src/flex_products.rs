@@ -1,0 +1,272 @@
+//! The step's two large matrix products on the Flex (CPU) backend, called on the `gemm` crate
+//! directly: the forward `x W1ᵀ` and the W1 update fused into its gradient product.
+//!
+//! **Fused update.** The closed-form step ends with `W1 ← a·W1 − lr·∇Hᵀx` (a = 1 − lr·λ/N, the
+//! penalty's shrink). Through Burn's tensor API that is a matrix product writing the [N, p]
+//! gradient, then an elementwise pass reading W1 and the gradient and writing W1: three extra
+//! sweeps over an [N, p] buffer (1.2 GB of memory traffic a step at N = 10^5, p = 784). BLAS
+//! libraries fuse the two (`C ← αC + βAB`, PyTorch's `addmm_`); Flex's own matrix kernel, the
+//! `gemm` crate, takes the same form. [`add_transposed_product`] calls it on W1's storage: one
+//! pass, no gradient buffer.
+//!
+//! **Split over the particles.** Both products are cut into blocks of W1's rows (particles),
+//! one block per thread, each block one single-threaded `gemm` call. `gemm`'s own threading
+//! packs W1 into its microkernel's layout on the calling thread before it starts the others when
+//! W1 is small (N ≲ 10^3 at p = 784: 12% of the step's samples, the other core idle) and joins
+//! its threads once per depth block; a block per thread packs its own rows and joins once.
+//! Measured on a 2-core Intel Xeon (docs/performance.md): 3.0–3.8 → 2.5–2.8 ms a step at
+//! N = 10^3, p = 784, no change from N = 10^4 on.
+//!
+//! **Same bits whatever the split.** A product element is the same sum in the same order
+//! whichever block computes it: `gemm` blocks the depth by k alone, and every block keeps more
+//! than 64 rows ([`MIN_BLOCK_ROWS`]), past `gemm`'s small-matrix path (both sides ≤ 64), which
+//! blocks the depth differently. So the weights do not depend on the thread count (tests
+//! `products_do_not_depend_on_the_split` here and `same_weights_with_one_or_two_threads`).
+//!
+//! This is the one place the project reaches below Burn's tensor API: tensors are taken to
+//! Flex's primitive ([`Tensor::try_into_primitive`], Burn's extension interface), multiplied,
+//! and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
+//! plain tensor path; tests check that both give the same weights.
+
+use burn::tensor::{DType, Device, Shape, Tensor};
+use burn_flex::{Flex, FlexTensor};
+use rayon::prelude::*;
+
+/// The fewest rows of W1 a block gets (see the module docs: more than 64 keeps every block on
+/// `gemm`'s general path, so the split does not change the bits).
+pub const MIN_BLOCK_ROWS: usize = 128;
+
+/// Products of fewer multiply-adds run on one thread (Flex's own rule,
+/// `burn_flex::ops::matmul`: threads from 192³ on).
+const PARALLEL_WORK: usize = 192 * 192 * 192;
+
+/// Whether `device` runs on the Flex backend without autodiff (where these products apply).
+pub fn supports(device: &Device) -> bool {
+    *device == Device::flex() && !device.is_autodiff()
+}
+
+/// Whether these products take `tensors`: all f32 on Flex without autodiff.
+pub fn applies(tensors: &[&Tensor<2>]) -> bool {
+    tensors
+        .iter()
+        .all(|t| supports(&t.device()) && t.dtype() == DType::F32)
+}
+
+/// How many blocks a product over `rows` rows of W1 with `work` multiply-adds is cut into:
+/// one per thread of the current rayon pool, each at least [`MIN_BLOCK_ROWS`] rows.
+pub fn blocks_for(rows: usize, work: usize) -> usize {
+    if work < PARALLEL_WORK {
+        1
+    } else {
+        rayon::current_num_threads()
+            .min(rows / MIN_BLOCK_ROWS)
+            .max(1)
+    }
+}
+
+/// `x wᵀ` [M, N] for `x` [M, p] and `w` [N, p] (the forward's `H = x W1ᵀ`), in
+/// [`blocks_for`] blocks of w's rows.
+///
+/// # Panics
+/// When [`applies`] is false for `x` and `w` or the shapes do not fit.
+pub fn product_transposed(x: &Tensor<2>, w: &Tensor<2>) -> Tensor<2> {
+    let [m, p] = x.dims();
+    let [n, _] = w.dims();
+    product_transposed_in(x, w, blocks_for(n, n * p * m))
+}
+
+/// [`product_transposed`] in exactly `blocks` blocks (at least one, at most one per row; tests
+/// compare splits).
+pub fn product_transposed_in(x: &Tensor<2>, w: &Tensor<2>, blocks: usize) -> Tensor<2> {
+    assert!(
+        applies(&[x, w]),
+        "Flex product: x and W1 must be f32 tensors on Flex"
+    );
+    let [m, p] = x.dims();
+    let [n, p2] = w.dims();
+    assert_eq!(
+        p, p2,
+        "Flex product: x [{m}, {p}] and W1 [{n}, {p2}] do not fit"
+    );
+    let (xs, ws) = (primitive(x.clone()), primitive(w.clone()));
+    let (x_at, w_at) = (Strided::of(&xs), Strided::of(&ws));
+    let mut out = FlexTensor::empty(Shape::from(vec![m, n]), DType::F32);
+    let dst = Address(out.storage_mut::<f32>().as_mut_ptr());
+    for_blocks(n, blocks, |rows| {
+        // Columns `rows` of H: x times those rows of w, transposed. As gemm operands:
+        // lhs = x [m, p], rhs = w[rows]ᵀ [p, rows.len()] (its row stride is w's column stride),
+        // dst = H[:, rows] inside the row-major [m, n] output.
+        // SAFETY: the blocks' column ranges are disjoint, so no two calls write the same
+        // element of `out` (n·m elements, row-major); x and w are live (`xs`, `ws` are held to
+        // the end of the function) and their layouts give every (i, j) inside their storage.
+        unsafe {
+            gemm::gemm(
+                m,
+                rows.len(),
+                p,
+                dst.get().add(rows.start),
+                1,
+                n as isize,
+                false,
+                x_at.ptr(),
+                x_at.col,
+                x_at.row,
+                w_at.ptr().offset(rows.start as isize * w_at.row),
+                w_at.row,
+                w_at.col,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    });
+    drop((xs, ws));
+    Tensor::from_primitive::<Flex>(out)
+}
+
+/// `w ← a·w + b·dᵀ x` in place, for `w` [N, p], `d` [M, N], `x` [M, p] (the fused W1 update:
+/// `d` = ∇H), in [`blocks_for`] blocks of w's rows.
+///
+/// # Panics
+/// When [`applies`] is false (the caller takes the tensor path instead) or the shapes do not fit.
+pub fn add_transposed_product(
+    w: Tensor<2>,
+    d: &Tensor<2>,
+    x: &Tensor<2>,
+    a: f32,
+    b: f32,
+) -> Tensor<2> {
+    let [n, p] = w.dims();
+    let m = x.dims()[0];
+    add_transposed_product_in(w, d, x, a, b, blocks_for(n, n * p * m))
+}
+
+/// [`add_transposed_product`] in exactly `blocks` blocks (tests compare splits).
+pub fn add_transposed_product_in(
+    w: Tensor<2>,
+    d: &Tensor<2>,
+    x: &Tensor<2>,
+    a: f32,
+    b: f32,
+    blocks: usize,
+) -> Tensor<2> {
+    assert!(
+        applies(&[&w, d, x]),
+        "fused update: W1, ∇H and x must be f32 tensors on Flex"
+    );
+    let [n, p] = w.dims();
+    let [m, n2] = d.dims();
+    let [m2, p2] = x.dims();
+    assert!(
+        n == n2 && m == m2 && p == p2,
+        "fused update: W1 [{n}, {p}], ∇H [{m}, {n2}], x [{m2}, {p2}] do not fit"
+    );
+    if n == 0 || p == 0 || m == 0 {
+        return w.mul_scalar(a);
+    }
+    let mut dst = primitive(w);
+    if !(dst.is_contiguous() && dst.layout().start_offset() == 0) {
+        dst = dst.to_contiguous();
+    }
+    let (ds, xs) = (primitive(d.clone()), primitive(x.clone()));
+    let (d_at, x_at) = (Strided::of(&ds), Strided::of(&xs));
+    // Copy-on-write: a W1 shared with another tensor is copied first, so the write below never
+    // shows through another handle. The engine hands over the only reference (no copy).
+    let out = dst.storage_mut::<f32>();
+    debug_assert_eq!(out.len(), n * p);
+    let rows_per_block = n.div_ceil(blocks.clamp(1, n.max(1)));
+    out.par_chunks_mut(rows_per_block * p)
+        .enumerate()
+        .for_each(|(i, block)| {
+            let start = i * rows_per_block;
+            // `gemm` computes dst := alpha·dst + beta·lhs·rhs for an [rows, k] lhs and a [k, p]
+            // rhs, given each matrix's column and row strides. lhs = ∇H[:, rows]ᵀ: element
+            // (i, j) is d[j, start + i], so its row stride is d's column stride and vice versa.
+            // SAFETY: `block` is this block's rows of W1's own storage (unique after
+            // `storage_mut`, row-major, disjoint from the other blocks); d and x are live (`ds`,
+            // `xs` are held to the end of the function), their layouts give every (i, j) inside
+            // their storage, and neither aliases `out`.
+            unsafe {
+                gemm::gemm(
+                    block.len() / p,
+                    p,
+                    m,
+                    block.as_mut_ptr(),
+                    1,
+                    p as isize,
+                    true,
+                    d_at.ptr().offset(start as isize * d_at.col),
+                    d_at.row,
+                    d_at.col,
+                    x_at.ptr(),
+                    x_at.col,
+                    x_at.row,
+                    a,
+                    b,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
+    drop((ds, xs));
+    Tensor::from_primitive::<Flex>(dst)
+}
+
+/// Calls `f` on `blocks` contiguous ranges covering `0..rows`, in parallel.
+fn for_blocks(rows: usize, blocks: usize, f: impl Fn(std::ops::Range<usize>) + Sync) {
+    let per = rows.div_ceil(blocks.clamp(1, rows.max(1))).max(1);
+    (0..rows.div_ceil(per))
+        .into_par_iter()
+        .for_each(|i| f(i * per..((i + 1) * per).min(rows)));
+}
+
+fn primitive(t: Tensor<2>) -> FlexTensor {
+    t.try_into_primitive::<Flex>()
+        .expect("checked by `applies`: the tensor lives on Flex")
+}
+
+/// The first element and the (row, column) strides of a 2-D f32 Flex tensor, as an address
+/// that can cross threads (the tensor it points into is held by the caller).
+#[derive(Clone, Copy)]
+struct Strided {
+    first: Address,
+    row: isize,
+    col: isize,
+}
+
+impl Strided {
+    fn of(t: &FlexTensor) -> Self {
+        let layout = t.layout();
+        let strides = layout.strides();
+        let storage = t.storage::<f32>();
+        Strided {
+            first: Address(storage[layout.start_offset()..].as_ptr().cast_mut()),
+            row: strides[0],
+            col: strides[1],
+        }
+    }
+
+    fn ptr(self) -> *const f32 {
+        self.first.get()
+    }
+}
+
+/// A pointer shared by the blocks of one product; each block reads or writes its own part.
+#[derive(Clone, Copy)]
+struct Address(*mut f32);
+
+// SAFETY: an `Address` is only dereferenced inside the products above, while the tensor it
+// points into is held, and every block writes a disjoint part of it.
+unsafe impl Send for Address {}
+unsafe impl Sync for Address {}
+
+impl Address {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
