@@ -623,6 +623,11 @@ fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> GridMode {
         Some(dir) => GridMode::Plan {
             dir: dir.clone(),
             assemble: invocation.assemble(),
+            job: format!(
+                "{} run --config {} --quiet",
+                shell_word(&invocation.program()),
+                meanfield_study::plan::CONFIG_SLOT
+            ),
         },
         None if args.assemble_only => GridMode::AssembleOnly,
         None => GridMode::Train,
@@ -651,6 +656,14 @@ impl Invocation {
             .join(" ")
     }
 
+    /// This program's full path (as started, if the system cannot say).
+    fn program(&self) -> String {
+        std::env::current_exe().map_or_else(
+            |_| self.words.first().cloned().unwrap_or_default(),
+            |p| p.display().to_string(),
+        )
+    }
+
     /// The same command with `--plan DIR` replaced by `--assemble-only`, the program named by
     /// its full path: what a plan's README tells to run once the jobs are done.
     fn assemble(&self) -> String {
@@ -663,9 +676,7 @@ impl Invocation {
             } else if a.starts_with("--plan=") {
                 words.push("--assemble-only".to_string());
             } else if i == 0 {
-                let program =
-                    std::env::current_exe().map_or(a.clone(), |p| p.display().to_string());
-                words.push(shell_word(&program));
+                words.push(shell_word(&self.program()));
             } else {
                 words.push(shell_word(a));
             }

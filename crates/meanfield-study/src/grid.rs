@@ -166,8 +166,8 @@ impl Runs {
             .collect();
         let outcomes = match mode {
             GridMode::Train => run_grid(&unique, jobs, stop, log),
-            GridMode::Plan { dir, assemble } => {
-                let jobs = write_plan(dir, &unique, assemble)?;
+            GridMode::Plan { dir, assemble, job } => {
+                let jobs = write_plan(dir, &unique, assemble, job)?;
                 return Ok(Measured::Planned(Plan {
                     jobs,
                     dir: dir.clone(),

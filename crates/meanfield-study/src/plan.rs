@@ -4,7 +4,8 @@
 //!
 //! `DIR/configs/<i>.toml` is run i's complete setting (its `config.toml`, with `out` set to the
 //! run directory the grid expects); `DIR/jobs.txt` has one line per run,
-//! `cd <working directory> && <binary> run --config DIR/configs/<i>.toml --quiet`; `DIR/slurm.sh`
+//! `cd <working directory> && <job>`, the job command the binary gives with the run's config
+//! file in it (`<binary> run --config DIR/configs/<i>.toml --quiet`); `DIR/slurm.sh`
 //! is an array job over those lines; `DIR/README.md` says how to run them and how to assemble.
 //! Paths are absolute, so the jobs run anywhere the same file system is mounted at the same
 //! place. The runs of a grid do not depend on each other (a limit run is only needed to
@@ -22,8 +23,14 @@ pub enum GridMode {
     #[default]
     Train,
     /// Train nothing: write the runs as jobs into `dir`; `assemble` is the command that
-    /// assembles the result afterwards.
-    Plan { dir: PathBuf, assemble: String },
+    /// assembles the result afterwards, `job` the command that trains one run, with
+    /// [`CONFIG_SLOT`] where its config file's path goes (the binary spells its own program and
+    /// flags: `'<binary>' run --config {config} --quiet`).
+    Plan {
+        dir: PathBuf,
+        assemble: String,
+        job: String,
+    },
     /// Train nothing: assemble from finished runs, and fail listing the runs that are missing.
     AssembleOnly,
 }
@@ -35,18 +42,19 @@ fn absolute(path: &Path) -> Result<PathBuf, StudyError> {
     })
 }
 
-/// Writes the job list for `configs` (distinct runs) into `dir`; returns the number of jobs.
+/// Where a [`GridMode::Plan`] job command takes its run's config file (quoted for a shell).
+pub const CONFIG_SLOT: &str = "{config}";
+
+/// Writes the job list for `configs` (distinct runs) into `dir`: one line per run, `job_command` with
+/// the run's config file in its [`CONFIG_SLOT`]; returns the number of jobs.
 pub fn write_plan(
     dir: &Path,
     configs: &[TrainConfig],
     assemble: &str,
+    job_command: &str,
 ) -> Result<usize, StudyError> {
     let dir = absolute(dir)?;
     let cwd = absolute(Path::new("."))?;
-    let binary = std::env::current_exe().map_err(|source| StudyError::Write {
-        path: PathBuf::from("(this program)"),
-        source,
-    })?;
     crate::create_dir(&dir.join("configs"))?;
     let mut jobs = String::new();
     for (i, config) in configs.iter().enumerate() {
@@ -56,11 +64,11 @@ pub fn write_plan(
         };
         let path = dir.join("configs").join(format!("{:04}.toml", i + 1));
         crate::write_file(&path, job.to_toml().as_bytes())?;
+        let config_word = format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
         jobs.push_str(&format!(
-            "cd '{}' && '{}' run --config '{}' --quiet\n",
+            "cd '{}' && {}\n",
             cwd.display(),
-            binary.display(),
-            path.display()
+            job_command.replace(CONFIG_SLOT, &config_word)
         ));
     }
     let n = configs.len();

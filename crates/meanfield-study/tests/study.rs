@@ -587,13 +587,21 @@ fn planning_a_grid_is_a_success_with_its_plan() {
         mode: GridMode::Plan {
             dir: dir.path().join("plan"),
             assemble: "experiments tails --assemble-only".into(),
+            job: "experiments run --config {config} --quiet".into(),
         },
         out: dir.path().join("tails"),
     };
     match study.measure(&StopHandle::new(), &|_| {}).unwrap() {
         Measured::Planned(plan) => {
             assert_eq!(plan.jobs, 2);
-            assert!(plan.dir.join("jobs.txt").is_file());
+            let jobs = std::fs::read_to_string(plan.dir.join("jobs.txt")).unwrap();
+            // One line per run: the job command with the run's config file in its slot.
+            let first = format!(
+                "experiments run --config '{}' --quiet",
+                plan.dir.join("configs/0001.toml").display()
+            );
+            assert_eq!(jobs.lines().count(), 2, "{jobs}");
+            assert!(jobs.lines().next().unwrap().ends_with(&first), "{jobs}");
             let said = plan.to_string();
             assert!(
                 said.contains("nothing trained") && said.contains("--assemble-only"),
