@@ -1,7 +1,7 @@
 //! Every setting of a training run, with its default, and how a run's config is resolved:
 //!
 //! ```text
-//! defaults (TrainConfig::default)  <  preset (configs/<name>.toml)  <  --config FILE  <  flags
+//! defaults (on TrainConfig's fields)  <  preset (configs/<name>.toml)  <  --config FILE  <  flags
 //! ```
 //! Each layer is a TOML table; unknown keys and wrong types are errors (never ignored). The
 //! resolved config is written to the run directory as `config.toml`.
@@ -55,151 +55,134 @@ impl std::str::FromStr for Engine {
     }
 }
 
-/// A training run's settings. `Default` holds the defaults of the whole program.
+/// Declares a settings struct with each field's default beside it (`pub name: Type = default,`)
+/// and derives `Default` from those: a setting and its default are written once, on the field,
+/// as Burn's `#[config(default = …)]` writes them. Attributes and doc comments pass through.
+macro_rules! settings {
+    (
+        $(#[$struct_attr:meta])*
+        pub struct $name:ident {
+            $($(#[$field_attr:meta])* pub $field:ident: $ty:ty = $default:expr,)*
+        }
+    ) => {
+        $(#[$struct_attr])*
+        pub struct $name {
+            $($(#[$field_attr])* pub $field: $ty,)*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self {
+                    $($field: $default,)*
+                }
+            }
+        }
+    };
+}
+
+settings! {
+/// A training run's settings, each with the program's default (`TrainConfig::default()`) after
+/// its `=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    pub dataset: DatasetKind,
+    pub dataset: DatasetKind = DatasetKind::Mnist,
     /// N, hidden neurons.
-    pub width: usize,
+    pub width: usize = 1000,
     /// α of eq. (2).
-    pub alpha: f64,
+    pub alpha: f64 = 0.0,
     /// β of eq. (2).
-    pub beta: f64,
+    pub beta: f64 = 1.0,
     /// γ of eq. (2).
-    pub gamma: f64,
+    pub gamma: f64 = 1.0,
     /// M, the batch size.
-    pub batch: usize,
+    pub batch: usize = 100,
     /// T, the continuous-time horizon; the run takes n_T = floor(T / γ_αβ(N)) steps.
-    pub horizon: f64,
+    pub horizon: f64 = 100.0,
     /// Overrides n_T.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub steps: Option<u64>,
+    pub steps: Option<u64> = None,
     /// Seed of everything random in the run: the initial particles and the batch order (and
     /// the Langevin noise), unless `init_seed` or `data_seed` says otherwise.
-    pub seed: u64,
+    pub seed: u64 = 0,
     /// Seed of the initial particles (particle k depends only on this seed and k); `seed`
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_seed: Option<u64>,
+    pub init_seed: Option<u64> = None,
     /// Seed of the batch order, the Langevin noise and the diffusion's noise; `seed` when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_seed: Option<u64>,
-    pub readout: Readout,
+    pub data_seed: Option<u64> = None,
+    pub readout: Readout = Readout::Trainable,
     /// Law of the hidden weights.
-    pub init: Init,
+    pub init: Init = Init::Pytorch,
     /// Law of the readout.
-    pub readout_init: Init,
-    pub activation: Activation,
+    pub readout_init: Init = Init::Pytorch,
+    pub activation: Activation = Activation::Relu,
     /// λ of the penalty λ/2·|w|² per particle (eq. 1); 0 disables it.
-    pub penalty: f64,
+    pub penalty: f64 = 0.0,
     /// Langevin temperature τ ≥ 0 (supplement S2): Gaussian noise sqrt(2 η_n τ) per coordinate
     /// and step, η_n the per-particle step; 0 is plain SGD.
-    pub temperature: f64,
+    pub temperature: f64 = 0.0,
     /// First step of Polyak averaging; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub average_from: Option<u64>,
-    pub sampling: Sampling,
+    pub average_from: Option<u64> = None,
+    pub sampling: Sampling = Sampling::Epochs,
     /// Full train/test evaluation every this many steps (0: only at the start and the end).
-    pub eval_every: u64,
+    pub eval_every: u64 = 0,
     /// Write the batch loss to metrics.csv every this many steps. When no layer sets it,
     /// [`Backend::default_log_every`] of the run's backend (1 on a CPU, 100 on a GPU).
-    pub log_every: u64,
+    pub log_every: u64 = Backend::default().default_log_every(),
     /// Write a checkpoint every this many steps (0: never); a run resumes from its last one.
-    pub checkpoint_every: u64,
+    pub checkpoint_every: u64 = 1000,
     /// Use only the first K training images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_subset: Option<usize>,
+    pub train_subset: Option<usize> = None,
     /// Use only the first K test images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_subset: Option<usize>,
-    pub backend: Backend,
-    pub engine: Engine,
+    pub test_subset: Option<usize> = None,
+    pub backend: Backend = Backend::default(),
+    pub engine: Engine = Engine::default(),
     /// `sgd` (eq. 2) or `diffusion` (the particle system (6), [`crate::diffusion`]).
     #[serde(default, skip_serializing_if = "Dynamics::is_sgd")]
-    pub dynamics: Dynamics,
+    pub dynamics: Dynamics = Dynamics::Sgd,
     /// The diffusion's drift set: `batch` (M examples drawn per step), K drawn, or `full`.
     #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
-    pub drift_set: ExampleSet,
+    pub drift_set: ExampleSet = ExampleSet::Batch,
     /// The diffusion's noise set (its covariance Σ is estimated over it): as `drift_set`.
     #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
-    pub noise_set: ExampleSet,
-    pub data_dir: PathBuf,
+    pub noise_set: ExampleSet = ExampleSet::Batch,
+    pub data_dir: PathBuf = PathBuf::from("data"),
     /// Parent of automatically named run directories.
-    pub runs_dir: PathBuf,
+    pub runs_dir: PathBuf = PathBuf::from("runs"),
     /// The run directory; `runs_dir/<automatic name>` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub out: Option<PathBuf>,
+    pub out: Option<PathBuf> = None,
     /// Start from `hidden.npy` and `readout.npy` in this directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_from: Option<PathBuf>,
+    pub init_from: Option<PathBuf> = None,
     /// The synthetic teacher task (used when dataset = "synthetic").
-    pub synthetic: SyntheticConfig,
+    pub synthetic: SyntheticConfig = SyntheticConfig::default(),
     /// Normalisation and class count of your own arrays (used when dataset = "arrays"; the
     /// files are in `data_dir`).
     #[serde(default, skip_serializing_if = "ArraysConfig::is_default")]
-    pub arrays: ArraysConfig,
+    pub arrays: ArraysConfig = ArraysConfig::default(),
     /// Save the particles at K + 1 evenly spaced times t_j = j·T/K (the step ⌊t_j/γ_αβ(N)⌋, so
     /// every width shares the time grid) under `snapshots/` of the run directory; none when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshots: Option<u64>,
+    pub snapshots: Option<u64> = None,
     /// Save only the first R particles in each snapshot (all when absent): a reference run
     /// needs only as many as the widest run it is compared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_rows: Option<usize>,
+    pub snapshot_rows: Option<usize> = None,
     /// Every particle starts at the same point (both inits `const:`), so all N stay identical
     /// and the run is exactly one particle stepping with γN^(β−1)(n + 1/γ_αβ(N))^(−α): train
     /// a width-1 network standing for `width` particles (Figure 2 at N = 10^6 for the cost of
     /// N = 1). The saved weights then have one row.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub identical_particles: bool,
+    pub identical_particles: bool = false,
 }
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            dataset: DatasetKind::Mnist,
-            width: 1000,
-            alpha: 0.0,
-            beta: 1.0,
-            gamma: 1.0,
-            batch: 100,
-            horizon: 100.0,
-            steps: None,
-            seed: 0,
-            init_seed: None,
-            data_seed: None,
-            readout: Readout::Trainable,
-            init: Init::Pytorch,
-            readout_init: Init::Pytorch,
-            activation: Activation::Relu,
-            penalty: 0.0,
-            temperature: 0.0,
-            average_from: None,
-            sampling: Sampling::Epochs,
-            eval_every: 0,
-            log_every: Backend::default().default_log_every(),
-            checkpoint_every: 1000,
-            train_subset: None,
-            test_subset: None,
-            backend: Backend::default(),
-            engine: Engine::default(),
-            dynamics: Dynamics::Sgd,
-            drift_set: ExampleSet::Batch,
-            noise_set: ExampleSet::Batch,
-            data_dir: PathBuf::from("data"),
-            runs_dir: PathBuf::from("runs"),
-            out: None,
-            init_from: None,
-            synthetic: SyntheticConfig::default(),
-            arrays: ArraysConfig::default(),
-            snapshots: None,
-            snapshot_rows: None,
-            identical_particles: false,
-        }
-    }
 }
 
 /// The presets shipped in `configs/`, compiled into the program.
