@@ -1,5 +1,5 @@
 //! The step's two large matrix products on the Flex (CPU) backend, called on the `gemm` crate
-//! directly: the forward `x W1ᵀ` and the W1 update fused into its gradient product.
+//! directly: the forward (as `W1 xᵀ`) and the W1 update fused into its gradient product.
 //!
 //! **Fused update.** The closed-form step ends with `W1 ← a·W1 − lr·∇Hᵀx` (a = 1 − lr·λ/N, the
 //! penalty's shrink). Through Burn's tensor API that is a matrix product writing the [N, p]
@@ -10,12 +10,16 @@
 //! pass, no gradient buffer.
 //!
 //! **Split over the particles.** Both products are cut into blocks of W1's rows (particles),
-//! one block per thread, each block one single-threaded `gemm` call. `gemm`'s own threading
-//! packs W1 into its microkernel's layout on the calling thread before it starts the others when
-//! W1 is small (N ≲ 10^3 at p = 784: 12% of the step's samples, the other core idle) and joins
-//! its threads once per depth block; a block per thread packs its own rows and joins once.
-//! Measured on a 2-core Intel Xeon (docs/performance.md): 3.0–3.8 → 2.5–2.8 ms a step at
-//! N = 10^3, p = 784, no change from N = 10^4 on.
+//! one block per thread, each block one single-threaded `gemm` call: one fork and one join per
+//! product. Through Burn's matmul, `gemm`'s own threading packed W1 into its microkernel's
+//! layout on every forward, on the calling thread alone when W1 is small (N ≲ 10^3 at p = 784:
+//! 12% of the step's samples, the other core idle), and joined its threads once per depth block.
+//!
+//! **The forward particle-major.** The forward is computed as `Hᵀ = W1 xᵀ` [N, M], in `gemm`'s
+//! own (column-major) orientation with W1 as its right-hand side, which `gemm` reads in place:
+//! W1 is never packed. The activations and their gradient stay particle-major too
+//! ([`crate::gradient`]), so the elementwise passes run on contiguous memory and the fused
+//! update reads ∇H in place as well. Measured on a 2-core Intel Xeon (docs/performance.md).
 //!
 //! **Same bits whatever the split.** A product element is the same sum in the same order
 //! whichever block computes it: `gemm` blocks the depth by k alone, and every block keeps more
@@ -64,49 +68,51 @@ pub fn blocks_for(rows: usize, work: usize) -> usize {
     }
 }
 
-/// `x wᵀ` [M, N] for `x` [M, p] and `w` [N, p] (the forward's `H = x W1ᵀ`), in
-/// [`blocks_for`] blocks of w's rows.
+/// `w xᵀ` [N, M] for `w` [N, p] and `x` [M, p]: the forward's pre-activations particle-major
+/// (`Hᵀ = W1 xᵀ`, each particle's M values contiguous), in [`blocks_for`] blocks of w's rows.
 ///
 /// # Panics
-/// When [`applies`] is false for `x` and `w` or the shapes do not fit.
-pub fn product_transposed(x: &Tensor<2>, w: &Tensor<2>) -> Tensor<2> {
+/// When [`applies`] is false for `w` and `x` or the shapes do not fit.
+pub fn product_transposed(w: &Tensor<2>, x: &Tensor<2>) -> Tensor<2> {
     let [m, p] = x.dims();
     let [n, _] = w.dims();
-    product_transposed_in(x, w, blocks_for(n, n * p * m))
+    product_transposed_in(w, x, blocks_for(n, n * p * m))
 }
 
 /// [`product_transposed`] in exactly `blocks` blocks (at least one, at most one per row; tests
 /// compare splits).
-pub fn product_transposed_in(x: &Tensor<2>, w: &Tensor<2>, blocks: usize) -> Tensor<2> {
+pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Tensor<2> {
     assert!(
-        applies(&[x, w]),
-        "Flex product: x and W1 must be f32 tensors on Flex"
+        applies(&[w, x]),
+        "Flex product: W1 and x must be f32 tensors on Flex"
     );
     let [m, p] = x.dims();
     let [n, p2] = w.dims();
     assert_eq!(
         p, p2,
-        "Flex product: x [{m}, {p}] and W1 [{n}, {p2}] do not fit"
+        "Flex product: W1 [{n}, {p2}] and x [{m}, {p}] do not fit"
     );
-    let (xs, ws) = (primitive(x.clone()), primitive(w.clone()));
-    let (x_at, w_at) = (Strided::of(&xs), Strided::of(&ws));
-    let mut out = FlexTensor::empty(Shape::from(vec![m, n]), DType::F32);
+    let (ws, xs) = (primitive(w.clone()), primitive(x.clone()));
+    let (w_at, x_at) = (Strided::of(&ws), Strided::of(&xs));
+    let mut out = FlexTensor::empty(Shape::from(vec![n, m]), DType::F32);
     let dst = Address(out.storage_mut::<f32>().as_mut_ptr());
     for_blocks(n, blocks, |rows| {
-        // Columns `rows` of H: x times those rows of w, transposed. As gemm operands:
-        // lhs = x [m, p], rhs = w[rows]ᵀ [p, rows.len()] (its row stride is w's column stride),
-        // dst = H[:, rows] inside the row-major [m, n] output.
-        // SAFETY: the blocks' column ranges are disjoint, so no two calls write the same
-        // element of `out` (n·m elements, row-major); x and w are live (`xs`, `ws` are held to
-        // the end of the function) and their layouts give every (i, j) inside their storage.
+        // Rows `rows` of Hᵀ, i.e. columns of H = x w[rows]ᵀ [m, rows.len()], column-major in
+        // the [n, m] output (column stride m, row stride 1): `gemm`'s own orientation, so it
+        // does not transpose the problem, and w is its right-hand side, read in place (its
+        // k-stride is 1) instead of packed on every call. As gemm operands: lhs = x [m, p],
+        // rhs = w[rows]ᵀ [p, rows.len()] (its row stride is w's column stride).
+        // SAFETY: the blocks' row ranges of the output are disjoint, so no two calls write the
+        // same element of `out` (n·m elements); w and x are live (`ws`, `xs` are held to the
+        // end of the function) and their layouts give every (i, j) inside their storage.
         unsafe {
             gemm::gemm(
                 m,
                 rows.len(),
                 p,
-                dst.get().add(rows.start),
+                dst.get().add(rows.start * m),
+                m as isize,
                 1,
-                n as isize,
                 false,
                 x_at.ptr(),
                 x_at.col,
@@ -123,7 +129,7 @@ pub fn product_transposed_in(x: &Tensor<2>, w: &Tensor<2>, blocks: usize) -> Ten
             );
         }
     });
-    drop((xs, ws));
+    drop((ws, xs));
     Tensor::from_primitive::<Flex>(out)
 }
 

@@ -28,7 +28,7 @@ pub struct Gradients {
 /// The gradients with ∇W1 = ∇Hᵀ x left as its two factors, so it can be formed a block of rows
 /// at a time (and each block applied at once): the full [N, p] product is never materialised.
 pub struct GradientFactors {
-    /// ∇H, [M, N].
+    /// ∇H, [M, N] (the transposed view of the particle-major ∇Hᵀ [N, M] the step computes).
     pub d_pre: Tensor<2>,
     /// The batch x, [M, p].
     pub x: Tensor<2>,
@@ -118,6 +118,10 @@ fn factors(
     let n = part.map_or(model.width(), |p| p.total_width()) as f64;
     let m = x.dims()[0] as f64;
     let trace = model.forward_trace_in(x.clone(), part);
+    // Particle-major [N, M] (contiguous: the forward computes them so), so every elementwise
+    // pass below runs on contiguous memory; ∇H is returned as the [M, N] view of ∇Hᵀ.
+    let pre_t = trace.pre.transpose();
+    let act_t = trace.act.transpose();
     let w2 = model.readout.val();
     let residual = activation::softmax(trace.logits.clone(), 1) - targets;
     let (readout, d_pre) = match per_example {
@@ -126,26 +130,23 @@ fn factors(
             // [M, N].
             let g_n = residual.div_scalar(m * n);
             let readout = match model.readout_mode {
-                Readout::Trainable => Some(trace.act.clone().transpose().matmul(g_n.clone())),
+                Readout::Trainable => Some(act_t.clone().matmul(g_n.clone())),
                 Readout::Fixed => None,
             };
-            let d_act = g_n.matmul(w2.transpose());
-            let d_pre = model.activation.backward(trace.pre, trace.act, d_act);
-            (readout, d_pre)
+            let d_act_t = w2.matmul(g_n.transpose());
+            let d_pre_t = model.activation.backward(pre_t, act_t, d_act_t);
+            (readout, d_pre_t.transpose())
         }
         Some(q) => {
+            let q_t = q.transpose();
             let r_n = residual.div_scalar(n);
             let readout = match model.readout_mode {
-                Readout::Trainable => Some(
-                    (trace.act.clone() * q.clone())
-                        .transpose()
-                        .matmul(r_n.clone()),
-                ),
+                Readout::Trainable => Some((act_t.clone() * q_t.clone()).matmul(r_n.clone())),
                 Readout::Fixed => None,
             };
-            let d_act = r_n.matmul(w2.transpose());
-            let d_pre = model.activation.backward(trace.pre, trace.act, d_act) * q;
-            (readout, d_pre)
+            let d_act_t = w2.matmul(r_n.transpose());
+            let d_pre_t = model.activation.backward(pre_t, act_t, d_act_t) * q_t;
+            (readout, d_pre_t.transpose())
         }
     };
     GradientFactors {

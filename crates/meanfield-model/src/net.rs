@@ -21,9 +21,10 @@ pub struct MeanFieldNet {
 
 /// Forward quantities kept for the closed-form gradient.
 pub struct ForwardTrace {
-    /// Pre-activations H = x W1ᵀ, [M, N].
+    /// Pre-activations H = x W1ᵀ, [M, N] (a transposed view of the particle-major [N, M]
+    /// tensor the forward computes: `pre.transpose()` is contiguous).
     pub pre: Tensor<2>,
-    /// Activations A = act(H), [M, N].
+    /// Activations A = act(H), [M, N] (particle-major underneath, as `pre`).
     pub act: Tensor<2>,
     /// Logits A W2 / N, [M, C].
     pub logits: Tensor<2>,
@@ -61,12 +62,16 @@ impl MeanFieldNet {
     pub fn forward_trace_in(&self, x: Tensor<2>, part: Option<&dyn PartialSum>) -> ForwardTrace {
         let n = part.map_or(self.width(), |p| p.total_width()) as f64;
         let w = self.hidden.val();
-        let pre = if flex_products::applies(&[&x, &w]) {
-            flex_products::product_transposed(&x, &w)
+        // Particle-major, Hᵀ = W1 xᵀ [N, M]: the layout the step's products and elementwise
+        // passes want ([`flex_products`]).
+        let pre_t = if flex_products::applies(&[&w, &x]) {
+            flex_products::product_transposed(&w, &x)
         } else {
-            x.matmul(w.transpose())
+            w.matmul(x.transpose())
         };
-        let act = self.activation.forward(pre.clone());
+        let act_t = self.activation.forward(pre_t.clone());
+        let pre = pre_t.transpose();
+        let act = act_t.transpose();
         let logits = act.clone().matmul(self.readout.val()).div_scalar(n);
         let logits = match part {
             None => logits,

@@ -1,4 +1,4 @@
-//! The Flex products (`meanfield_model::flex_products`): the forward `x Wᵀ` and the fused update
+//! The Flex products (`meanfield_model::flex_products`): the forward `W xᵀ` and the fused update
 //! `a·W + b·Dᵀx` against float64 recomputations on awkward layouts, and the same bits whatever
 //! the number of blocks they are split into (so the weights do not depend on the thread count).
 
@@ -24,7 +24,7 @@ fn uniform(len: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-/// The forward product against a float64 recomputation, with x a column slice (row stride
+/// The forward product W xᵀ against a float64 recomputation, with x a column slice (row stride
 /// larger than its width) and W a transposed view (column-major), in one block and in three.
 #[test]
 fn forward_matches_float64_on_strided_inputs() {
@@ -34,15 +34,16 @@ fn forward_matches_float64_on_strided_inputs() {
     let x = tensor(&x_wide, [m, p + 4]).slice([0..m, 2..p + 2]);
     let w = tensor(&w_t, [p, n]).transpose();
     for blocks in [1, 3] {
-        let got = to_vec(product_transposed_in(&x, &w, blocks));
-        assert_eq!(got.len(), m * n);
+        let out = product_transposed_in(&w, &x, blocks);
+        assert_eq!(out.dims(), [n, m], "particle-major: W xᵀ");
+        let got = to_vec(out);
         for i in 0..m {
             for k in 0..n {
                 let want: f64 = (0..p)
                     .map(|j| x_wide[i * (p + 4) + j + 2] * w_t[j * n + k])
                     .sum();
                 // A 19-term f32 sum of products of values in (−1, 1): 1e-5 absolute.
-                let g = got[i * n + k] as f64;
+                let g = got[k * m + i] as f64;
                 assert!(
                     (g - want).abs() < 1e-5,
                     "blocks {blocks}, ({i}, {k}): {g} vs {want}"
@@ -61,10 +62,10 @@ fn products_do_not_depend_on_the_split() {
     let x = tensor(&uniform(m * p, 3), [m, p]);
     let w = tensor(&uniform(n * p, 4), [n, p]);
     let d = tensor(&uniform(m * n, 5), [m, n]);
-    let forward = to_vec(product_transposed_in(&x, &w, 1));
+    let forward = to_vec(product_transposed_in(&w, &x, 1));
     let update = to_vec(add_transposed_product_in(w.clone(), &d, &x, 0.9, -0.01, 1));
     for blocks in [2, 3, 7] {
-        let f = to_vec(product_transposed_in(&x, &w, blocks));
+        let f = to_vec(product_transposed_in(&w, &x, blocks));
         assert!(
             f == forward,
             "forward in {blocks} blocks differs from one block"
@@ -83,12 +84,12 @@ fn products_do_not_depend_on_the_split() {
         );
     }
     assert!(
-        to_vec(product_transposed(&x, &w)) == forward,
+        to_vec(product_transposed(&w, &x)) == forward,
         "default split differs"
     );
     // Burn's matmul (Flex's gemm call, threaded by gemm): the same sums up to order, 1e-4 on
     // values of order sqrt(784)/3 ≈ 9 (f32 rounding of a 784-term sum).
-    let burn = to_vec(x.clone().matmul(w.clone().transpose()));
+    let burn = to_vec(w.clone().matmul(x.clone().transpose()));
     for (a, b) in forward.iter().zip(&burn) {
         assert!((a - b).abs() < 1e-4, "{a} vs Burn's {b}");
     }

@@ -235,40 +235,44 @@ impl DiffusionStep {
         (if self.has_full() { self.train_len } else { 0 }) + self.drawn()
     }
 
-    /// The weights q [rows, N] for particles 0..`width`, row-major (see the module
-    /// documentation), with the multipliers of the step's key `key` (the stepper's
-    /// [`crate::stepper::step_seed`] of the run's diffusion stream and the step); `noise_scale`
-    /// multiplies the noise (1 for the diffusion; 0 gives gradient descent on the drift set,
-    /// which tests use).
+    /// The weights q for particles 0..`width`, particle-major ([N, rows]: particle k's weights
+    /// on the step's rows are contiguous; the step takes q [rows, N] as the transposed view,
+    /// the layout of its activations, [`meanfield_model::gradient`]), with the multipliers of
+    /// the step's key `key` (the stepper's [`crate::stepper::step_seed`] of the run's diffusion
+    /// stream and the step); `noise_scale` multiplies the noise (1 for the diffusion; 0 gives
+    /// gradient descent on the drift set, which tests use).
     pub fn weights(&self, key: u64, width: usize, noise_scale: f64) -> Vec<f32> {
         self.weights_for(key, 0..width, noise_scale)
     }
 
-    /// Columns `particles` of [`Self::weights`] (a shard's block), [rows, particles.len()]:
-    /// particle k's column depends only on k, so the blocks side by side are the whole.
+    /// Particles `particles` of [`Self::weights`] (a shard's block), [particles.len(), rows]:
+    /// particle k's weights depend only on k, so the blocks one after another are the whole.
     pub fn weights_for(&self, key: u64, particles: Range<usize>, noise_scale: f64) -> Vec<f32> {
-        let width = particles.len();
         let rows = self.rows();
         let drift = self.rows_of(self.drift);
         let noise = self.rows_of(self.noise);
         let k_noise = noise.len();
         let scale = noise_scale / ((self.batch * k_noise) as f64).sqrt();
-        let z = centred_multipliers_for(key, particles, k_noise);
+        let z = centred_multipliers_for(key, particles.clone(), k_noise);
         let drift_weight = 1.0 / drift.len() as f64;
-        let mut q = vec![0f32; rows * width];
-        q.par_chunks_mut(width).enumerate().for_each(|(i, row)| {
-            let d = if drift.contains(&i) {
-                drift_weight
-            } else {
-                0.0
-            };
-            if noise.contains(&i) {
-                let j = i - noise.start;
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v = (d + scale * z[k * k_noise + j]) as f32;
-                }
-            } else {
-                row.fill(d as f32);
+        let mut q = vec![0f32; particles.len() * rows];
+        if rows == 0 {
+            return q;
+        }
+        q.par_chunks_mut(rows).enumerate().for_each(|(k, qk)| {
+            let zk = &z[k * k_noise..(k + 1) * k_noise];
+            for (i, v) in qk.iter_mut().enumerate() {
+                let d = if drift.contains(&i) {
+                    drift_weight
+                } else {
+                    0.0
+                };
+                let noise_term = if noise.contains(&i) {
+                    scale * zk[i - noise.start]
+                } else {
+                    0.0
+                };
+                *v = (d + noise_term) as f32;
             }
         });
         q
@@ -351,12 +355,21 @@ mod tests {
         let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Drawn(3), 10, 6);
         assert_eq!((step.rows(), step.drawn()), (9, 3));
         assert_eq!(step.indices(vec![4, 1, 2]), vec![0, 1, 2, 3, 4, 5, 4, 1, 2]);
+        // Particle-major: particle k's 9 weights are q[9k..9k + 9], the 6 drift rows first.
         let q = step.weights(0, 2, 0.0);
-        assert!(q[..12].iter().all(|v| (*v - 1.0 / 6.0).abs() < 1e-7));
-        assert!(q[12..].iter().all(|v| *v == 0.0));
+        for k in 0..2 {
+            let qk = &q[9 * k..9 * k + 9];
+            assert!(
+                qk[..6].iter().all(|v| (*v - 1.0 / 6.0).abs() < 1e-7),
+                "{qk:?}"
+            );
+            assert!(qk[6..].iter().all(|v| *v == 0.0), "{qk:?}");
+        }
         let noisy = step.weights(0, 2, 1.0);
-        assert_eq!(noisy[..12], q[..12]);
-        assert!(noisy[12..].iter().any(|v| *v != 0.0));
+        for k in 0..2 {
+            assert_eq!(noisy[9 * k..9 * k + 6], q[9 * k..9 * k + 6]);
+            assert!(noisy[9 * k + 6..9 * k + 9].iter().any(|v| *v != 0.0));
+        }
         let shared = DiffusionStep::new(ExampleSet::Batch, ExampleSet::Batch, 4, 100);
         assert_eq!((shared.rows(), shared.drift_rows()), (4, 0..4));
     }

@@ -273,10 +273,11 @@ impl Stepper {
                             particles.clone(),
                             1.0,
                         ),
-                        [diffusion.rows(), particles.len()],
+                        [particles.len(), diffusion.rows()],
                     ),
                     &x.device(),
-                );
+                )
+                .transpose();
                 let part = self.shard.as_ref().map(|s| s as &dyn PartialSum);
                 let logits = self.engine.step_in(lr, x, targets, Some(q), part);
                 // The metrics' batch is the drift set.

@@ -291,9 +291,10 @@ fn full_set_drift_on(device: Device, penalty: f64) {
     let g = per_example_gradients();
     let step = DiffusionStep::new(ExampleSet::Full, ExampleSet::Full, M, K);
     let q = Tensor::<2>::from_data(
-        TensorData::new(step.weights(0, N, 0.0), [step.rows(), N]),
+        TensorData::new(step.weights(0, N, 0.0), [N, step.rows()]),
         &device,
-    );
+    )
+    .transpose();
     let x = Tensor::<2>::from_data(TensorData::new(xs, [K, P]), &device);
     let targets = meanfield_model::one_hot(&ys, C, &device);
     let lr = N as f64;
