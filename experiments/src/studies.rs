@@ -7,7 +7,7 @@ use crate::{cli, ensure_data, flags};
 use anyhow::Result;
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
 use meanfield_train::{StopHandle, TrainConfig};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The study's setting: the preset and flags, without --out (the study folder) and with no
 /// --width/--seed (the study sets them); missing data fetched.
@@ -61,8 +61,7 @@ pub(crate) fn chaos(
         mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.run(stop, &|line| eprintln!("{}", flags::spell(line))))?
-    else {
+    let Some(result) = planned(study.run(stop, &say))? else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -83,10 +82,7 @@ pub(crate) fn chaos(
             None => println!("{name}: not enough widths to fit"),
         }
     }
-    if !result.failed_runs.is_empty() {
-        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
-    }
-    println!("{:.0} s; results in {}", result.seconds, out.display());
+    finish(result.failed_runs.len(), result.seconds, &out);
     Ok(())
 }
 
@@ -120,8 +116,7 @@ pub(crate) fn sgd_vs_diffusion(
         mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{}", flags::spell(line))))?
-    else {
+    let Some(result) = planned(study.measure(stop, &say))? else {
         return Ok(());
     };
     study.render(&result)?;
@@ -137,10 +132,7 @@ pub(crate) fn sgd_vs_diffusion(
             r.correlation_final
         );
     }
-    if !result.failed_runs.is_empty() {
-        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
-    }
-    println!("{:.0} s; results in {}", result.seconds, out.display());
+    finish(result.failed_runs.len(), result.seconds, &out);
     Ok(())
 }
 
@@ -166,18 +158,14 @@ pub(crate) fn tails(
         mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.measure(stop, &|line| eprintln!("{}", flags::spell(line))))?
-    else {
+    let Some(result) = planned(study.measure(stop, &say))? else {
         return Ok(());
     };
     study.render(&result)?;
     for line in meanfield_study::tails::crossings(&result.rows) {
         println!("{line}");
     }
-    if !result.failed_runs.is_empty() {
-        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
-    }
-    println!("{:.0} s; results in {}", result.seconds, out.display());
+    finish(result.failed_runs.len(), result.seconds, &out);
     Ok(())
 }
 
@@ -195,7 +183,7 @@ pub(crate) fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
         widths: args.widths.clone(),
         steps: args.k,
     };
-    let rows = check.measure(&|line| eprintln!("{}", flags::spell(line)))?;
+    let rows = check.measure(&say)?;
     render(&rows, &check.title(), &out)?;
     println!("results in {}", out.display());
     Ok(())
@@ -235,8 +223,7 @@ pub(crate) fn coupling(
         mode: grid_mode(&args.grid, invocation),
         out: out.clone(),
     };
-    let Some(result) = planned(study.run(stop, &|line| eprintln!("{}", flags::spell(line))))?
-    else {
+    let Some(result) = planned(study.run(stop, &say))? else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -269,10 +256,7 @@ pub(crate) fn coupling(
             f.noise_exponent, f.a, f.a_ci.0, f.a_ci.1, f.b, f.b_ci.0, f.b_ci.1
         );
     }
-    if !result.failed_runs.is_empty() {
-        eprintln!("{} runs failed (see report.md)", result.failed_runs.len());
-    }
-    println!("{:.0} s; results in {}", result.seconds, out.display());
+    finish(result.failed_runs.len(), result.seconds, &out);
     Ok(())
 }
 
@@ -335,9 +319,7 @@ pub(crate) fn run_figure(
             ""
         }
     );
-    let Some(summary) =
-        planned(figure.run(&spec, &ctx, &|line| eprintln!("{}", flags::spell(line))))?
-    else {
+    let Some(summary) = planned(figure.run(&spec, &ctx, &say))? else {
         return Ok(());
     };
     for line in &summary.key_lines {
@@ -356,4 +338,17 @@ pub(crate) fn run_figure(
         );
     }
     Ok(())
+}
+
+/// A study's progress line, its settings spelled as this program's flags.
+fn say(line: &str) {
+    eprintln!("{}", flags::spell(line));
+}
+
+/// A study's last lines: how many runs failed (listed in its report) and where its results are.
+fn finish(failed_runs: usize, seconds: f64, out: &Path) {
+    if failed_runs > 0 {
+        eprintln!("{failed_runs} runs failed (see report.md)");
+    }
+    println!("{seconds:.0} s; results in {}", out.display());
 }
