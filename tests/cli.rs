@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 
 mod support;
 use support::{
-    generated_cifar_binary, md5_hex, mnist, npy_f32, serve, serve_logged, small_mnist_run, tar_gz,
+    RESULTS, assert_same_files, generated_cifar_binary, md5_hex, mnist, npy_f32, serve,
+    serve_logged, small_mnist_run, tar_gz,
 };
 
 fn bin() -> Command {
@@ -460,22 +461,6 @@ fn wait_for_rows(dir: &Path, rows: usize) {
     }
 }
 
-/// Asserts that `a` and `b` hold the same weights, average and metrics, byte for byte.
-fn assert_same_run(a: &Path, b: &Path, how: &str) {
-    for f in [
-        "hidden.npy",
-        "readout.npy",
-        "hidden_avg.npy",
-        "readout_avg.npy",
-        "metrics.csv",
-    ] {
-        assert!(
-            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
-            "{f} differs after {how} and resume"
-        );
-    }
-}
-
 /// A run killed with SIGKILL after a checkpoint and started again ends with the same weights,
 /// bit for bit, as an uninterrupted run, and its metrics.csv has every step once. The setting
 /// exercises the sampler's epoch state, the Polyak average and the Langevin noise.
@@ -515,7 +500,7 @@ fn kill_9_and_resume_gives_identical_weights() {
         "{}",
         String::from_utf8_lossy(&resumed.stderr)
     );
-    assert_same_run(&straight, &killed, "kill -9");
+    assert_same_files(&straight, &killed, &RESULTS, "kill -9");
     assert_eq!(
         steps_in(&killed.join("metrics.csv")),
         (0..=1500).collect::<Vec<u64>>()
@@ -757,9 +742,10 @@ fn a_damaged_metrics_log_is_refused_on_resume() {
     assert!(err.contains("it was cut short"), "{err}");
     std::fs::write(&metrics, saved).unwrap();
     ok_owned(&resume_args(&stopped, "0"));
-    assert_same_run(
+    assert_same_files(
         &straight,
         &stopped,
+        &RESULTS,
         "SIGTERM, a refused resume and a restored log",
     );
 }
@@ -805,7 +791,7 @@ fn ctrl_c_checkpoints_and_resume_gives_identical_weights() {
             "{name}: the run was stopped before its end"
         );
         ok_owned(&args(&stopped));
-        assert_same_run(&straight, &stopped, name);
+        assert_same_files(&straight, &stopped, &RESULTS, name);
         assert_eq!(summary(&stopped)["status"], "finished");
     }
 }
@@ -862,7 +848,12 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
         1,
         "one run directory"
     );
-    assert_same_run(&straight, &dir, "continued with --checkpoint-every 25");
+    assert_same_files(
+        &straight,
+        &dir,
+        &RESULTS,
+        "continued with --checkpoint-every 25",
+    );
     let identity = std::fs::read_to_string(dir.join("identity.json")).unwrap();
     assert!(identity.contains("\"version\": 2"), "{identity}");
 
@@ -882,7 +873,12 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
     );
     std::fs::remove_dir_all(failing.join("hidden.npy")).unwrap();
     ok_owned(&resume_args(&failing, "500"));
-    assert_same_run(&straight, &failing, "finished after a failed final write");
+    assert_same_files(
+        &straight,
+        &failing,
+        &RESULTS,
+        "finished after a failed final write",
+    );
 }
 
 /// After the upgrade to identity version 2, a run made under version 1 (named by the hash of
@@ -967,7 +963,7 @@ fn two_processes_on_one_run_directory() {
     );
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success());
-    assert_same_run(&straight, &shared, "two processes");
+    assert_same_files(&straight, &shared, &RESULTS, "two processes");
 }
 
 fn as_strs(v: &[String]) -> Vec<&str> {

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 #[allow(dead_code)]
 mod support;
 use std::time::{Duration, Instant};
-use support::{npy_f32, small_mnist_run};
+use support::{RESULTS, WEIGHTS, assert_same_files, npy_f32, small_mnist_run};
 
 /// The run every test trains: β = 0.75, N = 64, a trained readout, the Polyak average, 30
 /// steps on 2000 training images.
@@ -64,28 +64,6 @@ fn unsharded(out: &Path) {
     ok(c);
 }
 
-const WEIGHTS: [&str; 4] = [
-    "hidden.npy",
-    "readout.npy",
-    "hidden_avg.npy",
-    "readout_avg.npy",
-];
-
-fn same_bytes(a: &Path, b: &Path, files: &[&str]) {
-    for f in files {
-        let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-        );
-        assert!(
-            x == y,
-            "{f} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
-
 /// One MPI process takes the sharded path with one block: the run's files are the unsharded
 /// run's, byte for byte.
 #[test]
@@ -99,7 +77,7 @@ fn one_process_equals_the_unsharded_run() {
         stderr.contains("1 process"),
         "the start line says the shards: {stderr}"
     );
-    same_bytes(&whole, &one, &[&WEIGHTS[..], &["metrics.csv"]].concat());
+    assert_same_files(&whole, &one, &RESULTS, "unsharded, and one process");
 }
 
 /// Two and three processes (64 particles: 32 + 32, and 22 + 21 + 21) train the unsharded
@@ -129,7 +107,7 @@ fn two_and_three_processes_match_the_unsharded_run() {
         assert!(worst < 1e-5, "S = {processes}: max |Δw| = {worst}");
         let again = tmp.path().join(format!("s{processes}-again"));
         ok(mpirun(processes, &run_args(&again, &["--quiet"])));
-        same_bytes(&dir, &again, &[&WEIGHTS[..], &["metrics.csv"]].concat());
+        assert_same_files(&dir, &again, &RESULTS, "the same sharded run twice");
     }
 }
 
@@ -214,7 +192,12 @@ fn a_killed_process_stops_the_run_and_the_rerun_resumes() {
     let stderr = String::from_utf8_lossy(&rerun.stderr);
     assert!(stderr.contains("resuming from the checkpoint"), "{stderr}");
     ok(mpirun(2, &long_run(&straight)));
-    same_bytes(&killed, &straight, &WEIGHTS);
+    assert_same_files(
+        &killed,
+        &straight,
+        &WEIGHTS,
+        "killed and resumed, and uninterrupted",
+    );
 }
 
 /// SIGTERM reaching only process 1 of 2 stops both after the same step, with one checkpoint of
@@ -251,7 +234,12 @@ fn a_stop_seen_by_one_process_stops_all_after_the_same_step() {
     let rerun = ok(mpirun(2, &args));
     assert!(String::from_utf8_lossy(&rerun.stderr).contains("resuming from the checkpoint"));
     ok(mpirun(2, &long_run(&straight)));
-    same_bytes(&stopped, &straight, &WEIGHTS);
+    assert_same_files(
+        &stopped,
+        &straight,
+        &WEIGHTS,
+        "stopped and resumed, and uninterrupted",
+    );
 }
 
 /// Started as several MPI processes, a grid command (which has no particles to shard) says

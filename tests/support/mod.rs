@@ -64,6 +64,41 @@ pub fn npy_f32(path: &Path) -> Vec<f32> {
     npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
 }
 
+/// A finished run's weight files: the weights and their Polyak averages.
+#[allow(dead_code, reason = "used by tests/mpi.rs, not tests/cli.rs")]
+pub const WEIGHTS: [&str; 4] = [
+    "hidden.npy",
+    "readout.npy",
+    "hidden_avg.npy",
+    "readout_avg.npy",
+];
+
+/// Everything a run's result is: [`WEIGHTS`] and the metrics.
+pub const RESULTS: [&str; 5] = [
+    "hidden.npy",
+    "readout.npy",
+    "hidden_avg.npy",
+    "readout_avg.npy",
+    "metrics.csv",
+];
+
+/// Asserts that runs `a` and `b` hold the same `files`, byte for byte; `how` (what made the
+/// two runs) goes into the message.
+pub fn assert_same_files(a: &Path, b: &Path, files: &[&str], how: &str) {
+    for f in files {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display())),
+            std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display())),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {} ({how})",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
 /// Serves `files` (URL path → bytes) over HTTP on 127.0.0.1 for the rest of the test process
 /// and returns its base URL; anything else gets a 404. See [`serve_logged`].
 pub fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {

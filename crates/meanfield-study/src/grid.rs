@@ -70,10 +70,9 @@ fn run_indices(
                         let result = train(
                             config,
                             RunOptions {
-                                quiet: true,
                                 stop: stop.clone(),
                                 wait,
-                                ..Default::default()
+                                ..RunOptions::quiet()
                             },
                         );
                         match &result {

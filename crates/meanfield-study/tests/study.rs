@@ -7,11 +7,7 @@ use meanfield_train::TrainConfig;
 use std::sync::Mutex;
 
 fn synthetic() -> TrainConfig {
-    let mut c = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut c = TrainConfig::from_preset("synthetic").unwrap();
     c.synthetic.train = 1000;
     c.synthetic.test = 200;
     c.readout = meanfield_model::Readout::Fixed;
@@ -190,14 +186,7 @@ fn coordinate_check_steps_are_the_trainers_steps() {
             out: Some(dir.path().join(name)),
             ..base.clone()
         };
-        let o = train(
-            &config,
-            RunOptions {
-                quiet: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let o = train(&config, RunOptions::quiet()).unwrap();
         let (p, c) = (base.synthetic.dim, base.synthetic.classes);
         (
             weights::load(&o.dir().join(weights::HIDDEN), [30, p]).unwrap(),
@@ -397,14 +386,7 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         ..study.run_config(40, 100, 0, 40)
     };
     for out in ["again-1", "again-2"] {
-        train(
-            &config(out),
-            RunOptions {
-                quiet: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        train(&config(out), RunOptions::quiet()).unwrap();
     }
     let (a, b) = (
         snapshot::load(&dir.path().join("again-1")).unwrap(),
@@ -489,14 +471,7 @@ fn coupling_study_on_the_diffusion() {
         out: Some(dir.path().join("other-seed")),
         ..study.run_config(20, study.base.batch, 1, 20)
     };
-    meanfield_train::train(
-        &other_seed,
-        meanfield_train::RunOptions {
-            quiet: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    meanfield_train::train(&other_seed, meanfield_train::RunOptions::quiet()).unwrap();
     let hidden = |d: &std::path::Path| std::fs::read(d.join("hidden.npy")).unwrap();
     let shared = meanfield_study::coupling::REFERENCE_DATA_SEED;
     let seed0 = run_dir::run_dir(&study.run_config(20, study.base.batch, shared, 20));

@@ -259,6 +259,12 @@ impl TrainConfig {
         parse_table(&format!("configs/{name}.toml"), text)
     }
 
+    /// The setting of preset `name` alone: the defaults under its table, no file or flag over
+    /// it.
+    pub fn from_preset(name: &str) -> Result<Self, TrainError> {
+        Self::resolve(vec![(name.to_string(), Self::preset(name)?)])
+    }
+
     /// What a valid setting does that its user may not expect, one sentence each (the binary
     /// prints them before training): a `--steps` that ends the run before `--average-from`.
     pub fn warnings(&self) -> Vec<String> {
@@ -531,19 +537,14 @@ mod tests {
     #[test]
     fn presets_parse_and_resolve() {
         for (name, _) in PRESETS {
-            let c = TrainConfig::resolve(vec![(name.into(), TrainConfig::preset(name).unwrap())])
-                .unwrap();
+            let c = TrainConfig::from_preset(name).unwrap();
             let again =
                 TrainConfig::resolve(vec![("x".into(), parse_table("x", &c.to_toml()).unwrap())])
                     .unwrap();
             assert_eq!(c, again, "{name} round-trips through config.toml");
         }
         // Table 1 protocol (docs/paper.md): γ = 0.1, T = 10000, averaging from step 1000.
-        let cifar = TrainConfig::resolve(vec![(
-            "cifar".into(),
-            TrainConfig::preset("cifar").unwrap(),
-        )])
-        .unwrap();
+        let cifar = TrainConfig::from_preset("cifar").unwrap();
         assert_eq!(
             (cifar.gamma, cifar.horizon, cifar.average_from),
             (0.1, 10_000.0, Some(1000))

@@ -181,11 +181,7 @@ mod tests {
     use super::*;
 
     fn mnist(width: usize, beta: f64) -> TrainConfig {
-        let mut c = TrainConfig::resolve(vec![(
-            "mnist".into(),
-            TrainConfig::preset("mnist").unwrap(),
-        )])
-        .unwrap();
+        let mut c = TrainConfig::from_preset("mnist").unwrap();
         c.width = width;
         c.beta = beta;
         c

@@ -49,6 +49,16 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
 }
 
+impl RunOptions {
+    /// The defaults, with no output on stderr (library callers, tests).
+    pub fn quiet() -> Self {
+        RunOptions {
+            quiet: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Trains one run as `config` says and writes its directory.
 pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, TrainError> {
     train_with(config, None, options)

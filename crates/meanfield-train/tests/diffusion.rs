@@ -18,6 +18,10 @@ use meanfield_train::{
     run_dir, weights,
 };
 
+#[allow(dead_code, reason = "helpers for the other test files too")]
+mod support;
+use support::assert_same_files;
+
 const N: usize = 3;
 const P: usize = 2;
 const C: usize = 2;
@@ -349,11 +353,7 @@ fn full_set_drift_on(device: Device, penalty: f64) {
 fn stopped_and_resumed_diffusion_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let setting = |name: &str| {
-        let mut c = TrainConfig::resolve(vec![(
-            "synthetic".into(),
-            TrainConfig::preset("synthetic").unwrap(),
-        )])
-        .unwrap();
+        let mut c = TrainConfig::from_preset("synthetic").unwrap();
         c.synthetic.train = 300;
         c.synthetic.test = 50;
         c.width = 32;
@@ -367,11 +367,7 @@ fn stopped_and_resumed_diffusion_is_exact() {
         c.out = Some(tmp.path().join(name));
         c
     };
-    let quiet = || RunOptions {
-        quiet: true,
-        ..Default::default()
-    };
-    train(&setting("straight"), quiet()).unwrap();
+    train(&setting("straight"), RunOptions::quiet()).unwrap();
     let stopped = setting("stopped");
     let mut run = Run::fresh(&stopped, true).unwrap();
     for _ in 0..8 {
@@ -384,25 +380,24 @@ fn stopped_and_resumed_diffusion_is_exact() {
         Err(TrainError::Interrupted { step: 9, .. })
     ));
     drop(run);
-    train(&stopped, quiet()).unwrap();
-    for f in [
-        weights::HIDDEN,
-        weights::READOUT,
-        weights::HIDDEN_AVG,
-        run_dir::METRICS,
-    ] {
-        assert!(
-            std::fs::read(tmp.path().join("straight").join(f)).unwrap()
-                == std::fs::read(tmp.path().join("stopped").join(f)).unwrap(),
-            "{f} differs after the resume"
-        );
-    }
+    train(&stopped, RunOptions::quiet()).unwrap();
+    assert_same_files(
+        &tmp.path().join("straight"),
+        &tmp.path().join("stopped"),
+        &[
+            weights::HIDDEN,
+            weights::READOUT,
+            weights::HIDDEN_AVG,
+            run_dir::METRICS,
+        ],
+        "after the resume",
+    );
     // And the diffusion moved the particles differently from SGD's run of the same setting.
     let mut sgd = setting("sgd");
     sgd.dynamics = Dynamics::Sgd;
     sgd.drift_set = ExampleSet::Batch;
     sgd.noise_set = ExampleSet::Batch;
-    train(&sgd, quiet()).unwrap();
+    train(&sgd, RunOptions::quiet()).unwrap();
     assert!(
         std::fs::read(tmp.path().join("sgd").join(weights::HIDDEN)).unwrap()
             != std::fs::read(tmp.path().join("straight").join(weights::HIDDEN)).unwrap()

@@ -24,11 +24,7 @@ fn run_dynamics(
     dynamics: Dynamics,
     dir: &Path,
 ) -> (Vec<f32>, Vec<f32>, f64) {
-    let mut config = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut config = TrainConfig::from_preset("synthetic").unwrap();
     config.backend = backend;
     config.engine = engine;
     config.steps = Some(30);
@@ -39,14 +35,8 @@ fn run_dynamics(
         config.noise_set = ExampleSet::Drawn(50);
     }
     config.out = Some(dir.to_path_buf());
-    let outcome = train(
-        &config,
-        RunOptions {
-            quiet: true,
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{backend} {engine}: {e}"));
+    let outcome =
+        train(&config, RunOptions::quiet()).unwrap_or_else(|e| panic!("{backend} {engine}: {e}"));
     let (hidden, _) = weights::load_matrix(&dir.join(weights::HIDDEN)).unwrap();
     let (readout, _) = weights::load_matrix(&dir.join(weights::READOUT)).unwrap();
     (hidden, readout, outcome.summary().last.train_loss)
@@ -100,11 +90,7 @@ fn wgpu_device_gathered_batches_equal_host_gathered_ones() {
     use meanfield_train::batches::Placement;
     use meanfield_train::task::Task;
 
-    let mut config = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut config = TrainConfig::from_preset("synthetic").unwrap();
     config.backend = Backend::Wgpu;
     config.synthetic.train = 300;
     let task = Task::load(&config).unwrap();

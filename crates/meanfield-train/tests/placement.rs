@@ -12,11 +12,7 @@ use meanfield_train::{Backend, Engine, Stepper, TrainConfig};
 #[test]
 fn device_gathered_batches_train_exactly_as_host_gathered_ones() {
     for engine in [Engine::ClosedForm, Engine::Autodiff] {
-        let mut config = TrainConfig::resolve(vec![(
-            "synthetic".into(),
-            TrainConfig::preset("synthetic").unwrap(),
-        )])
-        .unwrap();
+        let mut config = TrainConfig::from_preset("synthetic").unwrap();
         // 300 rows at M = 100: the epoch sampler reshuffles every 3 steps.
         config.synthetic.train = 300;
         config.width = 48;

@@ -8,14 +8,14 @@ use meanfield_train::{
 };
 use std::path::Path;
 
+#[allow(dead_code, reason = "helpers for the other test files too")]
+mod support;
+use support::{RESULTS, assert_same_files};
+
 /// A small synthetic setting that exercises the sampler's epoch state (500 rows, M = 100:
 /// five batches an epoch), the Polyak average and the Langevin noise.
 fn setting(out: &Path) -> TrainConfig {
-    let mut c = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut c = TrainConfig::from_preset("synthetic").unwrap();
     c.synthetic.train = 500;
     c.synthetic.test = 100;
     c.width = 64;
@@ -28,36 +28,6 @@ fn setting(out: &Path) -> TrainConfig {
     c
 }
 
-fn quiet() -> RunOptions {
-    RunOptions {
-        quiet: true,
-        ..Default::default()
-    }
-}
-
-/// Asserts that every file a finished run's outcome depends on is the same, byte for byte, in
-/// runs `a` and `b`.
-fn assert_same_results(a: &Path, b: &Path) {
-    for f in [
-        weights::HIDDEN,
-        weights::READOUT,
-        weights::HIDDEN_AVG,
-        weights::READOUT_AVG,
-        run_dir::METRICS,
-    ] {
-        let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-        );
-        assert!(
-            x == y,
-            "{f} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
-    }
-}
-
 /// Stop requested after 15 steps: the run takes one more step, writes a checkpoint at 16 and
 /// returns `Interrupted`; `train` then resumes from it and ends with the same weights, average
 /// and metrics, byte for byte, as a run never stopped.
@@ -65,7 +35,7 @@ fn assert_same_results(a: &Path, b: &Path) {
 fn stop_handle_checkpoints_and_resume_is_exact() {
     let tmp = tempfile::tempdir().unwrap();
     let straight = setting(&tmp.path().join("straight"));
-    train(&straight, quiet()).unwrap();
+    train(&straight, RunOptions::quiet()).unwrap();
 
     let stopped = setting(&tmp.path().join("stopped"));
     let mut run = Run::fresh(&stopped, true).unwrap();
@@ -94,7 +64,7 @@ fn stop_handle_checkpoints_and_resume_is_exact() {
     );
 
     // Through `train` with the stop already requested: one step, a checkpoint, interrupted.
-    let mut options = quiet();
+    let mut options = RunOptions::quiet();
     options.stop = stop.clone();
     match train(&stopped, options) {
         Err(TrainError::Interrupted { step: 17, .. }) => {}
@@ -103,9 +73,14 @@ fn stop_handle_checkpoints_and_resume_is_exact() {
             other.map(|_| ())
         ),
     }
-    let resumed = train(&stopped, quiet()).unwrap();
+    let resumed = train(&stopped, RunOptions::quiet()).unwrap();
     assert!(matches!(resumed, Outcome::Trained { .. }));
-    assert_same_results(&tmp.path().join("straight"), &tmp.path().join("stopped"));
+    assert_same_files(
+        &tmp.path().join("straight"),
+        &tmp.path().join("stopped"),
+        &RESULTS,
+        "stopped and resumed, and straight",
+    );
     assert!(checkpoint::latest(&tmp.path().join("stopped")).is_none());
 }
 
@@ -115,7 +90,7 @@ fn stop_handle_checkpoints_and_resume_is_exact() {
 fn run_driven_step_by_step_equals_train() {
     let tmp = tempfile::tempdir().unwrap();
     let reference = setting(&tmp.path().join("train"));
-    train(&reference, quiet()).unwrap();
+    train(&reference, RunOptions::quiet()).unwrap();
     let by_hand = setting(&tmp.path().join("by-hand"));
     let mut run = Run::fresh(&by_hand, true).unwrap();
     let mut norms = Vec::new();
@@ -137,7 +112,12 @@ fn run_driven_step_by_step_equals_train() {
     assert_eq!(summary.steps, 40);
     assert_eq!(norms.len(), 8);
     assert!(norms.windows(2).any(|w| w[0] != w[1]), "the weights moved");
-    assert_same_results(&tmp.path().join("train"), &tmp.path().join("by-hand"));
+    assert_same_files(
+        &tmp.path().join("train"),
+        &tmp.path().join("by-hand"),
+        &RESULTS,
+        "train, and stepped by hand",
+    );
 }
 
 /// `summary.json` is one typed value: "finished" with the summary, or "diverged" with the step
@@ -146,7 +126,7 @@ fn run_driven_step_by_step_equals_train() {
 fn summary_json_statuses() {
     let tmp = tempfile::tempdir().unwrap();
     let ok = setting(&tmp.path().join("ok"));
-    let outcome = train(&ok, quiet()).unwrap();
+    let outcome = train(&ok, RunOptions::quiet()).unwrap();
     let text = std::fs::read_to_string(tmp.path().join("ok/summary.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["status"], "finished");
@@ -164,7 +144,7 @@ fn summary_json_statuses() {
         other => panic!("expected finished, got {other:?}"),
     }
     assert!(matches!(
-        train(&ok, quiet()).unwrap(),
+        train(&ok, RunOptions::quiet()).unwrap(),
         Outcome::Reused { .. }
     ));
 
@@ -172,7 +152,7 @@ fn summary_json_statuses() {
     let mut bad = setting(&tmp.path().join("bad"));
     bad.gamma = 1e30;
     bad.init = meanfield_model::Init::Normal(10.0);
-    let err = train(&bad, quiet()).unwrap_err();
+    let err = train(&bad, RunOptions::quiet()).unwrap_err();
     let TrainError::Diverged { step, .. } = err else {
         panic!("expected a divergence, got {err}");
     };
@@ -190,7 +170,7 @@ fn summary_json_statuses() {
     assert!(run_dir::finished(&tmp.path().join("bad")).is_none());
     // Not reused: a second call trains again (and diverges again).
     assert!(matches!(
-        train(&bad, quiet()),
+        train(&bad, RunOptions::quiet()),
         Err(TrainError::Diverged { .. })
     ));
 }
@@ -252,7 +232,7 @@ fn resumed_run_writes_the_same_snapshots() {
         snapshot_rows: Some(10),
         ..setting(&tmp.path().join(dir))
     };
-    train(&with_snapshots("straight"), quiet()).unwrap();
+    train(&with_snapshots("straight"), RunOptions::quiet()).unwrap();
     let stopped = with_snapshots("stopped");
     let mut run = Run::fresh(&stopped, true).unwrap();
     for _ in 0..12 {
@@ -265,7 +245,7 @@ fn resumed_run_writes_the_same_snapshots() {
         Err(TrainError::Interrupted { .. })
     ));
     drop(run);
-    train(&stopped, quiet()).unwrap();
+    train(&stopped, RunOptions::quiet()).unwrap();
     let (a, b) = (
         snapshot::load(&tmp.path().join("straight")).unwrap(),
         snapshot::load(&tmp.path().join("stopped")).unwrap(),
@@ -296,7 +276,7 @@ fn init_and_data_seeds_are_separate() {
             temperature: 0.0,
             ..setting(&tmp.path().join(name))
         };
-        train(&c, quiet()).unwrap();
+        train(&c, RunOptions::quiet()).unwrap();
         let h = std::fs::read(tmp.path().join(name).join(weights::HIDDEN)).unwrap();
         let m = std::fs::read_to_string(tmp.path().join(name).join(run_dir::METRICS)).unwrap();
         (h, m)
@@ -333,12 +313,12 @@ fn run_locks() {
         "{err}"
     );
     assert!(matches!(
-        train(&config, quiet()),
+        train(&config, RunOptions::quiet()),
         Err(TrainError::Locked { .. })
     ));
 
     let waiting = std::thread::spawn(move || {
-        let mut options = quiet();
+        let mut options = RunOptions::quiet();
         options.wait = true;
         train(&config, options)
     });
@@ -385,7 +365,7 @@ fn trains_on_a_burn_dataset() {
     use meanfield_train::task::Task;
     let tmp = tempfile::tempdir().unwrap();
     let ours = setting(&tmp.path().join("ours"));
-    train(&ours, quiet()).unwrap();
+    train(&ours, RunOptions::quiet()).unwrap();
 
     let task = Task::load(&ours).unwrap();
     let example = task.train.get(3).unwrap();
@@ -405,8 +385,13 @@ fn trains_on_a_burn_dataset() {
     let (train_items, test_items) = (items(&task.train), items(&task.test));
     let theirs = setting(&tmp.path().join("theirs"));
     let task = Task::from_burn(&theirs, &train_items, &test_items, task.train.classes).unwrap();
-    meanfield_train::train_on(&theirs, task, quiet()).unwrap();
-    assert_same_results(&tmp.path().join("ours"), &tmp.path().join("theirs"));
+    meanfield_train::train_on(&theirs, task, RunOptions::quiet()).unwrap();
+    assert_same_files(
+        &tmp.path().join("ours"),
+        &tmp.path().join("theirs"),
+        &RESULTS,
+        "our data, and the same data as a Burn dataset",
+    );
 
     // In-memory data needs a named run directory.
     let unnamed = TrainConfig {
@@ -414,7 +399,7 @@ fn trains_on_a_burn_dataset() {
         ..theirs.clone()
     };
     let task = Task::from_burn(&unnamed, &train_items, &test_items, 10).unwrap();
-    let err = meanfield_train::train_on(&unnamed, task, quiet())
+    let err = meanfield_train::train_on(&unnamed, task, RunOptions::quiet())
         .unwrap_err()
         .to_string();
     assert!(err.contains("explicit run directory"), "{err}");

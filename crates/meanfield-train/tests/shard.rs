@@ -7,18 +7,17 @@
 use meanfield_train::shard::{LocalGroup, Shard};
 use meanfield_train::{
     Dynamics, ExampleSet, Outcome, RunOptions, StopHandle, TrainConfig, TrainError, run_dir, train,
-    weights,
 };
 use std::path::{Path, PathBuf};
+
+#[allow(dead_code, reason = "helpers for the other test files too")]
+mod support;
+use support::{RESULTS, WEIGHTS, assert_same_files, read};
 
 /// A small synthetic run at β = 0.75 with a trained readout, the Polyak average, snapshots,
 /// evaluations and logging at every step (what a sharded run must reproduce).
 fn setting(out: &Path) -> TrainConfig {
-    let mut c = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut c = TrainConfig::from_preset("synthetic").unwrap();
     c.synthetic.train = 500;
     c.synthetic.test = 100;
     c.width = 61;
@@ -51,10 +50,9 @@ fn train_sharded(
                 train(
                     &config,
                     RunOptions {
-                        quiet: true,
                         stop,
                         shard: Some(shard),
-                        ..Default::default()
+                        ..RunOptions::quiet()
                     },
                 )
             })
@@ -66,14 +64,7 @@ fn train_sharded(
 fn unsharded(out: &Path, edit: impl Fn(&mut TrainConfig)) -> PathBuf {
     let mut c = setting(out);
     edit(&mut c);
-    let outcome = train(
-        &c,
-        RunOptions {
-            quiet: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let outcome = train(&c, RunOptions::quiet()).unwrap();
     outcome.dir().to_path_buf()
 }
 
@@ -88,14 +79,6 @@ fn sharded(out: &Path, shards: usize, edit: impl Fn(&mut TrainConfig)) -> PathBu
     }
     run_dir::run_dir(&c)
 }
-
-/// The files whose values a run's result is.
-const WEIGHTS: [&str; 4] = [
-    weights::HIDDEN,
-    weights::READOUT,
-    weights::HIDDEN_AVG,
-    weights::READOUT_AVG,
-];
 
 fn npy(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -120,10 +103,6 @@ fn max_difference(a: &Path, b: &Path) -> f32 {
     worst
 }
 
-fn bytes(dir: &Path, f: &str) -> Vec<u8> {
-    std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()))
-}
-
 /// One shard runs every operation of the unsharded run (the logits' "sum" over one block
 /// returns its own bits): every file that is the run's result is the same byte for byte.
 #[test]
@@ -131,21 +110,17 @@ fn one_shard_is_the_unsharded_run_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = unsharded(&tmp.path().join("whole"), |_| {});
     let one = sharded(&tmp.path().join("one"), 1, |_| {});
-    for f in WEIGHTS
-        .iter()
-        .chain(&[run_dir::METRICS, "snapshots/hidden_1.npy"])
-    {
-        assert!(bytes(&whole, f) == bytes(&one, f), "{f} differs");
-    }
+    let files = [&RESULTS[..], &["snapshots/hidden_1.npy"]].concat();
+    assert_same_files(&whole, &one, &files, "unsharded, and one shard");
     let (a, b): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_slice(&bytes(&whole, run_dir::SUMMARY)).unwrap(),
-        serde_json::from_slice(&bytes(&one, run_dir::SUMMARY)).unwrap(),
+        serde_json::from_slice(&read(&whole, run_dir::SUMMARY)).unwrap(),
+        serde_json::from_slice(&read(&one, run_dir::SUMMARY)).unwrap(),
     );
     assert_eq!(a["last"], b["last"]);
     assert_eq!(a["averaged"], b["averaged"]);
     // config.toml names the output folder; everything else in it is the same.
     let strip = |d: &Path| {
-        String::from_utf8(bytes(d, run_dir::CONFIG))
+        String::from_utf8(read(d, run_dir::CONFIG))
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with("out"))
@@ -170,8 +145,8 @@ fn two_and_three_shards_match_the_unsharded_run() {
         eprintln!("S = {shards}: max |Δw| = {worst:e}");
         assert!(worst < 1e-5, "S = {shards}: max |Δw| = {worst}");
         let (a, b): (serde_json::Value, serde_json::Value) = (
-            serde_json::from_slice(&bytes(&whole, run_dir::SUMMARY)).unwrap(),
-            serde_json::from_slice(&bytes(&dir, run_dir::SUMMARY)).unwrap(),
+            serde_json::from_slice(&read(&whole, run_dir::SUMMARY)).unwrap(),
+            serde_json::from_slice(&read(&dir, run_dir::SUMMARY)).unwrap(),
         );
         for key in ["train_loss", "test_loss", "test_accuracy"] {
             let (x, y) = (
@@ -181,12 +156,7 @@ fn two_and_three_shards_match_the_unsharded_run() {
             assert!((x - y).abs() < 1e-5, "S = {shards}: {key} {x} vs {y}");
         }
         let again = sharded(&tmp.path().join(format!("s{shards}-again")), shards, |_| {});
-        for f in WEIGHTS.iter().chain(&[run_dir::METRICS]) {
-            assert!(
-                bytes(&dir, f) == bytes(&again, f),
-                "S = {shards}: {f} not reproducible"
-            );
-        }
+        assert_same_files(&dir, &again, &RESULTS, "the same sharded run twice");
     }
 }
 

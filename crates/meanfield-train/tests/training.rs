@@ -141,21 +141,10 @@ fn fixed_readout_stays_bit_identical_and_engines_agree() {
 #[test]
 fn learns_the_synthetic_task() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = TrainConfig::resolve(vec![(
-        "synthetic".into(),
-        TrainConfig::preset("synthetic").unwrap(),
-    )])
-    .unwrap();
+    let mut config = TrainConfig::from_preset("synthetic").unwrap();
     config.out = Some(dir.path().join("run"));
     config.steps = Some(400);
-    let outcome = train(
-        &config,
-        RunOptions {
-            quiet: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let outcome = train(&config, RunOptions::quiet()).unwrap();
     let s = outcome.summary();
     let initial =
         meanfield_train::metrics::read(&dir.path().join("run/metrics.csv")).unwrap()[0].clone();
@@ -167,14 +156,7 @@ fn learns_the_synthetic_task() {
     );
     assert!(s.last.train_loss < initial.train_loss.unwrap() - 0.5);
     // A second call with the same setting reuses the finished run.
-    let again = train(
-        &config,
-        RunOptions {
-            quiet: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let again = train(&config, RunOptions::quiet()).unwrap();
     assert!(matches!(again, meanfield_train::Outcome::Reused { .. }));
 }
 
@@ -188,11 +170,7 @@ fn one_particle_reduction_equals_the_explicit_run() {
     use meanfield_train::weights;
     let dir = tempfile::tempdir().unwrap();
     for (beta, readout, penalty) in [(0.75, "trainable", 0.0), (1.0, "fixed", 0.1)] {
-        let mut config = TrainConfig::resolve(vec![(
-            "synthetic".into(),
-            TrainConfig::preset("synthetic").unwrap(),
-        )])
-        .unwrap();
+        let mut config = TrainConfig::from_preset("synthetic").unwrap();
         config.width = 300;
         config.beta = beta;
         config.readout = readout.parse().unwrap();
@@ -201,27 +179,13 @@ fn one_particle_reduction_equals_the_explicit_run() {
         config.readout_init = Init::Const(0.01);
         config.steps = Some(60);
         config.out = Some(dir.path().join(format!("explicit-{beta}")));
-        let explicit = train(
-            &config,
-            RunOptions {
-                quiet: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let explicit = train(&config, RunOptions::quiet()).unwrap();
         let reduced_config = TrainConfig {
             identical_particles: true,
             out: Some(dir.path().join(format!("reduced-{beta}"))),
             ..config.clone()
         };
-        let reduced = train(
-            &reduced_config,
-            RunOptions {
-                quiet: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let reduced = train(&reduced_config, RunOptions::quiet()).unwrap();
         let (p, c) = (config.synthetic.dim, config.synthetic.classes);
         let h = weights::load(&explicit.dir().join(weights::HIDDEN), [300, p]).unwrap();
         let r = weights::load(&explicit.dir().join(weights::READOUT), [300, c]).unwrap();
