@@ -3,13 +3,13 @@
 //! missing (`.ci/run` does it up front).
 
 use meanfield_train::data::cifar;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod support;
 use support::{
     RESULTS, assert_same_files, generated_cifar_binary, md5_hex, mnist, npy_f32, serve,
-    serve_logged, small_mnist_run, tar_gz,
+    serve_logged, small_mnist_run, subfolders, tar_gz,
 };
 
 fn bin() -> Command {
@@ -564,7 +564,7 @@ fn run_directories_are_checked_before_reuse() {
     assert_eq!(std::fs::read(&hidden).unwrap(), whole);
     std::fs::remove_file(out.join("readout.npy")).unwrap();
     let rerun = ok_owned(&noisy);
-    assert!(String::from_utf8_lossy(&rerun.stderr).contains("readout.npy cannot be read"));
+    assert!(String::from_utf8_lossy(&rerun.stderr).contains("readout.npy is missing"));
     assert!(out.join("readout.npy").is_file());
     // A run that asked for snapshots is whole only with them (studies read them).
     let snap = tmp.path().join("snap").display().to_string();
@@ -584,7 +584,7 @@ fn run_directories_are_checked_before_reuse() {
     let rerun = ok(&with_snapshots);
     let said = String::from_utf8_lossy(&rerun.stderr);
     assert!(
-        said.contains("snapshot hidden_1.npy cannot be read") && said.contains("training it again"),
+        said.contains("snapshots/hidden_1.npy is missing") && said.contains("training it again"),
         "{said}"
     );
     assert_eq!(std::fs::read(&first).unwrap(), bytes);
@@ -593,21 +593,20 @@ fn run_directories_are_checked_before_reuse() {
     std::fs::create_dir(&mine).unwrap();
     std::fs::write(mine.join("notes.txt"), "my notes").unwrap();
     let m = mine.to_str().unwrap();
-    let err = stderr_of_failure(&["synthetic", "--steps", "5", "--quiet", "--out", m]);
-    assert!(
-        err.contains("is not a run directory") && err.contains("notes.txt"),
-        "{err}"
-    );
-    assert!(!mine.join("config.toml").exists());
-    ok(&[
-        "synthetic",
-        "--steps",
-        "5",
-        "--quiet",
-        "--out",
-        m,
-        "--force",
-    ]);
+    // Refused, with or without --force: the program never writes among the user's files.
+    for force in [&[][..], &["--force"][..]] {
+        let args = [
+            &["synthetic", "--steps", "5", "--quiet", "--out", m][..],
+            force,
+        ]
+        .concat();
+        let err = stderr_of_failure(&args);
+        assert!(
+            err.contains("is not a run directory") && err.contains("notes.txt"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
+    }
     assert_eq!(
         std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
         "my notes"
@@ -686,11 +685,7 @@ fn runs_lists_runs_and_their_problems() {
         "{listed}"
     );
     // Damage one run, and rename the other as an older version would have named it.
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
+    let dirs = subfolders(&runs);
     let hidden = dirs[0].join("hidden.npy");
     let bytes = std::fs::read(&hidden).unwrap();
     std::fs::write(&hidden, &bytes[..bytes.len() - 4]).unwrap();
@@ -733,13 +728,18 @@ fn a_damaged_metrics_log_is_refused_on_resume() {
     std::fs::remove_file(&metrics).unwrap();
     let err = stderr_of_failure(&as_strs(&resume_args(&stopped, "0")));
     assert!(
-        err.contains("metrics.csv cannot be continued: it is missing") && err.contains("--force"),
+        err.contains("cannot continue from its checkpoint")
+            && err.contains("metrics.csv is missing")
+            && err.contains("--force"),
         "{err}"
     );
     let cut: String = saved.lines().take(100).map(|l| format!("{l}\n")).collect();
     std::fs::write(&metrics, cut).unwrap();
     let err = stderr_of_failure(&as_strs(&resume_args(&stopped, "0")));
-    assert!(err.contains("it was cut short"), "{err}");
+    assert!(
+        err.contains("metrics.csv is") && err.contains("cut short"),
+        "{err}"
+    );
     std::fs::write(&metrics, saved).unwrap();
     ok_owned(&resume_args(&stopped, "0"));
     assert_same_files(
@@ -819,12 +819,8 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
         .unwrap();
     let runs = tmp.path().join("runs");
     let dir = loop {
-        if let Some(d) = std::fs::read_dir(&runs)
-            .ok()
-            .and_then(|mut e| e.next())
-            .and_then(|e| e.ok())
-        {
-            break d.path();
+        if let Some(d) = subfolders(&runs).into_iter().next() {
+            break d;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
@@ -843,11 +839,7 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
         "{}",
         String::from_utf8_lossy(&rerun.stderr)
     );
-    assert_eq!(
-        std::fs::read_dir(&runs).unwrap().count(),
-        1,
-        "one run directory"
-    );
+    assert_eq!(subfolders(&runs).len(), 1, "one run directory");
     assert_same_files(
         &straight,
         &dir,
@@ -858,10 +850,15 @@ fn changed_cadence_continues_and_a_failed_final_write_keeps_the_checkpoint() {
     assert!(identity.contains("\"version\": 2"), "{identity}");
 
     // The final write fails: hidden.npy is a non-empty directory when the run ends (made
-    // before the run starts, in a folder that holds a run's metrics.csv so the run may use it).
+    // before the run starts, in a folder marked as a run directory so the run may use it; the
+    // fresh start removes only files, so the folder stays).
     let failing = tmp.path().join("failing");
     std::fs::create_dir_all(failing.join("hidden.npy/blocker")).unwrap();
-    std::fs::write(failing.join("metrics.csv"), "").unwrap();
+    std::fs::write(
+        failing.join("meanfield.json"),
+        r#"{"program":"meanfield","kind":"run","layout":3}"#,
+    )
+    .unwrap();
     let out = bin().args(resume_args(&failing, "500")).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the final write cannot succeed");
@@ -891,13 +888,9 @@ fn runs_of_identity_version_one_are_found_and_reused() {
     let first = bin().args(args).current_dir(tmp.path()).output().unwrap();
     assert!(first.status.success());
     let runs = tmp.path().join("runs");
-    let made = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    // Make it a version-1 directory: the old name, no identity.json.
+    let made = subfolders(&runs).remove(0);
+    // Make it a version-1 directory: the old name, no identity.json (nor the marker and
+    // manifest of layout 3).
     let text = std::fs::read_to_string(made.join("config.toml")).unwrap();
     let config = meanfield_train::TrainConfig::resolve(vec![(
         "config.toml".into(),
@@ -907,16 +900,15 @@ fn runs_of_identity_version_one_are_found_and_reused() {
     let old = runs.join(meanfield_train::identity::legacy_name(&config));
     assert_ne!(old, made);
     std::fs::rename(&made, &old).unwrap();
-    std::fs::remove_file(old.join("identity.json")).unwrap();
+    for f in ["identity.json", "meanfield.json", "manifest.json"] {
+        std::fs::remove_file(old.join(f)).unwrap();
+    }
+    std::fs::remove_file(runs.join("meanfield.json")).unwrap();
     let again = bin().args(args).current_dir(tmp.path()).output().unwrap();
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{err}");
     assert!(err.contains("reused"), "{err}");
-    assert_eq!(
-        std::fs::read_dir(&runs).unwrap().count(),
-        1,
-        "no second directory"
-    );
+    assert_eq!(subfolders(&runs).len(), 1, "no second directory");
     let listing = bin()
         .args(["runs", "runs"])
         .current_dir(tmp.path())
@@ -980,7 +972,7 @@ fn figure_from_a_job_list_equals_the_single_process_command() {
     let p = |n: &str| tmp.path().join(n).display().to_string();
     std::fs::write(
         tmp.path().join("tiny.toml"),
-        "[train]\ndataset = \"synthetic\"\nhorizon = 2.0\nsynthetic = { train = 600, test = 200 }\n",
+        "[train]\ndataset = \"synthetic\"\nhorizon = 2.0\nsynthetic = { train = 600, test = 200 }\ntrain_subset = 600\ntest_subset = 200\n",
     )
     .unwrap();
     let figure = |out: &str, runs: &str, extra: &[&str]| -> Vec<String> {
@@ -1531,8 +1523,22 @@ fn resume_flag_needs_a_checkpoint() {
     assert!(err.contains("no checkpoint"), "{err}");
 }
 
+/// An output folder that cannot be made is named in the error (here its parent is a file), and
+/// a folder of the system is refused before anything is tried.
 #[test]
 fn unwritable_output_directory_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    let under_a_file = tmp.path().join("file/run").display().to_string();
+    let err = stderr_of_failure(&[
+        "synthetic",
+        "--steps",
+        "1",
+        "--quiet",
+        "--out",
+        &under_a_file,
+    ]);
+    assert!(err.contains(&under_a_file), "{err}");
     let err = stderr_of_failure(&[
         "synthetic",
         "--steps",
@@ -1542,7 +1548,7 @@ fn unwritable_output_directory_is_a_clear_error() {
         "/proc/meanfield-cannot-write/run",
     ]);
     assert!(
-        err.contains("cannot write") && err.contains("/proc/meanfield-cannot-write"),
+        err.contains("/proc/meanfield-cannot-write") && err.contains("a folder of the system"),
         "{err}"
     );
 }
@@ -1693,13 +1699,11 @@ fn figure2_quick_shows_the_spread_at_beta_one() {
         assert!(out.join(f).is_file(), "{f}");
     }
     // The runs are width-1 networks standing for 10^6 particles.
-    let runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
-        .unwrap()
-        .collect();
+    let runs = subfolders(&dir.path().join("runs"));
     assert_eq!(runs.len(), 14);
-    let run = runs[0].as_ref().unwrap().path();
+    let run = &runs[0];
     assert_eq!(npy_shape(&run.join("hidden.npy")), vec![1, 784]);
-    assert_eq!(summary(&run)["width"], 1_000_000);
+    assert_eq!(summary(run)["width"], 1_000_000);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use meanfield_study::figures::preset::Overrides;
 use meanfield_study::figures::{Figure, Scale};
-use meanfield_train::config::read_table;
+use meanfield_train::config::read_settings_file;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::data::Sampling;
 use meanfield_train::model::{Activation, Init, Readout};
@@ -700,7 +700,8 @@ impl TrainArgs {
             ));
         }
         if let Some(path) = &self.config {
-            let table = read_table(path).with_context(|| format!("--config {}", path.display()))?;
+            let table =
+                read_settings_file(path).with_context(|| format!("--config {}", path.display()))?;
             layers.push((path.display().to_string(), table));
         }
         layers.push(("command-line flags".into(), self.flags()?));

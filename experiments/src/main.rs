@@ -281,7 +281,7 @@ fn bench(args: &cli::BenchArgs) -> Result<()> {
 
 /// One line per run directory under `dir`, problems indented under it; exit 1 when any.
 fn list_runs(dir: &Path) -> Result<()> {
-    let listings = meanfield_train::run_dir::list(dir)?;
+    let listings = meanfield_train::listing::list(dir)?;
     let mut problems = 0;
     for l in &listings {
         let name = l
@@ -293,10 +293,15 @@ fn list_runs(dir: &Path) -> Result<()> {
             l.setting,
             l.status,
             l.steps.map_or(String::new(), |s| format!(", {s} steps")),
-            match l.version {
-                Some(1) => "identity v1 (made before identity.json; reused in place)".to_string(),
-                Some(v) => format!("identity v{v}"),
-                None => "identity unknown".to_string(),
+            match (l.version, l.layout) {
+                (Some(1), _) => {
+                    "identity v1 (made before identity.json; reused in place)".to_string()
+                }
+                (Some(v), layout) if layout < 3 => {
+                    format!("identity v{v} (made before digests: weights checked by length only)")
+                }
+                (Some(v), _) => format!("identity v{v}"),
+                (None, _) => "identity unknown".to_string(),
             }
         );
         for p in &l.problems {

@@ -178,6 +178,7 @@ pub(crate) fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
             base.dataset, base.beta
         ))
     });
+    meanfield_study::folders::check_results(&out)?;
     let check = CoordCheck {
         base,
         widths: args.widths.clone(),

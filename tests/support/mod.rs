@@ -59,6 +59,21 @@ pub fn small_mnist_run(out: &Path) -> Vec<String> {
 }
 
 /// The values of a float32 `.npy` file.
+/// The folders directly under `parent` (run directories of a runs directory), sorted: the
+/// runs directory's own marker file is not one.
+pub fn subfolders(parent: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(parent)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
 pub fn npy_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()

@@ -108,13 +108,45 @@ fn bad(path: &Path, reason: String) -> DataError {
     }
 }
 
+/// The file's header and its data, once the header's shape is checked against the data's
+/// length: its element count (with overflow-safe arithmetic) times the dtype's size must be the
+/// bytes after the header, so the data are read only at the length the file really has (npyz
+/// itself multiplies the shape with wrapping arithmetic and would read an overflowing count as
+/// an empty array, or reserve memory for a count the file does not hold).
 fn read(path: &Path) -> Result<npyz::NpyFile<std::io::Cursor<Vec<u8>>>, DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let npy = npyz::NpyFile::new(std::io::Cursor::new(bytes))
+    let mut cursor = std::io::Cursor::new(bytes);
+    let header = npyz::NpyHeader::from_reader(&mut cursor)
         .map_err(|e| bad(path, format!("cannot parse the header: {e}")))?;
+    let data_bytes = cursor.get_ref().len() as u64 - cursor.position();
+    let shape = header.shape();
+    let count = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+    let item = header.dtype().num_bytes().map(|b| b as u64);
+    let Some(count) = count else {
+        return Err(bad(
+            path,
+            format!(
+                "the header's shape {shape:?} has more elements than 2^64 (its product overflows), and the file holds {data_bytes} bytes of data: the header is damaged"
+            ),
+        ));
+    };
+    match item.and_then(|b| b.checked_mul(count)) {
+        Some(need) if need == data_bytes => {}
+        need => {
+            return Err(bad(
+                path,
+                format!(
+                    "the header's shape {shape:?} is {count} elements of {} bytes ({} bytes of data), but the file holds {data_bytes} bytes after its header: the file is truncated or its header is wrong; save it again with np.save",
+                    item.map_or("an unknown number of".into(), |b| b.to_string()),
+                    need.map_or("more than 2^64".into(), |n| n.to_string())
+                ),
+            ));
+        }
+    }
+    let npy = npyz::NpyFile::with_header(header, cursor);
     if npy.order() != npyz::Order::C {
         return Err(bad(
             path,
@@ -136,9 +168,20 @@ fn descr(npy: &npyz::NpyFile<std::io::Cursor<Vec<u8>>>) -> String {
 fn features(path: &Path) -> Result<(Vec<f32>, usize, usize), DataError> {
     let npy = read(path)?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let too_many = || {
+        bad(
+            path,
+            format!("shape {shape:?}: the features per example overflow"),
+        )
+    };
     let (n, p) = match shape[..] {
         [n, p] => (n, p),
-        [n, h, w, c] => (n, h * w * c),
+        [n, h, w, c] => (
+            n,
+            h.checked_mul(w)
+                .and_then(|hw| hw.checked_mul(c))
+                .ok_or_else(too_many)?,
+        ),
         _ => {
             return Err(bad(
                 path,
@@ -316,6 +359,20 @@ pub fn load(dir: &Path, config: &ArraysConfig) -> Result<(Dataset, Dataset), Dat
         (Vec::new(), Vec::new())
     };
     let largest = train_y.iter().chain(&test_y).copied().max().unwrap_or(0);
+    if config.classes.is_none() && largest >= 256 {
+        // The class count would come from this label: name where it is.
+        let (file, i) = [(FILES[1], &train_y), (FILES[3], &test_y)]
+            .into_iter()
+            .find_map(|(f, ys)| ys.iter().position(|y| *y == largest).map(|i| (f, i)))
+            .expect("the largest label is in one of the files");
+        return Err(bad(
+            &path(file),
+            format!(
+                "label {largest} at index {i} would make {} classes: at most 256 are supported (labels 0 to 255); relabel the classes as 0..K-1",
+                largest as u128 + 1
+            ),
+        ));
+    }
     let classes = config.classes.unwrap_or(largest as usize + 1);
     if classes > 256 {
         return Err(DataError::Invalid {
@@ -334,6 +391,15 @@ pub fn load(dir: &Path, config: &ArraysConfig) -> Result<(Dataset, Dataset), Dat
         }
     }
     normalize(&mut train_x, &mut test_x, p, config.normalize);
+    let fix = match config.normalize {
+        Normalize::Standardize => "with `normalize` standardize, this value lies far outside the training set's range of the feature: check the file, or set `normalize` to affine:<mean>:<std>".to_string(),
+        how => format!(
+            "with `normalize` {how}, rescale the features: set `normalize` to standardize (each feature by the training set's mean and standard deviation) or to affine:<mean>:<std>"
+        ),
+    };
+    for (file, x) in [(FILES[0], &train_x), (FILES[2], &test_x)] {
+        crate::dataset::check_features(x, p, &path(file).display().to_string(), &fix)?;
+    }
     let to_u8 = |ys: Vec<u64>| ys.into_iter().map(|y| y as u8).collect::<Vec<u8>>();
     Ok((
         Dataset::new(train_x, to_u8(train_y), p, classes)?,

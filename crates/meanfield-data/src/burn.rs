@@ -44,8 +44,8 @@ impl burn_dataset::Dataset<Example> for Dataset {
 
 impl Dataset {
     /// Reads every example of a Burn dataset into one of ours, with `classes` classes. Every
-    /// example must have the first one's number of features, finite values and a label below
-    /// `classes` (at most 256).
+    /// example must have the first one's number of features, finite values within
+    /// ±[`crate::dataset::MAX_FEATURE`] and a label below `classes` (at most 256).
     pub fn from_burn<D, I>(source: &D, classes: usize) -> Result<Self, DataError>
     where
         D: burn_dataset::Dataset<I> + ?Sized,
@@ -91,6 +91,12 @@ impl Dataset {
                 hint: "",
             });
         };
+        crate::dataset::check_features(
+            &images,
+            dim,
+            "the Burn dataset",
+            "normalise its features before reading it (rows are its examples)",
+        )?;
         Dataset::new(images, labels, dim, classes)
     }
 }

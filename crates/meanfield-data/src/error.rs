@@ -57,4 +57,28 @@ pub enum DataError {
     },
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
+    /// A feature no normalised data set holds ([`crate::dataset::check_features`]).
+    #[error(
+        "{origin}: row {row}, feature {feature} is {value:e} after normalisation, {}: {fix}",
+        feature_problem(*value)
+    )]
+    Feature {
+        /// The file (or the source) the rows came from.
+        origin: String,
+        row: usize,
+        feature: usize,
+        value: f32,
+        fix: String,
+    },
+}
+
+fn feature_problem(value: f32) -> String {
+    if value.is_finite() {
+        format!(
+            "beyond the ±{:e} a feature may have (the training step's float32 products grow with |x|²)",
+            crate::dataset::MAX_FEATURE
+        )
+    } else {
+        "not a finite number".into()
+    }
 }

@@ -11,6 +11,7 @@ use crate::download::{FetchLog, download, human_bytes};
 use crate::source::IDX_FILES;
 use crate::{DataError, DatasetKind};
 use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -324,7 +325,9 @@ fn md5_file(path: &Path) -> Result<String, DataError> {
 /// Downloads a CIFAR-10 archive (binary or Python version) and installs it under
 /// `data_dir/cifar10/`: the archive must have `archive.md5`; its members are read with the tar
 /// crate (only `cifar-10-batches-bin/<file>` or `cifar-10-batches-py/<file>` are taken, never a
-/// path outside), every batch is parsed, and a `SHA256SUMS` of the installed files is written.
+/// path outside, each refused from its tar header, before it is written, when it is larger than
+/// the published file or not a plain file: [`crate::cifar::size_problem`]), every batch is
+/// parsed, and a `SHA256SUMS` of the installed files is written.
 /// Everything happens in `cifar10/.fetch/` first, so a partial or wrong download never lands as
 /// a dataset: an interrupted download keeps its part there and the next call resumes it
 /// ([`crate::download`]); any other failure removes the folder. Does nothing when a whole set is
@@ -380,7 +383,7 @@ fn install_cifar10(
     dest: &Path,
     log: &mut dyn FetchLog,
 ) -> Result<PathBuf, DataError> {
-    use crate::cifar::{Format, files, parse, parse_python};
+    use crate::cifar::{Format, files, read_batch, size_problem};
     let fail = |reason: String| DataError::Fetch {
         dataset: "cifar10",
         reason: format!("{reason}; nothing was installed"),
@@ -405,17 +408,41 @@ fn install_cifar10(
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let [folder, name] = &parts[..] else { continue };
-        let wanted = match folder.as_str() {
-            "cifar-10-batches-bin" => files(Format::Binary).contains(&name.as_str()),
-            "cifar-10-batches-py" => files(Format::Python).contains(&name.as_str()),
-            _ => false,
+        let format = match folder.as_str() {
+            "cifar-10-batches-bin" => Format::Binary,
+            "cifar-10-batches-py" => Format::Python,
+            _ => continue,
         };
-        if wanted {
-            let target = extract.join(folder).join(name);
-            std::fs::create_dir_all(target.parent().expect("has a folder"))
-                .map_err(io(&extract))?;
-            let mut out = std::fs::File::create(&target).map_err(io(&target))?;
-            std::io::copy(&mut entry, &mut out).map_err(bad_archive)?;
+        if !files(format).contains(&name.as_str()) {
+            continue;
+        }
+        // Every batch has a published size: a member's size is checked from its header before
+        // a byte of it is written, so an archive cannot fill the disk or the memory.
+        let member = format!("{folder}/{name}");
+        let kind = entry.header().entry_type();
+        if !kind.is_file() {
+            return Err(fail(format!(
+                "{}: member {member} is not a plain file ({kind:?}): not a CIFAR-10 archive",
+                archive.url
+            )));
+        }
+        let size = entry.size();
+        if let Some(reason) = size_problem(format, name, size) {
+            return Err(fail(format!(
+                "{}: member {member} is {size} bytes, the published file is {} bytes ({reason})",
+                archive.url,
+                crate::cifar::max_bytes(format, name)
+            )));
+        }
+        let target = extract.join(folder).join(name);
+        std::fs::create_dir_all(target.parent().expect("has a folder")).map_err(io(&extract))?;
+        let mut out = std::fs::File::create(&target).map_err(io(&target))?;
+        let written = std::io::copy(&mut (&mut entry).take(size), &mut out).map_err(bad_archive)?;
+        if written != size {
+            return Err(fail(format!(
+                "{} is not a readable .tar.gz: member {member} ends after {written} of its {size} bytes",
+                archive.url
+            )));
         }
     }
     let found = [
@@ -440,11 +467,7 @@ fn install_cifar10(
     let mut sums = String::new();
     for f in files(format) {
         let path = source.join(f);
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        match format {
-            Format::Binary => parse(&bytes, &path)?,
-            Format::Python => parse_python(&bytes, &path)?,
-        };
+        read_batch(&path, format)?;
         sums.push_str(&format!("{}  {f}\n", sha256_file(&path)?));
     }
     let target = match format {

@@ -5,6 +5,9 @@
 //! ```
 //! Files may be gzipped (detected by the gzip magic 1f 8b, whatever the name). Every malformed
 //! input is an error naming the file: never a panic, never a huge allocation from a bad header.
+//! Reading stops at the length the header announces (at most [`MAX_IDX_BYTES`]): a file, or a
+//! gzip stream, that goes on is refused after one byte more, so a gzip bomb costs no more
+//! memory than the file it claims to be.
 
 use crate::DataError;
 use flate2::read::GzDecoder;
@@ -26,25 +29,107 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> DataError {
     }
 }
 
-/// Reads a file, gunzipping it when it starts with the gzip magic.
+/// The most data bytes an IDX file may announce: 2^30 (1 GiB). MNIST's and Fashion-MNIST's
+/// largest file holds 47,040,000 (60000 × 28 × 28); the largest IDX set in common use, EMNIST
+/// ByClass, 546,778,688 (697,932 × 28 × 28). Its f32 dataset would take 4 GiB.
+pub const MAX_IDX_BYTES: usize = 1 << 30;
+
+/// Reads up to `n` more bytes of `r` into `out` (fewer at the end of the stream).
+fn read_up_to(r: &mut impl Read, out: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+    r.take(n as u64).read_to_end(out).map(|_| ())
+}
+
+/// Reads an IDX file, gunzipping it when it starts with the gzip magic, and stops where its
+/// header says the data end: the header is read first, its length computed with checked
+/// arithmetic and capped at [`MAX_IDX_BYTES`], then at most one byte more than that is read. A
+/// file (or a decompressed stream) longer than its header says is an error naming both lengths,
+/// so memory stays bounded by the header's size, whatever the file holds. A header that cannot
+/// be read is returned as it is, for [`parse`] to name what is wrong.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|source| DataError::Io {
+    let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Corrupt {
-                path: path.to_path_buf(),
-                format: "gzip",
-                reason: format!("{e} (truncated or damaged download?)"),
-            })?;
-        Ok(out)
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let on_disk = file.metadata().map_err(io)?.len();
+    let mut magic = Vec::with_capacity(2);
+    read_up_to(&mut file, &mut magic, 2).map_err(io)?;
+    if magic == [0x1f, 0x8b] {
+        let gzip = |e: std::io::Error| DataError::Corrupt {
+            path: path.to_path_buf(),
+            format: "gzip",
+            reason: format!("{e} (truncated or damaged download?)"),
+        };
+        read_bounded(
+            GzDecoder::new(magic.as_slice().chain(file)),
+            path,
+            None,
+            gzip,
+        )
     } else {
-        Ok(raw)
+        read_bounded(magic.as_slice().chain(file), path, Some(on_disk), io)
     }
+}
+
+/// [`read_maybe_gz`] on the (decompressed) stream `r`; `on_disk` is the raw file's length.
+fn read_bounded(
+    mut r: impl Read,
+    path: &Path,
+    on_disk: Option<u64>,
+    err: impl Fn(std::io::Error) -> DataError,
+) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::with_capacity(4);
+    read_up_to(&mut r, &mut out, 4).map_err(&err)?;
+    if out.len() < 4 || out[..3] != [0, 0, 0x08] || out[3] == 0 {
+        return Ok(out);
+    }
+    let ndim = out[3] as usize;
+    let header = 4 + 4 * ndim;
+    read_up_to(&mut r, &mut out, header - 4).map_err(&err)?;
+    if out.len() < header {
+        return Ok(out);
+    }
+    let dims: Vec<usize> = out[4..header]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let Some(expected) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Ok(out);
+    };
+    if expected > MAX_IDX_BYTES {
+        return Err(corrupt(
+            path,
+            format!(
+                "dimensions {dims:?} announce {expected} data bytes, more than the {MAX_IDX_BYTES} an IDX file may hold here (MNIST's largest holds 47040000)"
+            ),
+        ));
+    }
+    let whole = header + expected;
+    if let Some(len) = on_disk
+        && len > whole as u64
+    {
+        return Err(corrupt(
+            path,
+            format!(
+                "the file is larger than its header says: {} trailing bytes after the {expected} data bytes of dimensions {dims:?} ({len} bytes in all, {whole} expected)",
+                len - whole as u64
+            ),
+        ));
+    }
+    // Reserve what the file can hold: the raw file's length, or the header's (up to 64 MiB
+    // ahead, so a tiny file announcing 1 GiB reserves no more than that).
+    let room = on_disk.map_or(whole.min(1 << 26), |len| len as usize);
+    out.reserve(room.saturating_sub(out.len()));
+    read_up_to(&mut r, &mut out, expected + 1).map_err(&err)?;
+    if out.len() > whole {
+        return Err(corrupt(
+            path,
+            format!(
+                "the file is larger than its header says: the decompressed data go on past the {expected} data bytes of dimensions {dims:?} ({whole} bytes with the header; a damaged file or a gzip bomb)"
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// Parses IDX bytes. `path` is only used in error messages.
@@ -161,7 +246,10 @@ pub fn load_pair(
     {
         return Err(corrupt(
             labels,
-            format!("label {y} at index {i} is out of range 0..{classes}"),
+            format!(
+                "label {y} at index {i} is out of range 0..{classes} (this dataset's labels are 0 to {}): the file is damaged or not this dataset's; delete it and fetch it again",
+                classes.saturating_sub(1)
+            ),
         ));
     }
     let dim = img.dims[1] * img.dims[2];

@@ -4,45 +4,48 @@
 //! plain `File::create`: with umask 0022 the result is `-rw-r--r--`, readable by a collaborator
 //! on a shared cluster directory (tempfile's own default, 0600, would survive the rename).
 
+use crate::digest::{Digest, DigestWriter};
 use serde::Serialize;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically (see [`write_atomic_with`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` atomically (see [`write_atomic_with`]); returns their digest.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<Digest> {
     write_atomic_with(path, |out| out.write_all(bytes))
 }
 
 /// Writes a file atomically: `write` fills a temporary file in the same directory (removed if
-/// anything fails), which is flushed, fsynced and renamed over `path`.
+/// anything fails), which is flushed, fsynced and renamed over `path`. Returns the digest of
+/// what was written, computed on the way (the file is not read back).
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Digest> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
+    builder.prefix(crate::owned::TEMPORARY);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
-    {
-        let mut out = BufWriter::new(tmp.as_file_mut());
+    let digest = {
+        let mut out = DigestWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
         write(&mut out)?;
         out.flush()?;
-    }
+        out.digest()
+    };
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(digest)
 }
 
-/// Writes `rows` as CSV (a header from their field names) atomically.
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> std::io::Result<()> {
+/// Writes `rows` as CSV (a header from their field names) atomically; returns its digest.
+pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> std::io::Result<Digest> {
     write_atomic_with(path, |out| {
         let mut w = csv::Writer::from_writer(out);
         for row in rows {
@@ -67,7 +70,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.txt");
         write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
+        let digest = write_atomic(&p, b"two").unwrap();
+        assert_eq!(digest, crate::digest::of_file(&p).unwrap());
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let err = write_atomic_with(&p, |out| {
             out.write_all(b"half")?;

@@ -134,7 +134,7 @@ impl ChaosStudy {
             ));
         }
         let start = Instant::now();
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let mut widths = self.widths.clone();
         widths.sort_unstable();
         widths.dedup();
@@ -276,7 +276,7 @@ impl ChaosStudy {
 
     /// Writes `distances.csv`, `fits.json`, the plot (`chaos.svg`/`.png`) and `report.md`.
     pub fn render(&self, result: &ChaosResult) -> Result<(), StudyError> {
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let fits = &result.fits;
         let fit_list = [
             &fits.to_reference_sliced,

@@ -28,6 +28,9 @@ pub struct CoordCheck {
     pub steps: u64,
 }
 
+/// The first line of `coord_check.csv` (the field names of [`CoordRow`]).
+pub const CSV_HEADER: &str = "width,step,pre_activation,logits,update\n";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CoordRow {
     pub width: usize,
@@ -115,7 +118,7 @@ impl CoordCheck {
 /// Writes `coord_check.csv` and the plot (`coord_check.svg`/`.png`) of the rows at the last
 /// step into `out`; `title` names the setting.
 pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, StudyError> {
-    crate::create_dir(out)?;
+    crate::folders::claim_results(out)?;
     crate::write_rows(&out.join("coord_check.csv"), rows)?;
     let last_step = rows.iter().map(|r| r.step).max().unwrap_or(0);
     let at = |f: fn(&CoordRow) -> f64| -> Vec<(f64, f64)> {

@@ -224,7 +224,7 @@ impl CouplingStudy {
     ) -> Result<Measured<CouplingResult>, StudyError> {
         let start = Instant::now();
         let plan = self.plan()?;
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let configs: Vec<TrainConfig> = plan.iter().map(|(_, c)| c.clone()).collect();
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let reference = &plan[0].1;

@@ -14,7 +14,7 @@ impl CouplingStudy {
     /// (log-log D against N with the theorem's slopes), `coupling_time.png` (D(t) per width),
     /// `coupling_batch.png` (with a batch sweep) and `report.md`.
     pub fn render(&self, r: &CouplingResult) -> Result<(), StudyError> {
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         write_rows(&self.out.join("coupling.csv"), &r.times)?;
         write_rows(&self.out.join("sup.csv"), &r.sups)?;
         write_file(

@@ -104,9 +104,14 @@ fn finished_only(configs: &[TrainConfig]) -> Result<Vec<Result<Outcome, TrainErr
     let mut outcomes = Vec::new();
     for c in configs {
         let dir = run_dir::run_dir(c);
-        match run_dir::finished(&dir) {
-            Some(summary) => outcomes.push(Ok(Outcome::Reused { dir, summary })),
-            None => missing.push(format!("{} ({})", describe(c), dir.display())),
+        match run_dir::finished(&dir, Some(c)) {
+            Ok(Some(summary)) => outcomes.push(Ok(Outcome::Reused { dir, summary })),
+            Ok(None) => missing.push(format!("{} ({})", describe(c), dir.display())),
+            Err(damage) => missing.push(format!(
+                "{} ({}: finished, but {damage})",
+                describe(c),
+                dir.display()
+            )),
         }
     }
     if missing.is_empty() {

@@ -20,6 +20,8 @@
 //! - [`tails`] — the tail phase study: Hill's tail index of the particle law against γ/M, and
 //!   where it crosses 2 (no finite variance below).
 //! - [`histogram_grid`] — the figures' grids of histogram panels with their limit densities.
+//! - [`folders`] — the results folder (`out`) and the job list (`--plan DIR`): checked before
+//!   any run starts (never a folder of the user's), claimed with the program's marker.
 //! - [`plan`] — grids as job lists for Slurm and GNU parallel (`--plan DIR`), and assembling
 //!   from finished runs only (`--assemble-only`).
 //! - [`report`] — `report.md`, written in one place for every study and figure (the failed
@@ -35,6 +37,7 @@ pub mod coupling;
 pub mod coupling_report;
 pub mod error;
 pub mod figures;
+pub mod folders;
 pub mod grid;
 pub mod histogram_grid;
 pub mod noise_correlation;
@@ -52,18 +55,22 @@ use std::path::Path;
 
 /// Writes a file atomically ([`meanfield_io`]), naming `path` in the error.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), StudyError> {
-    meanfield_io::write_atomic(path, bytes).map_err(|source| StudyError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    meanfield_io::write_atomic(path, bytes)
+        .map(|_| ())
+        .map_err(|source| StudyError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Writes `rows` as CSV atomically, a header from their field names.
 pub fn write_rows<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), StudyError> {
-    meanfield_io::write_csv(path, rows).map_err(|source| StudyError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    meanfield_io::write_csv(path, rows)
+        .map(|_| ())
+        .map_err(|source| StudyError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Creates a folder (and parents), naming it in the error.

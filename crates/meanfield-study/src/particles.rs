@@ -19,10 +19,12 @@ pub struct Particles {
 }
 
 impl Particles {
-    /// Reads `hidden.npy` and `readout.npy` of a finished run: the widths from its
-    /// `config.toml`, p and C from the files (so any dataset works, your own arrays too).
+    /// Reads `hidden.npy` and `readout.npy` of a finished run, after checking its files are
+    /// as written ([`meanfield_train::run_dir::verify`]): the widths from its `config.toml`, p
+    /// and C from the files (so any dataset works, your own arrays too).
     pub fn load(dir: &Path) -> Result<Self, StudyError> {
-        let config_path = dir.join("config.toml");
+        meanfield_train::run_dir::verify(dir)?;
+        let config_path = dir.join(meanfield_train::layout::CONFIG);
         let table = meanfield_train::config::read_table(&config_path)?;
         let config = TrainConfig::resolve(vec![(config_path.display().to_string(), table)])?;
         let (hidden, [rows, input_dim]) = weights::load_matrix(&dir.join(weights::HIDDEN))?;

@@ -55,7 +55,18 @@ pub fn write_plan(
 ) -> Result<usize, StudyError> {
     let dir = absolute(dir)?;
     let cwd = absolute(Path::new("."))?;
-    crate::create_dir(&dir.join("configs"))?;
+    crate::folders::claim_plan(&dir)?;
+    // A plan written here before may have had more jobs: its configs past this plan's go (the
+    // program's own names only, NNNN.toml).
+    let configs_dir = dir.join("configs");
+    meanfield_train::run_dir::remove_ours(&configs_dir, |name| {
+        name.strip_suffix(".toml").is_some_and(|n| {
+            n.len() == 4
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && n.parse::<usize>().is_ok_and(|i| i > configs.len())
+        })
+    });
+    crate::create_dir(&configs_dir)?;
     let mut jobs = String::new();
     for (i, config) in configs.iter().enumerate() {
         let job = TrainConfig {

@@ -150,7 +150,7 @@ impl SgdVsDiffusion {
     ) -> Result<Measured<GapResult>, StudyError> {
         let start = Instant::now();
         let configs = self.configs()?;
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let task = Task::load(&self.base)?;
         let device = burn::tensor::Device::flex();

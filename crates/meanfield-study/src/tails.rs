@@ -126,7 +126,7 @@ impl TailStudy {
     ) -> Result<Measured<TailResult>, StudyError> {
         let start = Instant::now();
         let configs = self.configs()?;
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let mut rows = Vec::new();
         let mut hill = Vec::new();

@@ -259,8 +259,10 @@ impl Sweep {
 
 /// Writes the rows as CSV (atomically).
 pub fn write_csv(path: &std::path::Path, rows: &[BenchRow]) -> Result<(), TrainError> {
-    meanfield_io::write_csv(path, rows).map_err(|source| TrainError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    meanfield_io::write_csv(path, rows)
+        .map(|_| ())
+        .map_err(|source| TrainError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }

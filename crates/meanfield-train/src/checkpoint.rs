@@ -1,15 +1,24 @@
 //! Checkpoints: everything needed to continue a run exactly where it stopped.
 //!
 //! `<run>/checkpoint/` holds the weights (`hidden.npy`, `readout.npy`), the Polyak average
-//! (`hidden_avg.npy`, `readout_avg.npy`) when there is one, and `state.json`: the number of
-//! updates done, the batch sampler's state (ChaCha8 seed and stream position, permutation,
-//! cursor), the average's count, and the time spent so far. Rows of `metrics.csv` up to that
-//! step are kept on resume; later ones are dropped and recomputed.
+//! (`hidden_avg.npy`, `readout_avg.npy`) when there is one, `state.json` (the number of updates
+//! done, the batch sampler's state — ChaCha8 seed and stream position, permutation, cursor —,
+//! the average's count, and the time spent so far) and, written last, `manifest.json`: the
+//! digest of each of those files and of the run directory's files as they were at that step
+//! (the snapshots written so far, and `metrics.csv`'s rows up to the step). Resuming checks every
+//! one of them first: a checkpoint whose files were changed is never used
+//! ([`TrainError::CheckpointDamaged`]), and rows of `metrics.csv` after the step are dropped.
 //!
 //! Writing is atomic: the new checkpoint is written (and fsynced) into `checkpoint.partial/`,
 //! the previous one is renamed to `checkpoint.old/`, the new one to `checkpoint/`, and the old
 //! one removed. A crash at any point leaves `checkpoint/` or `checkpoint.old/` whole.
+//! Checkpoints written before manifests (layouts 1 and 2) have no `manifest.json`; they resume
+//! as before, on their `state.json`.
 
+use crate::layout::{
+    CHECKPOINT, CHECKPOINT_DIRS, CHECKPOINT_OLD, CHECKPOINT_PARTIAL, MANIFEST, METRICS, STATE,
+};
+use crate::manifest::{Files, Manifest};
 use crate::shard::{Shard, on_lead};
 use crate::{TrainError, weights};
 use meanfield_data::sampler::SamplerState;
@@ -17,10 +26,7 @@ use meanfield_model::MeanFieldNet;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const DIR: &str = "checkpoint";
-const PARTIAL: &str = "checkpoint.partial";
-const OLD: &str = "checkpoint.old";
-const STATE: &str = "state.json";
+pub const DIR: &str = CHECKPOINT;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
@@ -39,6 +45,9 @@ pub struct Checkpoint {
     pub hidden: Vec<f32>,
     pub readout: Vec<f32>,
     pub average: Option<(Vec<f32>, Vec<f32>)>,
+    /// The run directory's files at the checkpoint's step (its manifest's `run`: snapshots,
+    /// and `metrics.csv`'s rows up to the step); empty for a checkpoint made before manifests.
+    pub run_files: Files,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
@@ -48,63 +57,193 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     }
 }
 
-/// Writes a checkpoint of `model` (and `average`) after `state.step` updates. In a sharded run
-/// (`shard`) `model` and `average` are this shard's block; every shard writes its rows into
-/// the same files ([`weights::save_shared`]), so the checkpoint is the one an unsharded run
-/// would write, and every shard must call this.
+/// Writes a checkpoint of `model` (and `average`) after `state.step` updates; `snapshots` are
+/// the digests of the snapshot files the run has written so far (the checkpoint records them
+/// with `metrics.csv`'s rows up to the step). In a sharded run (`shard`) `model` and
+/// `average` are this shard's block; every shard writes its rows into the same files
+/// ([`weights::save_shared`]), so the checkpoint is the one an unsharded run would write, and
+/// every shard must call this.
 pub fn save(
     run: &Path,
     state: &CheckpointState,
     model: &MeanFieldNet,
     average: Option<&MeanFieldNet>,
+    snapshots: &Files,
     shard: Option<&Shard>,
 ) -> Result<(), TrainError> {
-    let partial = run.join(PARTIAL);
+    let partial = run.join(CHECKPOINT_PARTIAL);
     on_lead(shard, || {
-        if partial.exists() {
-            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-        }
+        crate::run_dir::remove_checkpoint_folder(&partial);
         std::fs::create_dir_all(&partial).map_err(io(&partial))
     })?;
-    weights::save_net(&partial, weights::HIDDEN, weights::READOUT, model, shard)?;
+    let mut files = Files::new();
+    files.extend(weights::save_net(
+        &partial,
+        weights::HIDDEN,
+        weights::READOUT,
+        model,
+        shard,
+    )?);
     if let Some(avg) = average {
-        weights::save_net(
+        files.extend(weights::save_net(
             &partial,
             weights::HIDDEN_AVG,
             weights::READOUT_AVG,
             avg,
             shard,
-        )?;
+        )?);
     }
-    on_lead(shard, || commit(run, state))
+    on_lead(shard, || commit(run, state, files.clone(), snapshots))
 }
 
-/// Writes `state.json` into the partial checkpoint and puts it in place of the current one.
-fn commit(run: &Path, state: &CheckpointState) -> Result<(), TrainError> {
-    let partial = run.join(PARTIAL);
-    let state_path = partial.join(STATE);
+/// Writes `state.json` and the manifest into the partial checkpoint and puts it in place of the
+/// current one.
+fn commit(
+    run: &Path,
+    state: &CheckpointState,
+    mut files: Files,
+    snapshots: &Files,
+) -> Result<(), TrainError> {
+    let partial = run.join(CHECKPOINT_PARTIAL);
     let text = serde_json::to_string(state).expect("state serialises");
-    weights::write_file(&state_path, text.as_bytes())?;
-    let current = run.join(DIR);
-    let old = run.join(OLD);
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
+    files.insert(
+        STATE.into(),
+        weights::write_file(&partial.join(STATE), text.as_bytes())?,
+    );
+    let metrics = run.join(METRICS);
+    let mut manifest = Manifest::new(files);
+    manifest.run = snapshots.clone();
+    manifest.run.insert(
+        METRICS.into(),
+        meanfield_io::digest::of_file(&metrics).map_err(|source| TrainError::Read {
+            path: metrics.clone(),
+            source,
+        })?,
+    );
+    manifest.write(&partial)?;
+    let current = run.join(CHECKPOINT);
+    let old = run.join(CHECKPOINT_OLD);
+    crate::run_dir::remove_checkpoint_folder(&old);
     if current.exists() {
         std::fs::rename(&current, &old).map_err(io(&current))?;
     }
     std::fs::rename(&partial, &current).map_err(io(&partial))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
+    crate::run_dir::remove_checkpoint_folder(&old);
     Ok(())
 }
 
-/// The newest whole checkpoint of a run, if any.
+/// The newest checkpoint folder of a run that is not being written (`checkpoint/`, else
+/// `checkpoint.old/`, which a crash during a commit can leave alone), whole or not.
 pub fn latest(run: &Path) -> Option<PathBuf> {
-    [run.join(DIR), run.join(OLD)]
+    [run.join(CHECKPOINT), run.join(CHECKPOINT_OLD)]
         .into_iter()
-        .find(|d| d.join(STATE).is_file())
+        .find(|d| d.is_dir())
+}
+
+/// Everything wrong with the checkpoint in `dir` (empty when it can be resumed): its manifest
+/// missing or unreadable, a file of it not as recorded, `state.json` missing or unreadable. A
+/// checkpoint made before manifests is checked on its `state.json` alone.
+pub fn damage(dir: &Path) -> Vec<String> {
+    let mut found = match Manifest::read(dir) {
+        Ok(Some(m)) => Manifest::damage(dir, &m.files),
+        Ok(None) if dir.join(STATE).is_file() && !dir.join(MANIFEST).exists() => Vec::new(),
+        Ok(None) => vec![format!("{MANIFEST} is missing")],
+        Err(e) => vec![e],
+    };
+    if found.is_empty()
+        && let Err(e) = read_state(dir)
+    {
+        found.push(e.to_string());
+    }
+    found
+}
+
+/// Why the checkpoint in `dir` cannot continue the run in `run` (empty when it can): its own
+/// files ([`damage`]), then the run directory's files it recorded ([`changed_since`]).
+pub fn unusable(run: &Path, dir: &Path) -> Vec<String> {
+    let found = damage(dir);
+    if !found.is_empty() {
+        return found;
+    }
+    changed_since(run, dir)
+}
+
+/// The run directory's files that the checkpoint in `dir` recorded (`metrics.csv`'s rows up
+/// to its step, the snapshots written by then) and that are no longer as they were.
+pub fn changed_since(run: &Path, dir: &Path) -> Vec<String> {
+    let Ok(Some(m)) = Manifest::read(dir) else {
+        return Vec::new();
+    };
+    m.run
+        .iter()
+        .filter_map(|(name, digest)| {
+            let path = run.join(name);
+            let check = if name == METRICS {
+                crate::manifest::check_prefix(&path, name, digest)
+            } else {
+                crate::manifest::check(&path, name, digest)
+            };
+            check.err()
+        })
+        .collect()
+}
+
+/// The checkpoint to resume from: the newest one that is whole, with the run directory's files
+/// as it recorded them ([`unusable`]; `say` is told when an older one is used because the
+/// newest is damaged); `Ok(None)` when the run has none; an error naming what is damaged when
+/// every one is.
+pub fn find(run: &Path, say: &dyn Fn(&str)) -> Result<Option<PathBuf>, TrainError> {
+    let mut damaged: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for dir in [run.join(CHECKPOINT), run.join(CHECKPOINT_OLD)] {
+        if !dir.is_dir() {
+            continue;
+        }
+        let problems = unusable(run, &dir);
+        if problems.is_empty() {
+            if let Some((newer, why)) = damaged.first() {
+                say(&format!(
+                    "{} is damaged ({}): resuming from the previous checkpoint, {}",
+                    newer.display(),
+                    why.join("; "),
+                    dir.display()
+                ));
+            }
+            return Ok(Some(dir));
+        }
+        damaged.push((dir, problems));
+    }
+    match damaged.into_iter().next() {
+        None => Ok(None),
+        // Its own files whole: what changed is the run directory's.
+        Some((dir, problems)) if damage(&dir).is_empty() => {
+            Err(TrainError::ChangedSinceCheckpoint {
+                dir: run.to_path_buf(),
+                step: step(&dir).unwrap_or(0),
+                problems: problems.join("; "),
+            })
+        }
+        Some((dir, problems)) => Err(TrainError::CheckpointDamaged {
+            dir,
+            problems: problems.join("; "),
+        }),
+    }
+}
+
+/// The step of the checkpoint in `dir`, if its state can be read.
+pub fn step(dir: &Path) -> Option<u64> {
+    read_state(dir).ok().map(|s| s.step)
+}
+
+fn read_state(dir: &Path) -> Result<CheckpointState, TrainError> {
+    let state_path = dir.join(STATE);
+    let text = std::fs::read_to_string(&state_path).map_err(|source| TrainError::Read {
+        path: state_path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| TrainError::BadWeights {
+        path: state_path.clone(),
+        reason: format!("not a checkpoint state: {e}"),
+    })
 }
 
 /// Loads particles `rows` (all of them, or a shard's block) of a checkpoint written for a
@@ -116,16 +255,17 @@ pub fn load(
     rows: std::ops::Range<usize>,
 ) -> Result<Checkpoint, TrainError> {
     let (n, p, c) = shape;
-    let state_path = dir.join(STATE);
-    let text = std::fs::read_to_string(&state_path).map_err(|source| TrainError::Read {
-        path: state_path.clone(),
-        source,
-    })?;
-    let state: CheckpointState =
-        serde_json::from_str(&text).map_err(|e| TrainError::BadWeights {
-            path: state_path.clone(),
-            reason: format!("not a checkpoint state: {e}"),
-        })?;
+    let state = read_state(dir)?;
+    let run_files = match Manifest::read(dir) {
+        Ok(Some(m)) => m.run,
+        Ok(None) => Files::new(),
+        Err(problem) => {
+            return Err(TrainError::CheckpointDamaged {
+                dir: dir.to_path_buf(),
+                problems: problem,
+            });
+        }
+    };
     let load =
         |name: &str, cols: usize| weights::load_rows(&dir.join(name), [n, cols], rows.clone());
     let hidden = load(weights::HIDDEN, p)?;
@@ -143,12 +283,15 @@ pub fn load(
         hidden,
         readout,
         average,
+        run_files,
     })
 }
 
-/// Removes a run's checkpoints (a finished run keeps only its final files).
-pub fn remove(run: &Path) {
-    for d in [DIR, OLD, PARTIAL] {
-        let _ = std::fs::remove_dir_all(run.join(d));
-    }
+/// Removes a run's checkpoints (a finished run keeps only its final files). Each folder's own
+/// files go ([`crate::run_dir::remove_ours`]); a folder is removed only once empty.
+pub fn remove(run: &Path) -> Vec<String> {
+    CHECKPOINT_DIRS
+        .iter()
+        .flat_map(|d| crate::run_dir::remove_checkpoint_folder(&run.join(d)))
+        .collect()
 }

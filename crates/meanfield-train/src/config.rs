@@ -84,7 +84,7 @@ settings! {
 /// A training run's settings, each with the program's default (`TrainConfig::default()`) after
 /// its `=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     pub dataset: DatasetKind = DatasetKind::Mnist,
     /// N, hidden neurons.
@@ -210,7 +210,9 @@ pub const PRESETS: [(&str, &str); 9] = [
     ),
 ];
 
-/// The most steps a run may take from its horizon alone (T / γ_αβ(N)); `--steps` is not bound.
+/// The most steps a run may take, from its horizon (T / γ_αβ(N)) or `steps`: 10^9 steps are
+/// weeks of training at the smallest widths (about 3 ms a step at N = 1000 on 2 cores), and a
+/// `metrics.csv` of tens of gigabytes at one row per step. More is a run that cannot finish.
 pub const MAX_HORIZON_STEPS: u64 = 1_000_000_000;
 
 /// Parses TOML text into a table; `name` is used in error messages.
@@ -228,6 +230,22 @@ pub fn read_table(path: &Path) -> Result<toml::Table, TrainError> {
         source,
     })?;
     parse_table(&path.display().to_string(), &text)
+}
+
+/// Reads a file of settings (`--config FILE`: a run's config.toml, a job of `--plan`, or a few
+/// keys of your own) into a table, after checking it alone: an unknown key or a value of the
+/// wrong type is reported at its line in that file, not in the merged setting.
+pub fn read_settings_file(path: &Path) -> Result<toml::Table, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    toml::from_str::<TrainConfig>(&text).map_err(|e| TrainError::Config {
+        source_name: name.clone(),
+        message: e.to_string(),
+    })?;
+    parse_table(&name, &text)
 }
 
 /// Merges `over` into `base`, recursing into nested tables.
@@ -266,9 +284,15 @@ impl TrainConfig {
     }
 
     /// What a valid setting does that its user may not expect, one sentence each (the binary
-    /// prints them before training): a `--steps` that ends the run before `--average-from`.
+    /// prints them before training): `steps` 0 (no step: the initial particles are the
+    /// result), a `--steps` that ends the run before `--average-from`.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.steps == Some(0) {
+            out.push(
+                "note: `steps` 0 takes no step: the run's hidden.npy and readout.npy are its initial particles (what another run's `init_from` can start from), and summary.json says finished after 0 steps".into(),
+            );
+        }
         if let (Some(steps), Some(n0)) = (self.steps, self.average_from)
             && n0 > steps
         {
@@ -438,6 +462,19 @@ impl TrainConfig {
                 ),
             ));
         }
+        match self.steps {
+            Some(s) if s > MAX_HORIZON_STEPS => {
+                return Err(bad(
+                    "`steps`",
+                    format!(
+                        "{s} steps is more than {MAX_HORIZON_STEPS}: a run that cannot finish (weeks of training and a metrics.csv of tens of GB per 10^9 steps). Give fewer steps, or set the continuous time with `horizon` (n_T = {} at T = {})",
+                        schedule.horizon_steps(),
+                        self.horizon
+                    ),
+                ));
+            }
+            _ => {}
+        }
         let steps = self.steps.unwrap_or(schedule.horizon_steps());
         if let Some(k) = self.snapshots
             && k > steps
@@ -448,6 +485,25 @@ impl TrainConfig {
                     "K = {k} asks for more snapshots than the run has steps ({steps}): choose K ≤ {steps} (one snapshot per step at most)"
                 ),
             ));
+        }
+        if let (Some(k), Some(s)) = (self.snapshots, self.steps) {
+            // Snapshots are on the time grid t_j = jT/K; a run stopped by `steps` before T
+            // would silently write only the first of them.
+            let last = schedule.steps_to(self.horizon);
+            if s < last {
+                let reached = (0..=k)
+                    .filter(|j| schedule.steps_to(*j as f64 * self.horizon / k as f64) <= s)
+                    .count();
+                return Err(bad(
+                    "`snapshots`",
+                    format!(
+                        "K = {k} puts snapshot j at t = j·T/K up to T = {} (step {last}), but `steps` {s} stops the run at t = {:.4}: only {reached} of the {} snapshots would be written. Leave `steps` out and set `horizon` to the time you want (the snapshots then span it), or run at least {last} steps",
+                        self.horizon,
+                        s as f64 * schedule.time_step(),
+                        k + 1
+                    ),
+                ));
+            }
         }
         // Beyond the horizon the average never starts: an error. A `--steps` shorter than
         // the averaging's start is a short trial run of a long protocol (`cifar --steps 5`

@@ -52,9 +52,46 @@ pub enum TrainError {
     )]
     InputsChanged { dir: PathBuf, changes: String },
     #[error(
-        "{dir} is not a run directory and is not empty (it holds {first}): a run would write config.toml, metrics.csv and its weights among your files. Choose a new or empty folder for `out`, or pass `force` to write into it anyway"
+        "{dir} is not a {kind} of this program and is not empty: it holds {holds}. The program writes, and removes, files only in folders it made (marked by meanfield.json), so it leaves yours alone: give `{setting}` a new or empty folder, or move those files out"
     )]
-    NotARunDirectory { dir: PathBuf, first: String },
+    NotOurs {
+        dir: PathBuf,
+        kind: meanfield_io::owned::Kind,
+        holds: String,
+        setting: &'static str,
+    },
+    #[error(
+        "`{setting}` {path} is a file, not a folder: give a new or empty folder (a run writes several files into it)"
+    )]
+    NotAFolder {
+        path: PathBuf,
+        setting: &'static str,
+    },
+    #[error(
+        "`{setting}` {path} is {}: the program never writes there. Give a folder of your own, new or empty (e.g. ./runs)",
+        if path == location { "a folder of the system".to_string() } else { format!("inside {}, a folder of the system", location.display()) }
+    )]
+    SystemLocation {
+        path: PathBuf,
+        location: PathBuf,
+        setting: &'static str,
+    },
+    #[error(
+        "{dir}: {problem}. Its results are not used: run the command that made it again to train it anew (`experiments runs` lists every problem of a folder of runs)"
+    )]
+    RunDamaged { dir: PathBuf, problem: String },
+    #[error(
+        "{dir} cannot continue from its checkpoint at step {step}: {problems} since the checkpoint recorded them, so the run would not be the one it was. Restore them from a copy, or pass `force` to train the run again from step 0"
+    )]
+    ChangedSinceCheckpoint {
+        dir: PathBuf,
+        step: u64,
+        problems: String,
+    },
+    #[error(
+        "the checkpoint {dir} is damaged ({problems}): it is not used. Pass `force` to train the run again from step 0 (its checkpoint and results are removed), or restore the run directory from a copy"
+    )]
+    CheckpointDamaged { dir: PathBuf, problems: String },
     #[error(
         "{path} cannot be continued: {reason}. Restore it from a copy, or pass `force` to train the run again from step 0"
     )]

@@ -29,7 +29,7 @@ pub const IDENTITY_VERSION: u32 = 2;
 /// differ in naming only.
 pub const OLDEST_REUSABLE: u32 = 1;
 /// The identity's file in a run directory.
-pub const FILE: &str = "identity.json";
+pub const FILE: &str = crate::layout::IDENTITY;
 
 /// Settings that change how a run is carried out or where its files live, not its trajectory.
 pub const OPERATIONAL: [&str; 6] = [
@@ -77,15 +77,15 @@ impl Identity {
         if let Ok(text) = std::fs::read_to_string(dir.join(FILE)) {
             return serde_json::from_str(&text).ok();
         }
-        let config = std::fs::read_to_string(dir.join(crate::run_dir::CONFIG)).ok()?;
+        let config = std::fs::read_to_string(dir.join(crate::layout::CONFIG)).ok()?;
         Some(Self {
             version: 1,
             settings: settings(&config),
         })
     }
 
-    /// Writes `identity.json` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+    /// Writes `identity.json` into `dir`; returns its digest.
+    pub fn write(&self, dir: &Path) -> Result<meanfield_io::Digest, TrainError> {
         let text = serde_json::to_string_pretty(self).expect("an identity serialises");
         crate::weights::write_file(&dir.join(FILE), text.as_bytes())
     }

@@ -4,8 +4,11 @@
 //! data changed in place under the same path is never answered with an old result.
 //!
 //! Hashing is cached next to the data, in `.meanfield-sha256.json` in each file's folder,
-//! keyed by the file's size and modification time, so a large dataset is hashed once (a folder
-//! that cannot be written just goes uncached). Files are named by their folder and file name
+//! keyed by the file's size, modification time, and (on Unix) its inode and status-change
+//! time, so a large dataset is hashed once (a folder that cannot be written just goes
+//! uncached). The change time is set by the kernel on every write, rename or metadata change and
+//! cannot be set back by a program (`touch -d` and copies that preserve times set only the
+//! modification time), so new contents under an old modification time are hashed again. Files are named by their folder and file name
 //! (`mnist/train-images-idx3-ubyte.gz`, `init_from/hidden.npy`), not their full path: where the
 //! data lives is an operational setting, what it holds is not.
 
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 /// The run directory's record of its inputs.
-pub const FILE: &str = "inputs.json";
+pub const FILE: &str = crate::layout::INPUTS;
 const CACHE: &str = ".meanfield-sha256.json";
 
 /// Name → SHA-256 (lowercase hex) of every input `config` reads from disk.
@@ -66,12 +69,7 @@ fn sha256_cached(path: &Path) -> Result<String, TrainError> {
         source,
     };
     let meta = std::fs::metadata(path).map_err(read_err)?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let key = format!("{}:{mtime}", meta.len());
+    let key = cache_key(&meta);
     let name = path
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
@@ -94,8 +92,33 @@ fn sha256_cached(path: &Path) -> Result<String, TrainError> {
     Ok(sum)
 }
 
-/// Writes `fingerprint` into the run directory.
-pub fn write(dir: &Path, fingerprint: &Fingerprint) -> Result<(), TrainError> {
+/// What the cache keys a file's hash on: `size:mtime` and, on Unix,
+/// `:inode:ctime` (nanoseconds), which no program can preserve across a change of contents.
+fn cache_key(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            "{}:{mtime}:{}:{}.{:09}",
+            meta.len(),
+            meta.ino(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        format!("{}:{mtime}", meta.len())
+    }
+}
+
+/// Writes `fingerprint` into the run directory; returns the file's digest.
+pub fn write(dir: &Path, fingerprint: &Fingerprint) -> Result<meanfield_io::Digest, TrainError> {
     let text = serde_json::to_string_pretty(fingerprint).expect("a map of strings serialises");
     crate::weights::write_file(&dir.join(FILE), text.as_bytes())
 }

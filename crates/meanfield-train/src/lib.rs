@@ -26,7 +26,13 @@
 //! - [`metrics`] — the rows of `metrics.csv`.
 //! - [`summary`] — `summary.json`: [`summary::Status`], finished or diverged.
 //! - [`run_lines`] — what a run says when it starts and when it ends.
-//! - [`run_dir`] — the run directory's layout and naming.
+//! - [`folders`] — folders the program writes into, of every kind: checked (never the user's,
+//!   never the system's) and claimed with the program's marker.
+//! - [`layout`] — the name of every file a run writes (a leaf module).
+//! - [`run_dir`] — the run directory: whose it is (the marker, earlier layouts), its name,
+//!   whether its files are whole, what a fresh start removes.
+//! - [`manifest`] — `manifest.json`: every file a run or checkpoint wrote, with its digest.
+//! - [`listing`] — what `experiments runs` says of each run directory.
 //! - [`snapshot`] — the particles at K + 1 evenly spaced times (`--snapshots K`).
 //! - [`progress`] — the progress bar (plain lines when not on a terminal).
 //! - [`bench`] — timing of the training step and of the backend's matrix-product peak.
@@ -42,9 +48,13 @@ pub mod diffusion;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod folders;
 pub mod identity;
 pub mod inputs;
+pub mod layout;
+pub mod listing;
 pub mod lock;
+pub mod manifest;
 pub mod memory;
 pub mod metrics;
 pub mod progress;
@@ -64,7 +74,7 @@ pub use backend::Backend;
 pub use config::{Engine, TrainConfig};
 pub use diffusion::{Dynamics, ExampleSet};
 pub use error::TrainError;
-pub use run::Run;
+pub use run::{Run, Start};
 pub use stepper::Stepper;
 pub use stop::StopHandle;
 pub use summary::Summary;

@@ -16,7 +16,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-pub const FILE: &str = ".lock";
+pub const FILE: &str = crate::layout::LOCK;
 
 /// Who holds (or held) a run's lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,13 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Whether the file at `path` is a lock file this program writes: empty (released), or naming
+/// its holder.
+pub fn is_lock_file(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .is_ok_and(|t| t.is_empty() || serde_json::from_str::<Holder>(&t).is_ok())
 }
 
 /// Takes the lock of run directory `dir` (created if needed). When another process holds it:

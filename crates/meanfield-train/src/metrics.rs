@@ -6,9 +6,14 @@
 //! `test_accuracy` over the whole (subset of the) datasets. Empty cells mean "not measured".
 
 use crate::TrainError;
+use meanfield_io::Digest;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
+/// The first line of every `metrics.csv` (the field names of [`MetricsRow`]; a test checks the
+/// writer writes it).
+pub const HEADER: &str = "step,time,step_size,batch_loss,batch_accuracy,train_loss,train_accuracy,test_loss,test_accuracy\n";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsRow {
@@ -43,15 +48,41 @@ impl MetricsWriter {
 
     /// Reopens an existing `metrics.csv` for a resumed run: rows after step `keep_until` (written
     /// after the checkpoint the run resumes from) are dropped, so every step appears once.
-    /// A log that cannot be continued is an error, never a headless or gapped file: missing,
-    /// not starting at step 0, or ending more than `log_every` steps before the checkpoint.
-    pub fn resume(path: &Path, keep_until: u64, log_every: u64) -> Result<Self, TrainError> {
+    /// With `recorded`, the checkpoint's digest of the log's first bytes (its rows up to the
+    /// step), those bytes must be as recorded and are what is kept. Without (a checkpoint made
+    /// before manifests), a log that cannot be continued is an error, never a headless or gapped
+    /// file: missing, not starting at step 0, or ending more than `log_every` steps before the
+    /// checkpoint.
+    pub fn resume(
+        path: &Path,
+        keep_until: u64,
+        log_every: u64,
+        recorded: Option<&Digest>,
+    ) -> Result<Self, TrainError> {
         let damaged = |reason: String| TrainError::MetricsDamaged {
             path: path.to_path_buf(),
             reason,
         };
         if !path.is_file() {
             return Err(damaged("it is missing".into()));
+        }
+        if let Some(prefix) = recorded {
+            let name = crate::layout::METRICS;
+            crate::manifest::check_prefix(path, name, prefix).map_err(damaged)?;
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .and_then(|f| f.set_len(prefix.size).map(|()| f))
+                .map_err(|source| TrainError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            return Ok(Self {
+                path: path.to_path_buf(),
+                writer: csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(file),
+            });
         }
         let rows: Vec<MetricsRow> = read(path)?
             .into_iter()
@@ -122,4 +153,21 @@ pub fn read(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
             path: path.to_path_buf(),
             source: e.into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_is_what_the_writer_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.csv");
+        MetricsWriter::create(&path)
+            .unwrap()
+            .write(&MetricsRow::default())
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(HEADER), "{text}");
+    }
 }

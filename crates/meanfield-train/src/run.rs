@@ -25,7 +25,10 @@
 use crate::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::clock::Clock;
 use crate::evaluate::evaluate_in;
+use crate::inputs::Fingerprint;
+use crate::layout;
 use crate::lock::{self, RunLock};
+use crate::manifest::{Files, Manifest};
 use crate::memory;
 use crate::metrics::{MetricsRow, MetricsWriter};
 use crate::progress::Progress;
@@ -40,6 +43,31 @@ use burn::tensor::Device;
 use meanfield_model::{MeanFieldNet, PartialSum, loss, net::to_vec};
 use meanfield_optim::PolyakAverage;
 use std::path::{Path, PathBuf};
+
+/// How a run begins.
+#[derive(Debug, Clone, Copy)]
+pub enum Start<'a> {
+    /// At step 0. What an earlier run left in the directory (results, snapshots, checkpoints)
+    /// is removed first, and said.
+    Fresh,
+    /// From the checkpoint in this folder (one [`checkpoint::find`] or [`Run::resume`] has
+    /// checked whole); the run directory's `config.toml` must be this setting's.
+    Resume(&'a Path),
+}
+
+/// How a run is carried out; none of it changes what the run computes.
+#[derive(Default)]
+pub(crate) struct StartOptions {
+    /// No output (also every shard but the lead of a sharded run).
+    pub quiet: bool,
+    /// The run directory's lock, held as long as the run exists (by the lead shard of a
+    /// sharded run).
+    pub lock: Option<RunLock>,
+    /// Data given in memory instead of the setting's dataset.
+    pub task: Option<Task>,
+    /// This process's block of the particles, when the run is sharded ([`crate::shard`]).
+    pub shard: Option<Shard>,
+}
 
 /// One training run in progress, with its run directory.
 pub struct Run {
@@ -70,90 +98,148 @@ pub struct Run {
     resumed_train_seconds: f64,
     /// The snapshots the run writes (`--snapshots`).
     snapshots: Vec<SnapshotPoint>,
+    /// Every file written into the run directory so far with its digest, by its path there:
+    /// the setting, the snapshots (those of earlier sessions from the checkpoint's record); the
+    /// manifest at the end adds the results (the lead's record; empty on the other shards).
+    written: Files,
     /// The run directory's lock, held as long as the run exists (by the lead shard of a
     /// sharded run).
     _lock: Option<RunLock>,
 }
 
 impl Run {
-    /// A new run of `config` at step 0 in its run directory (whatever checkpoint is there is
-    /// replaced by this run's). Takes the directory's lock ([`lock`]): another process training
-    /// the same run is an error.
+    /// A new run of `config` at step 0 in its run directory (what an earlier run left there is
+    /// removed). Takes the directory ([`run_dir::check_ownership`], [`run_dir::claim`]) and its
+    /// lock ([`lock`]): a folder of the user's, or another process training the same run, is
+    /// an error.
     pub fn fresh(config: &TrainConfig, quiet: bool) -> Result<Self, TrainError> {
-        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, None, quiet, Some(lock), None, None)
+        Self::fresh_with(config, None, quiet)
     }
 
     /// [`Self::fresh`] on data given in memory (e.g. [`Task::from_burn`]) instead of the
     /// setting's dataset.
     pub fn fresh_on(config: &TrainConfig, task: Task, quiet: bool) -> Result<Self, TrainError> {
-        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, None, quiet, Some(lock), Some(task), None)
+        Self::fresh_with(config, Some(task), quiet)
+    }
+
+    fn fresh_with(
+        config: &TrainConfig,
+        task: Option<Task>,
+        quiet: bool,
+    ) -> Result<Self, TrainError> {
+        let lock = take(config, quiet)?;
+        let options = StartOptions {
+            quiet,
+            lock: Some(lock),
+            task,
+            shard: None,
+        };
+        Self::start(config, Start::Fresh, options)
     }
 
     /// Continues the run of `config` from the checkpoint in `checkpoint` (a folder from
-    /// [`checkpoint::latest`]); the run directory's `config.toml` must be this setting's.
+    /// [`checkpoint::latest`]), after checking it and the run directory's files it recorded
+    /// are as written; the run directory's `config.toml` must be this setting's.
     pub fn resume(
         config: &TrainConfig,
         checkpoint: &Path,
         quiet: bool,
     ) -> Result<Self, TrainError> {
-        let lock = lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))?;
-        Self::start(config, Some(checkpoint), quiet, Some(lock), None, None)
+        let lock = take(config, quiet)?;
+        let problems = checkpoint::damage(checkpoint);
+        if !problems.is_empty() {
+            return Err(TrainError::CheckpointDamaged {
+                dir: checkpoint.to_path_buf(),
+                problems: problems.join("; "),
+            });
+        }
+        let dir = run_dir::run_dir(config);
+        let changed = checkpoint::changed_since(&dir, checkpoint);
+        if !changed.is_empty() {
+            return Err(TrainError::ChangedSinceCheckpoint {
+                step: checkpoint::step(checkpoint).unwrap_or(0),
+                dir,
+                problems: changed.join("; "),
+            });
+        }
+        let options = StartOptions {
+            quiet,
+            lock: Some(lock),
+            ..Default::default()
+        };
+        Self::start(config, Start::Resume(checkpoint), options)
     }
 
-    /// [`Self::fresh`] (no `checkpoint`) or [`Self::resume`] under a lock already held, on
-    /// `task` or (when `None`) the setting's dataset. The steps, in the order their side
-    /// effects must happen: check the setting (and, resuming, that the directory's run is this
-    /// one), open the device, load the inputs and check they fit in memory (nothing written
-    /// yet), write the directory's setting files,
-    /// build the stepper (from the checkpoint's weights when resuming), open the logs, and
-    /// evaluate step 0 of a fresh run.
+    /// Builds the run, fresh or resumed, under a lock already held, on the options' data or
+    /// (when `None`) the setting's dataset. Each step in the order its side effects must
+    /// happen; nothing is written before the inputs are loaded and known to fit in memory.
     ///
-    /// With `shard` this process trains one block of the run's particles ([`crate::shard`]):
+    /// With a shard this process trains one block of the run's particles ([`crate::shard`]):
     /// the lead shard holds the lock and writes the run's files, every shard loads the data and
     /// its block, and each step at which a process could fail alone is agreed, so that a
     /// failure anywhere stops every shard with an error.
     pub(crate) fn start(
         config: &TrainConfig,
-        checkpoint: Option<&Path>,
-        quiet: bool,
-        lock: Option<RunLock>,
-        task: Option<Task>,
-        shard: Option<Shard>,
+        start: Start,
+        options: StartOptions,
     ) -> Result<Self, TrainError> {
+        let StartOptions {
+            quiet,
+            lock,
+            task,
+            shard,
+        } = options;
         let part = shard.as_ref();
         let quiet = quiet || !part.is_none_or(Shard::is_lead);
+        let dir = run_dir::run_dir(config);
+        // 1. The setting, and (resuming) that the directory's run is this one.
         config.validate()?;
         if let Some(s) = part {
             check_shardable(config, s)?;
         }
-        let dir = run_dir::run_dir(config);
+        let resuming = matches!(start, Start::Resume(_));
         let mut logged_every = config.log_every;
-        if checkpoint.is_some() {
+        if resuming {
             on_lead(part, || {
                 logged_every = same_run(config, &dir)?;
                 Ok(())
             })?;
         }
+        // 2. The device, the inputs, the memory they need: nothing written yet.
         let device = agreed(part, config.backend.device())?;
-        let (task, fingerprint) = agreed(
-            part,
-            load_inputs(config, &dir, checkpoint.is_some(), task, part),
-        )?;
-        on_lead(part, || write_setting(config, &dir, fingerprint.as_ref()))?;
+        let (task, fingerprint) = agreed(part, load_inputs(config, &dir, resuming, task, part))?;
+        // 3. The directory: an earlier run's leftovers removed (fresh), the setting written.
+        let mut written = Files::new();
+        on_lead(part, || {
+            if !resuming {
+                let removed = run_dir::clear(&dir);
+                if !removed.is_empty() {
+                    say(
+                        quiet,
+                        &format!(
+                            "removing what an earlier run left in {}: {}",
+                            dir.display(),
+                            removed.join(", ")
+                        ),
+                    );
+                }
+            }
+            written = write_setting(config, &dir, fingerprint.as_ref())?;
+            Ok(())
+        })?;
+        // 4. The weights: drawn, or the checkpoint's.
         let (p, classes) = (task.train.dim, task.train.classes);
         let rows = part.map_or(0..config.net_width(), Shard::rows);
-        let mut resumed = match checkpoint {
-            Some(c) => Some(agreed(
-                part,
-                checkpoint::load(c, (config.net_width(), p, classes), rows.clone()),
-            )?),
-            None => None,
-        };
         let block = meanfield_model::MeanFieldNetConfig {
             width: rows.len(),
             ..config.net(p, classes)
+        };
+        let mut resumed = match start {
+            Start::Resume(c) => Some(agreed(
+                part,
+                checkpoint::load(c, (config.net_width(), p, classes), rows.clone()),
+            )?),
+            Start::Fresh => None,
         };
         let mut stepper = match resumed.as_mut() {
             // The checkpoint's weights are moved, not copied (W1 is 3.1 GB at N = 10^6).
@@ -176,11 +262,14 @@ impl Run {
         };
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
+        // 5. The snapshots' plan and index.
         let snapshots = snapshot::plan(config, steps)?;
         on_lead(part, || {
-            snapshot::start(&dir, &snapshots, checkpoint.is_none())
+            written.extend(snapshot::start(&dir, &snapshots)?);
+            Ok(())
         })?;
-        let metrics_path = dir.join(run_dir::METRICS);
+        // 6. The log, the average and the clock: new, or continued from the checkpoint.
+        let metrics_path = dir.join(layout::METRICS);
         let lead = part.is_none_or(Shard::is_lead);
         let (metrics, average, clock) = match resumed {
             Some(mut c) => {
@@ -195,9 +284,17 @@ impl Run {
                         &metrics_path,
                         c.state.step,
                         logged_every,
+                        c.run_files.get(layout::METRICS),
                     )?);
                     Ok(())
                 })?;
+                // The snapshots written before the checkpoint, as it recorded them.
+                written.extend(
+                    c.run_files
+                        .iter()
+                        .filter(|(name, _)| name.as_str() != layout::METRICS)
+                        .map(|(n, d)| (n.clone(), d.clone())),
+                );
                 (
                     metrics,
                     restore_average(config, &mut c, &block, &device)?,
@@ -236,8 +333,10 @@ impl Run {
             resumed_train_seconds: clock.train_seconds(),
             clock,
             snapshots,
+            written,
             _lock: lock,
         };
+        // 7. Step 0 of a fresh run: its snapshot and evaluation.
         if run.done() == 0 {
             run.evaluate_start()?;
         }
@@ -342,16 +441,23 @@ impl Run {
             Some((step, s)) if step == self.done() => s,
             _ => score(&model, &self.task, &self.device, shard),
         };
-        weights::save_net(&self.dir, weights::HIDDEN, weights::READOUT, &model, shard)?;
+        let mut written = self.written.clone();
+        written.extend(weights::save_net(
+            &self.dir,
+            weights::HIDDEN,
+            weights::READOUT,
+            &model,
+            shard,
+        )?);
         let averaged = match self.average_model() {
             Some(avg) => {
-                weights::save_net(
+                written.extend(weights::save_net(
                     &self.dir,
                     weights::HIDDEN_AVG,
                     weights::READOUT_AVG,
                     &avg,
                     shard,
-                )?;
+                )?);
                 Some(score(&avg, &self.task, &self.device, shard))
             }
             None => None,
@@ -379,8 +485,21 @@ impl Run {
             engine: c.engine.to_string(),
             dynamics: c.dynamics.to_string(),
         };
+        // summary.json, then the manifest of every file (last), then the checkpoints go.
         on_lead(shard, || {
-            Status::Finished(Box::new(summary.clone())).write(&self.dir)?;
+            let metrics = self.dir.join(layout::METRICS);
+            written.insert(
+                layout::METRICS.into(),
+                meanfield_io::digest::of_file(&metrics).map_err(|source| TrainError::Read {
+                    path: metrics.clone(),
+                    source,
+                })?,
+            );
+            written.insert(
+                layout::SUMMARY.into(),
+                Status::Finished(Box::new(summary.clone())).write(&self.dir)?,
+            );
+            Manifest::new(written.clone()).write(&self.dir)?;
             checkpoint::remove(&self.dir);
             Ok(())
         })?;
@@ -471,6 +590,7 @@ impl Run {
                 error: error.to_string(),
             })
             .write(&self.dir)
+            .map(|_| ())
         })?;
         Err(error)
     }
@@ -509,16 +629,17 @@ impl Run {
     }
 
     /// Writes the snapshots due at the current step, if any.
-    fn write_snapshots(&self) -> Result<(), TrainError> {
+    fn write_snapshots(&mut self) -> Result<(), TrainError> {
         let done = self.done();
         if self.snapshots.iter().any(|s| s.step == done) {
-            snapshot::write_due(
+            let written = snapshot::write_due(
                 &self.dir,
                 &self.snapshots,
                 done,
                 &self.stepper.model(),
                 self.stepper.shard(),
             )?;
+            self.written.extend(written);
         }
         Ok(())
     }
@@ -532,11 +653,20 @@ impl Run {
             train_seconds: self.clock.train_seconds(),
             eval_seconds: self.clock.eval_seconds(),
         };
+        // The run directory's files as of this step: the snapshots so far (the checkpoint adds
+        // metrics.csv's rows).
+        let snapshots: Files = self
+            .written
+            .iter()
+            .filter(|(name, _)| name.starts_with(layout::SNAPSHOTS))
+            .map(|(n, d)| (n.clone(), d.clone()))
+            .collect();
         checkpoint::save(
             &self.dir,
             &state,
             &self.stepper.model(),
             self.average_model().as_ref(),
+            &snapshots,
             self.stepper.shard(),
         )?;
         self.checkpointed = Some(self.done());
@@ -591,7 +721,7 @@ fn same_run(config: &TrainConfig, dir: &Path) -> Result<u64, TrainError> {
             differences: differences.join("; "),
         });
     }
-    let existing = std::fs::read_to_string(dir.join(run_dir::CONFIG)).unwrap_or_default();
+    let existing = std::fs::read_to_string(dir.join(layout::CONFIG)).unwrap_or_default();
     let every = existing
         .parse::<toml::Table>()
         .ok()
@@ -611,7 +741,7 @@ fn load_inputs(
     resuming: bool,
     task: Option<Task>,
     shard: Option<&Shard>,
-) -> Result<(Task, Option<crate::inputs::Fingerprint>), TrainError> {
+) -> Result<(Task, Option<Fingerprint>), TrainError> {
     let fingerprint = match &task {
         Some(_) => None,
         None => Some(crate::inputs::fingerprint(config)?),
@@ -634,24 +764,40 @@ fn load_inputs(
     Ok((task, fingerprint))
 }
 
-/// Writes the run's setting into `dir`: config.toml, identity.json and inputs.json (removed
-/// for data given in memory), and removes a summary.json left by an earlier run.
+/// Writes the run's setting into `dir`: config.toml, identity.json and inputs.json (none for
+/// data given in memory). Returns each with its digest.
 fn write_setting(
     config: &TrainConfig,
     dir: &Path,
-    fingerprint: Option<&crate::inputs::Fingerprint>,
-) -> Result<(), TrainError> {
+    fingerprint: Option<&Fingerprint>,
+) -> Result<Files, TrainError> {
     run_dir::create(dir)?;
-    weights::write_file(&dir.join(run_dir::CONFIG), config.to_toml().as_bytes())?;
-    crate::identity::Identity::of(config).write(dir)?;
+    let mut written = Files::new();
+    written.insert(
+        layout::IDENTITY.into(),
+        crate::identity::Identity::of(config).write(dir)?,
+    );
+    written.insert(
+        layout::CONFIG.into(),
+        weights::write_file(&dir.join(layout::CONFIG), config.to_toml().as_bytes())?,
+    );
     match fingerprint {
-        Some(f) => crate::inputs::write(dir, f)?,
+        Some(f) => {
+            written.insert(layout::INPUTS.into(), crate::inputs::write(dir, f)?);
+        }
         None => {
-            let _ = std::fs::remove_file(dir.join(crate::inputs::FILE));
+            let _ = std::fs::remove_file(dir.join(layout::INPUTS));
         }
     }
-    let _ = std::fs::remove_file(dir.join(run_dir::SUMMARY));
-    Ok(())
+    Ok(written)
+}
+
+/// Checks `config`'s folders are the program's ([`run_dir::check_ownership`]), claims them
+/// and takes the run directory's lock (waiting for nobody: [`TrainError::Locked`]).
+fn take(config: &TrainConfig, quiet: bool) -> Result<RunLock, TrainError> {
+    run_dir::check_ownership(config)?;
+    run_dir::claim(config)?;
+    lock::acquire(&run_dir::run_dir(config), false, &|l| say(quiet, l))
 }
 
 /// The Polyak average stored in a checkpoint.

@@ -1,18 +1,34 @@
-//! The run directory: `config.toml`, `metrics.csv`, `summary.json`, and the weights.
+//! The run directory: whose it is, what it is called, whether its files are whole, and which of
+//! them a fresh start removes. File names and the layout are in [`crate::layout`].
 //!
 //! Without `--out`, a run goes to `runs/<dataset>-N<width>-beta<β>-seed<seed>-<hash>`, where the
 //! hash is of the run's [`Identity`] (the settings that decide its trajectory): the same setting
 //! always maps to the same directory, so a finished run can be found and reused, and a run
 //! whose logging or checkpoint cadence changed continues in place.
+//!
+//! **Ownership.** A folder is a run directory only when it says so: the marker
+//! [`layout::MARKER`], which the program writes before anything else ([`meanfield_io::owned`]).
+//! Directories made before the marker existed are recognised by their own files ([`legacy`]): an
+//! `identity.json` of version 1 or 2 beside a `config.toml` (layout 2), or a `config.toml` holding
+//! a complete setting beside a `summary.json`, checkpoint state or `metrics.csv` of this program
+//! (layout 1). Anything else that is not empty is the user's: refused for `out`, and as the
+//! parent `runs_dir` unless every folder in it is a run directory. The program deletes and
+//! overwrites only the files a run writes ([`layout`]), and only in its own run directories.
+//!
+//! **Wholeness.** A finished run of layout 3 is whole when every file of its `manifest.json` has
+//! the size and digest recorded when it was written ([`crate::manifest`]); one of an earlier
+//! layout when its weights (and the snapshots its setting plans) have the length their headers
+//! call for.
 
 use crate::identity::{self, IDENTITY_VERSION, Identity};
+use crate::layout::{self, MANIFEST, MARKER};
+use crate::manifest::Manifest;
 use crate::summary::{Status, Summary};
-use crate::{TrainConfig, TrainError};
+use crate::{TrainConfig, TrainError, folders};
+use meanfield_io::owned::{self, Found, Kind};
 use std::path::{Path, PathBuf};
 
-pub const CONFIG: &str = "config.toml";
-pub const METRICS: &str = "metrics.csv";
-pub const SUMMARY: &str = crate::summary::FILE;
+pub use crate::layout::{CONFIG, METRICS, SUMMARY};
 
 /// The directory a config's run writes to: `--out`, else its automatic name under `runs_dir`,
 /// or the name version 1 of the identity gave the same config when only that directory exists
@@ -38,19 +54,160 @@ pub fn auto_name(config: &TrainConfig) -> String {
     identity::auto_name(config)
 }
 
-/// The summary of a finished run in `dir`, if there is one.
-pub fn finished(dir: &Path) -> Option<Summary> {
+/// The layout of a run directory made before markers, recognised by its own files: 2 (an
+/// `identity.json` of version 1 or 2 beside its `config.toml`) or 1 (a `config.toml` that
+/// resolves to a complete setting of this program, with at least the core keys, beside a
+/// `summary.json`, a checkpoint's `state.json` or a `metrics.csv` of this program). `None`
+/// for anything else: a folder of the user's.
+pub fn legacy(dir: &Path) -> Option<u32> {
+    let config = std::fs::read_to_string(dir.join(CONFIG)).ok()?;
+    let table: toml::Table = config.parse().ok()?;
+    if let Ok(text) = std::fs::read_to_string(dir.join(layout::IDENTITY))
+        && let Ok(id) = serde_json::from_str::<Identity>(&text)
+        && (1..=2).contains(&id.version)
+    {
+        return Some(2);
+    }
+    const CORE: [&str; 8] = [
+        "dataset", "width", "alpha", "beta", "gamma", "batch", "horizon", "seed",
+    ];
+    if !CORE.iter().all(|k| table.contains_key(*k)) {
+        return None;
+    }
+    TrainConfig::resolve(vec![(CONFIG.into(), table)]).ok()?;
+    let ours = Status::read(dir).is_some()
+        || layout::CHECKPOINT_DIRS[..2]
+            .iter()
+            .any(|c| crate::checkpoint::step(&dir.join(c)).is_some())
+        || std::fs::read_to_string(dir.join(layout::METRICS))
+            .is_ok_and(|t| t.starts_with(crate::metrics::HEADER));
+    ours.then_some(1)
+}
+
+/// Whether `dir` is a run directory of this program: marked, of an earlier layout, or holding
+/// only a run's lock file (taken by a process before the marker, or by an earlier layout).
+pub fn is_run_dir(dir: &Path) -> bool {
+    matches!(owned::read_marker(dir), Some(m) if m.kind == Kind::Run)
+        || legacy(dir).is_some()
+        || only_lock(dir)
+}
+
+/// Whether `dir` holds nothing but a run's lock file (empty, or naming its holder).
+fn only_lock(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names == [layout::LOCK] && crate::lock::is_lock_file(&dir.join(layout::LOCK))
+}
+
+/// Whose folders `config`'s run would write into, checked before anything is written: the
+/// run directory must be new, empty or a run directory (refused: a file, a folder of the
+/// user's, a folder of another kind, a system location); without `out`, so must its parent
+/// `runs_dir` be new, empty, a runs directory, or hold only run directories.
+pub fn check_ownership(config: &TrainConfig) -> Result<(), TrainError> {
+    let dir = run_dir(config);
+    if config.out.is_none() {
+        // Run directories (any layout), and empty folders a crash left between making a run
+        // directory and marking it.
+        let only_runs = |dir: &Path, names: &[String]| {
+            names.iter().all(|n| {
+                n.strip_suffix('/').is_some_and(|d| {
+                    let sub = dir.join(d);
+                    is_run_dir(&sub)
+                        || std::fs::read_dir(&sub).is_ok_and(|mut e| e.next().is_none())
+                })
+            })
+        };
+        folders::check(&config.runs_dir, Kind::Runs, "runs_dir", &only_runs)?;
+    }
+    let setting = if config.out.is_some() {
+        "out"
+    } else {
+        "runs_dir"
+    };
+    folders::check(&dir, Kind::Run, setting, &|d, _| is_run_dir(d))
+}
+
+/// Makes `config`'s run directory (and, without `out`, its `runs_dir`) this program's: creates
+/// them when needed and writes their markers. Call after [`check_ownership`]. Returns whether
+/// the run directory was created or empty (so a run refused before writing anything can
+/// leave it as it found it, [`abandon`]).
+pub fn claim(config: &TrainConfig) -> Result<bool, TrainError> {
+    let dir = run_dir(config);
+    if config.out.is_none() {
+        folders::claim(&config.runs_dir, Kind::Runs)?;
+    }
+    let fresh = matches!(owned::inspect(&dir), Ok(Found::Absent) | Ok(Found::Empty));
+    folders::claim(&dir, Kind::Run)?;
+    Ok(fresh)
+}
+
+/// Undoes [`claim`] of a run directory that was new or empty when claimed, if the run wrote
+/// nothing else into it: removes the marker and the lock file, then the folder.
+pub fn abandon(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.iter().all(|n| n == MARKER || n == layout::LOCK) {
+        for n in names {
+            let _ = std::fs::remove_file(dir.join(n));
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// The summary of a finished run in `dir`, if there is one (its files unchecked: see
+/// [`finished`]).
+pub fn summary(dir: &Path) -> Option<Summary> {
     match Status::read(dir)? {
         Status::Finished(summary) => Some(*summary),
         Status::Diverged(_) => None,
     }
 }
 
+/// The summary of the finished run in `dir` when its files are whole ([`check_whole`]):
+/// `Ok(None)` when there is no finished run, `Err(what is damaged)` when there is one whose
+/// files are not as written.
+pub fn finished(dir: &Path, config: Option<&TrainConfig>) -> Result<Option<Summary>, String> {
+    let Some(summary) = summary(dir) else {
+        // A summary.json the manifest records but that no longer reads is damage, not "no run".
+        return match Manifest::read(dir) {
+            Ok(Some(m)) => match Manifest::damage(dir, &m.files).into_iter().next() {
+                Some(problem) => Err(problem),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        };
+    };
+    check_whole(dir, config, summary.steps)?;
+    Ok(Some(summary))
+}
+
+/// The finished run in `dir`, checked whole before its files are read (studies, figures, a
+/// `reference` given by hand): [`TrainError::RunDamaged`] names what is not.
+pub fn verify(dir: &Path) -> Result<Summary, TrainError> {
+    let damaged = |problem: String| TrainError::RunDamaged {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    finished(dir, None).map_err(damaged)?.ok_or_else(|| {
+        damaged("it holds no finished run (no summary.json of a finished run)".into())
+    })
+}
+
 /// Whether the finished run in `dir` can stand for `config`:
 /// - `Ok(Some(summary))`: the same [`Identity`] (operational settings aside) and its result
 ///   files whole: reuse it;
-/// - `Ok(None)`: no finished run there, or its weights are missing or cut short (`say` is told
-///   which file): train it (again);
+/// - `Ok(None)`: no finished run there, or one whose files are damaged (`say` is told which
+///   file): train it (again);
 /// - `Err(ForeignRun)`: a finished run of another setting (only possible with `--out`), with
 ///   each key that differs and both values;
 /// - `Err(InputsChanged)`: the files it read (data, `--init-from` weights) have other contents
@@ -61,8 +218,16 @@ pub fn reusable(
     config: &TrainConfig,
     say: &dyn Fn(&str),
 ) -> Result<Option<Summary>, TrainError> {
-    let Some(summary) = finished(dir) else {
-        return Ok(None);
+    let summary = match finished(dir, Some(config)) {
+        Ok(Some(summary)) => summary,
+        Ok(None) => return Ok(None),
+        Err(problem) => {
+            say(&format!(
+                "{} was marked finished but {problem}: training it again",
+                dir.display()
+            ));
+            return Ok(None);
+        }
     };
     let differences = compare(dir, config)?;
     if !differences.is_empty() {
@@ -74,26 +239,41 @@ pub fn reusable(
     if let Some(recorded) = crate::inputs::recorded(dir) {
         crate::inputs::check(dir, &recorded, &crate::inputs::fingerprint(config)?)?;
     }
-    if let Err(problem) = check_whole(dir, Some(config), summary.steps) {
-        say(&format!(
-            "{} was marked finished but {problem}: training it again",
-            dir.display()
-        ));
-        return Ok(None);
-    }
     Ok(Some(summary))
 }
 
-/// The first result file of the finished run in `dir` (`steps` steps) that is missing or cut
-/// short: its weights, and the snapshots its setting plans (studies read them) when the
-/// setting is known.
+/// The first thing wrong with the files of the finished run in `dir` (`steps` steps): with a
+/// manifest (layout 3), any file not as recorded, or the manifest itself missing or damaged;
+/// before manifests, its weights and the snapshots its setting plans (studies read them)
+/// missing or cut short.
 pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Result<(), String> {
-    [crate::weights::HIDDEN, crate::weights::READOUT]
-        .into_iter()
-        .try_for_each(|name| crate::weights::check_whole(&dir.join(name)))?;
-    match config {
-        Some(c) => crate::snapshot::check_whole(dir, c, steps),
-        None => Ok(()),
+    match damage(dir) {
+        Some(problems) => problems.into_iter().next().map_or(Ok(()), Err),
+        None => {
+            [layout::HIDDEN, layout::READOUT]
+                .into_iter()
+                .try_for_each(|name| crate::weights::check_whole(&dir.join(name)))?;
+            match config {
+                Some(c) => crate::snapshot::check_whole(dir, c, steps),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Every file of the run in `dir` that is not as its manifest records (empty when all are);
+/// `None` for a directory of an earlier layout, which has no manifest. A directory of layout
+/// 3 without one is damaged.
+pub fn damage(dir: &Path) -> Option<Vec<String>> {
+    match Manifest::read(dir) {
+        Ok(Some(m)) => Some(Manifest::damage(dir, &m.files)),
+        Err(problem) => Some(vec![problem]),
+        Ok(None) => match owned::read_marker(dir) {
+            Some(m) if m.layout >= owned::LAYOUT => Some(vec![format!(
+                "{MANIFEST} is missing (a finished run of this layout always has one)"
+            )]),
+            _ => None,
+        },
     }
 }
 
@@ -108,38 +288,63 @@ pub fn compare(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainErr
     Ok(theirs.differences(&Identity::of(config)))
 }
 
-/// Files a run directory may hold before a run starts in it ([`guard_out`]).
-const RUN_FILES: [&str; 7] = [
-    CONFIG,
-    METRICS,
-    SUMMARY,
-    identity::FILE,
-    ".lock",
-    "checkpoint",
-    "snapshots",
-];
-
-/// Refuses to start a run in `dir` when it exists, is not empty, and holds none of a run's
-/// files (an `--out` pointing at a folder of the user's own).
-pub fn guard_out(dir: &Path) -> Result<(), TrainError> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    let names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+/// Removes what an earlier run left in its run directory `dir` before a fresh start (or
+/// `force`): its result files, snapshots and checkpoints, and nothing else (not its marker,
+/// setting or lock, nor any file of another name). Returns the paths removed, relative to
+/// `dir`.
+pub fn clear(dir: &Path) -> Vec<String> {
+    let mut removed: Vec<String> = layout::RESULT_FILES
+        .iter()
+        .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
+        .map(|name| name.to_string())
         .collect();
-    if names.is_empty() || names.iter().any(|n| RUN_FILES.contains(&n.as_str())) {
-        return Ok(());
+    removed.extend(remove_ours(
+        &dir.join(layout::SNAPSHOTS),
+        layout::is_snapshot_file,
+    ));
+    removed.extend(crate::checkpoint::remove(dir));
+    removed
+}
+
+/// Removes the files of `folder` that `ours` accepts (and the atomic writer's temporary files),
+/// then the folder if it is then empty. Returns what was removed, as `folder-name/file`.
+pub fn remove_ours(folder: &Path, ours: impl Fn(&str) -> bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let label = folder
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file
+            && (ours(&name) || name.starts_with(owned::TEMPORARY))
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(format!("{label}/{name}"));
+        }
     }
-    let mut sorted = names;
-    sorted.sort();
-    Err(TrainError::NotARunDirectory {
-        dir: dir.to_path_buf(),
-        first: match sorted.len() {
-            1 => sorted[0].clone(),
-            n => format!("{} and {} more", sorted[0], n - 1),
-        },
+    removed.sort();
+    let _ = std::fs::remove_dir(folder);
+    removed
+}
+
+/// Removes a checkpoint folder's own files (weights, averages, state, manifest, and the
+/// `.partial` files of a sharded write), then the folder if it is then empty.
+pub fn remove_checkpoint_folder(folder: &Path) -> Vec<String> {
+    remove_ours(folder, |name| {
+        let base = name.strip_suffix(".partial").unwrap_or(name);
+        [
+            layout::HIDDEN,
+            layout::READOUT,
+            layout::HIDDEN_AVG,
+            layout::READOUT_AVG,
+            layout::STATE,
+            layout::MANIFEST,
+        ]
+        .contains(&base)
     })
 }
 
@@ -151,109 +356,44 @@ pub fn create(dir: &Path) -> Result<(), TrainError> {
     })
 }
 
-/// What `experiments runs DIR` says of one run directory.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Listing {
-    pub dir: PathBuf,
-    /// "mnist N=1000 β=0.75 γ=1 M=100 seed=0", or what could be read of it.
-    pub setting: String,
-    /// `finished`, `diverged`, `checkpoint at step S`, or `unfinished` (no checkpoint).
-    pub status: String,
-    /// Steps of a finished run.
-    pub steps: Option<u64>,
-    /// The identity version it was made under (1: before `identity.json`).
-    pub version: Option<u32>,
-    /// Everything found wrong: damaged weights, a config this version cannot read, a name
-    /// whose hash is not this version's for its setting (so automatic names never reuse it).
-    pub problems: Vec<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Inspects every run directory directly under `parent` (folders holding a `config.toml`),
-/// sorted by name.
-pub fn list(parent: &Path) -> Result<Vec<Listing>, TrainError> {
-    let entries = std::fs::read_dir(parent).map_err(|source| TrainError::Read {
-        path: parent.to_path_buf(),
-        source,
-    })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join(CONFIG).is_file())
-        .collect();
-    dirs.sort();
-    Ok(dirs.iter().map(|d| inspect(d)).collect())
-}
-
-/// Inspects one run directory (see [`Listing`]).
-pub fn inspect(dir: &Path) -> Listing {
-    let mut problems = Vec::new();
-    let text = std::fs::read_to_string(dir.join(CONFIG)).unwrap_or_default();
-    let config = text
-        .parse::<toml::Table>()
-        .map_err(|e| e.to_string())
-        .and_then(|t| TrainConfig::resolve(vec![(CONFIG.into(), t)]).map_err(|e| e.to_string()));
-    let setting = match &config {
-        Ok(c) => format!(
-            "{} N={} β={} γ={} M={} seed={}",
-            c.dataset, c.width, c.beta, c.gamma, c.batch, c.seed
-        ),
-        Err(e) => {
-            problems.push(format!(
-                "config.toml does not resolve with this version: {e}"
-            ));
-            "?".into()
+    /// Only the program's own files go: a user's file inside a run directory (or its snapshots
+    /// folder) stays, and so does the folder that holds it.
+    #[test]
+    fn clear_removes_only_the_programs_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for f in [
+            "hidden.npy",
+            "summary.json",
+            "notes.txt",
+            "snapshots/index.csv",
+            "snapshots/hidden_0.npy",
+            "snapshots/mine.npy",
+            "checkpoint/state.json",
+            "checkpoint/hidden.npy",
+        ] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
         }
-    };
-    let identity = Identity::read(dir);
-    if let Some(Err(e)) = identity.as_ref().map(|id| id.check_version(dir)) {
-        problems.push(e.to_string());
-    }
-    let version = identity.map(|id| id.version);
-    if let (Ok(c), Some(name)) = (&config, dir.file_name().and_then(|n| n.to_str())) {
-        let c = TrainConfig {
-            out: None,
-            ..c.clone()
-        };
-        // Only automatic names carry a hash (an --out directory is named by its user).
-        let automatic = name
-            .rsplit_once('-')
-            .is_some_and(|(_, h)| h.len() == 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
-            && name.starts_with(&format!("{}-N", c.dataset));
-        let (expected, legacy) = (auto_name(&c), identity::legacy_name(&c));
-        if automatic && name != expected && name != legacy {
-            problems.push(format!(
-                "made by another version of the program, or renamed: its name is its setting's under no identity version this program knows (this version names it {expected}), so it is not reused automatically: rename it, or pass it as `out`"
-            ));
-        }
-    }
-    let (status, steps) = match Status::read(dir) {
-        Some(Status::Finished(s)) => {
-            // The same check as reuse (snapshots too when the setting could be read).
-            if let Err(p) = check_whole(dir, config.as_ref().ok(), s.steps) {
-                problems.push(p);
-            }
-            ("finished".to_string(), Some(s.steps))
-        }
-        Some(Status::Diverged(_)) => ("diverged".to_string(), None),
-        None => match crate::checkpoint::latest(dir) {
-            Some(c) => {
-                let step = std::fs::read_to_string(c.join("state.json"))
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                    .and_then(|v| v["step"].as_u64());
-                (
-                    step.map_or("checkpoint".into(), |s| format!("checkpoint at step {s}")),
-                    None,
-                )
-            }
-            None => ("unfinished".to_string(), None),
-        },
-    };
-    Listing {
-        dir: dir.to_path_buf(),
-        setting,
-        status,
-        steps,
-        version,
-        problems,
+        let removed = clear(dir);
+        assert_eq!(
+            removed,
+            [
+                "summary.json",
+                "hidden.npy",
+                "snapshots/hidden_0.npy",
+                "snapshots/index.csv",
+                "checkpoint/hidden.npy",
+                "checkpoint/state.json"
+            ]
+        );
+        assert!(dir.join("notes.txt").is_file());
+        assert!(dir.join("snapshots/mine.npy").is_file());
+        assert!(!dir.join("checkpoint").exists());
     }
 }

@@ -9,14 +9,15 @@
 //! any checkpoint of that step, so a resumed run writes exactly the snapshots an uninterrupted
 //! one does.
 
+use crate::layout::{self, SNAPSHOT_INDEX, SNAPSHOTS};
+use crate::manifest::Files;
 use crate::shard::Shard;
 use crate::{TrainConfig, TrainError, weights};
 use meanfield_model::MeanFieldNet;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const DIR: &str = "snapshots";
-const INDEX: &str = "index.csv";
+pub const DIR: &str = SNAPSHOTS;
 
 /// One point of the time grid.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -67,48 +68,52 @@ pub fn check_whole(dir: &Path, config: &TrainConfig, steps: u64) -> Result<(), S
 }
 
 fn file(dir: &Path, what: &str, j: u64) -> PathBuf {
-    dir.join(DIR).join(format!("{what}_{j}.npy"))
+    dir.join(layout::snapshot(what, j))
 }
 
-/// Creates `snapshots/` and writes its index; a `fresh` run first removes any snapshots a
-/// previous run left there.
-pub fn start(dir: &Path, plan: &[SnapshotPoint], fresh: bool) -> Result<(), TrainError> {
+/// Creates `snapshots/` and writes its index (returned with its digest, by its path in the
+/// run directory). A fresh run's earlier snapshots were removed with the rest of the earlier
+/// run ([`crate::run_dir::clear`]).
+pub fn start(dir: &Path, plan: &[SnapshotPoint]) -> Result<Files, TrainError> {
     let folder = dir.join(DIR);
-    if fresh && folder.exists() {
-        std::fs::remove_dir_all(&folder).map_err(|source| TrainError::Write {
-            path: folder.clone(),
-            source,
-        })?;
-    }
     if plan.is_empty() {
-        return Ok(());
+        return Ok(Files::new());
     }
     std::fs::create_dir_all(&folder).map_err(|source| TrainError::Write {
         path: folder.clone(),
         source,
     })?;
-    let path = folder.join(INDEX);
-    meanfield_io::write_csv(&path, plan).map_err(|source| TrainError::Write { path, source })
+    let path = folder.join(SNAPSHOT_INDEX);
+    let digest = meanfield_io::write_csv(&path, plan)
+        .map_err(|source| TrainError::Write { path, source })?;
+    Ok(Files::from([(
+        format!("{SNAPSHOTS}/{SNAPSHOT_INDEX}"),
+        digest,
+    )]))
 }
 
-/// Writes every snapshot of `plan` due at `step` from `model`.
+/// Writes every snapshot of `plan` due at `step` from `model`; returns the files written with
+/// their digests (none on a shard other than the lead).
 pub fn write_due(
     dir: &Path,
     plan: &[SnapshotPoint],
     step: u64,
     model: &MeanFieldNet,
     shard: Option<&Shard>,
-) -> Result<(), TrainError> {
+) -> Result<Files, TrainError> {
+    let mut written = Files::new();
     for s in plan.iter().filter(|s| s.step == step) {
         for (name, tensor) in [
             ("hidden", model.hidden.val()),
             ("readout", model.readout.val()),
         ] {
             // A shard writes its rows among the first R.
-            weights::save_rows(&file(dir, name, s.j), s.rows, &tensor, shard)?;
+            if let Some(d) = weights::save_rows(&file(dir, name, s.j), s.rows, &tensor, shard)? {
+                written.insert(layout::snapshot(name, s.j), d);
+            }
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The snapshots of a finished run: its index and, for each point, hidden [R, p] and readout
@@ -121,9 +126,11 @@ pub struct Snapshots {
     pub classes: usize,
 }
 
-/// Reads a run's snapshots.
+/// Reads a finished run's snapshots, after checking the run's files are whole
+/// ([`crate::run_dir::verify`]).
 pub fn load(dir: &Path) -> Result<Snapshots, TrainError> {
-    let index = dir.join(DIR).join(INDEX);
+    crate::run_dir::verify(dir)?;
+    let index = dir.join(DIR).join(SNAPSHOT_INDEX);
     let bad = |reason: String| TrainError::BadWeights {
         path: index.clone(),
         reason,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The summary's file in a run directory.
-pub const FILE: &str = "summary.json";
+pub const FILE: &str = crate::layout::SUMMARY;
 
 /// Loss and accuracy on the train and test sets. A run without a test set (your own arrays
 /// without `test_*.npy`) has NaN test scores, written as `null` in `summary.json`.
@@ -87,8 +87,8 @@ pub enum Status {
 }
 
 impl Status {
-    /// Writes `dir/summary.json` atomically.
-    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+    /// Writes `dir/summary.json` atomically; returns its digest.
+    pub fn write(&self, dir: &Path) -> Result<meanfield_io::Digest, TrainError> {
         let text = serde_json::to_string_pretty(self).expect("a status serialises");
         crate::weights::write_file(&dir.join(FILE), text.as_bytes())
     }

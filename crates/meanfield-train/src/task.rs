@@ -57,15 +57,24 @@ impl Task {
     }
 
     /// Cuts the sets to `--train-subset` / `--test-subset` and checks them against the batch.
+    /// A subset larger than its set is refused (config.toml would record examples the run
+    /// never saw), naming the set's size.
     fn new(config: &TrainConfig, train: Dataset, test: Dataset) -> Result<Self, TrainError> {
-        let train = match config.train_subset {
-            Some(k) => train.truncate(k),
-            None => train,
+        let cut = |set: Dataset, subset: Option<usize>, key: &str, what: &str| match subset {
+            Some(k) if k > set.len() => Err(TrainError::Config {
+                source_name: format!("`{key}`"),
+                message: format!(
+                    "{k} is more than the {} examples of the {what} set of {}: leave `{key}` out to use all of them, or give at most {}",
+                    set.len(),
+                    config.dataset,
+                    set.len()
+                ),
+            }),
+            Some(k) => Ok(set.truncate(k)),
+            None => Ok(set),
         };
-        let test = match config.test_subset {
-            Some(k) => test.truncate(k),
-            None => test,
-        };
+        let train = cut(train, config.train_subset, "train_subset", "training")?;
+        let test = cut(test, config.test_subset, "test_subset", "test")?;
         if train.is_empty() {
             return Err(DataError::Empty {
                 what: "training".into(),

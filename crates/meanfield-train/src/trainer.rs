@@ -1,6 +1,7 @@
 //! `train`: one run from a resolved config to a finished run directory, reusing a finished run
 //! and resuming from a checkpoint. The loop itself is [`crate::Run`].
 
+use crate::run::{Start, StartOptions};
 use crate::shard::Shard;
 use crate::task::Task;
 use crate::{Run, StopHandle, Summary, TrainConfig, TrainError, checkpoint, lock, run_dir};
@@ -114,6 +115,10 @@ fn train_with(
                 s.lead_says(match &prepared {
                     Ok(Prepared::Reused(_)) => Decision::Reused,
                     Ok(Prepared::Train {
+                        checkpoint: Some(c),
+                        ..
+                    }) if c.ends_with(crate::layout::CHECKPOINT_OLD) => Decision::ResumeOld,
+                    Ok(Prepared::Train {
                         checkpoint: Some(_),
                         ..
                     }) => Decision::Resume,
@@ -124,23 +129,44 @@ fn train_with(
             prepared?
         }
     };
-    let (lock, checkpoint) = match prepared {
+    let (lock, checkpoint, claimed_new) = match prepared {
         Prepared::Reused(summary) => {
             return Ok(Outcome::Reused {
                 dir,
                 summary: *summary,
             });
         }
-        Prepared::Train { lock, checkpoint } => (lock, checkpoint),
+        Prepared::Train {
+            lock,
+            checkpoint,
+            claimed_new,
+        } => (lock, checkpoint, claimed_new),
     };
-    let mut run = Run::start(
+    let start = match &checkpoint {
+        Some(c) => Start::Resume(c),
+        None => Start::Fresh,
+    };
+    let started = Run::start(
         config,
-        checkpoint.as_deref(),
-        options.quiet,
-        lock,
-        task,
-        shard,
-    )?;
+        start,
+        StartOptions {
+            quiet: options.quiet,
+            lock,
+            task,
+            shard,
+        },
+    );
+    let mut run = match started {
+        Ok(run) => run,
+        Err(e) => {
+            // Refused before writing anything (data, memory): a folder made for this run
+            // is left as it was found.
+            if claimed_new {
+                run_dir::abandon(&dir);
+            }
+            return Err(e);
+        }
+    };
     // 3. Step to the end (or to a requested stop, with a checkpoint).
     run.fit(&options.stop)?;
     // 4. Final weights and summary.json.
@@ -152,10 +178,12 @@ fn train_with(
 enum Prepared {
     /// A finished run of this setting, reused.
     Reused(Box<Summary>),
-    /// Train, under this lock (held by the lead shard only), fresh or from this checkpoint.
+    /// Train, under this lock (held by the lead shard only), fresh or from this checkpoint;
+    /// `claimed_new`: the run directory was new or empty before this call.
     Train {
         lock: Option<crate::lock::RunLock>,
         checkpoint: Option<PathBuf>,
+        claimed_new: bool,
     },
 }
 
@@ -166,12 +194,15 @@ enum Decision {
     Reused = 1,
     Fresh = 2,
     Resume = 3,
+    /// From `checkpoint.old/`, the newest being damaged.
+    ResumeOld = 4,
 }
 
-/// Reuse a finished run of the same setting whose weights are whole (a run of another setting
-/// in the same --out is an error naming what differs); else hold the run directory's lock
-/// (another process may have finished the run while we waited for it) and find the
-/// checkpoint to continue from, if any.
+/// Whose folder it is (a folder of the user's or a system location is refused before anything
+/// is read or written); reuse a finished run of the same setting whose files are whole (a run
+/// of another setting in the same `out` is an error naming what differs); else claim the
+/// folder, hold its lock (another process may have finished the run while we waited for it),
+/// and find the checkpoint to continue from, checked whole, if any.
 fn prepare(
     config: &TrainConfig,
     on_disk: bool,
@@ -179,18 +210,17 @@ fn prepare(
     dir: &Path,
     say: &dyn Fn(&str),
 ) -> Result<Prepared, TrainError> {
+    run_dir::check_ownership(config)?;
     if !options.force
         && let Some(summary) = run_dir::reusable(dir, config, say)?
     {
         return Ok(Prepared::Reused(Box::new(summary)));
     }
-    if config.out.is_some() && !options.force {
-        run_dir::guard_out(dir)?;
-    }
     if on_disk {
         // A dataset that is not on disk is an error before the run directory is made.
         config.dataset.check_present(&config.data_dir)?;
     }
+    let claimed_new = run_dir::claim(config)?;
     let lock = lock::acquire(dir, options.wait, say)?;
     if !options.force
         && let Some(summary) = run_dir::reusable(dir, config, say)?
@@ -198,16 +228,17 @@ fn prepare(
         return Ok(Prepared::Reused(Box::new(summary)));
     }
     if options.force {
-        // Said, never silent: --force throws away a checkpoint's work.
-        if checkpoint::latest(dir).is_some() {
+        // Said, never silent: --force throws away the earlier run's files.
+        let removed = run_dir::clear(dir);
+        if !removed.is_empty() {
             say(&format!(
-                "starting over as asked (force): removing the checkpoint in {}",
+                "starting over as asked (force): removing {} from {}",
+                removed.join(", "),
                 dir.display()
             ));
         }
-        checkpoint::remove(dir);
     }
-    let checkpoint = checkpoint::latest(dir);
+    let checkpoint = checkpoint::find(dir, say)?;
     if checkpoint.is_none() && options.resume {
         return Err(TrainError::NothingToResume {
             dir: dir.to_path_buf(),
@@ -216,6 +247,7 @@ fn prepare(
     Ok(Prepared::Train {
         lock: Some(lock),
         checkpoint,
+        claimed_new,
     })
 }
 
@@ -229,14 +261,14 @@ fn follow_lead(config: &TrainConfig, shard: &Shard, dir: &Path) -> Result<Prepar
             return Ok(Prepared::Reused(Box::new(summary)));
         }
         d if d == Decision::Fresh as u32 => None,
-        // The lead found it; were it gone here, loading it fails on every shard alike.
-        d if d == Decision::Resume as u32 => {
-            Some(checkpoint::latest(dir).unwrap_or_else(|| dir.join(checkpoint::DIR)))
-        }
+        // The lead found it whole; were it gone here, loading it fails on every shard alike.
+        d if d == Decision::Resume as u32 => Some(dir.join(crate::layout::CHECKPOINT)),
+        d if d == Decision::ResumeOld as u32 => Some(dir.join(crate::layout::CHECKPOINT_OLD)),
         _ => return Err(failed()),
     };
     Ok(Prepared::Train {
         lock: None,
         checkpoint,
+        claimed_new: false,
     })
 }

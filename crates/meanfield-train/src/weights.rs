@@ -1,16 +1,16 @@
 //! Weights as `.npy` float32 files: `hidden.npy` [N, p], `readout.npy` [N, C] (and the
 //! Polyak averages `hidden_avg.npy`, `readout_avg.npy`). Files are written atomically
-//! ([`meanfield_io`]), so a file with the final name is always complete.
+//! ([`meanfield_io`]), so a file with the final name is always complete, and each writer returns
+//! the file's digest for the run's manifest ([`crate::manifest`]). Readers check the header
+//! against the file's length with overflow-safe arithmetic before allocating anything.
 
 use crate::TrainError;
+use meanfield_io::Digest;
 use npyz::WriterBuilder;
 use std::io::Write;
 use std::path::Path;
 
-pub const HIDDEN: &str = "hidden.npy";
-pub const READOUT: &str = "readout.npy";
-pub const HIDDEN_AVG: &str = "hidden_avg.npy";
-pub const READOUT_AVG: &str = "readout_avg.npy";
+pub use crate::layout::{HIDDEN, HIDDEN_AVG, READOUT, READOUT_AVG};
 
 /// Writes a [rows, cols] float32 `.npy` atomically; `fill` streams the values in row-major
 /// order into the writer.
@@ -19,7 +19,7 @@ fn write_npy(
     rows: usize,
     cols: usize,
     fill: impl FnOnce(&mut dyn FnMut(&[f32]) -> std::io::Result<()>) -> std::io::Result<()>,
-) -> Result<(), TrainError> {
+) -> Result<Digest, TrainError> {
     write_atomic_with(path, |out| {
         let mut writer = npyz::WriteOptions::new()
             .default_dtype()
@@ -32,7 +32,7 @@ fn write_npy(
 }
 
 /// Writes a row-major f32 matrix [rows, cols].
-pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), TrainError> {
+pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<Digest, TrainError> {
     assert_eq!(rows * cols, data.len(), "caller passes a consistent shape");
     write_npy(path, rows, cols, |put| put(data))
 }
@@ -40,7 +40,7 @@ pub fn save(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<(), T
 /// Writes a [rows, cols] tensor as `.npy`, copying it to the host a block of rows at a time
 /// (about 64 MB each), so saving adds no full-size host copy of W1 (3.1 GB at N = 10^6 on
 /// MNIST) to the memory in use. Same bytes as [`save`] of the whole matrix.
-pub fn save_tensor(path: &Path, tensor: &burn::tensor::Tensor<2>) -> Result<(), TrainError> {
+pub fn save_tensor(path: &Path, tensor: &burn::tensor::Tensor<2>) -> Result<Digest, TrainError> {
     let cols = tensor.dims()[1];
     save_tensor_in_blocks(path, tensor, ((16usize << 20) / cols.max(1)).max(1))
 }
@@ -49,7 +49,7 @@ fn save_tensor_in_blocks(
     path: &Path,
     tensor: &burn::tensor::Tensor<2>,
     block: usize,
-) -> Result<(), TrainError> {
+) -> Result<Digest, TrainError> {
     let [rows, cols] = tensor.dims();
     write_npy(path, rows, cols, |put| {
         let mut start = 0;
@@ -84,13 +84,19 @@ fn wrong_shape(shape: [usize; 2], expected: [usize; 2]) -> String {
     )
 }
 
-/// The shape of a `.npy` header that holds a float32 C-order matrix, else why not.
-fn matrix_shape<R: std::io::Read>(npy: &npyz::NpyFile<R>) -> Result<[usize; 2], String> {
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let shape: [usize; 2] = shape
+/// The shape of a `.npy` header that holds a float32 C-order matrix whose data is exactly the
+/// rest of a file of `len` bytes (`head` its first bytes), else why not. The element count is
+/// computed with overflow checks, so no header can make a reader allocate more than the file.
+fn matrix_shape<R: std::io::Read>(
+    npy: &npyz::NpyFile<R>,
+    head: &[u8],
+    len: u64,
+) -> Result<[usize; 2], String> {
+    let dims = npy.shape().to_vec();
+    let [rows, cols]: [u64; 2] = dims
         .clone()
         .try_into()
-        .map_err(|_| format!("shape {shape:?} is not a matrix [rows, columns]"))?;
+        .map_err(|_| format!("shape {dims:?} is not a matrix [rows, columns]"))?;
     if npy.order() != npyz::Order::C {
         return Err("Fortran order; save it in C order".into());
     }
@@ -98,7 +104,22 @@ fn matrix_shape<R: std::io::Read>(npy: &npyz::NpyFile<R>) -> Result<[usize; 2], 
     if dtype != npyz::DType::Plain("<f4".parse().expect("valid type string")) {
         return Err(format!("dtype {}, expected float32 (<f4)", dtype.descr()));
     }
-    Ok(shape)
+    let start = data_offset(head).ok_or("no valid header")?;
+    let expected = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(4))
+        .and_then(|n| n.checked_add(start))
+        .ok_or_else(|| format!("shape {dims:?} has more elements than any file can hold"))?;
+    if expected != len {
+        return Err(format!(
+            "shape {dims:?} calls for {expected} bytes but the file has {len} (cut short, grown, or not this matrix)"
+        ));
+    }
+    let shape = [usize::try_from(rows), usize::try_from(cols)];
+    match shape {
+        [Ok(r), Ok(c)] => Ok([r, c]),
+        _ => Err(format!("shape {dims:?} does not fit in memory")),
+    }
 }
 
 /// Reads a float32 (little-endian) C-order matrix of any shape [rows, cols].
@@ -113,7 +134,7 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
     })?;
     let npy =
         npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
-    let shape = matrix_shape(&npy).map_err(bad)?;
+    let shape = matrix_shape(&npy, &bytes, bytes.len() as u64).map_err(bad)?;
     let data: Vec<f32> = npy
         .into_vec()
         .map_err(|e| bad(format!("cannot read the data: {e}")))?;
@@ -125,7 +146,7 @@ pub fn load_matrix(path: &Path) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
 
 /// Writes `bytes` to `path` atomically ([`meanfield_io`]), naming `path` in errors: the one
 /// writer of this crate's small files (config.toml, summary.json, checkpoint state).
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<Digest, TrainError> {
     write_atomic_with(path, |out| out.write_all(bytes))
 }
 
@@ -133,7 +154,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
 fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), TrainError> {
+) -> Result<Digest, TrainError> {
     meanfield_io::write_atomic_with(path, write).map_err(|source| TrainError::Write {
         path: path.to_path_buf(),
         source,
@@ -161,13 +182,20 @@ pub fn check_whole(path: &Path) -> Result<(), String> {
         npyz::DType::Plain(t) => t.num_bytes().unwrap_or(0) as u64,
         _ => 0,
     };
-    let expected = start + npy.shape().iter().product::<u64>() * item;
-    if len == expected {
-        Ok(())
-    } else {
-        Err(format!(
+    let expected = npy
+        .shape()
+        .iter()
+        .try_fold(item, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_add(start));
+    match expected {
+        Some(expected) if expected == len => Ok(()),
+        Some(expected) => Err(format!(
             "{name} is {len} bytes where its header calls for {expected} (cut short or damaged)"
-        ))
+        )),
+        None => Err(format!(
+            "{name}'s header has a shape {:?} whose size overflows (damaged)",
+            npy.shape()
+        )),
     }
 }
 
@@ -205,14 +233,15 @@ fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
 /// are not written). The lead shard creates the file at its full size, each shard writes its
 /// rows in place, and the lead renames it to `path` once all have: the result has the bytes
 /// [`save_tensor`] writes for the whole matrix, and a file with the final name is complete.
-/// Every shard must call it.
+/// Every shard must call it; the lead gets the file's digest (read back once whole), the others
+/// `None`.
 pub fn save_shared(
     path: &Path,
     shape: [usize; 2],
     local: &burn::tensor::Tensor<2>,
     first: usize,
     shard: &crate::shard::Shard,
-) -> Result<(), TrainError> {
+) -> Result<Option<Digest>, TrainError> {
     use std::io::{Seek, SeekFrom};
     let [rows, cols] = shape;
     let partial = path.with_file_name(format!(
@@ -270,21 +299,31 @@ pub fn save_shared(
         })
     } else {
         Ok(())
-    })
+    })?;
+    if !shard.is_lead() {
+        return Ok(None);
+    }
+    meanfield_io::digest::of_file(path)
+        .map(Some)
+        .map_err(|source| TrainError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Writes rows 0..`rows` of a matrix held whole in `local` (no `shard`) or, with `shard`, held
 /// in blocks by the shards of a run, `local` being this shard's ([`save_shared`]): the snapshot
 /// writer (the first R particles) and, through [`save_whole`], every weight file of a run.
+/// Returns the file's digest (`None` on a shard other than the lead).
 pub fn save_rows(
     path: &Path,
     rows: usize,
     local: &burn::tensor::Tensor<2>,
     shard: Option<&crate::shard::Shard>,
-) -> Result<(), TrainError> {
+) -> Result<Option<Digest>, TrainError> {
     let cols = local.dims()[1];
     match shard {
-        None => save_tensor(path, &local.clone().slice([0..rows, 0..cols])),
+        None => save_tensor(path, &local.clone().slice([0..rows, 0..cols])).map(Some),
         Some(s) => save_shared(path, [rows, cols], local, s.rows().start, s),
     }
 }
@@ -294,23 +333,28 @@ pub fn save_whole(
     path: &Path,
     local: &burn::tensor::Tensor<2>,
     shard: Option<&crate::shard::Shard>,
-) -> Result<(), TrainError> {
+) -> Result<Option<Digest>, TrainError> {
     use meanfield_model::PartialSum;
     let rows = shard.map_or(local.dims()[0], |s| s.total_width());
     save_rows(path, rows, local, shard)
 }
 
 /// Writes a network's weights into `dir` as `hidden` and `readout` ([`save_whole`]: a shard
-/// writes its rows of the whole files).
+/// writes its rows of the whole files). Returns each file's name and digest (none on a shard
+/// other than the lead).
 pub fn save_net(
     dir: &Path,
     hidden: &str,
     readout: &str,
     net: &meanfield_model::MeanFieldNet,
     shard: Option<&crate::shard::Shard>,
-) -> Result<(), TrainError> {
-    save_whole(&dir.join(hidden), &net.hidden.val(), shard)?;
-    save_whole(&dir.join(readout), &net.readout.val(), shard)
+) -> Result<Vec<(String, Digest)>, TrainError> {
+    let h = save_whole(&dir.join(hidden), &net.hidden.val(), shard)?;
+    let r = save_whole(&dir.join(readout), &net.readout.val(), shard)?;
+    Ok([(hidden, h), (readout, r)]
+        .into_iter()
+        .filter_map(|(name, d)| Some((name.to_string(), d?)))
+        .collect())
 }
 
 /// Rows `rows` of the float32 C-order matrix at `path`, which must have `expected` shape: a
@@ -335,9 +379,10 @@ pub fn load_rows(
         .take(1 << 16)
         .read_to_end(&mut head)
         .map_err(read)?;
+    let len = f.metadata().map_err(read)?.len();
     let npy =
         npyz::NpyFile::new(&head[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
-    let shape = matrix_shape(&npy).map_err(bad)?;
+    let shape = matrix_shape(&npy, &head, len).map_err(bad)?;
     if shape != expected {
         return Err(bad(wrong_shape(shape, expected)));
     }

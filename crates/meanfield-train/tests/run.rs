@@ -167,7 +167,11 @@ fn summary_json_statuses() {
         Status::read(&tmp.path().join("bad")),
         Some(Status::Diverged(d)) if d.step == step && d.step_size > 1e29
     ));
-    assert!(run_dir::finished(&tmp.path().join("bad")).is_none());
+    assert!(
+        run_dir::finished(&tmp.path().join("bad"), None)
+            .unwrap()
+            .is_none()
+    );
     // Not reused: a second call trains again (and diverges again).
     assert!(matches!(
         train(&bad, RunOptions::quiet()),

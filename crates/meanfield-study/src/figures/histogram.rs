@@ -213,7 +213,7 @@ impl HistogramFigure {
                 self.name
             )));
         }
-        crate::create_dir(&self.out)?;
+        crate::folders::claim_results(&self.out)?;
         let configs: Vec<TrainConfig> = self
             .panels
             .iter()

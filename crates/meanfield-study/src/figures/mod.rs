@@ -45,7 +45,7 @@ impl Figure {
         ctx: &FigureContext,
         log: &(dyn Fn(&str) + Sync),
     ) -> Result<Measured<FigureSummary>, StudyError> {
-        crate::create_dir(&ctx.out)?;
+        crate::folders::claim_results(&ctx.out)?;
         match self {
             Figure::Figure1 => figure1::run(spec, ctx, log),
             Figure::Figure2 => figure2::run(spec, ctx, log),

@@ -1,0 +1,60 @@
+//! The folders a study or figure writes: its results (`out`: `report.md`, CSVs, charts) and
+//! its job list (`--plan DIR`). Each is checked before any run of the grid starts, so a folder
+//! of the user's is refused at once rather than after hours of training, and claimed with the
+//! program's marker when first written ([`meanfield_train::folders`]).
+
+use crate::StudyError;
+use meanfield_io::owned::Kind;
+use std::path::Path;
+
+/// The first lines of the `report.md`s earlier versions wrote (studies), and what every
+/// figure's report holds: how a results folder made before markers is recognised.
+const STUDY_TITLES: [&str; 4] = [
+    "# Propagation of chaos: ",
+    "# Synchronous coupling: ",
+    "# SGD against its diffusion",
+    "# Tails: ",
+];
+
+/// Whether `dir` holds results an earlier version of the program wrote: a `report.md` of one
+/// of its studies or figures, or the coordinate check's CSV.
+fn earlier_results(dir: &Path, _names: &[String]) -> bool {
+    if let Ok(text) = std::fs::read_to_string(dir.join(crate::report::FILE)) {
+        let first = text.lines().next().unwrap_or("");
+        if STUDY_TITLES.iter().any(|t| first.starts_with(t))
+            || (text.contains("\n\nScale: ") && text.contains("Reproduce: `experiments "))
+        {
+            return true;
+        }
+    }
+    std::fs::read_to_string(dir.join("coord_check.csv"))
+        .is_ok_and(|t| t.starts_with(crate::coord_check::CSV_HEADER))
+}
+
+/// Whether `dir` holds a job list an earlier version wrote (`jobs.txt` and its README).
+fn earlier_plan(dir: &Path, _names: &[String]) -> bool {
+    dir.join("jobs.txt").is_file()
+        && std::fs::read_to_string(dir.join("README.md")).is_ok_and(|t| t.starts_with("# Job list"))
+}
+
+/// Checks that a study's or figure's results may go into `out` (reads only).
+pub fn check_results(out: &Path) -> Result<(), StudyError> {
+    Ok(meanfield_train::folders::check(
+        out,
+        Kind::Study,
+        "out",
+        &earlier_results,
+    )?)
+}
+
+/// Creates `out` when needed and marks it as this program's results folder.
+pub fn claim_results(out: &Path) -> Result<(), StudyError> {
+    check_results(out)?;
+    Ok(meanfield_train::folders::claim(out, Kind::Study)?)
+}
+
+/// Checks, creates and marks `dir` for a job list (`--plan DIR`).
+pub fn claim_plan(dir: &Path) -> Result<(), StudyError> {
+    meanfield_train::folders::check(dir, Kind::Plan, "plan", &earlier_plan)?;
+    Ok(meanfield_train::folders::claim(dir, Kind::Plan)?)
+}
