@@ -8,9 +8,13 @@ use meanfield_study::grid::Measured;
 use meanfield_study::plan::GridMode;
 
 /// The grid mode of `--plan DIR` / `--assemble-only`; the assemble command is this command
-/// line with `--plan DIR` replaced by `--assemble-only`.
-pub(crate) fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> GridMode {
-    match &args.plan {
+/// line with `--plan DIR` replaced by `--assemble-only`. A plan's folder is checked here, before
+/// the study touches anything: a folder of the user's is refused.
+pub(crate) fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> Result<GridMode> {
+    if let Some(dir) = &args.plan {
+        meanfield_study::folders::check_plan(dir)?;
+    }
+    Ok(match &args.plan {
         Some(dir) => GridMode::Plan {
             dir: dir.clone(),
             assemble: invocation.assemble(),
@@ -22,7 +26,7 @@ pub(crate) fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> GridMo
         },
         None if args.assemble_only => GridMode::AssembleOnly,
         None => GridMode::Train,
-    }
+    })
 }
 
 /// The command line this process was started with, read once.

@@ -58,7 +58,7 @@ pub(crate) fn chaos(
         projection_seeds: args.projection_seeds.clone(),
         coordinate: args.coordinate,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation),
+        mode: grid_mode(&args.grid, invocation)?,
         out: out.clone(),
     };
     let Some(result) = planned(study.run(stop, &say))? else {
@@ -113,7 +113,7 @@ pub(crate) fn sgd_vs_diffusion(
         correlation_particles: args.correlation_particles,
         correlation_examples: args.correlation_examples,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation),
+        mode: grid_mode(&args.grid, invocation)?,
         out: out.clone(),
     };
     let Some(result) = planned(study.measure(stop, &say))? else {
@@ -155,7 +155,7 @@ pub(crate) fn tails(
         batches: args.batches.clone(),
         coordinate: args.coordinate,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation),
+        mode: grid_mode(&args.grid, invocation)?,
         out: out.clone(),
     };
     let Some(result) = planned(study.measure(stop, &say))? else {
@@ -221,7 +221,7 @@ pub(crate) fn coupling(
         batches: args.batches.clone(),
         batch_width: args.batch_width,
         jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation),
+        mode: grid_mode(&args.grid, invocation)?,
         out: out.clone(),
     };
     let Some(result) = planned(study.run(stop, &say))? else {
@@ -309,7 +309,7 @@ pub(crate) fn run_figure(
         jobs: args.jobs,
         command: invocation.display(),
         stop: stop.clone(),
-        mode: grid_mode(&args.grid, invocation),
+        mode: grid_mode(&args.grid, invocation)?,
     };
     eprintln!(
         "{figure} at {scale} scale: {}{}",

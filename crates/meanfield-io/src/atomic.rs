@@ -33,11 +33,12 @@ pub fn write_atomic_with(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir)?;
+    // The digest sees the buffer's large writes, not the caller's small ones.
     let digest = {
-        let mut out = DigestWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file_mut()));
+        let mut out = BufWriter::with_capacity(1 << 20, DigestWriter::new(tmp.as_file_mut()));
         write(&mut out)?;
         out.flush()?;
-        out.digest()
+        out.get_ref().digest()
     };
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -17,8 +17,12 @@ const STUDY_TITLES: [&str; 4] = [
 ];
 
 /// Whether `dir` holds results an earlier version of the program wrote: a `report.md` of one
-/// of its studies or figures, or the coordinate check's CSV.
-fn earlier_results(dir: &Path, _names: &[String]) -> bool {
+/// of its studies or figures, the coordinate check's CSV, or only the `runs/` folder of a study
+/// stopped before its report.
+fn earlier_results(dir: &Path, names: &[String]) -> bool {
+    if names == ["runs/"] {
+        return true;
+    }
     if let Ok(text) = std::fs::read_to_string(dir.join(crate::report::FILE)) {
         let first = text.lines().next().unwrap_or("");
         if STUDY_TITLES.iter().any(|t| first.starts_with(t))
@@ -53,8 +57,18 @@ pub fn claim_results(out: &Path) -> Result<(), StudyError> {
     Ok(meanfield_train::folders::claim(out, Kind::Study)?)
 }
 
+/// Checks that a job list may go into `dir` (`--plan DIR`; reads only).
+pub fn check_plan(dir: &Path) -> Result<(), StudyError> {
+    Ok(meanfield_train::folders::check(
+        dir,
+        Kind::Plan,
+        "plan",
+        &earlier_plan,
+    )?)
+}
+
 /// Checks, creates and marks `dir` for a job list (`--plan DIR`).
 pub fn claim_plan(dir: &Path) -> Result<(), StudyError> {
-    meanfield_train::folders::check(dir, Kind::Plan, "plan", &earlier_plan)?;
+    check_plan(dir)?;
     Ok(meanfield_train::folders::claim(dir, Kind::Plan)?)
 }

@@ -37,6 +37,14 @@ pub struct CheckpointState {
     pub average_count: u64,
     pub train_seconds: f64,
     pub eval_seconds: f64,
+    /// The layout that wrote it ([`meanfield_io::owned::LAYOUT`]); 2 for a state written
+    /// before it was recorded (then the checkpoint has no manifest).
+    #[serde(default = "layout_before_manifests")]
+    pub layout: u32,
+}
+
+fn layout_before_manifests() -> u32 {
+    2
 }
 
 /// A loaded checkpoint: state, weights [N·p], [N·C], and the average if any.
@@ -146,8 +154,13 @@ pub fn latest(run: &Path) -> Option<PathBuf> {
 pub fn damage(dir: &Path) -> Vec<String> {
     let mut found = match Manifest::read(dir) {
         Ok(Some(m)) => Manifest::damage(dir, &m.files),
-        Ok(None) if dir.join(STATE).is_file() && !dir.join(MANIFEST).exists() => Vec::new(),
-        Ok(None) => vec![format!("{MANIFEST} is missing")],
+        // Made before manifests (its state says so), or its manifest deleted.
+        Ok(None) => match read_state(dir) {
+            Ok(state) if state.layout < meanfield_io::owned::LAYOUT => Vec::new(),
+            Ok(_) => vec![format!("{MANIFEST} is missing")],
+            Err(_) if !dir.join(STATE).is_file() => vec![format!("{STATE} is missing")],
+            Err(e) => vec![e.to_string()],
+        },
         Err(e) => vec![e],
     };
     if found.is_empty()

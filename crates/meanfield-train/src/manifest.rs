@@ -7,7 +7,9 @@
 //! A run directory's manifest lists its setting files, `metrics.csv`, the snapshots, the final
 //! weights (and averages) and `summary.json`. A checkpoint's lists its own files, and under
 //! `run` the files of the run directory as they were at that step: the snapshots written so far
-//! and the first bytes of `metrics.csv` (its rows up to the checkpoint).
+//! and the first bytes of `metrics.csv` (its rows up to the checkpoint). Each manifest carries
+//! the digest of its own record (`self_blake3`), so a change to the manifest itself is named as
+//! such, not blamed on the file whose entry changed.
 
 use crate::{TrainError, layout};
 use meanfield_io::Digest;
@@ -20,7 +22,6 @@ pub type Files = BTreeMap<String, Digest>;
 
 /// A folder's record of its files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub program: String,
     pub layout: u32,
@@ -30,6 +31,22 @@ pub struct Manifest {
     /// snapshots written so far, and `metrics.csv`'s first bytes ([`Digest::size`] of them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub run: Files,
+}
+
+/// The manifest as written: its record and the BLAKE3 of that record's JSON.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    #[serde(flatten)]
+    manifest: Manifest,
+    self_blake3: String,
+}
+
+impl Manifest {
+    /// The BLAKE3 of the record's compact JSON (field order fixed by the struct, files sorted).
+    fn seal(&self) -> String {
+        let text = serde_json::to_string(self).expect("a manifest serialises");
+        meanfield_io::digest::of_bytes(text.as_bytes()).blake3
+    }
 }
 
 impl Manifest {
@@ -44,7 +61,11 @@ impl Manifest {
 
     /// Writes `folder/manifest.json` atomically.
     pub fn write(&self, folder: &Path) -> Result<(), TrainError> {
-        let text = serde_json::to_string_pretty(self).expect("a manifest serialises");
+        let sealed = Sealed {
+            manifest: self.clone(),
+            self_blake3: self.seal(),
+        };
+        let text = serde_json::to_string_pretty(&sealed).expect("a manifest serialises");
         crate::weights::write_file(&folder.join(layout::MANIFEST), text.as_bytes()).map(|_| ())
     }
 
@@ -57,9 +78,22 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{} cannot be read ({e})", layout::MANIFEST)),
         };
-        serde_json::from_str::<Self>(&text)
-            .map(Some)
-            .map_err(|e| format!("{} is damaged: not a manifest ({e})", layout::MANIFEST))
+        let sealed = serde_json::from_str::<Sealed>(&text)
+            .map_err(|e| format!("{} is damaged: not a manifest ({e})", layout::MANIFEST))?;
+        if sealed.manifest.seal() != sealed.self_blake3 {
+            return Err(format!(
+                "{} is damaged: its record does not match its own digest (it was changed)",
+                layout::MANIFEST
+            ));
+        }
+        if sealed.manifest.program != meanfield_io::owned::PROGRAM {
+            return Err(format!(
+                "{} is not this program's (program {:?})",
+                layout::MANIFEST,
+                sealed.manifest.program
+            ));
+        }
+        Ok(Some(sealed.manifest))
     }
 
     /// Every file of `files` (relative to `folder`) that is not as recorded, one line each.

@@ -652,6 +652,7 @@ impl Run {
             average_count: self.average.as_ref().map_or(0, |a| a.count()),
             train_seconds: self.clock.train_seconds(),
             eval_seconds: self.clock.eval_seconds(),
+            layout: meanfield_io::owned::LAYOUT,
         };
         // The run directory's files as of this step: the snapshots so far (the checkpoint adds
         // metrics.csv's rows).

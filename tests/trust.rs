@@ -1,0 +1,830 @@
+//! Fault injection (issue 36): every file the program writes into a run is altered in place at
+//! a random offset (same length), truncated, deleted, or replaced by a valid file of another
+//! shape, in a finished run and in a checkpointed one; then `experiments runs` must report the
+//! damage, and rerunning the same command must end with the bytes of an uninterrupted run or a
+//! clear refusal naming the file, never other bytes with exit 0. Then the user's folders (files
+//! named like ours, nested folders), `--plan` and `--runs-dir`, overflowing inputs, settings
+//! that cannot be meant, messages, runs of earlier layouts, and input fingerprints.
+//!
+//! Random choices come from one seed ([`SEED`], or `TRUST_SEED` in the environment), printed
+//! with every failure, so a failure reproduces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+// The helpers this file does not use (MNIST, the HTTP server, CIFAR-10 archives) are for
+// tests/cli.rs.
+#[allow(dead_code)]
+mod support;
+use support::{RESULTS, assert_same_files, subfolders};
+
+/// The fault injector's seed (a failure message names it; `TRUST_SEED=<n>` reruns that case).
+const SEED: u64 = 20261206;
+
+fn seed() -> u64 {
+    std::env::var("TRUST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SEED)
+}
+
+/// xorshift64*: a small seeded stream for offsets and lengths.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_experiments"))
+}
+
+fn run(args: &[String]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(args: &[String]) -> Output {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?} failed:\n{}", text(&out));
+    out
+}
+
+fn refused(args: &[String]) -> String {
+    let out = run(args);
+    assert!(
+        !out.status.success(),
+        "{args:?} should have been refused:\n{}",
+        text(&out)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn words(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// A small run with every kind of file: snapshots (steps 0, 20, 40), the Polyak average,
+/// checkpoints every 10 steps; 40 steps (β = 1, γ = 1: γ_αβ(N) = 1, n_T = T).
+fn setting(out: &Path) -> Vec<String> {
+    let mut a = words(&[
+        "synthetic",
+        "--width",
+        "30",
+        "--horizon",
+        "40",
+        "--snapshots",
+        "2",
+        "--average-from",
+        "5",
+        "--checkpoint-every",
+        "10",
+        "--quiet",
+        "--out",
+    ]);
+    a.push(out.display().to_string());
+    a
+}
+
+/// Every result file a finished run of [`setting`] holds, snapshots included.
+const FINISHED: [&str; 14] = [
+    "config.toml",
+    "identity.json",
+    "inputs.json",
+    "metrics.csv",
+    "summary.json",
+    "manifest.json",
+    "hidden.npy",
+    "readout.npy",
+    "hidden_avg.npy",
+    "readout_avg.npy",
+    "snapshots/index.csv",
+    "snapshots/hidden_1.npy",
+    "snapshots/readout_2.npy",
+    "meanfield.json",
+];
+
+/// The files of a checkpointed run of [`setting`] that resuming reads: the checkpoint's own,
+/// and the run directory's that it recorded.
+const CHECKPOINTED: [&str; 9] = [
+    "checkpoint/hidden.npy",
+    "checkpoint/readout.npy",
+    "checkpoint/hidden_avg.npy",
+    "checkpoint/readout_avg.npy",
+    "checkpoint/state.json",
+    "checkpoint/manifest.json",
+    "metrics.csv",
+    "snapshots/hidden_0.npy",
+    "snapshots/readout_1.npy",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// One byte changed at a random offset (the length unchanged).
+    Flip,
+    /// Cut to a random shorter length.
+    Truncate,
+    Delete,
+    /// A valid file of the same kind with other contents (a matrix of another shape).
+    Replace,
+}
+
+const DAMAGES: [Damage; 4] = [
+    Damage::Flip,
+    Damage::Truncate,
+    Damage::Delete,
+    Damage::Replace,
+];
+
+/// A `.npy` file (version 1.0) of dtype `descr` whose header says `shape` (Python's tuple
+/// syntax), followed by `data`.
+fn npy_file(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut h = header.into_bytes();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h);
+    out.extend(data);
+    out
+}
+
+/// A valid float32 `.npy` matrix of shape [rows, cols], all ones.
+fn npy(rows: usize, cols: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..rows * cols).flat_map(|_| 1f32.to_le_bytes()).collect();
+    npy_file("<f4", &format!("({rows}, {cols})"), &data)
+}
+
+/// Damages the file at `path`; returns the first byte offset whose content changed (0 when the
+/// file is deleted or replaced).
+fn inject(path: &Path, damage: Damage, rng: &mut Rng) -> u64 {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match damage {
+        Damage::Flip => {
+            let mut b = bytes.clone();
+            let at = rng.below(b.len() as u64) as usize;
+            b[at] ^= 1 + rng.below(255) as u8;
+            std::fs::write(path, b).unwrap();
+            at as u64
+        }
+        Damage::Truncate => {
+            let len = rng.below(bytes.len() as u64) as usize;
+            std::fs::write(path, &bytes[..len]).unwrap();
+            len as u64
+        }
+        Damage::Delete => {
+            std::fs::remove_file(path).unwrap();
+            0
+        }
+        Damage::Replace => {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let other: Vec<u8> = if name.ends_with(".npy") {
+                npy(3, 7)
+            } else if name.ends_with(".json") {
+                br#"{"another": "file"}"#.to_vec()
+            } else if name.ends_with(".csv") {
+                b"step,time\n0,0\n".to_vec()
+            } else {
+                b"width = 1\n".to_vec()
+            };
+            std::fs::write(path, other).unwrap();
+            0
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `experiments runs PARENT`: its output, and whether it exited 0.
+fn listing(parent: &Path) -> (String, bool) {
+    let out = run(&words(&["runs", parent.to_str().unwrap()]));
+    (text(&out), out.status.success())
+}
+
+/// After damage to `file` of the run in `case`: the rerun of its command either ends with the
+/// uninterrupted run's bytes (`reference`) or is refused naming `file`.
+fn rerun_is_exact_or_refused(case: &Path, reference: &Path, file: &str, what: &str) {
+    let args = setting(case);
+    let out = run(&args);
+    if out.status.success() {
+        assert_same_files(reference, case, &RESULTS, what);
+        for snapshot in ["snapshots/hidden_1.npy", "snapshots/readout_2.npy"] {
+            assert_eq!(
+                std::fs::read(reference.join(snapshot)).unwrap(),
+                std::fs::read(case.join(snapshot)).unwrap(),
+                "{what}: {snapshot}"
+            );
+        }
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let name = Path::new(file).file_name().unwrap().to_string_lossy();
+        assert!(
+            err.contains(&*name) && !err.contains("panicked"),
+            "{what}: refused without naming {file}:\n{err}"
+        );
+    }
+}
+
+/// Every file of a finished run, under every kind of damage: `runs` reports it, and the rerun
+/// is the uninterrupted run's bytes (the run trained again, and said so) or a clear refusal.
+#[test]
+fn damaged_finished_runs_are_reported_and_never_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    ok(&setting(&reference));
+    let mut rng = Rng(seed());
+    for (i, file) in FINISHED.iter().enumerate() {
+        for (k, damage) in DAMAGES.iter().enumerate() {
+            let what = format!("seed {} · finished run · {file} · {damage:?}", seed());
+            let parent = tmp.path().join(format!("f{i}-{k}"));
+            let case = parent.join("run");
+            copy_dir(&reference, &case);
+            inject(&case.join(file), *damage, &mut rng);
+            let (listed, clean) = listing(&parent);
+            // The marker is not a result: without it the run is still recognised (by its
+            // identity.json), and nothing it holds is wrong.
+            if *file != "meanfield.json" {
+                let name = Path::new(file).file_name().unwrap().to_string_lossy();
+                assert!(
+                    !clean && listed.contains("problem") && listed.contains(&*name),
+                    "{what}: `runs` did not report it:\n{listed}"
+                );
+            }
+            rerun_is_exact_or_refused(&case, &reference, file, &what);
+        }
+    }
+}
+
+/// A run whose final write fails keeps its last checkpoint (step 30): the files it would
+/// resume from, made once and copied for each case.
+fn checkpointed(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("checkpointed");
+    std::fs::create_dir_all(dir.join("hidden.npy/blocker")).unwrap();
+    std::fs::write(
+        dir.join("meanfield.json"),
+        r#"{"program":"meanfield","kind":"run","layout":3}"#,
+    )
+    .unwrap();
+    let out = run(&setting(&dir));
+    assert!(!out.status.success(), "the final write cannot succeed");
+    std::fs::remove_dir_all(dir.join("hidden.npy")).unwrap();
+    assert!(dir.join("checkpoint/state.json").is_file());
+    dir
+}
+
+/// How many bytes of `metrics.csv` the checkpoint in `run` recorded (its rows up to its step).
+fn metrics_prefix(run: &Path) -> u64 {
+    let text = std::fs::read_to_string(run.join("checkpoint/manifest.json")).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    value["run"]["metrics.csv"]["size"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+/// Every file resuming reads, under every kind of damage: `runs` reports it, and the rerun is
+/// the uninterrupted run's bytes or a clear refusal (never a resume from changed files).
+#[test]
+fn damaged_checkpoints_are_reported_and_never_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    ok(&setting(&reference));
+    let saved = checkpointed(tmp.path());
+    // Intact, it resumes to the uninterrupted run's bytes.
+    let whole = tmp.path().join("whole/run");
+    copy_dir(&saved, &whole);
+    assert!(listing(whole.parent().unwrap()).1);
+    rerun_is_exact_or_refused(&whole, &reference, "none", "intact checkpoint");
+    assert!(
+        whole.join("summary.json").is_file(),
+        "it resumed and finished"
+    );
+    let mut rng = Rng(seed() ^ 0x5eed);
+    for (i, file) in CHECKPOINTED.iter().enumerate() {
+        for (k, damage) in DAMAGES.iter().enumerate() {
+            let what = format!("seed {} · checkpoint · {file} · {damage:?}", seed());
+            let parent = tmp.path().join(format!("c{i}-{k}"));
+            let case = parent.join("run");
+            copy_dir(&saved, &case);
+            let changed_from = inject(&case.join(file), *damage, &mut rng);
+            let (listed, clean) = listing(&parent);
+            let name = Path::new(file).file_name().unwrap().to_string_lossy();
+            // metrics.csv goes on past the checkpoint's step; only its rows up to the step
+            // (the bytes the checkpoint recorded) matter to a resume, which drops the rest.
+            let recorded = metrics_prefix(&case);
+            let harmless = *file == "metrics.csv" && changed_from >= recorded;
+            assert!(
+                harmless || (!clean && listed.contains(&*name)),
+                "{what}: `runs` did not report it:\n{listed}"
+            );
+            rerun_is_exact_or_refused(&case, &reference, file, &what);
+            // A refusal leaves the checkpoint in place; --force then trains from step 0 to the
+            // uninterrupted run's bytes.
+            if !case.join("summary.json").is_file() {
+                let mut forced = setting(&case);
+                forced.push("--force".into());
+                ok(&forced);
+                assert_same_files(&reference, &case, &RESULTS, &format!("{what} · --force"));
+            }
+        }
+    }
+}
+
+/// Folders of the user's: files named like a run's and nested folders are never touched, with
+/// or without --force; `--runs-dir` and `--plan` into such folders, and system locations,
+/// are refused; a study's results folder is checked before anything trains.
+#[test]
+fn the_users_folders_are_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("project");
+    let files = [
+        ("metrics.csv", "my,own\n1,2\n"),
+        ("readout.npy", "not yours"),
+        ("config.toml", "width = 5\n"),
+        ("checkpoint/state.json", "{\"mine\": true}"),
+        ("snapshots/hidden_0.npy", "mine too"),
+        ("notes/deep/file.txt", "nested"),
+    ];
+    for (f, content) in files {
+        let p = mine.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let intact = || {
+        for (f, content) in files {
+            assert_eq!(
+                std::fs::read_to_string(mine.join(f)).unwrap(),
+                content,
+                "{f}"
+            );
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&mine)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "checkpoint",
+                "config.toml",
+                "metrics.csv",
+                "notes",
+                "readout.npy",
+                "snapshots"
+            ]
+        );
+    };
+    let m = mine.to_str().unwrap();
+    for extra in [&[][..], &["--force"][..], &["--resume"][..]] {
+        let args = [
+            &words(&["synthetic", "--steps", "3", "--quiet", "--out", m])[..],
+            &words(extra),
+        ]
+        .concat();
+        let err = refused(&args);
+        assert!(
+            err.contains("not a run directory") && err.contains("checkpoint/"),
+            "{err}"
+        );
+        intact();
+    }
+    // As the parent of run directories (`runs_dir` in a config file, `--runs-dir` of a figure).
+    let config = tmp.path().join("runs-here.toml");
+    std::fs::write(&config, format!("runs_dir = {m:?}\n")).unwrap();
+    let c = config.to_str().unwrap();
+    let err = refused(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--quiet",
+        "--config",
+        c,
+    ]));
+    assert!(err.contains("runs") && err.contains("metrics.csv"), "{err}");
+    intact();
+    let figure = tmp.path().join("figure").display().to_string();
+    let err = refused(&words(&[
+        "figure3",
+        "--scale",
+        "quick",
+        "--runs-dir",
+        m,
+        "--out",
+        &figure,
+    ]));
+    assert!(
+        err.contains("--runs-dir") && err.contains("metrics.csv"),
+        "{err}"
+    );
+    intact();
+    // As a plan's folder, and as a study's results folder (refused before any run trains).
+    let study = tmp.path().join("study");
+    let s = study.to_str().unwrap();
+    let err = refused(&words(&[
+        "coupling",
+        "--widths",
+        "20,40",
+        "--horizon",
+        "2",
+        "--preset",
+        "synthetic",
+        "--plan",
+        m,
+        "--out",
+        s,
+    ]));
+    assert!(err.contains("job list") && err.contains("--plan"), "{err}");
+    intact();
+    assert!(
+        !study.exists(),
+        "the plan was refused before the results folder was made"
+    );
+    let err = refused(&words(&[
+        "tails",
+        "--widths",
+        "20",
+        "--gammas",
+        "1",
+        "--preset",
+        "synthetic",
+        "--horizon",
+        "2",
+        "--out",
+        m,
+    ]));
+    assert!(
+        err.contains("study or figure folder") && err.contains("--out"),
+        "{err}"
+    );
+    intact();
+    // System locations, whatever they hold.
+    for (flag, place) in [
+        ("--out", "/"),
+        ("--runs-dir", "/"),
+        ("--out", "/etc/meanfield"),
+        ("--plan", "/usr"),
+    ] {
+        let mut args = words(&["synthetic", "--steps", "3", "--quiet", flag, place]);
+        if flag == "--runs-dir" {
+            args = words(&[
+                "figure3",
+                "--scale",
+                "quick",
+                "--runs-dir",
+                place,
+                "--out",
+                &figure,
+            ]);
+        }
+        if flag == "--plan" {
+            args = words(&[
+                "chaos",
+                "--widths",
+                "20",
+                "--seeds",
+                "0",
+                "--preset",
+                "synthetic",
+                "--horizon",
+                "2",
+                "--plan",
+                place,
+                "--out",
+                s,
+            ]);
+        }
+        let err = refused(&args);
+        assert!(
+            err.contains("a folder of the system"),
+            "{flag} {place}: {err}"
+        );
+    }
+    // --out naming a file.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = refused(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--out",
+        file.to_str().unwrap(),
+    ]));
+    assert!(err.contains("is a file, not a folder"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+/// `--plan` writes into a new folder, and again into its own (a smaller plan leaves no stale
+/// job behind); a runs directory that holds only run directories of an earlier layout (no
+/// marker) is accepted and then marked.
+#[test]
+fn plans_and_runs_directories_of_the_program_are_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    let p = plan.to_str().unwrap();
+    let study = tmp.path().join("study").display().to_string();
+    let planned = |widths: &str| {
+        ok(&words(&[
+            "chaos",
+            "--widths",
+            widths,
+            "--seeds",
+            "0",
+            "--preset",
+            "synthetic",
+            "--horizon",
+            "2",
+            "--plan",
+            p,
+            "--out",
+            &study,
+        ]));
+    };
+    planned("20,40,80");
+    let configs = |d: &Path| std::fs::read_dir(d.join("configs")).unwrap().count();
+    assert_eq!(configs(&plan), 3);
+    planned("20,40");
+    assert_eq!(
+        configs(&plan),
+        2,
+        "the third job of the earlier plan is gone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(plan.join("jobs.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    // A runs directory of an earlier layout: run directories only, no marker.
+    let runs = tmp.path().join("runs");
+    let config = tmp.path().join("runs.toml");
+    std::fs::write(
+        &config,
+        format!("runs_dir = {:?}\n", runs.to_str().unwrap()),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    ok(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--width",
+        "20",
+        "--quiet",
+        "--config",
+        c,
+    ]));
+    std::fs::remove_file(runs.join("meanfield.json")).unwrap();
+    let made = subfolders(&runs).remove(0);
+    for f in ["meanfield.json", "manifest.json"] {
+        std::fs::remove_file(made.join(f)).unwrap();
+    }
+    let again = ok(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--width",
+        "20",
+        "--config",
+        c,
+    ]));
+    assert!(text(&again).contains("reused"), "{}", text(&again));
+    ok(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--width",
+        "30",
+        "--quiet",
+        "--config",
+        c,
+    ]));
+    assert!(runs.join("meanfield.json").is_file());
+    assert_eq!(subfolders(&runs).len(), 2);
+}
+
+/// Runs of the earlier layouts (2: identity.json, no marker or manifest; checkpoints without a
+/// manifest) are reused and resumed, to the same bytes.
+#[test]
+fn runs_of_earlier_layouts_are_reused_and_resumed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    ok(&setting(&reference));
+    // Finished, layout 2.
+    let old = tmp.path().join("old-finished");
+    copy_dir(&reference, &old);
+    for f in ["meanfield.json", "manifest.json"] {
+        std::fs::remove_file(old.join(f)).unwrap();
+    }
+    let (listed, clean) = listing(tmp.path());
+    assert!(clean && listed.contains("made before digests"), "{listed}");
+    let out = run(&setting(&old));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same_files(&reference, &old, &RESULTS, "layout 2 reused");
+    assert!(
+        !old.join("manifest.json").exists(),
+        "reused, not trained again"
+    );
+    // Checkpointed, layout 2: no manifest in the checkpoint, no layout in its state.
+    let saved = checkpointed(tmp.path());
+    let old = tmp.path().join("old-checkpoint");
+    copy_dir(&saved, &old);
+    std::fs::remove_file(old.join("meanfield.json")).unwrap();
+    std::fs::remove_file(old.join("checkpoint/manifest.json")).unwrap();
+    let state = std::fs::read_to_string(old.join("checkpoint/state.json")).unwrap();
+    let state = state.replace(",\"layout\":3", "");
+    assert!(!state.contains("layout"), "{state}");
+    std::fs::write(old.join("checkpoint/state.json"), state).unwrap();
+    ok(&setting(&old));
+    assert_same_files(&reference, &old, &RESULTS, "layout 2 checkpoint resumed");
+    // The resumed run finished under this layout: marked, with a manifest.
+    assert!(old.join("meanfield.json").is_file() && old.join("manifest.json").is_file());
+}
+
+/// Settings that cannot be meant are refused naming the flag and a way out, and nothing is
+/// left behind; messages name the file and line.
+#[test]
+fn settings_that_cannot_be_meant_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("never");
+    let o = out.to_str().unwrap();
+    for (extra, needles) in [
+        (
+            vec!["--steps", "10000000000"],
+            vec!["--steps", "cannot finish"],
+        ),
+        (
+            vec!["--train-subset", "20000"],
+            vec!["--train-subset", "10000 examples", "at most 10000"],
+        ),
+        (
+            vec!["--test-subset", "5000"],
+            vec!["--test-subset", "at most 2000"],
+        ),
+        (
+            vec!["--snapshots", "4", "--horizon", "40", "--steps", "10"],
+            vec!["--snapshots", "only 2 of the 5", "--horizon"],
+        ),
+    ] {
+        let args = [
+            &words(&["synthetic", "--quiet", "--out", o])[..],
+            &words(&extra),
+        ]
+        .concat();
+        let err = refused(&args);
+        for n in needles {
+            assert!(err.contains(n), "{extra:?}: {n:?} not in {err}");
+        }
+        assert!(!out.exists(), "{extra:?} left a folder");
+    }
+    // An unknown key and a wrong type in a --config file: named at their line in that file.
+    let config = tmp.path().join("mine.toml");
+    std::fs::write(&config, "# my settings\nwidth = 40\nwidht = 50\n").unwrap();
+    let c = config.to_str().unwrap();
+    let err = refused(&words(&["synthetic", "--config", c, "--out", o]));
+    assert!(
+        err.contains("mine.toml") && err.contains("line 3") && err.contains("widht"),
+        "{err}"
+    );
+    std::fs::write(&config, "\n\nbeta = \"high\"\n").unwrap();
+    let err = refused(&words(&["synthetic", "--config", c, "--out", o]));
+    assert!(err.contains("line 3") && err.contains("beta"), "{err}");
+    // A checkpoint whose state.json was deleted is refused, not restarted from step 0.
+    let saved = checkpointed(tmp.path());
+    std::fs::remove_file(saved.join("checkpoint/state.json")).unwrap();
+    let err = refused(&setting(&saved));
+    assert!(
+        err.contains("state.json is missing") && err.contains("--force"),
+        "{err}"
+    );
+    // --force says what it removes, and the stale average of another setting goes with it.
+    let forced = tmp.path().join("forced");
+    ok(&setting(&forced));
+    let out = ok(&[
+        &words(&[
+            "synthetic",
+            "--width",
+            "30",
+            "--horizon",
+            "40",
+            "--force",
+            "--out",
+        ])[..],
+        &[forced.display().to_string()],
+    ]
+    .concat());
+    let said = text(&out);
+    assert!(
+        said.contains("removing") && said.contains("hidden_avg.npy"),
+        "{said}"
+    );
+    assert!(!forced.join("hidden_avg.npy").exists());
+    assert!(!forced.join("snapshots").exists());
+}
+
+/// New contents under the old size and modification time are not answered with the old run.
+#[test]
+fn inputs_with_a_preserved_modification_time_are_hashed_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("arrays");
+    std::fs::create_dir(&data).unwrap();
+    let save = |seed: u8| {
+        let x: Vec<u8> = (0..200u32 * 4)
+            .map(|i| (i as u8).wrapping_mul(seed))
+            .collect();
+        let y: Vec<u8> = (0..200u32).map(|i| (i % 3) as u8).collect();
+        write_u8_npy(&data.join("train_x.npy"), &[200, 4], &x);
+        write_u8_npy(&data.join("train_y.npy"), &[200], &y);
+    };
+    save(7);
+    let x = data.join("train_x.npy");
+    let mtime = std::fs::metadata(&x).unwrap().modified().unwrap();
+    let out = tmp.path().join("run");
+    let args = words(&[
+        "arrays",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--width",
+        "20",
+        "--steps",
+        "5",
+        "--batch",
+        "20",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&args);
+    save(11);
+    std::fs::File::options()
+        .write(true)
+        .open(&x)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&x).unwrap().modified().unwrap(), mtime);
+    let err = refused(&args);
+    assert!(
+        err.contains("other inputs") && err.contains("train_x.npy"),
+        "{err}"
+    );
+}
+
+fn write_u8_npy(path: &Path, shape: &[usize], data: &[u8]) {
+    let shape = match shape {
+        [n] => format!("({n},)"),
+        [n, p] => format!("({n}, {p})"),
+        _ => unreachable!("a vector or a matrix"),
+    };
+    std::fs::write(path, npy_file("|u1", &shape, data)).unwrap();
+}
+
+/// A `.npy` whose header's element count overflows is refused naming the file, never read as
+/// an empty matrix (`distance` once answered 0.0 with exit 0).
+#[test]
+fn an_overflowing_npy_header_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.npy");
+    std::fs::write(&good, npy(4, 3)).unwrap();
+    let bad = tmp.path().join("bad.npy");
+    // 2^32 × 2^32 float32 elements: 2^66 bytes, past u64; the file holds 12 values.
+    let twelve: Vec<u8> = (0..12).flat_map(|_| 1f32.to_le_bytes()).collect();
+    std::fs::write(&bad, npy_file("<f4", "(4294967296, 4294967296)", &twelve)).unwrap();
+    let err = refused(&words(&[
+        "distance",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("bad.npy") && err.contains("4294967296"),
+        "{err}"
+    );
+}
