@@ -229,12 +229,32 @@ fn listing(parent: &Path) -> (String, bool) {
     (text(&out), out.status.success())
 }
 
-/// After damage to `file` of the run in `case`: the rerun of its command either ends with the
-/// uninterrupted run's bytes (`reference`) or is refused naming `file`.
-fn rerun_is_exact_or_refused(case: &Path, reference: &Path, file: &str, what: &str) {
-    let args = setting(case);
+/// How a rerun after damage must end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// The run trained again (and said so), to the uninterrupted run's bytes.
+    Retrained,
+    /// Reused as it is (the damage touched nothing it holds).
+    Reused,
+    /// The uninterrupted run's bytes (resumed or trained), or a refusal naming the file.
+    ExactOrRefused,
+}
+
+/// After damage to `file` of the run in `case`: the rerun of its command ends as `expect`
+/// says, and after a success the folder lists clean (every file as written).
+fn rerun(case: &Path, reference: &Path, file: &str, expect: Expect, what: &str) {
+    let args: Vec<String> = setting(case)
+        .into_iter()
+        .filter(|a| a != "--quiet")
+        .collect();
     let out = run(&args);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
     if out.status.success() {
+        match expect {
+            Expect::Retrained => assert!(said.contains("training it again"), "{what}:\n{said}"),
+            Expect::Reused => assert!(said.contains("reused"), "{what}:\n{said}"),
+            Expect::ExactOrRefused => {}
+        }
         assert_same_files(reference, case, &RESULTS, what);
         for snapshot in ["snapshots/hidden_1.npy", "snapshots/readout_2.npy"] {
             assert_eq!(
@@ -243,12 +263,14 @@ fn rerun_is_exact_or_refused(case: &Path, reference: &Path, file: &str, what: &s
                 "{what}: {snapshot}"
             );
         }
+        let (listed, clean) = listing(case.parent().unwrap());
+        assert!(clean, "{what}: after the rerun `runs` says:\n{listed}");
     } else {
-        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(expect, Expect::ExactOrRefused, "{what}: refused:\n{said}");
         let name = Path::new(file).file_name().unwrap().to_string_lossy();
         assert!(
-            err.contains(&*name) && !err.contains("panicked"),
-            "{what}: refused without naming {file}:\n{err}"
+            said.contains(&*name) && !said.contains("panicked"),
+            "{what}: refused without naming {file}:\n{said}"
         );
     }
 }
@@ -278,7 +300,15 @@ fn damaged_finished_runs_are_reported_and_never_used() {
                     "{what}: `runs` did not report it:\n{listed}"
                 );
             }
-            rerun_is_exact_or_refused(&case, &reference, file, &what);
+            // A damaged finished run is trained again; one whose identity is damaged is refused
+            // (its setting cannot be told, so it might be another's); the marker alone is no
+            // result, so without it the run is reused.
+            let expect = match *file {
+                "meanfield.json" => Expect::Reused,
+                "identity.json" => Expect::ExactOrRefused,
+                _ => Expect::Retrained,
+            };
+            rerun(&case, &reference, file, expect, &what);
         }
     }
 }
@@ -321,7 +351,13 @@ fn damaged_checkpoints_are_reported_and_never_used() {
     let whole = tmp.path().join("whole/run");
     copy_dir(&saved, &whole);
     assert!(listing(whole.parent().unwrap()).1);
-    rerun_is_exact_or_refused(&whole, &reference, "none", "intact checkpoint");
+    rerun(
+        &whole,
+        &reference,
+        "none",
+        Expect::ExactOrRefused,
+        "intact checkpoint",
+    );
     assert!(
         whole.join("summary.json").is_file(),
         "it resumed and finished"
@@ -344,7 +380,7 @@ fn damaged_checkpoints_are_reported_and_never_used() {
                 harmless || (!clean && listed.contains(&*name)),
                 "{what}: `runs` did not report it:\n{listed}"
             );
-            rerun_is_exact_or_refused(&case, &reference, file, &what);
+            rerun(&case, &reference, file, Expect::ExactOrRefused, &what);
             // A refusal leaves the checkpoint in place; --force then trains from step 0 to the
             // uninterrupted run's bytes.
             if !case.join("summary.json").is_file() {
@@ -665,8 +701,46 @@ fn runs_of_earlier_layouts_are_reused_and_resumed() {
     std::fs::write(old.join("checkpoint/state.json"), state).unwrap();
     ok(&setting(&old));
     assert_same_files(&reference, &old, &RESULTS, "layout 2 checkpoint resumed");
-    // The resumed run finished under this layout: marked, with a manifest.
+    // The resumed run finished under this layout: marked, with a manifest that covers the
+    // snapshots written before the checkpoint too.
     assert!(old.join("meanfield.json").is_file() && old.join("manifest.json").is_file());
+    let early = old.join("snapshots/hidden_0.npy");
+    let mut bytes = std::fs::read(&early).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&early, bytes).unwrap();
+    let (listed, clean) = listing(tmp.path());
+    assert!(
+        !clean && listed.contains("snapshots/hidden_0.npy"),
+        "{listed}"
+    );
+    // A run of layout 1 whose setting today's checks refuse (snapshots that its `steps` stops
+    // short of) is still recognised as the program's: its runs directory stays usable.
+    let runs = tmp.path().join("runs");
+    let v1 = runs.join("synthetic-N30-beta1-seed0-0badcafe");
+    copy_dir(&reference, &v1);
+    for f in ["meanfield.json", "manifest.json", "identity.json"] {
+        std::fs::remove_file(v1.join(f)).unwrap();
+    }
+    let config = std::fs::read_to_string(v1.join("config.toml")).unwrap();
+    std::fs::write(v1.join("config.toml"), format!("steps = 10\n{config}")).unwrap();
+    let settings = tmp.path().join("runs.toml");
+    std::fs::write(
+        &settings,
+        format!("runs_dir = {:?}\n", runs.to_str().unwrap()),
+    )
+    .unwrap();
+    ok(&words(&[
+        "synthetic",
+        "--steps",
+        "3",
+        "--width",
+        "20",
+        "--quiet",
+        "--config",
+        settings.to_str().unwrap(),
+    ]));
+    assert_eq!(subfolders(&runs).len(), 2);
 }
 
 /// Settings that cannot be meant are refused naming the flag and a way out, and nothing is
@@ -748,6 +822,19 @@ fn settings_that_cannot_be_meant_are_refused() {
     );
     assert!(!forced.join("hidden_avg.npy").exists());
     assert!(!forced.join("snapshots").exists());
+    // --force that is then refused (a subset larger than the set) removes nothing.
+    let before = std::fs::read(forced.join("hidden.npy")).unwrap();
+    let err = refused(
+        &[
+            &words(&["synthetic", "--width", "30", "--horizon", "40", "--force"])[..],
+            &words(&["--train-subset", "99999", "--out"]),
+            &[forced.display().to_string()],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("--train-subset"), "{err}");
+    assert_eq!(std::fs::read(forced.join("hidden.npy")).unwrap(), before);
+    assert!(listing(tmp.path()).0.contains("forced"));
 }
 
 /// New contents under the old size and modification time are not answered with the old run.

@@ -294,9 +294,7 @@ fn list_runs(dir: &Path) -> Result<()> {
             l.status,
             l.steps.map_or(String::new(), |s| format!(", {s} steps")),
             match (l.version, l.layout) {
-                (Some(1), _) => {
-                    "identity v1 (made before identity.json; reused in place)".to_string()
-                }
+                (Some(1), _) => "identity v1 (made before identity.json and digests: reused in place, weights checked by length only)".to_string(),
                 (Some(v), layout) if layout < 3 => {
                     format!("identity v{v} (made before digests: weights checked by length only)")
                 }

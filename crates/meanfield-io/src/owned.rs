@@ -100,6 +100,12 @@ pub fn inspect(dir: &Path) -> std::io::Result<Found> {
         names.push(name);
     }
     names.sort();
+    // Another process may have marked the folder between the two reads.
+    if names.iter().any(|n| n == MARKER)
+        && let Some(marker) = read_marker(dir)
+    {
+        return Ok(Found::Marked(marker));
+    }
     Ok(if names.is_empty() {
         Found::Empty
     } else {

@@ -55,6 +55,11 @@ pub fn write_plan(
 ) -> Result<usize, StudyError> {
     let dir = absolute(dir)?;
     let cwd = absolute(Path::new("."))?;
+    // Every run's folders are checked now (a runs directory of the user's is refused before
+    // any job is written); the jobs create them.
+    for config in configs {
+        meanfield_train::run_dir::check_ownership(config)?;
+    }
     crate::folders::claim_plan(&dir)?;
     // A plan written here before may have had more jobs: its configs past this plan's go (the
     // program's own names only, NNNN.toml).

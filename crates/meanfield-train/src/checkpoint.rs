@@ -26,8 +26,6 @@ use meanfield_model::MeanFieldNet;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const DIR: &str = CHECKPOINT;
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
     /// Updates done.
@@ -171,16 +169,6 @@ pub fn damage(dir: &Path) -> Vec<String> {
     found
 }
 
-/// Why the checkpoint in `dir` cannot continue the run in `run` (empty when it can): its own
-/// files ([`damage`]), then the run directory's files it recorded ([`changed_since`]).
-pub fn unusable(run: &Path, dir: &Path) -> Vec<String> {
-    let found = damage(dir);
-    if !found.is_empty() {
-        return found;
-    }
-    changed_since(run, dir)
-}
-
 /// The run directory's files that the checkpoint in `dir` recorded (`metrics.csv`'s rows up
 /// to its step, the snapshots written by then) and that are no longer as they were.
 pub fn changed_since(run: &Path, dir: &Path) -> Vec<String> {
@@ -201,45 +189,53 @@ pub fn changed_since(run: &Path, dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The checkpoint to resume from: the newest one that is whole, with the run directory's files
-/// as it recorded them ([`unusable`]; `say` is told when an older one is used because the
-/// newest is damaged); `Ok(None)` when the run has none; an error naming what is damaged when
-/// every one is.
+/// Whether the checkpoint in `dir` can continue the run in `run`: its own files whole
+/// ([`TrainError::CheckpointDamaged`]), and the run directory's files as it recorded them
+/// ([`TrainError::ChangedSinceCheckpoint`]).
+pub fn check(run: &Path, dir: &Path) -> Result<(), TrainError> {
+    let own = damage(dir);
+    if !own.is_empty() {
+        return Err(TrainError::CheckpointDamaged {
+            dir: dir.to_path_buf(),
+            problems: own.join("; "),
+        });
+    }
+    let changed = changed_since(run, dir);
+    if !changed.is_empty() {
+        return Err(TrainError::ChangedSinceCheckpoint {
+            dir: run.to_path_buf(),
+            step: step(dir).unwrap_or(0),
+            problems: changed.join("; "),
+        });
+    }
+    Ok(())
+}
+
+/// The checkpoint to resume from: the newest one that passes [`check`] (`say` is told when an
+/// older one is used because the newest cannot be); `Ok(None)` when the run has none; the
+/// newest one's error when none can be used.
 pub fn find(run: &Path, say: &dyn Fn(&str)) -> Result<Option<PathBuf>, TrainError> {
-    let mut damaged: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    let mut first_error = None;
     for dir in [run.join(CHECKPOINT), run.join(CHECKPOINT_OLD)] {
         if !dir.is_dir() {
             continue;
         }
-        let problems = unusable(run, &dir);
-        if problems.is_empty() {
-            if let Some((newer, why)) = damaged.first() {
-                say(&format!(
-                    "{} is damaged ({}): resuming from the previous checkpoint, {}",
-                    newer.display(),
-                    why.join("; "),
-                    dir.display()
-                ));
+        match check(run, &dir) {
+            Ok(()) => {
+                if let Some(e) = &first_error {
+                    say(&format!(
+                        "{e}; resuming from the previous checkpoint instead, {}",
+                        dir.display()
+                    ));
+                }
+                return Ok(Some(dir));
             }
-            return Ok(Some(dir));
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
-        damaged.push((dir, problems));
     }
-    match damaged.into_iter().next() {
-        None => Ok(None),
-        // Its own files whole: what changed is the run directory's.
-        Some((dir, problems)) if damage(&dir).is_empty() => {
-            Err(TrainError::ChangedSinceCheckpoint {
-                dir: run.to_path_buf(),
-                step: step(&dir).unwrap_or(0),
-                problems: problems.join("; "),
-            })
-        }
-        Some((dir, problems)) => Err(TrainError::CheckpointDamaged {
-            dir,
-            problems: problems.join("; "),
-        }),
-    }
+    first_error.map_or(Ok(None), Err)
 }
 
 /// The step of the checkpoint in `dir`, if its state can be read.

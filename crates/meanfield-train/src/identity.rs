@@ -28,8 +28,6 @@ pub const IDENTITY_VERSION: u32 = 2;
 /// The oldest identity version whose runs this program reuses and resumes: versions 1 and 2
 /// differ in naming only.
 pub const OLDEST_REUSABLE: u32 = 1;
-/// The identity's file in a run directory.
-pub const FILE: &str = crate::layout::IDENTITY;
 
 /// Settings that change how a run is carried out or where its files live, not its trajectory.
 pub const OPERATIONAL: [&str; 6] = [
@@ -74,7 +72,7 @@ impl Identity {
     /// The identity recorded in `dir`: its `identity.json`, else (a run of version 1) the
     /// settings of its config.toml; `None` when neither can be read.
     pub fn read(dir: &Path) -> Option<Self> {
-        if let Ok(text) = std::fs::read_to_string(dir.join(FILE)) {
+        if let Ok(text) = std::fs::read_to_string(dir.join(crate::layout::IDENTITY)) {
             return serde_json::from_str(&text).ok();
         }
         let config = std::fs::read_to_string(dir.join(crate::layout::CONFIG)).ok()?;
@@ -87,7 +85,7 @@ impl Identity {
     /// Writes `identity.json` into `dir`; returns its digest.
     pub fn write(&self, dir: &Path) -> Result<meanfield_io::Digest, TrainError> {
         let text = serde_json::to_string_pretty(self).expect("an identity serialises");
-        crate::weights::write_file(&dir.join(FILE), text.as_bytes())
+        crate::weights::write_file(&dir.join(crate::layout::IDENTITY), text.as_bytes())
     }
 
     /// Whether this program may reuse or resume a run recorded under this identity's version,

@@ -17,8 +17,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-/// The run directory's record of its inputs.
-pub const FILE: &str = crate::layout::INPUTS;
 const CACHE: &str = ".meanfield-sha256.json";
 
 /// Name → SHA-256 (lowercase hex) of every input `config` reads from disk.
@@ -120,12 +118,12 @@ fn cache_key(meta: &std::fs::Metadata) -> String {
 /// Writes `fingerprint` into the run directory; returns the file's digest.
 pub fn write(dir: &Path, fingerprint: &Fingerprint) -> Result<meanfield_io::Digest, TrainError> {
     let text = serde_json::to_string_pretty(fingerprint).expect("a map of strings serialises");
-    crate::weights::write_file(&dir.join(FILE), text.as_bytes())
+    crate::weights::write_file(&dir.join(crate::layout::INPUTS), text.as_bytes())
 }
 
 /// The inputs the run in `dir` recorded (`None` for runs made before this check).
 pub fn recorded(dir: &Path) -> Option<Fingerprint> {
-    std::fs::read_to_string(dir.join(FILE))
+    std::fs::read_to_string(dir.join(crate::layout::INPUTS))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
 }

@@ -60,6 +60,18 @@ pub const RESULT_FILES: [&str; 8] = [
 /// The checkpoint folders, newest first.
 pub const CHECKPOINT_DIRS: [&str; 3] = [CHECKPOINT, CHECKPOINT_OLD, CHECKPOINT_PARTIAL];
 
+/// Whether `dir` is a run directory of this layout (its marker or its manifest is there), whose
+/// files are then checked before they are read.
+pub fn has_record(dir: &std::path::Path) -> bool {
+    dir.join(MARKER).is_file() || dir.join(MANIFEST).is_file()
+}
+
+/// The name under which a file is written in place by several processes before it is renamed
+/// (`hidden.npy.partial`), or rewritten (`metrics.csv.partial`).
+pub fn partial(name: &str) -> String {
+    format!("{name}.partial")
+}
+
 /// The path of snapshot `j`'s `what` (`hidden` or `readout`) relative to the run directory.
 pub fn snapshot(what: &str, j: u64) -> String {
     format!("{SNAPSHOTS}/{what}_{j}.npy")

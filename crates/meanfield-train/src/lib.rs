@@ -74,7 +74,7 @@ pub use backend::Backend;
 pub use config::{Engine, TrainConfig};
 pub use diffusion::{Dynamics, ExampleSet};
 pub use error::TrainError;
-pub use run::{Run, Start};
+pub use run::Run;
 pub use stepper::Stepper;
 pub use stop::StopHandle;
 pub use summary::Summary;

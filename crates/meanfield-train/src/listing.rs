@@ -108,18 +108,23 @@ pub fn inspect(dir: &Path) -> Listing {
             if let Ok(Some(m)) = Manifest::read(dir) {
                 problems.extend(Manifest::damage(dir, &m.files));
             }
-            match checkpoint::latest(dir) {
-                Some(c) => {
+            // The checkpoint a resume would take, checked as a resume checks it.
+            let fallback = std::cell::RefCell::new(Vec::new());
+            match checkpoint::find(dir, &|line| fallback.borrow_mut().push(line.to_string())) {
+                Ok(Some(c)) => {
+                    problems.extend(fallback.into_inner());
                     let status = checkpoint::step(&c)
                         .map_or("checkpoint".into(), |s| format!("checkpoint at step {s}"));
-                    problems.extend(
-                        checkpoint::unusable(dir, &c)
-                            .into_iter()
-                            .map(|p| format!("checkpoint: {p} (resuming is refused)")),
-                    );
                     (status, None)
                 }
-                None => ("unfinished".to_string(), None),
+                Ok(None) => ("unfinished".to_string(), None),
+                Err(e) => {
+                    problems.push(format!("resuming is refused: {e}"));
+                    let status = checkpoint::latest(dir)
+                        .and_then(|c| checkpoint::step(&c))
+                        .map_or("checkpoint".into(), |s| format!("checkpoint at step {s}"));
+                    (status, None)
+                }
             }
         }
     };

@@ -16,8 +16,6 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-pub const FILE: &str = crate::layout::LOCK;
-
 /// Who holds (or held) a run's lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Holder {
@@ -84,6 +82,23 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     }
 }
 
+/// Whether `path` still names the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 fn read_holder(file: &mut File) -> Option<Holder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -102,34 +117,46 @@ pub fn is_lock_file(path: &Path) -> bool {
 /// with `wait`, blocks until it is released (`log` says so first); without, returns
 /// [`TrainError::Locked`] naming the holder.
 pub fn acquire(dir: &Path, wait: bool, log: &dyn Fn(&str)) -> Result<RunLock, TrainError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let path = dir.join(FILE);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io(&path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let holder = read_holder(&mut file);
-            if !wait {
-                return Err(TrainError::Locked {
-                    dir: dir.to_path_buf(),
-                    holder: holder.map_or("another process".into(), |h| h.to_string()),
-                });
+    let path = dir.join(crate::layout::LOCK);
+    let mut said = false;
+    let mut file = loop {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = read_holder(&mut file);
+                if !wait {
+                    return Err(TrainError::Locked {
+                        dir: dir.to_path_buf(),
+                        holder: holder.map_or("another process".into(), |h| h.to_string()),
+                    });
+                }
+                if !said {
+                    log(&format!(
+                        "{} is being trained by {}: waiting for it to finish",
+                        dir.display(),
+                        holder.map_or("another process".into(), |h| h.to_string())
+                    ));
+                    said = true;
+                }
+                file.lock().map_err(io(&path))?;
             }
-            log(&format!(
-                "{} is being trained by {}: waiting for it to finish",
-                dir.display(),
-                holder.map_or("another process".into(), |h| h.to_string())
-            ));
-            file.lock().map_err(io(&path))?;
+            Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
-        Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
-    }
+        // The holder may have removed the lock file (a run refused before writing anything
+        // leaves its new folder as it found it): then this lock is on a file no one else
+        // opens, so take it again on the path's file.
+        if same_file(&file, &path) {
+            break file;
+        }
+    };
     if let Some(old) = read_holder(&mut file) {
         // Nobody holds the lock, yet it names a holder: that process died mid-run.
         log(&format!(

@@ -104,7 +104,7 @@ impl MetricsWriter {
             (None, _) => return Err(damaged("it has no rows".into())),
             _ => {}
         }
-        let tmp = path.with_extension("csv.partial");
+        let tmp = path.with_file_name(crate::layout::partial(crate::layout::METRICS));
         {
             let mut w = Self::create(&tmp)?;
             for r in &rows {

@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 
 /// How a run begins.
 #[derive(Debug, Clone, Copy)]
-pub enum Start<'a> {
+pub(crate) enum Start<'a> {
     /// At step 0. What an earlier run left in the directory (results, snapshots, checkpoints)
     /// is removed first, and said.
     Fresh,
@@ -60,6 +60,8 @@ pub enum Start<'a> {
 pub(crate) struct StartOptions {
     /// No output (also every shard but the lead of a sharded run).
     pub quiet: bool,
+    /// Started over as asked (`force`): said when the earlier run's files are removed.
+    pub forced: bool,
     /// The run directory's lock, held as long as the run exists (by the lead shard of a
     /// sharded run).
     pub lock: Option<RunLock>,
@@ -132,7 +134,7 @@ impl Run {
             quiet,
             lock: Some(lock),
             task,
-            shard: None,
+            ..Default::default()
         };
         Self::start(config, Start::Fresh, options)
     }
@@ -146,22 +148,7 @@ impl Run {
         quiet: bool,
     ) -> Result<Self, TrainError> {
         let lock = take(config, quiet)?;
-        let problems = checkpoint::damage(checkpoint);
-        if !problems.is_empty() {
-            return Err(TrainError::CheckpointDamaged {
-                dir: checkpoint.to_path_buf(),
-                problems: problems.join("; "),
-            });
-        }
-        let dir = run_dir::run_dir(config);
-        let changed = checkpoint::changed_since(&dir, checkpoint);
-        if !changed.is_empty() {
-            return Err(TrainError::ChangedSinceCheckpoint {
-                step: checkpoint::step(checkpoint).unwrap_or(0),
-                dir,
-                problems: changed.join("; "),
-            });
-        }
+        checkpoint::check(&run_dir::run_dir(config), checkpoint)?;
         let options = StartOptions {
             quiet,
             lock: Some(lock),
@@ -185,6 +172,7 @@ impl Run {
     ) -> Result<Self, TrainError> {
         let StartOptions {
             quiet,
+            forced,
             lock,
             task,
             shard,
@@ -212,15 +200,17 @@ impl Run {
         let mut written = Files::new();
         on_lead(part, || {
             if !resuming {
+                // Said, never silent: a fresh start throws the earlier run's files away.
                 let removed = run_dir::clear(&dir);
                 if !removed.is_empty() {
+                    let why = if forced {
+                        "starting over as asked (force): removing"
+                    } else {
+                        "removing what an earlier run left in the run directory:"
+                    };
                     say(
                         quiet,
-                        &format!(
-                            "removing what an earlier run left in {}: {}",
-                            dir.display(),
-                            removed.join(", ")
-                        ),
+                        &format!("{why} {} from {}", removed.join(", "), dir.display()),
                     );
                 }
             }
@@ -262,9 +252,13 @@ impl Run {
         };
         let steps = config.steps.unwrap_or(stepper.schedule().horizon_steps());
         say(quiet, &startup_line(config, &task, &stepper, steps, &dir));
-        // 5. The snapshots' plan and index.
+        // 5. The snapshots' plan and index (after the files an earlier session wrote, from the
+        //    checkpoint's record or, for a checkpoint made before manifests, from the files).
         let snapshots = snapshot::plan(config, steps)?;
         on_lead(part, || {
+            if let Some(c) = resumed.as_ref() {
+                written.extend(earlier_snapshots(&dir, c, &snapshots)?);
+            }
             written.extend(snapshot::start(&dir, &snapshots)?);
             Ok(())
         })?;
@@ -288,13 +282,6 @@ impl Run {
                     )?);
                     Ok(())
                 })?;
-                // The snapshots written before the checkpoint, as it recorded them.
-                written.extend(
-                    c.run_files
-                        .iter()
-                        .filter(|(name, _)| name.as_str() != layout::METRICS)
-                        .map(|(n, d)| (n.clone(), d.clone())),
-                );
                 (
                     metrics,
                     restore_average(config, &mut c, &block, &device)?,
@@ -791,6 +778,42 @@ fn write_setting(
         }
     }
     Ok(written)
+}
+
+/// The snapshots a resumed run wrote before its checkpoint, with their digests: as the
+/// checkpoint recorded them, or, for a checkpoint made before manifests (which recorded none),
+/// digested from the files of the planned snapshots up to its step.
+fn earlier_snapshots(
+    dir: &Path,
+    c: &Checkpoint,
+    plan: &[SnapshotPoint],
+) -> Result<Files, TrainError> {
+    if !c.run_files.is_empty() {
+        return Ok(c
+            .run_files
+            .iter()
+            .filter(|(name, _)| name.as_str() != layout::METRICS)
+            .map(|(n, d)| (n.clone(), d.clone()))
+            .collect());
+    }
+    let mut files = Files::new();
+    for point in plan.iter().filter(|p| p.step <= c.state.step) {
+        for what in ["hidden", "readout"] {
+            let name = layout::snapshot(what, point.j);
+            let path = dir.join(&name);
+            crate::weights::check_whole(&path).map_err(|problem| {
+                TrainError::ChangedSinceCheckpoint {
+                    dir: dir.to_path_buf(),
+                    step: c.state.step,
+                    problems: format!("snapshot {problem}"),
+                }
+            })?;
+            let digest = meanfield_io::digest::of_file(&path)
+                .map_err(|source| TrainError::Read { path, source })?;
+            files.insert(name, digest);
+        }
+    }
+    Ok(files)
 }
 
 /// Checks `config`'s folders are the program's ([`run_dir::check_ownership`]), claims them

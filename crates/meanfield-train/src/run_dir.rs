@@ -21,14 +21,12 @@
 //! call for.
 
 use crate::identity::{self, IDENTITY_VERSION, Identity};
-use crate::layout::{self, MANIFEST, MARKER};
+use crate::layout::{self, CONFIG, MANIFEST, MARKER};
 use crate::manifest::Manifest;
 use crate::summary::{Status, Summary};
 use crate::{TrainConfig, TrainError, folders};
 use meanfield_io::owned::{self, Found, Kind};
 use std::path::{Path, PathBuf};
-
-pub use crate::layout::{CONFIG, METRICS, SUMMARY};
 
 /// The directory a config's run writes to: `--out`, else its automatic name under `runs_dir`,
 /// or the name version 1 of the identity gave the same config when only that directory exists
@@ -74,7 +72,9 @@ pub fn legacy(dir: &Path) -> Option<u32> {
     if !CORE.iter().all(|k| table.contains_key(*k)) {
         return None;
     }
-    TrainConfig::resolve(vec![(CONFIG.into(), table)]).ok()?;
+    // Read as a setting of this program, without today's range checks (an earlier version's
+    // run may hold a setting that is refused now; it is still that version's run).
+    toml::from_str::<TrainConfig>(&config).ok()?;
     let ours = Status::read(dir).is_some()
         || layout::CHECKPOINT_DIRS[..2]
             .iter()
@@ -222,6 +222,9 @@ pub fn reusable(
         Ok(Some(summary)) => summary,
         Ok(None) => return Ok(None),
         Err(problem) => {
+            // Damaged: trained again only when it is this setting's run (its identity whole
+            // and equal), so a damaged run of another setting is never replaced unasked.
+            same_setting(dir, config)?;
             say(&format!(
                 "{} was marked finished but {problem}: training it again",
                 dir.display()
@@ -229,26 +232,66 @@ pub fn reusable(
             return Ok(None);
         }
     };
-    let differences = compare(dir, config)?;
-    if !differences.is_empty() {
-        return Err(TrainError::ForeignRun {
-            dir: dir.to_path_buf(),
-            differences: differences.join("; "),
-        });
-    }
+    same_setting(dir, config)?;
     if let Some(recorded) = crate::inputs::recorded(dir) {
         crate::inputs::check(dir, &recorded, &crate::inputs::fingerprint(config)?)?;
     }
     Ok(Some(summary))
 }
 
+/// Whether the finished run in `dir` is `config`'s: its identity (when its manifest records
+/// `identity.json`, only if that file is as written) equal to the request's, operational
+/// settings aside. [`TrainError::ForeignRun`] names each key that differs; a damaged identity
+/// is [`TrainError::RunDamaged`], since the run's setting cannot then be told.
+fn same_setting(dir: &Path, config: &TrainConfig) -> Result<(), TrainError> {
+    if let Ok(Some(m)) = Manifest::read(dir)
+        && let Some(recorded) = m.files.get(layout::IDENTITY)
+        && let Err(problem) =
+            crate::manifest::check(&dir.join(layout::IDENTITY), layout::IDENTITY, recorded)
+    {
+        return Err(TrainError::RunDamaged {
+            dir: dir.to_path_buf(),
+            problem: format!(
+                "{problem}, so which setting the run is cannot be told; pass `force` to train this one there"
+            ),
+        });
+    }
+    let differences = compare(dir, config)?;
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(TrainError::ForeignRun {
+            dir: dir.to_path_buf(),
+            differences: differences.join("; "),
+        })
+    }
+}
+
 /// The first thing wrong with the files of the finished run in `dir` (`steps` steps): with a
-/// manifest (layout 3), any file not as recorded, or the manifest itself missing or damaged;
-/// before manifests, its weights and the snapshots its setting plans (studies read them)
-/// missing or cut short.
+/// manifest (layout 3), any file not as recorded, the manifest itself missing or damaged, or
+/// (when the setting is known) a file the run must have written missing from it; before
+/// manifests, its weights and the snapshots its setting plans (studies read them) missing or
+/// cut short.
 pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Result<(), String> {
     match damage(dir) {
-        Some(problems) => problems.into_iter().next().map_or(Ok(()), Err),
+        Some(problems) => {
+            if let Some(first) = problems.into_iter().next() {
+                return Err(first);
+            }
+            let Some(config) = config else {
+                return Ok(());
+            };
+            let listed = Manifest::read(dir)?.map(|m| m.files).unwrap_or_default();
+            match expected_files(config, steps)?
+                .into_iter()
+                .find(|name| !listed.contains_key(name))
+            {
+                Some(name) => Err(format!(
+                    "{MANIFEST} does not list {name}, which the run writes"
+                )),
+                None => Ok(()),
+            }
+        }
         None => {
             [layout::HIDDEN, layout::READOUT]
                 .into_iter()
@@ -259,6 +302,28 @@ pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Resu
             }
         }
     }
+}
+
+/// The files a finished run of `config` over `steps` steps must have written (its manifest
+/// lists at least these).
+fn expected_files(config: &TrainConfig, steps: u64) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = [
+        layout::IDENTITY,
+        layout::CONFIG,
+        layout::METRICS,
+        layout::SUMMARY,
+        layout::HIDDEN,
+        layout::READOUT,
+    ]
+    .map(String::from)
+    .to_vec();
+    if config.average_from.is_some_and(|n0| n0 <= steps) {
+        names.extend([layout::HIDDEN_AVG, layout::READOUT_AVG].map(String::from));
+    }
+    for point in crate::snapshot::plan(config, steps).map_err(|e| e.to_string())? {
+        names.extend(["hidden", "readout"].map(|w| layout::snapshot(w, point.j)));
+    }
+    Ok(names)
 }
 
 /// Every file of the run in `dir` that is not as its manifest records (empty when all are);
@@ -295,13 +360,12 @@ pub fn compare(dir: &Path, config: &TrainConfig) -> Result<Vec<String>, TrainErr
 pub fn clear(dir: &Path) -> Vec<String> {
     let mut removed: Vec<String> = layout::RESULT_FILES
         .iter()
+        .flat_map(|name| [name.to_string(), layout::partial(name)])
         .filter(|name| std::fs::remove_file(dir.join(name)).is_ok())
-        .map(|name| name.to_string())
         .collect();
-    removed.extend(remove_ours(
-        &dir.join(layout::SNAPSHOTS),
-        layout::is_snapshot_file,
-    ));
+    removed.extend(remove_ours(&dir.join(layout::SNAPSHOTS), |name| {
+        layout::is_snapshot_file(name.strip_suffix(".partial").unwrap_or(name))
+    }));
     removed.extend(crate::checkpoint::remove(dir));
     removed
 }

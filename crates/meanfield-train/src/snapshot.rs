@@ -17,8 +17,6 @@ use meanfield_model::MeanFieldNet;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const DIR: &str = SNAPSHOTS;
-
 /// One point of the time grid.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotPoint {
@@ -75,7 +73,7 @@ fn file(dir: &Path, what: &str, j: u64) -> PathBuf {
 /// run directory). A fresh run's earlier snapshots were removed with the rest of the earlier
 /// run ([`crate::run_dir::clear`]).
 pub fn start(dir: &Path, plan: &[SnapshotPoint]) -> Result<Files, TrainError> {
-    let folder = dir.join(DIR);
+    let folder = dir.join(SNAPSHOTS);
     if plan.is_empty() {
         return Ok(Files::new());
     }
@@ -130,7 +128,7 @@ pub struct Snapshots {
 /// ([`crate::run_dir::verify`]).
 pub fn load(dir: &Path) -> Result<Snapshots, TrainError> {
     crate::run_dir::verify(dir)?;
-    let index = dir.join(DIR).join(SNAPSHOT_INDEX);
+    let index = dir.join(SNAPSHOTS).join(SNAPSHOT_INDEX);
     let bad = |reason: String| TrainError::BadWeights {
         path: index.clone(),
         reason,

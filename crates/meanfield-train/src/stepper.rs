@@ -102,6 +102,11 @@ pub fn initial_block(
             net.sample_particle_rows(config.init_seed(), rows.clone())
         }
         Some(dir) => {
+            // Another run's weights are checked against its manifest first (files of your
+            // own, with no manifest, are read as they are).
+            if crate::layout::has_record(dir) {
+                crate::run_dir::verify(dir)?;
+            }
             let (p, c) = (net.input_dim, net.classes);
             let load =
                 |name, cols| weights::load_rows(&dir.join(name), [net.width, cols], rows.clone());

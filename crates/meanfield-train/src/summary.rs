@@ -9,9 +9,6 @@ use crate::TrainError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The summary's file in a run directory.
-pub const FILE: &str = crate::layout::SUMMARY;
-
 /// Loss and accuracy on the train and test sets. A run without a test set (your own arrays
 /// without `test_*.npy`) has NaN test scores, written as `null` in `summary.json`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -90,12 +87,12 @@ impl Status {
     /// Writes `dir/summary.json` atomically; returns its digest.
     pub fn write(&self, dir: &Path) -> Result<meanfield_io::Digest, TrainError> {
         let text = serde_json::to_string_pretty(self).expect("a status serialises");
-        crate::weights::write_file(&dir.join(FILE), text.as_bytes())
+        crate::weights::write_file(&dir.join(crate::layout::SUMMARY), text.as_bytes())
     }
 
     /// Reads `dir/summary.json`; `None` when there is none or it is not a status.
     pub fn read(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join(FILE)).ok()?;
+        let text = std::fs::read_to_string(dir.join(crate::layout::SUMMARY)).ok()?;
         serde_json::from_str(&text).ok()
     }
 }

@@ -101,7 +101,7 @@ fn train_with(
     let dir = run_dir::run_dir(config);
     let shard = options.shard.clone();
     let prepared = match shard.as_ref().filter(|s| !s.is_lead()) {
-        Some(follower) => follow_lead(config, follower, &dir)?,
+        Some(follower) => follow_lead(follower, &dir)?,
         None => {
             let quiet = options.quiet;
             let say = |line: &str| {
@@ -151,6 +151,7 @@ fn train_with(
         start,
         StartOptions {
             quiet: options.quiet,
+            forced: options.force,
             lock,
             task,
             shard,
@@ -222,23 +223,21 @@ fn prepare(
     }
     let claimed_new = run_dir::claim(config)?;
     let lock = lock::acquire(dir, options.wait, say)?;
+    // A process that held the lock while we waited may have left the folder as it found it
+    // (a refused run): mark it again, under the lock.
+    run_dir::claim(config)?;
     if !options.force
         && let Some(summary) = run_dir::reusable(dir, config, say)?
     {
         return Ok(Prepared::Reused(Box::new(summary)));
     }
-    if options.force {
-        // Said, never silent: --force throws away the earlier run's files.
-        let removed = run_dir::clear(dir);
-        if !removed.is_empty() {
-            say(&format!(
-                "starting over as asked (force): removing {} from {}",
-                removed.join(", "),
-                dir.display()
-            ));
-        }
-    }
-    let checkpoint = checkpoint::find(dir, say)?;
+    // Under `force` the run starts over: its earlier files are removed (and said) by the fresh
+    // start, once its inputs are loaded, so a run refused before then loses nothing.
+    let checkpoint = if options.force {
+        None
+    } else {
+        checkpoint::find(dir, say)?
+    };
     if checkpoint.is_none() && options.resume {
         return Err(TrainError::NothingToResume {
             dir: dir.to_path_buf(),
@@ -253,11 +252,12 @@ fn prepare(
 
 /// A shard other than the lead: what the lead decided (reuse, fresh, resume). The lead holds
 /// the lock and writes the run's files.
-fn follow_lead(config: &TrainConfig, shard: &Shard, dir: &Path) -> Result<Prepared, TrainError> {
+fn follow_lead(shard: &Shard, dir: &Path) -> Result<Prepared, TrainError> {
     let failed = || TrainError::ShardFailed { ranks: vec![0] };
     let checkpoint = match shard.lead_says(Decision::Failed as u32) {
+        // The lead checked it whole; reading its summary is enough here.
         d if d == Decision::Reused as u32 => {
-            let summary = run_dir::reusable(dir, config, &|_| {})?.ok_or_else(failed)?;
+            let summary = run_dir::summary(dir).ok_or_else(failed)?;
             return Ok(Prepared::Reused(Box::new(summary)));
         }
         d if d == Decision::Fresh as u32 => None,

@@ -244,10 +244,10 @@ pub fn save_shared(
 ) -> Result<Option<Digest>, TrainError> {
     use std::io::{Seek, SeekFrom};
     let [rows, cols] = shape;
-    let partial = path.with_file_name(format!(
-        "{}.partial",
-        path.file_name()
-            .map_or("weights".into(), |n| n.to_string_lossy())
+    let partial = path.with_file_name(crate::layout::partial(
+        &path
+            .file_name()
+            .map_or("weights".into(), |n| n.to_string_lossy()),
     ));
     let io = |source| TrainError::Write {
         path: partial.clone(),
@@ -292,23 +292,26 @@ pub fn save_shared(
         })()
         .map_err(io)
     })?;
+    // The lead renames the whole file into place and digests it (read back: the shards wrote
+    // it); a failure of either stops every shard.
+    let mut digest = None;
     shard.agree(if shard.is_lead() {
-        std::fs::rename(&partial, path).map_err(|source| TrainError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+        std::fs::rename(&partial, path)
+            .map_err(|source| TrainError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
+            .and_then(|()| {
+                meanfield_io::digest::of_file(path).map_err(|source| TrainError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            })
+            .map(|d| digest = Some(d))
     } else {
         Ok(())
     })?;
-    if !shard.is_lead() {
-        return Ok(None);
-    }
-    meanfield_io::digest::of_file(path)
-        .map(Some)
-        .map_err(|source| TrainError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
+    Ok(digest)
 }
 
 /// Writes rows 0..`rows` of a matrix held whole in `local` (no `shard`) or, with `shard`, held

@@ -15,7 +15,7 @@ use meanfield_train::engine::StepEngine;
 use meanfield_train::trainer::{RunOptions, train};
 use meanfield_train::{
     Backend, Dynamics, Engine, ExampleSet, Run, Stepper, StopHandle, TrainConfig, TrainError,
-    run_dir, weights,
+    weights,
 };
 
 #[allow(dead_code, reason = "helpers for the other test files too")]
@@ -388,7 +388,7 @@ fn stopped_and_resumed_diffusion_is_exact() {
             weights::HIDDEN,
             weights::READOUT,
             weights::HIDDEN_AVG,
-            run_dir::METRICS,
+            meanfield_train::layout::METRICS,
         ],
         "after the resume",
     );

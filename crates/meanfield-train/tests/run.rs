@@ -282,7 +282,9 @@ fn init_and_data_seeds_are_separate() {
         };
         train(&c, RunOptions::quiet()).unwrap();
         let h = std::fs::read(tmp.path().join(name).join(weights::HIDDEN)).unwrap();
-        let m = std::fs::read_to_string(tmp.path().join(name).join(run_dir::METRICS)).unwrap();
+        let m =
+            std::fs::read_to_string(tmp.path().join(name).join(meanfield_train::layout::METRICS))
+                .unwrap();
         (h, m)
     };
     let (h_a, _) = run("a", 5, None, None, 0);
@@ -337,13 +339,16 @@ fn run_locks() {
         Ok(Outcome::Trained { .. })
     ));
     // Released with the run: nobody holds it, and it names nobody.
-    assert_eq!(std::fs::read(dir.join(lock::FILE)).unwrap(), b"");
+    assert_eq!(
+        std::fs::read(dir.join(meanfield_train::layout::LOCK)).unwrap(),
+        b""
+    );
 
     // A lock file naming a process that died (no flock held): taken over, with a message.
     let dead = tmp.path().join("dead");
     std::fs::create_dir_all(&dead).unwrap();
     std::fs::write(
-        dead.join(lock::FILE),
+        dead.join(meanfield_train::layout::LOCK),
         r#"{"pid": 4000000, "host": "h", "since": "2026-11-30T00:00:00Z"}"#,
     )
     .unwrap();
@@ -354,8 +359,10 @@ fn run_locks() {
         said.contains("taking over") && said.contains("pid 4000000"),
         "{said}"
     );
-    let holder: lock::Holder =
-        serde_json::from_str(&std::fs::read_to_string(dead.join(lock::FILE)).unwrap()).unwrap();
+    let holder: lock::Holder = serde_json::from_str(
+        &std::fs::read_to_string(dead.join(meanfield_train::layout::LOCK)).unwrap(),
+    )
+    .unwrap();
     assert_eq!(holder.pid, std::process::id());
     drop(taken);
 }

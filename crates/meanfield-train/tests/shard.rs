@@ -113,14 +113,14 @@ fn one_shard_is_the_unsharded_run_byte_for_byte() {
     let files = [&RESULTS[..], &["snapshots/hidden_1.npy"]].concat();
     assert_same_files(&whole, &one, &files, "unsharded, and one shard");
     let (a, b): (serde_json::Value, serde_json::Value) = (
-        serde_json::from_slice(&read(&whole, run_dir::SUMMARY)).unwrap(),
-        serde_json::from_slice(&read(&one, run_dir::SUMMARY)).unwrap(),
+        serde_json::from_slice(&read(&whole, meanfield_train::layout::SUMMARY)).unwrap(),
+        serde_json::from_slice(&read(&one, meanfield_train::layout::SUMMARY)).unwrap(),
     );
     assert_eq!(a["last"], b["last"]);
     assert_eq!(a["averaged"], b["averaged"]);
     // config.toml names the output folder; everything else in it is the same.
     let strip = |d: &Path| {
-        String::from_utf8(read(d, run_dir::CONFIG))
+        String::from_utf8(read(d, meanfield_train::layout::CONFIG))
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with("out"))
@@ -145,8 +145,8 @@ fn two_and_three_shards_match_the_unsharded_run() {
         eprintln!("S = {shards}: max |Δw| = {worst:e}");
         assert!(worst < 1e-5, "S = {shards}: max |Δw| = {worst}");
         let (a, b): (serde_json::Value, serde_json::Value) = (
-            serde_json::from_slice(&read(&whole, run_dir::SUMMARY)).unwrap(),
-            serde_json::from_slice(&read(&dir, run_dir::SUMMARY)).unwrap(),
+            serde_json::from_slice(&read(&whole, meanfield_train::layout::SUMMARY)).unwrap(),
+            serde_json::from_slice(&read(&dir, meanfield_train::layout::SUMMARY)).unwrap(),
         );
         for key in ["train_loss", "test_loss", "test_accuracy"] {
             let (x, y) = (

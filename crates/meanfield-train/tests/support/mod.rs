@@ -1,7 +1,7 @@
 //! Helpers the library's run tests share: which files a run's result is, and comparing them
 //! byte for byte between two runs.
 
-use meanfield_train::{run_dir, weights};
+use meanfield_train::weights;
 use std::path::Path;
 
 /// A finished run's weight files: the weights and their Polyak averages.
@@ -18,7 +18,7 @@ pub const RESULTS: [&str; 5] = [
     weights::READOUT,
     weights::HIDDEN_AVG,
     weights::READOUT_AVG,
-    run_dir::METRICS,
+    meanfield_train::layout::METRICS,
 ];
 
 /// Asserts that runs `a` and `b` hold the same `files`, byte for byte; `how` (what made the
