@@ -12,6 +12,7 @@ use meanfield_train::data::Sampling;
 use meanfield_train::model::{Activation, Init, Readout};
 use meanfield_train::{Backend, Dynamics, Engine, ExampleSet, TrainConfig};
 use serde::Serialize;
+use strum::VariantArray;
 use std::path::PathBuf;
 
 /// A value parser for an enum with a fixed list of values (its `ALL`), so `--help` lists them
@@ -546,7 +547,7 @@ pub struct TrainArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<u64>,
     /// `trainable` (both layers, the authors' code) or `fixed` (the theory).
-    #[arg(long, value_parser = choices(&Readout::ALL))]
+    #[arg(long, value_parser = choices(<Readout as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     readout: Option<Readout>,
     /// Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c>.
@@ -558,7 +559,7 @@ pub struct TrainArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     readout_init: Option<Init>,
     /// The activation.
-    #[arg(long, value_parser = choices(&Activation::ALL))]
+    #[arg(long, value_parser = choices(<Activation as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<Activation>,
     /// λ of the penalty λ/2·|w|² per particle (eq. 1).
@@ -574,7 +575,7 @@ pub struct TrainArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     average_from: Option<u64>,
     /// `epochs` (reshuffled, the authors' loader) or `iid` (with replacement, the theory).
-    #[arg(long, value_parser = choices(&Sampling::ALL))]
+    #[arg(long, value_parser = choices(<Sampling as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     sampling: Option<Sampling>,
     /// Evaluate on the full train and test sets every K steps (0: at the start and the end).
@@ -603,16 +604,16 @@ pub struct TrainArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     test_subset: Option<usize>,
     /// flex or ndarray (CPU, always built), wgpu or cuda (cargo features).
-    #[arg(long, value_parser = choices(&Backend::ALL))]
+    #[arg(long, value_parser = choices(<Backend as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     backend: Option<Backend>,
     /// closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API).
-    #[arg(long, value_parser = choices(&Engine::ALL))]
+    #[arg(long, value_parser = choices(<Engine as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<Engine>,
     /// sgd (eq. 2: one batch shared by all particles) or diffusion (the paper's particle system
     /// (6): each particle its own Gaussian noise of covariance Σ/M; docs/diffusion.md).
-    #[arg(long, value_parser = choices(&Dynamics::ALL))]
+    #[arg(long, value_parser = choices(<Dynamics as VariantArray>::VARIANTS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     dynamics: Option<Dynamics>,
     /// The diffusion's drift set: batch (M examples drawn per step), K drawn per step, or full
@@ -736,12 +737,12 @@ mod tests {
                 assert_eq!(back.as_ref(), Some(v), "{v}");
             }
         }
-        check(&Readout::ALL);
-        check(&Activation::ALL);
-        check(&Sampling::ALL);
-        check(&Backend::ALL);
-        check(&Engine::ALL);
-        check(&Dynamics::ALL);
+        check(<Readout as VariantArray>::VARIANTS);
+        check(<Activation as VariantArray>::VARIANTS);
+        check(<Sampling as VariantArray>::VARIANTS);
+        check(<Backend as VariantArray>::VARIANTS);
+        check(<Engine as VariantArray>::VARIANTS);
+        check(<Dynamics as VariantArray>::VARIANTS);
     }
 
     /// The help's defaults come from the setting each command starts from.

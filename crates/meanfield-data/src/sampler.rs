@@ -13,44 +13,17 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Sampling {
     #[default]
     Epochs,
     Iid,
-}
-
-impl Sampling {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Sampling; 2] = [Sampling::Epochs, Sampling::Iid];
-}
-
-impl fmt::Display for Sampling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Sampling::Epochs => "epochs",
-            Sampling::Iid => "iid",
-        })
-    }
-}
-
-impl FromStr for Sampling {
-    type Err = DataError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "epochs" => Ok(Sampling::Epochs),
-            "iid" => Ok(Sampling::Iid),
-            other => Err(DataError::Invalid {
-                what: "`sampling`",
-                reason: format!(
-                    "{other:?} is not `epochs` (reshuffled epochs) or `iid` (with replacement)"
-                ),
-            }),
-        }
-    }
 }
 
 /// Everything needed to continue a sampler exactly where it stopped.

@@ -1,13 +1,15 @@
 //! Activations: ReLU (the paper's experiments) and the smooth sigmoid and tanh (the theory's
 //! assumptions need a smooth, bounded activation).
 
-use crate::ModelError;
 use burn::tensor::{Tensor, activation};
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Activation {
     #[default]
     Relu,
@@ -43,29 +45,3 @@ impl Activation {
     }
 }
 
-impl Activation {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Activation::Relu => "relu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-        })
-    }
-}
-
-impl FromStr for Activation {
-    type Err = ModelError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "relu" => Ok(Activation::Relu),
-            "sigmoid" => Ok(Activation::Sigmoid),
-            "tanh" => Ok(Activation::Tanh),
-            other => Err(ModelError::UnknownActivation(other.to_string())),
-        }
-    }
-}

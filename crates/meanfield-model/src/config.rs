@@ -7,42 +7,20 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+
 
 /// Whether the readout (second layer) is trained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Readout {
     /// Both layers are trained: particle k is (row k of W1, row k of W2). The authors' code.
     #[default]
     Trainable,
     /// The readout keeps its initial value and is not handed to the optimizer. The theory.
     Fixed,
-}
-
-impl Readout {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Readout; 2] = [Readout::Trainable, Readout::Fixed];
-}
-
-impl fmt::Display for Readout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Readout::Trainable => "trainable",
-            Readout::Fixed => "fixed",
-        })
-    }
-}
-
-impl FromStr for Readout {
-    type Err = ModelError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "trainable" => Ok(Readout::Trainable),
-            "fixed" => Ok(Readout::Fixed),
-            other => Err(ModelError::UnknownReadout(other.to_string())),
-        }
-    }
 }
 
 /// Hyperparameters of the network. The defaults here are the only defaults of the model.

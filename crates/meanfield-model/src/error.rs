@@ -8,10 +8,6 @@ pub enum ModelError {
     UnknownInit(String),
     #[error("initialisation {spec:?}: {reason}")]
     BadInitParameter { spec: String, reason: String },
-    #[error("unknown activation {0:?}: use `relu`, `sigmoid` or `tanh`")]
-    UnknownActivation(String),
-    #[error("unknown readout {0:?}: use `trainable` or `fixed`")]
-    UnknownReadout(String),
     #[error(
         "a fixed readout needs an N-independent initial law, but `readout_init` is `pytorch` (U(±1/sqrt(N)) vanishes as N grows): pass e.g. `readout_init` uniform:1 or normal:1"
     )]

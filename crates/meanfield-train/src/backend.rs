@@ -7,15 +7,18 @@
 use crate::TrainError;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+
 
 /// The default logging interval on a GPU backend ([`Backend::default_log_every`]): a step that
 /// logs reads the batch logits back, which makes the host wait for the device; between logging
 /// steps the host only queues work. Divergence is noticed at the next logging step.
 pub const GPU_LOG_EVERY: u64 = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Backend {
     /// Burn's pure-Rust CPU backend (gemm-crate matmul, rayon threads). Measured faster than
     /// ndarray for this network on the development machine (README, "Performance").
@@ -29,42 +32,7 @@ pub enum Backend {
     Cuda,
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Flex => "flex",
-            Backend::Ndarray => "ndarray",
-            Backend::Wgpu => "wgpu",
-            Backend::Cuda => "cuda",
-        })
-    }
-}
-
-impl FromStr for Backend {
-    type Err = TrainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "flex" => Ok(Backend::Flex),
-            "ndarray" => Ok(Backend::Ndarray),
-            "wgpu" => Ok(Backend::Wgpu),
-            "cuda" => Ok(Backend::Cuda),
-            other => Err(TrainError::Backend {
-                backend: other.to_string(),
-                fix: "use flex, ndarray, wgpu or cuda".into(),
-            }),
-        }
-    }
-}
-
 impl Backend {
-    /// Every value, in the order `--help` lists them (wgpu and cuda need their cargo features).
-    pub const ALL: [Backend; 4] = [
-        Backend::Flex,
-        Backend::Ndarray,
-        Backend::Wgpu,
-        Backend::Cuda,
-    ];
-
     /// Whether this build contains the backend.
     pub fn compiled_in(&self) -> bool {
         match self {

@@ -7,7 +7,9 @@
 //! resolved config is written to the run directory as `config.toml`.
 
 use crate::diffusion::{Dynamics, ExampleSet};
+use crate::setting::{Flag, Role, Setting, Value, at_least_one, finite_non_negative};
 use crate::{Backend, TrainError};
+use strum::VariantNames;
 use meanfield_data::arrays::ArraysConfig;
 use meanfield_data::synthetic::SyntheticConfig;
 use meanfield_data::{DatasetKind, Sampling};
@@ -17,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// How gradients are computed. Both apply the same [`meanfield_optim::ScaledSgd`] update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Engine {
     /// The closed-form gradient of the two-layer net (two products and a mask); no graph.
     #[default]
@@ -27,42 +32,17 @@ pub enum Engine {
     Autodiff,
 }
 
-impl Engine {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Engine; 2] = [Engine::ClosedForm, Engine::Autodiff];
-}
-
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Engine::ClosedForm => "closed-form",
-            Engine::Autodiff => "autodiff",
-        })
-    }
-}
-
-impl std::str::FromStr for Engine {
-    type Err = TrainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "closed-form" => Ok(Engine::ClosedForm),
-            "autodiff" => Ok(Engine::Autodiff),
-            other => Err(TrainError::Config {
-                source_name: "`engine`".into(),
-                message: format!("{other:?} is not closed-form or autodiff"),
-            }),
-        }
-    }
-}
-
-/// Declares a settings struct with each field's default beside it (`pub name: Type = default,`)
-/// and derives `Default` from those: a setting and its default are written once, on the field,
-/// as Burn's `#[config(default = …)]` writes them. Attributes and doc comments pass through.
+/// Declares the settings struct: each field with its default after `=` (as Burn's
+/// `#[config(default = …)]`), then, after `=>`, the rest of its [`Setting`] (its flag, its
+/// role in the identity, its own range). Derives `Default` and [`SETTINGS`]: a setting is
+/// declared once, here, and the flags, help defaults, range checks and identity follow.
+/// Attributes and doc comments pass through to the field.
 macro_rules! settings {
     (
         $(#[$struct_attr:meta])*
         pub struct $name:ident {
-            $($(#[$field_attr:meta])* pub $field:ident: $ty:ty = $default:expr,)*
+            $($(#[$field_attr:meta])* pub $field:ident: $ty:ty = $default:expr
+                => { $($setting:tt)* },)*
         }
     ) => {
         $(#[$struct_attr])*
@@ -77,111 +57,285 @@ macro_rules! settings {
                 }
             }
         }
+
+        /// Every setting of [`TrainConfig`], in the order of its fields (and of `config.toml`).
+        pub const SETTINGS: &[Setting] = &[
+            $(Setting { key: stringify!($field), $($setting)* ..Setting::BASE },)*
+        ];
     };
 }
 
 settings! {
 /// A training run's settings, each with the program's default (`TrainConfig::default()`) after
-/// its `=`.
+/// its `=` and what else it is ([`Setting`]) after its `=>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    pub dataset: DatasetKind = DatasetKind::Mnist,
+    /// The dataset (each training command's preset names it; `run` reads it from its file).
+    pub dataset: DatasetKind = DatasetKind::Mnist => {},
     /// N, hidden neurons.
-    pub width: usize = 1000,
+    pub width: usize = 1000 => {
+        flag: Some(Flag::new("N, the number of hidden neurons", Value::Count)),
+        check: |c| at_least_one(c.width as u64),
+    },
     /// α of eq. (2).
-    pub alpha: f64 = 0.0,
+    pub alpha: f64 = 0.0 => {
+        flag: Some(Flag::new("α in [0, 1): the step decays like n^(-α)", Value::Real)),
+    },
     /// β of eq. (2).
-    pub beta: f64 = 1.0,
+    pub beta: f64 = 1.0 => {
+        flag: Some(Flag::new("β in [0, 1]: the step grows like N^β", Value::Real)),
+    },
     /// γ of eq. (2).
-    pub gamma: f64 = 1.0,
+    pub gamma: f64 = 1.0 => {
+        flag: Some(Flag::new("γ > 0, the base step", Value::Real)),
+    },
     /// M, the batch size.
-    pub batch: usize = 100,
+    pub batch: usize = 100 => {
+        flag: Some(Flag::new("M, the batch size", Value::Count)),
+        check: |c| at_least_one(c.batch as u64).map_err(|_| "the batch size M must be ≥ 1".into()),
+    },
     /// T, the continuous-time horizon; the run takes n_T = floor(T / γ_αβ(N)) steps.
-    pub horizon: f64 = 100.0,
+    pub horizon: f64 = 100.0 => {
+        flag: Some(Flag::new(
+            "T, the continuous-time horizon; n_T = floor(T / γ_αβ(N)) steps",
+            Value::Real,
+        )),
+    },
     /// Overrides n_T.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub steps: Option<u64> = None,
+    pub steps: Option<u64> = None => {
+        flag: Some(Flag::new("Run exactly this many steps instead of n_T", Value::Count)),
+        check: |c| match c.steps {
+            Some(s) if s > MAX_HORIZON_STEPS => Err(format!(
+                "{s} steps is more than {MAX_HORIZON_STEPS}: a run that cannot finish (weeks of training and a metrics.csv of tens of GB per 10^9 steps). Give fewer steps, or set the continuous time with `horizon`"
+            )),
+            _ => Ok(()),
+        },
+    },
     /// Seed of everything random in the run: the initial particles and the batch order (and
     /// the Langevin noise), unless `init_seed` or `data_seed` says otherwise.
-    pub seed: u64 = 0,
+    pub seed: u64 = 0 => {
+        flag: Some(Flag::new(
+            "Seed of everything random: the initial particles and the batch order",
+            Value::Count,
+        )),
+    },
     /// Seed of the initial particles (particle k depends only on this seed and k); `seed`
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_seed: Option<u64> = None,
+    pub init_seed: Option<u64> = None => {
+        flag: Some(Flag::new(
+            "Seed of the initial particles only (particle k depends on this seed and k alone, so a width-N run starts from the first N particles of any wider one)",
+            Value::Count,
+        ).default_note("--seed")),
+    },
     /// Seed of the batch order, the Langevin noise and the diffusion's noise; `seed` when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_seed: Option<u64> = None,
-    pub readout: Readout = Readout::Trainable,
+    pub data_seed: Option<u64> = None => {
+        flag: Some(Flag::new(
+            "Seed of the batch order, the Langevin noise and the diffusion's noise only",
+            Value::Count,
+        ).default_note("--seed")),
+    },
+    pub readout: Readout = Readout::Trainable => {
+        flag: Some(Flag::new(
+            "trainable (both layers, the authors' code) or fixed (the theory)",
+            Value::Choice(<Readout as VariantNames>::VARIANTS),
+        )),
+    },
     /// Law of the hidden weights.
-    pub init: Init = Init::Pytorch,
+    pub init: Init = Init::Pytorch => {
+        flag: Some(Flag::new(
+            "Law of the hidden weights: pytorch, normal:<std>, uniform:<a>, const:<c>",
+            Value::Text,
+        )),
+    },
     /// Law of the readout.
-    pub readout_init: Init = Init::Pytorch,
-    pub activation: Activation = Activation::Relu,
+    pub readout_init: Init = Init::Pytorch => {
+        flag: Some(Flag::new(
+            "Law of the readout (same forms; a fixed readout needs an N-independent one)",
+            Value::Text,
+        )),
+    },
+    pub activation: Activation = Activation::Relu => {
+        flag: Some(Flag::new(
+            "The activation",
+            Value::Choice(<Activation as VariantNames>::VARIANTS),
+        )),
+    },
     /// λ of the penalty λ/2·|w|² per particle (eq. 1); 0 disables it.
-    pub penalty: f64 = 0.0,
+    pub penalty: f64 = 0.0 => {
+        flag: Some(Flag::new("λ of the penalty λ/2·|w|² per particle (eq. 1)", Value::Real)),
+        check: |c| finite_non_negative(c.penalty),
+    },
     /// Langevin temperature τ ≥ 0 (supplement S2): Gaussian noise sqrt(2 η_n τ) per coordinate
     /// and step, η_n the per-particle step; 0 is plain SGD.
-    pub temperature: f64 = 0.0,
+    pub temperature: f64 = 0.0 => {
+        flag: Some(Flag::new(
+            "Langevin temperature τ ≥ 0: adds N(0, 2·η_n·τ) noise per coordinate and step, η_n = step/N (supplement S2)",
+            Value::Real,
+        )),
+        check: |c| finite_non_negative(c.temperature),
+    },
     /// First step of Polyak averaging; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub average_from: Option<u64> = None,
-    pub sampling: Sampling = Sampling::Epochs,
+    pub average_from: Option<u64> = None => {
+        flag: Some(Flag::new("Polyak-average the weights from this step on", Value::Count)
+            .default_note("off")),
+    },
+    pub sampling: Sampling = Sampling::Epochs => {
+        flag: Some(Flag::new(
+            "epochs (reshuffled, the authors' loader) or iid (with replacement, the theory)",
+            Value::Choice(<Sampling as VariantNames>::VARIANTS),
+        )),
+    },
     /// Full train/test evaluation every this many steps (0: only at the start and the end).
-    pub eval_every: u64 = 0,
+    pub eval_every: u64 = 0 => {
+        flag: Some(Flag::new(
+            "Evaluate on the full train and test sets every K steps (0: at the start and the end)",
+            Value::Count,
+        )),
+        role: Role::Operational,
+    },
     /// Write the batch loss to metrics.csv every this many steps. When no layer sets it,
     /// [`Backend::default_log_every`] of the run's backend (1 on a CPU, 100 on a GPU).
-    pub log_every: u64 = Backend::default().default_log_every(),
+    pub log_every: u64 = Backend::default().default_log_every() => {
+        flag: Some(Flag::new(
+            "Write the batch loss to metrics.csv every K steps (each logged step waits for a GPU)",
+            Value::Count,
+        ).default_note("1 on flex and ndarray, 100 on wgpu and cuda")),
+        role: Role::Operational,
+        check: |c| at_least_one(c.log_every),
+    },
     /// Write a checkpoint every this many steps (0: never); a run resumes from its last one.
-    pub checkpoint_every: u64 = 1000,
+    pub checkpoint_every: u64 = 1000 => {
+        flag: Some(Flag::new(
+            "Write a checkpoint every K steps (0: never); rerunning continues from it",
+            Value::Count,
+        )),
+        role: Role::Operational,
+    },
     /// Use only the first K training images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_subset: Option<usize> = None,
+    pub train_subset: Option<usize> = None => {
+        flag: Some(Flag::new("Train on the first K training examples only", Value::Count)),
+        check: |c| c.train_subset.map_or(Ok(()), |k| at_least_one(k as u64)),
+    },
     /// Use only the first K test images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_subset: Option<usize> = None,
-    pub backend: Backend = Backend::default(),
-    pub engine: Engine = Engine::default(),
+    pub test_subset: Option<usize> = None => {
+        flag: Some(Flag::new("Test on the first K test examples only", Value::Count)),
+        check: |c| c.test_subset.map_or(Ok(()), |k| at_least_one(k as u64)),
+    },
+    pub backend: Backend = Backend::default() => {
+        flag: Some(Flag::new(
+            "flex or ndarray (CPU, always built), wgpu or cuda (cargo features)",
+            Value::Choice(<Backend as VariantNames>::VARIANTS),
+        )),
+    },
+    pub engine: Engine = Engine::default() => {
+        flag: Some(Flag::new(
+            "closed-form (the net's exact gradient) or autodiff (Burn's autodiff + optimizer API)",
+            Value::Choice(<Engine as VariantNames>::VARIANTS),
+        )),
+    },
     /// `sgd` (eq. 2) or `diffusion` (the particle system (6), [`crate::diffusion`]).
     #[serde(default, skip_serializing_if = "Dynamics::is_sgd")]
-    pub dynamics: Dynamics = Dynamics::Sgd,
+    pub dynamics: Dynamics = Dynamics::Sgd => {
+        flag: Some(Flag::new(
+            "sgd (eq. 2: one batch shared by all particles) or diffusion (the paper's particle system (6): each particle its own Gaussian noise of covariance Σ/M; docs/diffusion.md)",
+            Value::Choice(<Dynamics as VariantNames>::VARIANTS),
+        )),
+    },
     /// The diffusion's drift set: `batch` (M examples drawn per step), K drawn, or `full`.
     #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
-    pub drift_set: ExampleSet = ExampleSet::Batch,
+    pub drift_set: ExampleSet = ExampleSet::Batch => {
+        flag: Some(Flag::new(
+            "The diffusion's drift set: batch (M examples drawn per step), K drawn per step, or full (the whole training set: exact)",
+            Value::Text,
+        )),
+    },
     /// The diffusion's noise set (its covariance Σ is estimated over it): as `drift_set`.
     #[serde(default, skip_serializing_if = "ExampleSet::is_batch")]
-    pub noise_set: ExampleSet = ExampleSet::Batch,
-    pub data_dir: PathBuf = PathBuf::from("data"),
+    pub noise_set: ExampleSet = ExampleSet::Batch => {
+        flag: Some(Flag::new(
+            "The diffusion's noise set, over which each particle's gradient covariance Σ is taken: batch, K, or full",
+            Value::Text,
+        )),
+    },
+    pub data_dir: PathBuf = PathBuf::from("data") => {
+        flag: Some(Flag::new(
+            "Where datasets live; for `arrays`, the folder with the .npy files",
+            Value::Path,
+        )),
+        role: Role::Operational,
+    },
     /// Parent of automatically named run directories.
-    pub runs_dir: PathBuf = PathBuf::from("runs"),
+    pub runs_dir: PathBuf = PathBuf::from("runs") => {
+        flag: Some(Flag::new(
+            "Parent of the automatically named run directories",
+            Value::Path,
+        )),
+        role: Role::Operational,
+    },
     /// The run directory; `runs_dir/<automatic name>` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub out: Option<PathBuf> = None,
+    pub out: Option<PathBuf> = None => {
+        flag: Some(Flag::new("The run directory", Value::Path)
+            .default_note("<runs-dir>/<dataset>-N<width>-beta<β>-seed<seed>-<hash>")),
+        role: Role::Operational,
+    },
     /// Start from `hidden.npy` and `readout.npy` in this directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_from: Option<PathBuf> = None,
+    pub init_from: Option<PathBuf> = None => {
+        flag: Some(Flag::new(
+            "Start from hidden.npy and readout.npy in this folder (a run directory's are checked against its manifest)",
+            Value::Path,
+        )),
+    },
     /// The synthetic teacher task (used when dataset = "synthetic").
-    pub synthetic: SyntheticConfig = SyntheticConfig::default(),
+    pub synthetic: SyntheticConfig = SyntheticConfig::default() => {},
     /// Normalisation and class count of your own arrays (used when dataset = "arrays"; the
     /// files are in `data_dir`).
     #[serde(default, skip_serializing_if = "ArraysConfig::is_default")]
-    pub arrays: ArraysConfig = ArraysConfig::default(),
+    pub arrays: ArraysConfig = ArraysConfig::default() => {
+        table_flags: &[
+            ("normalize", Flag::new(
+                "Your arrays: none, standardize (per feature, with the training set's mean and sd) or affine:<mean>:<std>",
+                Value::Text,
+            ).default_note("none").only_for(DatasetKind::Arrays)),
+            ("classes", Flag::new("Your arrays: the number of classes", Value::Count)
+                .default_note("the largest label + 1").only_for(DatasetKind::Arrays)),
+        ],
+    },
     /// Save the particles at K + 1 evenly spaced times t_j = j·T/K (the step ⌊t_j/γ_αβ(N)⌋, so
     /// every width shares the time grid) under `snapshots/` of the run directory; none when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshots: Option<u64> = None,
+    pub snapshots: Option<u64> = None => {
+        flag: Some(Flag::new(
+            "Save the particles at K + 1 evenly spaced times t_j = jT/K under snapshots/",
+            Value::Count,
+        )),
+        check: |c| match c.snapshots {
+            Some(0) => Err("K must be ≥ 1 (K + 1 snapshots at t = 0, T/K, …, T)".into()),
+            _ => Ok(()),
+        },
+    },
     /// Save only the first R particles in each snapshot (all when absent): a reference run
     /// needs only as many as the widest run it is compared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_rows: Option<usize> = None,
+    pub snapshot_rows: Option<usize> = None => {
+        check: |c| c.snapshot_rows.map_or(Ok(()), |r| at_least_one(r as u64)),
+    },
     /// Every particle starts at the same point (both inits `const:`), so all N stay identical
     /// and the run is exactly one particle stepping with γN^(β−1)(n + 1/γ_αβ(N))^(−α): train
     /// a width-1 network standing for `width` particles (Figure 2 at N = 10^6 for the cost of
     /// N = 1). The saved weights then have one row.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub identical_particles: bool = false,
+    pub identical_particles: bool = false => {},
 }
 }
 
@@ -393,26 +547,9 @@ impl TrainConfig {
             source_name: flag.to_string(),
             message,
         };
-        if self.batch == 0 {
-            return Err(bad("`batch`", "the batch size M must be ≥ 1".into()));
-        }
-        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            return Err(bad(
-                "`temperature`",
-                format!("{} must be finite and ≥ 0", self.temperature),
-            ));
-        }
-        if !(self.penalty.is_finite() && self.penalty >= 0.0) {
-            return Err(bad(
-                "`penalty`",
-                format!("{} must be finite and ≥ 0", self.penalty),
-            ));
-        }
-        if self.log_every == 0 {
-            return Err(bad("`log_every`", "must be ≥ 1".into()));
-        }
-        if self.train_subset == Some(0) || self.test_subset == Some(0) {
-            return Err(bad("`train_subset`/`test_subset`", "must be ≥ 1".into()));
+        // Each setting's own range, as declared.
+        for setting in SETTINGS {
+            (setting.check)(self).map_err(|m| bad(&format!("`{}`", setting.key), m))?;
         }
         if self.identical_particles {
             let why = if !matches!(self.init, Init::Const(_)) {
@@ -436,15 +573,6 @@ impl TrainConfig {
             }
         }
         self.validate_dynamics()?;
-        if self.snapshots == Some(0) {
-            return Err(bad(
-                "`snapshots`",
-                "K must be ≥ 1 (K + 1 snapshots at t = 0, T/K, …, T)".into(),
-            ));
-        }
-        if self.snapshot_rows == Some(0) {
-            return Err(bad("snapshot_rows", "must be ≥ 1".into()));
-        }
         // Settings that cannot finish, or that would write absurd output.
         let horizon_ratio = self.horizon / schedule.time_step();
         // NaN (an infinite step count) is refused too.
@@ -461,19 +589,6 @@ impl TrainConfig {
                     schedule.time_step()
                 ),
             ));
-        }
-        match self.steps {
-            Some(s) if s > MAX_HORIZON_STEPS => {
-                return Err(bad(
-                    "`steps`",
-                    format!(
-                        "{s} steps is more than {MAX_HORIZON_STEPS}: a run that cannot finish (weeks of training and a metrics.csv of tens of GB per 10^9 steps). Give fewer steps, or set the continuous time with `horizon` (n_T = {} at T = {})",
-                        schedule.horizon_steps(),
-                        self.horizon
-                    ),
-                ));
-            }
-            _ => {}
         }
         let steps = self.steps.unwrap_or(schedule.horizon_steps());
         if let Some(k) = self.snapshots

@@ -33,7 +33,6 @@
 //! and these multipliers; the initial-weight seed its starting particles. A resumed run draws
 //! exactly what an uninterrupted one draws, with no state to save.
 
-use crate::TrainError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -43,8 +42,11 @@ use std::ops::Range;
 use std::{fmt, str::FromStr};
 
 /// Which dynamics a run steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
+    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Dynamics {
     /// SGD, eq. (2): one batch per step, shared by every particle.
     #[default]
@@ -54,34 +56,8 @@ pub enum Dynamics {
 }
 
 impl Dynamics {
-    /// Every value, in the order `--help` lists them.
-    pub const ALL: [Dynamics; 2] = [Dynamics::Sgd, Dynamics::Diffusion];
-
     pub fn is_sgd(&self) -> bool {
         *self == Dynamics::Sgd
-    }
-}
-
-impl fmt::Display for Dynamics {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dynamics::Sgd => "sgd",
-            Dynamics::Diffusion => "diffusion",
-        })
-    }
-}
-
-impl FromStr for Dynamics {
-    type Err = TrainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sgd" => Ok(Dynamics::Sgd),
-            "diffusion" => Ok(Dynamics::Diffusion),
-            other => Err(TrainError::Config {
-                source_name: "dynamics".into(),
-                message: format!("{other:?} is not sgd or diffusion"),
-            }),
-        }
     }
 }
 

@@ -29,15 +29,14 @@ pub const IDENTITY_VERSION: u32 = 2;
 /// differ in naming only.
 pub const OLDEST_REUSABLE: u32 = 1;
 
-/// Settings that change how a run is carried out or where its files live, not its trajectory.
-pub const OPERATIONAL: [&str; 6] = [
-    "out",
-    "runs_dir",
-    "data_dir",
-    "log_every",
-    "eval_every",
-    "checkpoint_every",
-];
+/// Settings that change how a run is carried out or where its files live, not its trajectory
+/// (declared so beside their fields: [`crate::setting::Role::Operational`]).
+pub fn operational() -> impl Iterator<Item = &'static str> {
+    crate::config::SETTINGS
+        .iter()
+        .filter(|s| s.role == crate::setting::Role::Operational)
+        .map(|s| s.key)
+}
 
 /// How initial particles are drawn (docs/paper.md; `MeanFieldNetConfig::sample_particles`),
 /// part of every hash since the per-particle streams.
@@ -132,7 +131,7 @@ impl Identity {
 /// A config.toml text's table without the operational keys.
 fn settings(config_toml: &str) -> toml::Table {
     let mut table: toml::Table = config_toml.parse().unwrap_or_default();
-    for key in OPERATIONAL {
+    for key in operational() {
         table.remove(key);
     }
     table

@@ -1,7 +1,10 @@
 //! Training runs of the mean-field network: from a resolved config to a run directory.
 //!
-//! - [`config`] — [`TrainConfig`], every setting of a run with its default (the only place
-//!   defaults live), presets from `configs/`, TOML overrides, validation.
+//! - [`config`] — [`TrainConfig`], every setting of a run declared once with its default (the
+//!   only place defaults live) and its [`setting::Setting`]; presets from `configs/`, TOML
+//!   overrides, validation.
+//! - [`setting`] — what a setting is beyond its field: its flag, its role in the identity,
+//!   its own range.
 //! - [`backend`] — [`Backend`], the run-time choice of Burn device (flex, ndarray, wgpu, cuda).
 //! - [`task`] — loading (or generating) the dataset a config asks for.
 //! - [`engine`] — one update of the weights, by Burn autodiff + the Burn optimizer API, or by the
@@ -61,6 +64,7 @@ pub mod progress;
 pub mod run;
 pub mod run_dir;
 pub mod run_lines;
+pub mod setting;
 pub mod shard;
 pub mod snapshot;
 pub mod stepper;
