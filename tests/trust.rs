@@ -573,7 +573,7 @@ fn the_users_folders_are_never_written() {
         "--out",
         file.to_str().unwrap(),
     ]));
-    assert!(err.contains("is a file, not a folder"), "{err}");
+    assert!(err.contains("is not a folder"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
 
@@ -640,9 +640,7 @@ fn plans_and_runs_directories_of_the_program_are_reused() {
     ]));
     std::fs::remove_file(runs.join("meanfield.json")).unwrap();
     let made = subfolders(&runs).remove(0);
-    for f in ["meanfield.json", "manifest.json"] {
-        std::fs::remove_file(made.join(f)).unwrap();
-    }
+    support::as_layout_2(&made);
     let again = ok(&words(&[
         "synthetic",
         "--steps",
@@ -677,9 +675,7 @@ fn runs_of_earlier_layouts_are_reused_and_resumed() {
     // Finished, layout 2.
     let old = tmp.path().join("old-finished");
     copy_dir(&reference, &old);
-    for f in ["meanfield.json", "manifest.json"] {
-        std::fs::remove_file(old.join(f)).unwrap();
-    }
+    support::as_layout_2(&old);
     let (listed, clean) = listing(tmp.path());
     assert!(clean && listed.contains("made before digests"), "{listed}");
     let out = run(&setting(&old));
@@ -719,9 +715,8 @@ fn runs_of_earlier_layouts_are_reused_and_resumed() {
     let runs = tmp.path().join("runs");
     let v1 = runs.join("synthetic-N30-beta1-seed0-0badcafe");
     copy_dir(&reference, &v1);
-    for f in ["meanfield.json", "manifest.json", "identity.json"] {
-        std::fs::remove_file(v1.join(f)).unwrap();
-    }
+    support::as_layout_2(&v1);
+    std::fs::remove_file(v1.join("identity.json")).unwrap();
     let config = std::fs::read_to_string(v1.join("config.toml")).unwrap();
     std::fs::write(v1.join("config.toml"), format!("steps = 10\n{config}")).unwrap();
     let settings = tmp.path().join("runs.toml");
@@ -912,6 +907,257 @@ fn an_overflowing_npy_header_is_refused() {
     ]));
     assert!(
         err.contains("bad.npy") && err.contains("4294967296"),
+        "{err}"
+    );
+}
+
+/// Cases an adversarial tester found: an `--out` inside a run directory, folders of the system
+/// below its roots, links where a run writes its files, a checkpoint copied from another run,
+/// a finished run stripped of its manifest and marker, weights of another shape under a
+/// recomputed manifest, a checkpoint whose state was set to another step, a user's file inside
+/// a checkpoint folder, `runs` on a run directory itself, a coordinate beyond p, a synthetic
+/// task larger than memory.
+#[test]
+fn what_an_adversary_tried_is_refused_or_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    ok(&setting(&reference));
+    // Inside a run directory.
+    let nested = reference.join("checkpoint");
+    let err = refused(&words(&[
+        "synthetic",
+        "--steps",
+        "2",
+        "--out",
+        nested.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("is inside") && err.contains("reference"),
+        "{err}"
+    );
+    // Below the system's roots, and a new folder at the root.
+    for place in [
+        "/usr/games/mf",
+        "/var/mail/mf",
+        "/run/mf",
+        "/mf-new-top-level",
+    ] {
+        let err = refused(&words(&["synthetic", "--steps", "2", "--out", place]));
+        assert!(err.contains("a folder of the system"), "{place}: {err}");
+        assert!(!Path::new(place).exists(), "{place}");
+    }
+    // A link where the run writes its snapshots: refused, the linked folder untouched.
+    let linked = tmp.path().join("linked/run");
+    copy_dir(&reference, &linked);
+    std::fs::remove_dir_all(linked.join("snapshots")).unwrap();
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("hidden_0.npy"), "precious").unwrap();
+    std::os::unix::fs::symlink(&theirs, linked.join("snapshots")).unwrap();
+    let err = refused(&[setting(&linked), words(&["--force"])].concat());
+    assert!(err.contains("links") && err.contains("snapshots"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("hidden_0.npy")).unwrap(),
+        "precious"
+    );
+    // A checkpoint copied from another run (another seed) is not continued.
+    let mine = tmp.path().join("mine-ckpt");
+    let other = tmp.path().join("other-ckpt");
+    let saved = checkpointed(tmp.path());
+    copy_dir(&saved, &mine);
+    let other_saved = tmp.path().join("other-saved");
+    std::fs::create_dir_all(other_saved.join("hidden.npy/blocker")).unwrap();
+    std::fs::write(
+        other_saved.join("meanfield.json"),
+        r#"{"program":"meanfield","kind":"run","layout":3}"#,
+    )
+    .unwrap();
+    assert!(
+        !run(&[setting(&other_saved), words(&["--seed", "7"])].concat())
+            .status
+            .success()
+    );
+    std::fs::remove_dir_all(other_saved.join("hidden.npy")).unwrap();
+    copy_dir(&other_saved, &other);
+    for f in ["checkpoint", "snapshots"] {
+        std::fs::remove_dir_all(mine.join(f)).unwrap();
+        copy_dir(&other.join(f), &mine.join(f));
+    }
+    std::fs::copy(other.join("metrics.csv"), mine.join("metrics.csv")).unwrap();
+    let err = refused(&setting(&mine));
+    assert!(err.contains("written by another run"), "{err}");
+    // A finished run stripped of its manifest and marker is not taken for an older layout.
+    let stripped = tmp.path().join("stripped/run");
+    copy_dir(&reference, &stripped);
+    for f in ["meanfield.json", "manifest.json"] {
+        std::fs::remove_file(stripped.join(f)).unwrap();
+    }
+    let (listed, clean) = listing(stripped.parent().unwrap());
+    assert!(
+        !clean && listed.contains("manifest.json is missing"),
+        "{listed}"
+    );
+    rerun(
+        &stripped,
+        &reference,
+        "manifest.json",
+        Expect::Retrained,
+        "stripped",
+    );
+    // Weights of another shape, with a manifest recomputed to match them: not this run's.
+    let forged = tmp.path().join("forged/run");
+    copy_dir(&reference, &forged);
+    std::fs::write(forged.join("hidden.npy"), npy(31, 32)).unwrap();
+    reseal(&forged, "hidden.npy");
+    let (listed, clean) = listing(forged.parent().unwrap());
+    assert!(!clean && listed.contains("31 rows"), "{listed}");
+    rerun(
+        &forged,
+        &reference,
+        "hidden.npy",
+        Expect::Retrained,
+        "forged shape",
+    );
+    // A checkpoint whose state says another step (manifest recomputed): refused, no row twice.
+    let moved = tmp.path().join("moved-step/run");
+    copy_dir(&saved, &moved);
+    let state_path = moved.join("checkpoint/state.json");
+    let state = std::fs::read_to_string(&state_path).unwrap();
+    std::fs::write(&state_path, state.replace("\"step\":30", "\"step\":20")).unwrap();
+    reseal(&moved.join("checkpoint"), "state.json");
+    let err = refused(&setting(&moved));
+    assert!(
+        err.contains("metrics.csv") && err.contains("past the checkpoint"),
+        "{err}"
+    );
+    // A user's file inside a checkpoint folder: the checkpoint still resumes, and the file stays.
+    let noted = tmp.path().join("noted/run");
+    copy_dir(&saved, &noted);
+    std::fs::write(noted.join("checkpoint/notes.txt"), "mine").unwrap();
+    ok(&setting(&noted));
+    assert_same_files(&reference, &noted, &RESULTS, "a note in checkpoint/");
+    assert_eq!(
+        std::fs::read_to_string(noted.join("checkpoint/notes.txt")).unwrap(),
+        "mine"
+    );
+    // `runs` on a run directory itself lists it.
+    let (listed, _) = listing(&reference);
+    assert!(
+        listed.contains("1 runs in") && listed.contains("finished, 40 steps"),
+        "{listed}"
+    );
+    // A coordinate the particles do not have: refused before anything trains.
+    let study = tmp.path().join("tails-study");
+    let err = refused(&words(&[
+        "tails",
+        "--preset",
+        "synthetic",
+        "--widths",
+        "20",
+        "--gammas",
+        "1",
+        "--horizon",
+        "2",
+        "--coordinate",
+        "1000",
+        "--out",
+        study.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("--coordinate") && err.contains("p = 32"),
+        "{err}"
+    );
+    assert!(!study.join("runs").exists());
+    // A synthetic task larger than memory: refused, not aborted.
+    let big = tmp.path().join("big.toml");
+    std::fs::write(&big, "[synthetic]\ntrain = 1000000000000\n").unwrap();
+    let err = refused(&words(&[
+        "synthetic",
+        "--steps",
+        "1",
+        "--config",
+        big.to_str().unwrap(),
+        "--out",
+        tmp.path().join("big").to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("[synthetic]") && err.contains("available"),
+        "{err}"
+    );
+}
+
+/// Recomputes the manifest of `folder` after `file` was replaced (what a forger would do): the
+/// file's entry and the manifest's own digest, written by the program's own writer.
+fn reseal(folder: &Path, file: &str) {
+    use meanfield_train::manifest::Manifest;
+    let mut m = Manifest::read(folder).unwrap().unwrap();
+    let bytes = std::fs::read(folder.join(file)).unwrap();
+    m.files
+        .insert(file.to_string(), meanfield_io::digest::of_bytes(&bytes));
+    m.write(folder).unwrap();
+}
+
+/// An IDX file of unsigned bytes with dimensions `dims` (MNIST's format), filled with `fill`.
+fn idx(dims: &[u32], fill: u8) -> Vec<u8> {
+    let mut out = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        out.extend(d.to_be_bytes());
+    }
+    let n: u32 = dims.iter().product();
+    out.extend(std::iter::repeat_n(fill, n as usize));
+    out
+}
+
+/// The data folder's files: a fetch never replaces a dataset file it cannot tell is its own
+/// (another SHA-256 than the published one), and training and test images of different sizes
+/// are named, not a crash.
+#[test]
+fn data_files_of_the_users_are_not_replaced_and_mismatches_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mnist = data.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    std::fs::write(mnist.join("train-labels-idx1-ubyte.gz"), b"my own labels").unwrap();
+    let err = refused(&words(&[
+        "fetch",
+        "mnist",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("train-labels-idx1-ubyte.gz") && err.contains("published SHA-256"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(mnist.join("train-labels-idx1-ubyte.gz")).unwrap(),
+        b"my own labels"
+    );
+    // Training images 28×28, test images 28×29.
+    let odd = tmp.path().join("odd");
+    let dir = odd.join("mnist");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", idx(&[200, 28, 28], 3)),
+        ("train-labels-idx1-ubyte", idx(&[200], 1)),
+        ("t10k-images-idx3-ubyte", idx(&[50, 28, 29], 3)),
+        ("t10k-labels-idx1-ubyte", idx(&[50], 1)),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let err = refused(&words(&[
+        "mnist",
+        "--no-fetch",
+        "--data-dir",
+        odd.to_str().unwrap(),
+        "--steps",
+        "1",
+        "--width",
+        "10",
+        "--out",
+        tmp.path().join("run").to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("812 features") || err.contains("test examples"),
         "{err}"
     );
 }

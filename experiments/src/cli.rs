@@ -12,8 +12,8 @@ use meanfield_train::data::Sampling;
 use meanfield_train::model::{Activation, Init, Readout};
 use meanfield_train::{Backend, Dynamics, Engine, ExampleSet, TrainConfig};
 use serde::Serialize;
-use strum::VariantArray;
 use std::path::PathBuf;
+use strum::VariantArray;
 
 /// A value parser for an enum with a fixed list of values (its `ALL`), so `--help` lists them
 /// and a wrong value is refused with the list: the values are declared once, next to the enum,

@@ -28,6 +28,10 @@ fn flags() -> &'static HashMap<String, String> {
 /// `message` with each `key` that is a flag of this program written as `--flag`; any other
 /// backticked text is left as it is.
 pub fn spell(message: &str) -> String {
+    // A TOML error quotes the file's own keys: they stay as written there.
+    if let Some(at) = message.find("TOML parse error") {
+        return format!("{}{}", spell(&message[..at]), &message[at..]);
+    }
     let flags = flags();
     let mut out = String::with_capacity(message.len());
     let mut rest = message;

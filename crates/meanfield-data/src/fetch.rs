@@ -127,8 +127,27 @@ fn fetch_idx(
     mirrors: &[&str],
     offline: Offline,
 ) -> Result<(), DataError> {
+    // A file of that name that is not the published one may be yours (an edit, another
+    // version): it is never replaced, only named.
+    let foreign: Vec<&str> = (0..4)
+        .filter(|&i| {
+            let p = dir.join(IDX_FILES[i]);
+            p.exists() && verify(&p, sha[i], kind).is_err()
+        })
+        .map(|i| IDX_FILES[i])
+        .collect();
+    if !foreign.is_empty() {
+        return Err(DataError::Fetch {
+            dataset: kind.name(),
+            reason: format!(
+                "{} in {} do not have the published SHA-256 (changed, cut short, or another version), and the program does not replace files it cannot tell are its own: move them away or delete them, then fetch again",
+                foreign.join(", "),
+                dir.display()
+            ),
+        });
+    }
     let todo: Vec<usize> = (0..4)
-        .filter(|&i| verify(&dir.join(IDX_FILES[i]), sha[i], kind).is_err())
+        .filter(|&i| !dir.join(IDX_FILES[i]).exists())
         .collect();
     if todo.is_empty() {
         log.line(&format!(

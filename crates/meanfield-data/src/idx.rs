@@ -176,6 +176,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<IdxArray, DataError> {
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
+    if dims.contains(&0) {
+        return Err(corrupt(
+            path,
+            format!("dimensions {dims:?} hold no data (a dimension is 0)"),
+        ));
+    }
     let expected = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))

@@ -77,7 +77,13 @@ pub enum Found {
 pub fn inspect(dir: &Path) -> std::io::Result<Found> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
+        // A link to nothing is not a folder the program can make.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.is_symlink() => {
+            return Ok(Found::NotAFolder);
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Absent),
+        // A path through a file (`afile/sub`).
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(Found::NotAFolder),
         Err(e) => return Err(e),
     };
     if !meta.is_dir() {
@@ -149,18 +155,19 @@ pub fn some_of(names: &[String]) -> String {
 }
 
 /// Folders of the operating system that the program never writes into, whatever they hold:
-/// `/`, the system's own top-level folders and everything under the ones that hold only
-/// system files, and the home folder itself (a run or study goes into a folder of its own
-/// inside it). Returns the location `dir` is, or is under.
+/// `/` and a new folder directly in it, everything under the folders that hold the system's
+/// own files (`/usr`, `/var` but its scratch `/var/tmp`, `/etc`, `/proc`, …), the folders
+/// that hold users' mount points and homes themselves (`/mnt`, `/home`, …; a folder inside
+/// them may be the user's), and the home folder itself (a run or study goes into a folder of
+/// its own inside it). Returns the location `dir` is, or is under.
 pub fn system_location(dir: &Path) -> Option<PathBuf> {
     /// Refused themselves and everything below them.
-    const TREES: [&str; 10] = [
-        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys",
+    const TREES: [&str; 13] = [
+        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run",
+        "/sbin", "/sys", "/usr",
     ];
-    /// Refused themselves (their subfolders may be the user's: /usr/local/…, /var/tmp/…).
-    const ONLY: [&str; 9] = [
-        "/", "/usr", "/var", "/opt", "/srv", "/run", "/mnt", "/media", "/home",
-    ];
+    /// Refused themselves (their subfolders may be the user's).
+    const ONLY: [&str; 7] = ["/", "/opt", "/srv", "/mnt", "/media", "/home", "/tmp"];
     let absolute = std::path::absolute(dir).ok()?;
     // `..` and links resolved as far as the path exists.
     let resolved = resolve_existing(&absolute);
@@ -172,8 +179,15 @@ pub fn system_location(dir: &Path) -> Option<PathBuf> {
         {
             return Some(t.to_path_buf());
         }
+        if candidate.starts_with("/var") && !candidate.starts_with("/var/tmp") {
+            return Some(PathBuf::from("/var"));
+        }
         if ONLY.iter().any(|o| candidate == Path::new(o)) {
             return Some(candidate.clone());
+        }
+        // A new folder at the root of the file system.
+        if candidate.parent() == Some(Path::new("/")) && !candidate.exists() {
+            return Some(PathBuf::from("/"));
         }
         if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
             && *candidate == resolve_existing(Path::new(&home))
@@ -256,12 +270,17 @@ mod tests {
             "/proc/self",
             "/etc/../etc/x",
             "/dev/shm/x",
+            "/usr/local/share/runs",
+            "/var/mail/x",
+            "/run/x",
+            "/tmp",
+            "/a-new-top-level-folder",
         ] {
             assert!(system_location(Path::new(refused)).is_some(), "{refused}");
         }
         let tmp = tempfile::tempdir().unwrap();
         assert_eq!(system_location(tmp.path()), None);
         assert_eq!(system_location(&tmp.path().join("new/run")), None);
-        assert_eq!(system_location(Path::new("/usr/local/share/runs")), None);
+        assert_eq!(system_location(Path::new("/var/tmp/runs")), None);
     }
 }

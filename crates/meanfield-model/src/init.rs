@@ -89,12 +89,16 @@ impl FromStr for Init {
                 spec: s.to_string(),
                 reason: format!("{arg:?} is not a number"),
             })?;
-            if v.is_finite() {
+            // The weights are float32: a parameter beyond its range would start at infinity.
+            if v.is_finite() && v.abs() <= f32::MAX as f64 {
                 Ok(v)
             } else {
                 Err(ModelError::BadInitParameter {
                     spec: s.to_string(),
-                    reason: "the parameter must be finite".into(),
+                    reason: format!(
+                        "the parameter must be a finite float32 (|x| ≤ {:e})",
+                        f32::MAX
+                    ),
                 })
             }
         };

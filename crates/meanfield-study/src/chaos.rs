@@ -133,6 +133,16 @@ impl ChaosStudy {
                 "`widths` and `seeds` must each list at least one value".into(),
             ));
         }
+        let distinct: std::collections::BTreeSet<usize> = self.widths.iter().copied().collect();
+        if distinct.len() < 2 && self.reference.is_none() {
+            return Err(StudyError::Invalid(format!(
+                "`widths` {:?}: the chaos study fits a rate in N and measures each width against the widest (the reference): give at least two widths, or a `reference` run",
+                self.widths
+            )));
+        }
+        if let Some(p) = crate::particles::known_input_dim(&self.base) {
+            crate::particles::check_coordinate(self.coordinate, p)?;
+        }
         let start = Instant::now();
         crate::folders::claim_results(&self.out)?;
         let mut widths = self.widths.clone();
@@ -170,8 +180,8 @@ impl ChaosStudy {
 
         let measure = |a: &Particles, b: &Particles| -> Result<DistanceRow, StudyError> {
             let law = law_distance(
-                &a.hidden_coordinate(self.coordinate),
-                &b.hidden_coordinate(self.coordinate),
+                &a.hidden_coordinate(self.coordinate)?,
+                &b.hidden_coordinate(self.coordinate)?,
             )?;
             let (ca, da) = a.cloud()?;
             let (cb, db) = b.cloud()?;

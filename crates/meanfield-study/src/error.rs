@@ -35,7 +35,9 @@ pub enum StudyError {
         total: usize,
         details: String,
     },
-    #[error("{failed} of {total} runs failed:\n{details}")]
+    #[error(
+        "none of the figure's {total} panels could be drawn ({failed} failures, listed in its report):\n{details}"
+    )]
     RunsFailed {
         failed: usize,
         total: usize,

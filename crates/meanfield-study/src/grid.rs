@@ -168,8 +168,20 @@ impl Runs {
             .filter(|c| seen.insert(run_dir::run_dir(c)))
             .cloned()
             .collect();
+        // Every setting checked once, before anything: a bad value is one message, not one per
+        // run.
+        for c in &unique {
+            c.validate()?;
+        }
         let outcomes = match mode {
-            GridMode::Train => run_grid(&unique, jobs, stop, log),
+            GridMode::Train => {
+                // Every run's folders checked before any run starts: a runs directory of the
+                // user's is refused once, not run by run, and nothing is trained or drawn.
+                for c in &unique {
+                    run_dir::check_ownership(c)?;
+                }
+                run_grid(&unique, jobs, stop, log)
+            }
             GridMode::Plan { dir, assemble, job } => {
                 let jobs = write_plan(dir, &unique, assemble, job)?;
                 return Ok(Measured::Planned(Plan {

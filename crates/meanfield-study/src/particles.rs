@@ -18,6 +18,31 @@ pub struct Particles {
     pub trainable_readout: bool,
 }
 
+/// `coordinate` j is one of the p = `input_dim` coordinates of a hidden particle, else an
+/// error saying which are.
+pub fn check_coordinate(j: usize, input_dim: usize) -> Result<(), StudyError> {
+    if j < input_dim {
+        Ok(())
+    } else {
+        Err(StudyError::Invalid(format!(
+            "`coordinate` {j} is not a coordinate of the hidden particles, which have p = {input_dim} (0 to {})",
+            input_dim.saturating_sub(1)
+        )))
+    }
+}
+
+/// The input dimension p of `base`'s dataset when it is known before any data is read (MNIST,
+/// Fashion-MNIST, CIFAR-10, the synthetic task; not your own arrays).
+pub fn known_input_dim(base: &meanfield_train::TrainConfig) -> Option<usize> {
+    use meanfield_data::DatasetKind;
+    match base.dataset {
+        DatasetKind::Mnist | DatasetKind::FashionMnist => Some(784),
+        DatasetKind::Cifar10 => Some(3072),
+        DatasetKind::Synthetic => Some(base.synthetic.dim),
+        DatasetKind::Arrays => None,
+    }
+}
+
 impl Particles {
     /// Reads `hidden.npy` and `readout.npy` of a finished run, after checking its files are
     /// as written ([`meanfield_train::run_dir::verify`]): the widths from its `config.toml`, p
@@ -47,12 +72,14 @@ impl Particles {
     }
 
     /// Column `j` of the hidden weights: coordinate j of every particle (j = 0 is the paper's
-    /// "coordinate (1, 1)").
-    pub fn hidden_coordinate(&self, j: usize) -> Vec<f64> {
-        self.hidden
+    /// "coordinate (1, 1)"); an error naming `coordinate` when the particles have no such one.
+    pub fn hidden_coordinate(&self, j: usize) -> Result<Vec<f64>, StudyError> {
+        check_coordinate(j, self.input_dim)?;
+        Ok(self
+            .hidden
             .chunks_exact(self.input_dim)
             .map(|row| row[j] as f64)
-            .collect()
+            .collect())
     }
 
     /// The particle cloud: rows of W1 in R^p, or (W1 row, W2 row) in R^(p+C) when the readout

@@ -42,6 +42,11 @@ fn absolute(path: &Path) -> Result<PathBuf, StudyError> {
     })
 }
 
+/// `path` in single quotes for a shell (a quote inside written as '\'').
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
 /// Where a [`GridMode::Plan`] job command takes its run's config file (quoted for a shell).
 pub const CONFIG_SLOT: &str = "{config}";
 
@@ -80,11 +85,10 @@ pub fn write_plan(
         };
         let path = dir.join("configs").join(format!("{:04}.toml", i + 1));
         crate::write_file(&path, job.to_toml().as_bytes())?;
-        let config_word = format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
         jobs.push_str(&format!(
-            "cd '{}' && {}\n",
-            cwd.display(),
-            job_command.replace(CONFIG_SLOT, &config_word)
+            "cd {} && {}\n",
+            quoted(&cwd),
+            job_command.replace(CONFIG_SLOT, &quoted(&path))
         ));
     }
     let n = configs.len();

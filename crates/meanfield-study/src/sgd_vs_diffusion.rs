@@ -148,6 +148,9 @@ impl SgdVsDiffusion {
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
     ) -> Result<Measured<GapResult>, StudyError> {
+        if let Some(p) = crate::particles::known_input_dim(&self.base) {
+            crate::particles::check_coordinate(self.coordinate, p)?;
+        }
         let start = Instant::now();
         let configs = self.configs()?;
         crate::folders::claim_results(&self.out)?;
@@ -228,7 +231,7 @@ impl SgdVsDiffusion {
         let (mut w2_gap, mut sliced_gap) = (Vec::new(), Vec::new());
         for (a, b) in sgd.iter().zip(diffusion) {
             if let (Some((a, _)), Some((b, _))) = (a, b) {
-                w2_gap.push(w2_1d(&coord(a), &coord(b))?);
+                w2_gap.push(w2_1d(&coord(a)?, &coord(b)?)?);
                 sliced_gap.push(sliced(a, b)?);
             }
         }
@@ -237,7 +240,7 @@ impl SgdVsDiffusion {
                 let (mut w, mut s) = (Vec::new(), Vec::new());
                 for pair in runs.windows(2) {
                     if let (Some((a, _)), Some((b, _))) = (&pair[0], &pair[1]) {
-                        w.push(w2_1d(&coord(a), &coord(b))?);
+                        w.push(w2_1d(&coord(a)?, &coord(b)?)?);
                         s.push(sliced(a, b)?);
                     }
                 }
@@ -245,18 +248,22 @@ impl SgdVsDiffusion {
             };
         let (w_sgd, s_sgd) = between(sgd)?;
         let (w_diff, s_diff) = between(diffusion)?;
-        let stats = |runs: &[Option<(Particles, u64)>]| {
-            let coords: Vec<Vec<f64>> = runs.iter().flatten().map(|(p, _)| coord(p)).collect();
+        let stats = |runs: &[Option<(Particles, u64)>]| -> Result<_, StudyError> {
+            let coords: Vec<Vec<f64>> = runs
+                .iter()
+                .flatten()
+                .map(|(p, _)| coord(p))
+                .collect::<Result<_, _>>()?;
             let means: Vec<f64> = coords.iter().filter_map(|c| mean(c)).collect();
             let within: Vec<f64> = coords.iter().filter_map(|c| sd(c, 1)).collect();
-            (sd(&means, 1), mean(&within).unwrap_or(f64::NAN))
+            Ok((sd(&means, 1), mean(&within).unwrap_or(f64::NAN)))
         };
-        let (spread_sgd, within_sgd) = stats(sgd);
-        let (spread_diff, within_diff) = stats(diffusion);
+        let (spread_sgd, within_sgd) = stats(sgd)?;
+        let (spread_diff, within_diff) = stats(diffusion)?;
         let tail = |runs: &[Option<(Particles, u64)>]| {
             runs[0]
                 .as_ref()
-                .and_then(|(p, _)| tail_index(&coord(p), None).ok())
+                .and_then(|(p, _)| tail_index(&coord(p).ok()?, None).ok())
         };
         let (t_sgd, t_diff) = (tail(sgd), tail(diffusion));
         let meaningful = [&t_sgd, &t_diff]

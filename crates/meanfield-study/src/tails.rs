@@ -124,6 +124,9 @@ impl TailStudy {
         stop: &StopHandle,
         log: &(dyn Fn(&str) + Sync),
     ) -> Result<Measured<TailResult>, StudyError> {
+        if let Some(p) = crate::particles::known_input_dim(&self.base) {
+            crate::particles::check_coordinate(self.coordinate, p)?;
+        }
         let start = Instant::now();
         let configs = self.configs()?;
         crate::folders::claim_results(&self.out)?;
@@ -141,7 +144,7 @@ impl TailStudy {
                     continue;
                 }
             };
-            let x = particles.hidden_coordinate(self.coordinate);
+            let x = particles.hidden_coordinate(self.coordinate)?;
             let tail = tail_index(&x, None)?;
             let norms: Vec<f64> = particles
                 .hidden

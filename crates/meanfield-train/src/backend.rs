@@ -8,14 +8,24 @@ use crate::TrainError;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-
 /// The default logging interval on a GPU backend ([`Backend::default_log_every`]): a step that
 /// logs reads the batch logits back, which makes the host wait for the device; between logging
 /// steps the host only queues work. Divergence is noticed at the next logging step.
 pub const GPU_LOG_EVERY: u64 = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
-    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]

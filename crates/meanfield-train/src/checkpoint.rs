@@ -39,6 +39,10 @@ pub struct CheckpointState {
     /// before it was recorded (then the checkpoint has no manifest).
     #[serde(default = "layout_before_manifests")]
     pub layout: u32,
+    /// The hash of the identity of the run that wrote it ([`crate::identity::Identity`]), so
+    /// that a checkpoint copied from another run is never continued; absent before layout 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 fn layout_before_manifests() -> u32 {
@@ -79,7 +83,7 @@ pub fn save(
 ) -> Result<(), TrainError> {
     let partial = run.join(CHECKPOINT_PARTIAL);
     on_lead(shard, || {
-        crate::run_dir::remove_checkpoint_folder(&partial);
+        clear_folder(&partial)?;
         std::fs::create_dir_all(&partial).map_err(io(&partial))
     })?;
     let mut files = Files::new();
@@ -129,13 +133,37 @@ fn commit(
     manifest.write(&partial)?;
     let current = run.join(CHECKPOINT);
     let old = run.join(CHECKPOINT_OLD);
-    crate::run_dir::remove_checkpoint_folder(&old);
+    clear_folder(&old)?;
     if current.exists() {
         std::fs::rename(&current, &old).map_err(io(&current))?;
     }
     std::fs::rename(&partial, &current).map_err(io(&partial))?;
-    crate::run_dir::remove_checkpoint_folder(&old);
-    Ok(())
+    clear_folder(&old)
+}
+
+/// Removes a checkpoint folder's own files and the folder; files of another name in it (not
+/// the program's) stay, and are named in the error.
+fn clear_folder(folder: &Path) -> Result<(), TrainError> {
+    crate::run_dir::remove_checkpoint_folder(folder);
+    if !folder.exists() {
+        return Ok(());
+    }
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .map(|e| {
+            e.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Err(TrainError::NotOurs {
+        dir: folder.to_path_buf(),
+        kind: meanfield_io::owned::Kind::Run,
+        holds: format!(
+            "{} among a checkpoint's files, which the program does not remove",
+            meanfield_io::owned::some_of(&names)
+        ),
+        setting: "out",
+    })
 }
 
 /// The newest checkpoint folder of a run that is not being written (`checkpoint/`, else
@@ -192,12 +220,30 @@ pub fn changed_since(run: &Path, dir: &Path) -> Vec<String> {
 /// Whether the checkpoint in `dir` can continue the run in `run`: its own files whole
 /// ([`TrainError::CheckpointDamaged`]), and the run directory's files as it recorded them
 /// ([`TrainError::ChangedSinceCheckpoint`]).
-pub fn check(run: &Path, dir: &Path) -> Result<(), TrainError> {
+/// `identity`, when given, is the hash of the run's identity: a checkpoint that recorded
+/// another one was written by another run.
+pub fn check(run: &Path, dir: &Path, identity: Option<&str>) -> Result<(), TrainError> {
     let own = damage(dir);
     if !own.is_empty() {
         return Err(TrainError::CheckpointDamaged {
             dir: dir.to_path_buf(),
             problems: own.join("; "),
+        });
+    }
+    if let (
+        Some(expected),
+        Ok(CheckpointState {
+            identity: Some(theirs),
+            ..
+        }),
+    ) = (identity, read_state(dir))
+        && theirs != expected
+    {
+        return Err(TrainError::CheckpointDamaged {
+            dir: dir.to_path_buf(),
+            problems: format!(
+                "it was written by another run (identity {theirs}, this run's is {expected})"
+            ),
         });
     }
     let changed = changed_since(run, dir);
@@ -214,13 +260,21 @@ pub fn check(run: &Path, dir: &Path) -> Result<(), TrainError> {
 /// The checkpoint to resume from: the newest one that passes [`check`] (`say` is told when an
 /// older one is used because the newest cannot be); `Ok(None)` when the run has none; the
 /// newest one's error when none can be used.
-pub fn find(run: &Path, say: &dyn Fn(&str)) -> Result<Option<PathBuf>, TrainError> {
+pub fn find(
+    run: &Path,
+    identity: Option<&str>,
+    say: &dyn Fn(&str),
+) -> Result<Option<PathBuf>, TrainError> {
     let mut first_error = None;
     for dir in [run.join(CHECKPOINT), run.join(CHECKPOINT_OLD)] {
         if !dir.is_dir() {
             continue;
         }
-        match check(run, &dir) {
+        if !holds_ours(&dir) {
+            // A folder of that name with none of a checkpoint's files is no checkpoint.
+            continue;
+        }
+        match check(run, &dir, identity) {
             Ok(()) => {
                 if let Some(e) = &first_error {
                     say(&format!(
@@ -236,6 +290,20 @@ pub fn find(run: &Path, say: &dyn Fn(&str)) -> Result<Option<PathBuf>, TrainErro
         }
     }
     first_error.map_or(Ok(None), Err)
+}
+
+/// Whether `dir` holds any file a checkpoint is made of.
+fn holds_ours(dir: &Path) -> bool {
+    [
+        STATE,
+        MANIFEST,
+        weights::HIDDEN,
+        weights::READOUT,
+        weights::HIDDEN_AVG,
+        weights::READOUT_AVG,
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists())
 }
 
 /// The step of the checkpoint in `dir`, if its state can be read.

@@ -9,7 +9,6 @@
 use crate::diffusion::{Dynamics, ExampleSet};
 use crate::setting::{Flag, Role, Setting, Value, at_least_one, finite_non_negative};
 use crate::{Backend, TrainError};
-use strum::VariantNames;
 use meanfield_data::arrays::ArraysConfig;
 use meanfield_data::synthetic::SyntheticConfig;
 use meanfield_data::{DatasetKind, Sampling};
@@ -17,10 +16,22 @@ use meanfield_model::{Activation, Init, MeanFieldNetConfig, Readout};
 use meanfield_optim::ScheduleConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use strum::VariantNames;
 
 /// How gradients are computed. Both apply the same [`meanfield_optim::ScaledSgd`] update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
-    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -591,6 +602,12 @@ impl TrainConfig {
             ));
         }
         let steps = self.steps.unwrap_or(schedule.horizon_steps());
+        if self.snapshots.is_some() && steps == 0 {
+            return Err(bad(
+                "`snapshots`",
+                "a run of 0 steps takes no snapshot: leave `snapshots` out, or run at least one step".into(),
+            ));
+        }
         if let Some(k) = self.snapshots
             && k > steps
         {

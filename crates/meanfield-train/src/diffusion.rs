@@ -42,8 +42,19 @@ use std::ops::Range;
 use std::{fmt, str::FromStr};
 
 /// Which dynamics a run steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize,
-    strum::Display, strum::EnumString, strum::VariantNames, strum::VariantArray,
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]

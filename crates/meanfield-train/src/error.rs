@@ -61,7 +61,15 @@ pub enum TrainError {
         setting: &'static str,
     },
     #[error(
-        "`{setting}` {path} is a file, not a folder: give a new or empty folder (a run writes several files into it)"
+        "`{setting}` {dir} is inside {parent}, a run directory or job list that the program writes and clears as a whole: give a folder outside it"
+    )]
+    Inside {
+        dir: PathBuf,
+        parent: PathBuf,
+        setting: &'static str,
+    },
+    #[error(
+        "`{setting}` {path} is not a folder (a file, a path through a file, or a link to nothing): give a new or empty folder (a run writes several files into it)"
     )]
     NotAFolder {
         path: PathBuf,

@@ -25,6 +25,16 @@ pub fn check(
             setting,
         });
     }
+    // Never inside a run directory or a job list (a study's or runs folder holds runs).
+    if let Some(parent) = dir.ancestors().skip(1).find(|a| {
+        crate::run_dir::is_run_dir(a) || owned::read_marker(a).is_some_and(|m| m.kind == Kind::Plan)
+    }) {
+        return Err(TrainError::Inside {
+            dir: dir.to_path_buf(),
+            parent: parent.to_path_buf(),
+            setting,
+        });
+    }
     let found = owned::inspect(dir).map_err(|source| TrainError::Read {
         path: dir.to_path_buf(),
         source,
@@ -35,6 +45,18 @@ pub fn check(
             path: dir.to_path_buf(),
             setting,
         }),
+        Found::Marked(m) if m.kind == kind && m.layout > owned::LAYOUT => {
+            Err(TrainError::NotOurs {
+                dir: dir.to_path_buf(),
+                kind,
+                holds: format!(
+                    "the marker of layout {}, newer than this program's {}: use the program that made it",
+                    m.layout,
+                    owned::LAYOUT
+                ),
+                setting,
+            })
+        }
         Found::Marked(m) if m.kind == kind => Ok(()),
         Found::Marked(m) => Err(TrainError::NotOurs {
             dir: dir.to_path_buf(),

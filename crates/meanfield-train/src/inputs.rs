@@ -83,8 +83,12 @@ fn sha256_cached(path: &Path) -> Result<String, TrainError> {
     }
     let sum = meanfield_data::fetch::sha256_file(path)?;
     cache.insert(name, (key, sum.clone()));
-    if let Ok(text) = serde_json::to_string_pretty(&cache) {
-        // A read-only data folder goes uncached.
+    // A read-only data folder goes uncached, and so does one of the system's (data the system
+    // ships is read, never written next to).
+    let system = cache_path
+        .parent()
+        .is_some_and(|folder| meanfield_io::owned::system_location(folder).is_some());
+    if !system && let Ok(text) = serde_json::to_string_pretty(&cache) {
         let _ = meanfield_io::write_atomic(&cache_path, text.as_bytes());
     }
     Ok(sum)

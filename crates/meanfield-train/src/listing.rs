@@ -31,6 +31,10 @@ pub struct Listing {
 /// Inspects every run directory directly under `parent` (marked ones, and those of earlier
 /// layouts), sorted by name.
 pub fn list(parent: &Path) -> Result<Vec<Listing>, TrainError> {
+    // A run directory given itself: that run.
+    if run_dir::is_run_dir(parent) {
+        return Ok(vec![inspect(parent)]);
+    }
     let entries = std::fs::read_dir(parent).map_err(|source| TrainError::Read {
         path: parent.to_path_buf(),
         source,
@@ -93,8 +97,11 @@ pub fn inspect(dir: &Path) -> Listing {
         Some(Status::Finished(s)) => {
             // Every file, as reuse checks them (all of them, not only the first).
             match run_dir::damage(dir) {
-                Some(found) => problems.extend(found),
-                None => {
+                Some(found) if !found.is_empty() => problems.extend(found),
+                // Every file as written: what else reuse checks (a file the setting writes
+                // missing from the manifest, weights of another shape; before manifests, the
+                // files' lengths).
+                _ => {
                     if let Err(p) = run_dir::check_whole(dir, config.as_ref().ok(), s.steps) {
                         problems.push(p);
                     }
@@ -110,7 +117,9 @@ pub fn inspect(dir: &Path) -> Listing {
             }
             // The checkpoint a resume would take, checked as a resume checks it.
             let fallback = std::cell::RefCell::new(Vec::new());
-            match checkpoint::find(dir, &|line| fallback.borrow_mut().push(line.to_string())) {
+            let identity = config.as_ref().ok().map(|c| Identity::of(c).hash_hex());
+            let say = |line: &str| fallback.borrow_mut().push(line.to_string());
+            match checkpoint::find(dir, identity.as_deref(), &say) {
                 Ok(Some(c)) => {
                     problems.extend(fallback.into_inner());
                     let status = checkpoint::step(&c)

@@ -69,6 +69,29 @@ impl MetricsWriter {
         if let Some(prefix) = recorded {
             let name = crate::layout::METRICS;
             crate::manifest::check_prefix(path, name, prefix).map_err(damaged)?;
+            // The recorded rows must end at the checkpoint's step (a checkpoint whose state
+            // was changed to another step would repeat or skip rows).
+            let mut text = Vec::new();
+            {
+                use std::io::Read;
+                std::fs::File::open(path)
+                    .and_then(|f| f.take(prefix.size).read_to_end(&mut text))
+                    .map_err(|source| TrainError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+            }
+            let rows: Vec<MetricsRow> = csv::Reader::from_reader(&text[..])
+                .deserialize()
+                .collect::<Result<_, _>>()
+                .map_err(|e| damaged(format!("its rows up to the checkpoint do not read: {e}")))?;
+            continuous(&rows, keep_until, log_every).map_err(damaged)?;
+            if let Some(last) = rows.last().filter(|l| l.step > keep_until) {
+                return Err(damaged(format!(
+                    "its rows recorded at the checkpoint go to step {}, past the checkpoint's step {keep_until}",
+                    last.step
+                )));
+            }
             let file = std::fs::OpenOptions::new()
                 .append(true)
                 .open(path)
@@ -88,22 +111,7 @@ impl MetricsWriter {
             .into_iter()
             .filter(|r| r.step <= keep_until)
             .collect();
-        match (rows.first(), rows.last()) {
-            (Some(first), _) if first.step != 0 => {
-                return Err(damaged(format!(
-                    "its first row is step {}, not 0",
-                    first.step
-                )));
-            }
-            (Some(_), Some(last)) if last.step + log_every.max(1) <= keep_until => {
-                return Err(damaged(format!(
-                    "its last row is step {}, the checkpoint is at step {keep_until} (rows are logged every {log_every}): it was cut short",
-                    last.step
-                )));
-            }
-            (None, _) => return Err(damaged("it has no rows".into())),
-            _ => {}
-        }
+        continuous(&rows, keep_until, log_every).map_err(damaged)?;
         let tmp = path.with_file_name(crate::layout::partial(crate::layout::METRICS));
         {
             let mut w = Self::create(&tmp)?;
@@ -137,6 +145,22 @@ impl MetricsWriter {
         };
         self.writer.serialize(row).map_err(|e| err(e.into()))?;
         self.writer.flush().map_err(err)
+    }
+}
+
+/// Whether `rows` (those up to a checkpoint at step `keep_until`) can be continued: they start
+/// at step 0 and end less than `log_every` steps before the checkpoint; else why not.
+fn continuous(rows: &[MetricsRow], keep_until: u64, log_every: u64) -> Result<(), String> {
+    match (rows.first(), rows.last()) {
+        (Some(first), _) if first.step != 0 => {
+            Err(format!("its first row is step {}, not 0", first.step))
+        }
+        (Some(_), Some(last)) if last.step + log_every.max(1) <= keep_until => Err(format!(
+            "its last row is step {}, the checkpoint is at step {keep_until} (rows are logged every {log_every}): it was cut short",
+            last.step
+        )),
+        (None, _) => Err("it has no rows".into()),
+        _ => Ok(()),
     }
 }
 

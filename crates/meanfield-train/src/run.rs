@@ -148,7 +148,8 @@ impl Run {
         quiet: bool,
     ) -> Result<Self, TrainError> {
         let lock = take(config, quiet)?;
-        checkpoint::check(&run_dir::run_dir(config), checkpoint)?;
+        let identity = crate::identity::Identity::of(config).hash_hex();
+        checkpoint::check(&run_dir::run_dir(config), checkpoint, Some(&identity))?;
         let options = StartOptions {
             quiet,
             lock: Some(lock),
@@ -471,6 +472,7 @@ impl Run {
             backend: c.backend.to_string(),
             engine: c.engine.to_string(),
             dynamics: c.dynamics.to_string(),
+            layout: meanfield_io::owned::LAYOUT,
         };
         // summary.json, then the manifest of every file (last), then the checkpoints go.
         on_lead(shard, || {
@@ -640,6 +642,7 @@ impl Run {
             train_seconds: self.clock.train_seconds(),
             eval_seconds: self.clock.eval_seconds(),
             layout: meanfield_io::owned::LAYOUT,
+            identity: Some(crate::identity::Identity::of(&self.config).hash_hex()),
         };
         // The run directory's files as of this step: the snapshots so far (the checkpoint adds
         // metrics.csv's rows).

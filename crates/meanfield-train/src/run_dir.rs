@@ -60,12 +60,6 @@ pub fn auto_name(config: &TrainConfig) -> String {
 pub fn legacy(dir: &Path) -> Option<u32> {
     let config = std::fs::read_to_string(dir.join(CONFIG)).ok()?;
     let table: toml::Table = config.parse().ok()?;
-    if let Ok(text) = std::fs::read_to_string(dir.join(layout::IDENTITY))
-        && let Ok(id) = serde_json::from_str::<Identity>(&text)
-        && (1..=2).contains(&id.version)
-    {
-        return Some(2);
-    }
     const CORE: [&str; 8] = [
         "dataset", "width", "alpha", "beta", "gamma", "batch", "horizon", "seed",
     ];
@@ -75,13 +69,24 @@ pub fn legacy(dir: &Path) -> Option<u32> {
     // Read as a setting of this program, without today's range checks (an earlier version's
     // run may hold a setting that is refused now; it is still that version's run).
     toml::from_str::<TrainConfig>(&config).ok()?;
+    // A run of this program also left a result of its own: a summary, a checkpoint's state,
+    // or a log with this program's columns (copies of a setting alone do not make a run).
     let ours = Status::read(dir).is_some()
         || layout::CHECKPOINT_DIRS[..2]
             .iter()
             .any(|c| crate::checkpoint::step(&dir.join(c)).is_some())
         || std::fs::read_to_string(dir.join(layout::METRICS))
             .is_ok_and(|t| t.starts_with(crate::metrics::HEADER));
-    ours.then_some(1)
+    if !ours {
+        return None;
+    }
+    match std::fs::read_to_string(dir.join(layout::IDENTITY))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Identity>(&t).ok())
+    {
+        Some(id) if (1..=2).contains(&id.version) => Some(2),
+        _ => Some(1),
+    }
 }
 
 /// Whether `dir` is a run directory of this program: marked, of an earlier layout, or holding
@@ -129,7 +134,41 @@ pub fn check_ownership(config: &TrainConfig) -> Result<(), TrainError> {
     } else {
         "runs_dir"
     };
-    folders::check(&dir, Kind::Run, setting, &|d, _| is_run_dir(d))
+    folders::check(&dir, Kind::Run, setting, &|d, _| is_run_dir(d))?;
+    // The program writes and removes its files by name: none of them may be a link to
+    // somewhere else (a snapshots/ linked to a folder of yours would be cleared).
+    let links = links_among_ours(&dir);
+    if links.is_empty() {
+        Ok(())
+    } else {
+        Err(TrainError::NotOurs {
+            dir,
+            kind: Kind::Run,
+            holds: format!(
+                "links where the program writes its own files ({})",
+                links.join(", ")
+            ),
+            setting,
+        })
+    }
+}
+
+/// The names the program writes in a run directory that are links in `dir`.
+fn links_among_ours(dir: &Path) -> Vec<String> {
+    let names = layout::RESULT_FILES
+        .iter()
+        .chain(&layout::CHECKPOINT_DIRS)
+        .chain(&[
+            layout::SNAPSHOTS,
+            layout::CONFIG,
+            layout::IDENTITY,
+            layout::MARKER,
+            layout::LOCK,
+        ]);
+    names
+        .filter(|n| dir.join(n).is_symlink())
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// Makes `config`'s run directory (and, without `out`, its `runs_dir`) this program's: creates
@@ -282,15 +321,34 @@ pub fn check_whole(dir: &Path, config: Option<&TrainConfig>, steps: u64) -> Resu
                 return Ok(());
             };
             let listed = Manifest::read(dir)?.map(|m| m.files).unwrap_or_default();
-            match expected_files(config, steps)?
+            if let Some(name) = expected_files(config, steps)?
                 .into_iter()
                 .find(|name| !listed.contains_key(name))
             {
-                Some(name) => Err(format!(
+                return Err(format!(
                     "{MANIFEST} does not list {name}, which the run writes"
-                )),
-                None => Ok(()),
+                ));
             }
+            // Whole files of the wrong shape are not this run's weights either.
+            for name in [
+                layout::HIDDEN,
+                layout::READOUT,
+                layout::HIDDEN_AVG,
+                layout::READOUT_AVG,
+            ] {
+                if !listed.contains_key(name) {
+                    continue;
+                }
+                let [rows, _] =
+                    crate::weights::shape(&dir.join(name)).map_err(|e| e.to_string())?;
+                if rows != config.net_width() {
+                    return Err(format!(
+                        "{name} has {rows} rows where the run has {} particles",
+                        config.net_width()
+                    ));
+                }
+            }
+            Ok(())
         }
         None => {
             [layout::HIDDEN, layout::READOUT]
@@ -333,12 +391,15 @@ pub fn damage(dir: &Path) -> Option<Vec<String>> {
     match Manifest::read(dir) {
         Ok(Some(m)) => Some(Manifest::damage(dir, &m.files)),
         Err(problem) => Some(vec![problem]),
-        Ok(None) => match owned::read_marker(dir) {
-            Some(m) if m.layout >= owned::LAYOUT => Some(vec![format!(
-                "{MANIFEST} is missing (a finished run of this layout always has one)"
-            )]),
-            _ => None,
-        },
+        Ok(None) => {
+            let marked = owned::read_marker(dir).is_some_and(|m| m.layout >= owned::LAYOUT);
+            let summarised = summary(dir).is_some_and(|s| s.layout >= owned::LAYOUT);
+            (marked || summarised).then(|| {
+                vec![format!(
+                    "{MANIFEST} is missing (a finished run of this layout always has one)"
+                )]
+            })
+        }
     }
 }
 
@@ -373,6 +434,10 @@ pub fn clear(dir: &Path) -> Vec<String> {
 /// Removes the files of `folder` that `ours` accepts (and the atomic writer's temporary files),
 /// then the folder if it is then empty. Returns what was removed, as `folder-name/file`.
 pub fn remove_ours(folder: &Path, ours: impl Fn(&str) -> bool) -> Vec<String> {
+    // Never through a link: what it points to is not the program's.
+    if folder.is_symlink() {
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
     };

@@ -182,7 +182,9 @@ mod tests {
                 assert!(!flag.help.is_empty(), "{name}");
                 if path.len() == 1 {
                     assert!(
-                        table.contains_key(path[0]) || s.key == "dynamics" || s.key.ends_with("_set"),
+                        table.contains_key(path[0])
+                            || s.key == "dynamics"
+                            || s.key.ends_with("_set"),
                         "{name}"
                     );
                 }

@@ -59,10 +59,19 @@ pub struct Summary {
     /// `sgd` or `diffusion` (absent in summaries written before the diffusion: SGD).
     #[serde(default = "sgd")]
     pub dynamics: String,
+    /// The run directory's layout ([`meanfield_io::owned::LAYOUT`]; 2 for a summary written
+    /// before it was recorded): from layout 3 a finished run always has a manifest, so one
+    /// whose manifest (and marker) went missing is not taken for an older run.
+    #[serde(default = "layout_before_manifests")]
+    pub layout: u32,
 }
 
 fn sgd() -> String {
     "sgd".into()
+}
+
+fn layout_before_manifests() -> u32 {
+    2
 }
 
 /// A divergence: the step whose loss was not finite.

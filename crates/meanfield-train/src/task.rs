@@ -17,7 +17,27 @@ impl Task {
     /// and Fashion-MNIST before training unless `--no-fetch`).
     pub fn load(config: &TrainConfig) -> Result<Self, TrainError> {
         let (train, test) = match config.dataset {
-            DatasetKind::Synthetic => config.synthetic.generate()?,
+            DatasetKind::Synthetic => {
+                let s = &config.synthetic;
+                let values = (s.train as u128 + s.test as u128) * s.dim as u128;
+                let bytes = values * 4;
+                let available = crate::memory::available().map_or(u128::MAX, |b| b as u128);
+                let gb = |b: u128| format!("{:.1} GB", b as f64 / 1e9);
+                if bytes > available {
+                    return Err(TrainError::Config {
+                        source_name: "`synthetic`".into(),
+                        message: format!(
+                            "{} + {} examples of {} features take {} of memory, more than the {} available: lower `train`, `test` or `dim` in the [synthetic] table",
+                            s.train,
+                            s.test,
+                            s.dim,
+                            gb(bytes),
+                            gb(available)
+                        ),
+                    });
+                }
+                s.generate()?
+            }
             DatasetKind::Arrays => meanfield_data::arrays::load(&config.data_dir, &config.arrays)?,
             kind => kind.load(&config.data_dir)?,
         };
@@ -60,7 +80,24 @@ impl Task {
     /// A subset larger than its set is refused (config.toml would record examples the run
     /// never saw), naming the set's size.
     fn new(config: &TrainConfig, train: Dataset, test: Dataset) -> Result<Self, TrainError> {
+        if !test.is_empty() && test.dim != train.dim {
+            return Err(DataError::Invalid {
+                what: "dataset",
+                reason: format!(
+                    "the test examples of {} in {} have {} features, the training examples {}: the files do not belong together",
+                    config.dataset,
+                    config.data_dir.display(),
+                    test.dim,
+                    train.dim
+                ),
+            }
+            .into());
+        }
         let cut = |set: Dataset, subset: Option<usize>, key: &str, what: &str| match subset {
+            Some(_) if set.is_empty() => Err(TrainError::Config {
+                source_name: format!("`{key}`"),
+                message: format!("{} has no {what} set: leave `{key}` out", config.dataset),
+            }),
             Some(k) if k > set.len() => Err(TrainError::Config {
                 source_name: format!("`{key}`"),
                 message: format!(

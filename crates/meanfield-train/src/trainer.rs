@@ -222,12 +222,30 @@ fn prepare(
         config.dataset.check_present(&config.data_dir)?;
     }
     let claimed_new = run_dir::claim(config)?;
+    let locked = take_over(config, dir, options, claimed_new, say);
+    if locked.is_err() && claimed_new {
+        // Refused before anything was written: the new folder is left as it was found.
+        run_dir::abandon(dir);
+    }
+    locked
+}
+
+/// [`prepare`] under the lock: reuse (another process may have finished the run while we
+/// waited), else the checkpoint to continue from.
+fn take_over(
+    config: &TrainConfig,
+    dir: &Path,
+    options: &RunOptions,
+    claimed_new: bool,
+    say: &dyn Fn(&str),
+) -> Result<Prepared, TrainError> {
     let lock = lock::acquire(dir, options.wait, say)?;
     // A process that held the lock while we waited may have left the folder as it found it
     // (a refused run): mark it again, under the lock.
     run_dir::claim(config)?;
+    // Checked again without a word (the first check said what it found).
     if !options.force
-        && let Some(summary) = run_dir::reusable(dir, config, say)?
+        && let Some(summary) = run_dir::reusable(dir, config, &|_| {})?
     {
         return Ok(Prepared::Reused(Box::new(summary)));
     }
@@ -236,7 +254,8 @@ fn prepare(
     let checkpoint = if options.force {
         None
     } else {
-        checkpoint::find(dir, say)?
+        let identity = crate::identity::Identity::of(config).hash_hex();
+        checkpoint::find(dir, Some(&identity), say)?
     };
     if checkpoint.is_none() && options.resume {
         return Err(TrainError::NothingToResume {

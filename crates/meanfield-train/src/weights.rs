@@ -360,6 +360,30 @@ pub fn save_net(
         .collect())
 }
 
+/// The shape of the float32 C-order matrix at `path`, read from its header (checked against the
+/// file's length), without reading the data.
+pub fn shape(path: &Path) -> Result<[usize; 2], TrainError> {
+    use std::io::Read;
+    let read = |source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(read)?;
+    let len = f.metadata().map_err(read)?.len();
+    let mut head = Vec::new();
+    (&mut f)
+        .take(1 << 16)
+        .read_to_end(&mut head)
+        .map_err(read)?;
+    let bad = |reason: String| TrainError::BadWeights {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let npy =
+        npyz::NpyFile::new(&head[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    matrix_shape(&npy, &head, len).map_err(bad)
+}
+
 /// Rows `rows` of the float32 C-order matrix at `path`, which must have `expected` shape: a
 /// shard's block, read without reading the rest.
 pub fn load_rows(

@@ -128,7 +128,7 @@ pub fn run(
         };
         match Particles::load(o.dir()) {
             Ok(p) => values.push({
-                let x = p.hidden_coordinate(0);
+                let x = p.hidden_coordinate(0)?;
                 ValueRow {
                     beta: c.beta,
                     width: c.width,

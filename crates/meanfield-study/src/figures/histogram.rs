@@ -228,8 +228,8 @@ impl HistogramFigure {
         let coordinate = self.coordinate;
         let mut sample_of = |c: &TrainConfig| -> Option<(Vec<f64>, Outcome)> {
             let outcome = runs.get(c)?.clone();
-            match Particles::load(outcome.dir()) {
-                Ok(p) => Some((p.hidden_coordinate(coordinate), outcome)),
+            match Particles::load(outcome.dir()).and_then(|p| p.hidden_coordinate(coordinate)) {
+                Ok(x) => Some((x, outcome)),
                 Err(e) => {
                     runs.fail(c, &e);
                     None
