@@ -8,7 +8,7 @@ cargo build --release -q -p experiments
 bin=target/release/experiments
 start=$(date +%s)
 for beta in 0.5 0.75 1; do
-  "$bin" coupling --beta "$beta" --batches 1,10,100,1000 "$@"
+  "$bin" coupling --beta "$beta" --batch-sweep 1,10,100,1000 "$@"
 done
-"$bin" coupling --beta 1 --shared-batches "$@"
+"$bin" coupling --beta 1 --shared-noise "$@"
 echo "coupling quick default: $(( $(date +%s) - start )) s"

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-// The helpers this file does not use (the HTTP server, CIFAR-10 archives) are for tests/cli.rs.
+// The helpers this file does not use (the HTTP server, CIFAR-10 archives) are for the other files of tests/.
 #[allow(dead_code)]
 mod support;
 use std::time::{Duration, Instant};

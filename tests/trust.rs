@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-// The helpers this file does not use (MNIST, the HTTP server, CIFAR-10 archives) are for
-// tests/cli.rs.
+// The helpers this file does not use (MNIST, the HTTP server, CIFAR-10 archives) are for the
+// other files of tests/.
 #[allow(dead_code)]
 mod support;
 use support::{RESULTS, assert_same_files, subfolders};

@@ -1,16 +1,16 @@
 //! The command line this process was started with, read once: shown in reports, and turned into
 //! the commands a plan's jobs and its assembly run.
 
-use crate::cli;
+use crate::flags;
 use anyhow::Result;
 use meanfield_study::StudyError;
 use meanfield_study::grid::Measured;
 use meanfield_study::plan::GridMode;
 
-/// The grid mode of `--plan DIR` / `--assemble-only`; the assemble command is this command
-/// line with `--plan DIR` replaced by `--assemble-only`. A plan's folder is checked here, before
-/// the study touches anything: a folder of the user's is refused.
-pub(crate) fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> Result<GridMode> {
+/// The grid mode of `--plan DIR` / `--assemble-only` / `--force`; the assemble command is this
+/// command line with `--plan DIR` replaced by `--assemble-only`. A plan's folder is checked
+/// here, before the study touches anything: a folder of the user's is refused.
+pub(crate) fn grid_mode(args: &flags::GridArgs, invocation: &Invocation) -> Result<GridMode> {
     if let Some(dir) = &args.plan {
         meanfield_study::folders::check_plan(dir)?;
     }
@@ -25,7 +25,7 @@ pub(crate) fn grid_mode(args: &cli::PlanArgs, invocation: &Invocation) -> Result
             ),
         },
         None if args.assemble_only => GridMode::AssembleOnly,
-        None => GridMode::Train,
+        None => GridMode::Train { force: args.force },
     })
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn planned<T>(result: Result<Measured<T>, StudyError>) -> Result<Opti
     match result? {
         Measured::Done(v) => Ok(Some(v)),
         Measured::Planned(plan) => {
-            eprintln!("{plan}");
+            println!("{plan}");
             Ok(None)
         }
     }

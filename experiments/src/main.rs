@@ -3,7 +3,6 @@
 //! and nowhere else: the allocator settings and the Ctrl-C handler.
 
 mod allocator;
-mod cli;
 mod fetch_progress;
 mod flags;
 mod interrupt;
@@ -12,8 +11,8 @@ mod processes;
 mod studies;
 
 use anyhow::Result;
-use cli::Command;
 use fetch_progress::FetchProgress;
+use flags::{Command, Parsed};
 use invocation::Invocation;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::data::download::{FetchLog, human_bytes};
@@ -41,12 +40,9 @@ fn main() -> std::process::ExitCode {
     };
     // The command line, read once: parsed, and quoted back in reports and job lists.
     let invocation = Invocation::read();
-    match run(
-        cli::parse(&invocation.words).command,
-        &stop,
-        &processes,
-        &invocation,
-    ) {
+    let outcome = flags::parse(&invocation.words)
+        .and_then(|parsed| run(parsed, &stop, &processes, &invocation));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes, each once (library errors already quote their source).
@@ -77,16 +73,31 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(
-    command: Command,
+    parsed: Parsed,
     stop: &StopHandle,
     processes: &processes::Processes,
     invocation: &Invocation,
 ) -> Result<()> {
+    let Parsed {
+        command,
+        settings,
+        grid,
+        scope,
+    } = parsed;
+    let given = Given {
+        settings,
+        scope: scope.unwrap_or(flags::settings::Scope {
+            command: "",
+            dataset: None,
+            refused: Vec::new(),
+            own: &[],
+        }),
+    };
     if let Some((preset, args)) = command.training() {
-        return train(Some(preset), args, stop, processes);
+        return train(Some(preset), args, &given, stop, processes);
     }
     if let Command::Run(args) = &command {
-        return train(None, args, stop, processes);
+        return train(None, args, &given, stop, processes);
     }
     if processes.size() > 1 {
         anyhow::bail!(
@@ -94,7 +105,7 @@ fn run(
         );
     }
     if let Some((figure, args)) = command.figure() {
-        return run_figure(figure, args, stop, invocation);
+        return run_figure(figure, args, &given, grid, stop, invocation);
     }
     match &command {
         Command::Fetch {
@@ -121,14 +132,57 @@ fn run(
             Ok(())
         }
         Command::Bench(args) => bench(args),
-        Command::Chaos(args) => chaos(args, stop, invocation),
-        Command::CoordCheck(args) => coord_check(args),
-        Command::Tails(args) => tails(args, stop, invocation),
-        Command::SgdVsDiffusion(args) => sgd_vs_diffusion(args, stop, invocation),
-        Command::Coupling(args) => coupling(args, stop, invocation),
+        Command::Chaos(args) => chaos(args, &given, grid, stop, invocation),
+        Command::CoordCheck(args) => coord_check(args, &given, grid, invocation),
+        Command::Tails(args) => tails(args, &given, grid, stop, invocation),
+        Command::SgdVsDiffusion(args) => sgd_vs_diffusion(args, &given, grid, stop, invocation),
+        Command::Coupling(args) => coupling(args, &given, grid, stop, invocation),
         Command::Distance(args) => distance(args),
         Command::Runs { dir } => list_runs(dir),
         _ => unreachable!("training and figure commands are handled above"),
+    }
+}
+
+/// The settings given as flags, and what the command takes (to check a dataset's own flags
+/// against the dataset once resolved).
+pub(crate) struct Given {
+    pub(crate) settings: toml::Table,
+    pub(crate) scope: flags::settings::Scope,
+}
+
+impl Given {
+    /// defaults < `preset` < `config` (a file of config.toml's keys, checked on its own) < the
+    /// flags given, into a checked setting; a dataset's own flag for another dataset is refused.
+    pub(crate) fn resolve(
+        &self,
+        preset: Option<&str>,
+        config: Option<&Path>,
+    ) -> Result<meanfield_train::TrainConfig> {
+        use meanfield_train::TrainConfig;
+        use meanfield_train::config::read_settings_file;
+        let mut layers = Vec::new();
+        if let Some(preset) = preset {
+            layers.push((
+                format!("configs/{preset}.toml"),
+                TrainConfig::preset(preset)?,
+            ));
+        }
+        if let Some(path) = config {
+            let table = read_settings_file(path)
+                .map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
+            layers.push((path.display().to_string(), table));
+        }
+        layers.push(("command-line flags".into(), self.settings.clone()));
+        let config = TrainConfig::resolve(layers)?;
+        self.scope.check_dataset(&self.settings, config.dataset)?;
+        Ok(config)
+    }
+
+    /// The flags given, without `out` (a grid's `--out` is its own folder).
+    pub(crate) fn shared(&self) -> toml::Table {
+        let mut t = self.settings.clone();
+        t.remove("out");
+        t
     }
 }
 
@@ -161,7 +215,15 @@ fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool, quiet: boo
         dataset,
         DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10
     );
-    if no_fetch || !fetchable || dataset.check_present(data_dir).is_ok() {
+    if !fetchable {
+        if no_fetch {
+            anyhow::bail!(
+                "--no-fetch: {dataset} data is never fetched (the synthetic task is generated, your own arrays are read from --data-dir): leave it out"
+            );
+        }
+        return Ok(());
+    }
+    if no_fetch || dataset.check_present(data_dir).is_ok() {
         return Ok(());
     }
     let log = &mut FetchProgress::new(quiet);
@@ -191,14 +253,17 @@ fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool, quiet: boo
 
 fn train(
     preset: Option<&str>,
-    args: &cli::TrainArgs,
+    args: &flags::Train,
+    given: &Given,
     stop: &StopHandle,
     processes: &processes::Processes,
 ) -> Result<()> {
-    let config = match preset {
-        Some(preset) => args.resolve(preset)?,
-        None => args.resolve_without_preset()?,
-    };
+    if preset.is_none() && args.config.is_none() {
+        anyhow::bail!(
+            "`experiments run` trains the setting of --config FILE (a run's config.toml, or configs/<i>.toml of a --plan): give --config"
+        );
+    }
+    let config = given.resolve(preset, args.config.as_deref())?;
     // Under MPI every process trains one block of the run's particles; the first (the lead)
     // fetches missing data, writes the run's files and speaks for the run.
     let shard = match processes.collective() {
@@ -249,7 +314,7 @@ fn train(
     Ok(())
 }
 
-fn bench(args: &cli::BenchArgs) -> Result<()> {
+fn bench(args: &flags::BenchArgs) -> Result<()> {
     let sweep = meanfield_train::bench::Sweep {
         backends: args.backends.clone(),
         engines: args.engines.clone(),
@@ -318,7 +383,7 @@ fn list_runs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn distance(args: &cli::DistanceArgs) -> Result<()> {
+fn distance(args: &flags::DistanceArgs) -> Result<()> {
     use meanfield_train::weights::load_matrix;
     let (a, [na, da]) = load_matrix(&args.a)?;
     let (b, [nb, db]) = load_matrix(&args.b)?;

@@ -1,24 +1,16 @@
-//! The study and figure commands: each resolves its setting (the training flags over the
-//! study's preset), runs the library's study or figure with the stop handle, and prints its key
-//! lines and where the report is.
+//! The study and figure commands: each resolves its setting (the setting flags over the
+//! study's preset and `--config`), runs the library's study or figure with the stop handle,
+//! and prints its key lines and where the report is. A grid with failed runs writes what it
+//! could, then exits non-zero.
 
+use crate::flags::{self, GridArgs};
 use crate::invocation::{Invocation, grid_mode, planned};
-use crate::{cli, ensure_data, flags};
+use crate::{Given, ensure_data};
 use anyhow::Result;
+use meanfield_study::axes::{Axis, Grid};
 use meanfield_study::figures::{Figure, FigureContext, Overrides};
 use meanfield_train::{StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
-
-/// The study's setting: the preset and flags, without --out (the study folder) and with no
-/// --width/--seed (the study sets them); missing data fetched.
-pub(crate) fn study_base(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
-    if train.width.is_some() || train.seed.is_some() {
-        anyhow::bail!(
-            "this command sets the width and seed of each run: use --widths and --seeds (not --width/--seed)"
-        );
-    }
-    resolve_study(train, preset)
-}
 
 /// What a default output folder adds for the particle diffusion, so its results never land in
 /// SGD's folder: `-diffusion`, or nothing for SGD.
@@ -30,38 +22,63 @@ pub(crate) fn dynamics_suffix(base: &TrainConfig) -> &'static str {
     }
 }
 
-/// A study's setting from its preset and flags, without --out (the study folder); missing data
-/// fetched. Each command refuses first the flags it sets per run.
-pub(crate) fn resolve_study(train: &cli::TrainArgs, preset: &str) -> Result<TrainConfig> {
-    let mut args = train.clone();
-    args.out = None;
-    let base = args.resolve(preset)?;
-    ensure_data(base.dataset, &base.data_dir, train.no_fetch, train.quiet)?;
+/// A study's shared setting: the setting flags over its preset and `--config`, without `out`
+/// (the study's folder); missing data fetched.
+fn study_base(
+    given: &Given,
+    preset: &str,
+    config: Option<&Path>,
+    no_fetch: bool,
+    quiet: bool,
+) -> Result<TrainConfig> {
+    let mut base = given.resolve(Some(preset), config)?;
+    base.out = None;
+    ensure_data(base.dataset, &base.data_dir, no_fetch, quiet)?;
     Ok(base)
 }
 
+/// The progress printer of a grid: each line with its settings spelled as flags, nothing under
+/// `--quiet`.
+fn progress(quiet: bool) -> impl Fn(&str) + Sync {
+    move |line: &str| {
+        if !quiet {
+            eprintln!("{}", flags::spell(line));
+        }
+    }
+}
+
 pub(crate) fn chaos(
-    args: &cli::ChaosArgs,
+    args: &flags::ChaosArgs,
+    given: &Given,
+    grid: Grid,
     stop: &StopHandle,
     invocation: &Invocation,
 ) -> Result<()> {
-    let base = study_base(&args.train, &args.preset)?;
-    let out = args.train.out.clone().unwrap_or_else(|| {
+    let g = &args.grid;
+    let base = study_base(
+        given,
+        &args.preset,
+        g.config.as_deref(),
+        g.no_fetch,
+        g.quiet,
+    )?;
+    let out = g.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
     });
     let study = meanfield_study::chaos::ChaosStudy {
         base,
-        widths: args.widths.clone(),
-        seeds: args.seeds.clone(),
+        widths: sizes(&grid, Axis::Widths),
+        seeds: whole(&grid, Axis::Seeds),
         reference: args.reference.clone(),
         projections: args.projections,
         projection_seeds: args.projection_seeds.clone(),
         coordinate: args.coordinate,
-        jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation)?,
+        jobs: g.jobs,
+        mode: grid_mode(g, invocation)?,
         out: out.clone(),
+        command: invocation.display(),
     };
-    let Some(result) = planned(study.run(stop, &say))? else {
+    let Some(result) = planned(study.run(stop, &progress(g.quiet)))? else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -82,22 +99,25 @@ pub(crate) fn chaos(
             None => println!("{name}: not enough widths to fit"),
         }
     }
-    finish(result.failed_runs.len(), result.seconds, &out);
-    Ok(())
+    finish(result.failed_runs.len(), result.seconds, &out)
 }
 
 pub(crate) fn sgd_vs_diffusion(
-    args: &cli::SgdVsDiffusionArgs,
+    args: &flags::SgdVsDiffusionArgs,
+    given: &Given,
+    grid: Grid,
     stop: &StopHandle,
     invocation: &Invocation,
 ) -> Result<()> {
-    if args.train.gamma_given() || args.train.data_seed.is_some() {
-        anyhow::bail!(
-            "sgd-vs-diffusion sets γ, β and the data seed per run: use --gammas, --betas and --seeds"
-        );
-    }
-    let base = resolve_study(&args.train, &args.preset)?;
-    let out = args.train.out.clone().unwrap_or_else(|| {
+    let g = &args.grid;
+    let base = study_base(
+        given,
+        &args.preset,
+        g.config.as_deref(),
+        g.no_fetch,
+        g.quiet,
+    )?;
+    let out = g.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "studies/sgd-vs-diffusion-{}-N{}",
             base.dataset, base.width
@@ -105,18 +125,19 @@ pub(crate) fn sgd_vs_diffusion(
     });
     let study = meanfield_study::sgd_vs_diffusion::SgdVsDiffusion {
         base,
-        betas: args.betas.clone(),
-        gammas: args.gammas.clone(),
-        seeds: args.seeds,
+        betas: reals(&grid, Axis::Betas),
+        gammas: reals(&grid, Axis::Gammas),
+        data_seeds: whole(&grid, Axis::DataSeeds),
         coordinate: args.coordinate,
         projections: args.projections,
         correlation_particles: args.correlation_particles,
         correlation_examples: args.correlation_examples,
-        jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation)?,
+        jobs: g.jobs,
+        mode: grid_mode(g, invocation)?,
         out: out.clone(),
+        command: invocation.display(),
     };
-    let Some(result) = planned(study.measure(stop, &say))? else {
+    let Some(result) = planned(study.measure(stop, &progress(g.quiet)))? else {
         return Ok(());
     };
     study.render(&result)?;
@@ -132,99 +153,136 @@ pub(crate) fn sgd_vs_diffusion(
             r.correlation_final
         );
     }
-    finish(result.failed_runs.len(), result.seconds, &out);
-    Ok(())
+    finish(result.failed_runs.len(), result.seconds, &out)
 }
 
 pub(crate) fn tails(
-    args: &cli::TailsArgs,
+    args: &flags::TailsArgs,
+    given: &Given,
+    grid: Grid,
     stop: &StopHandle,
     invocation: &Invocation,
 ) -> Result<()> {
-    if args.train.gamma_given() || args.train.batch_given() {
-        anyhow::bail!("tails sets γ and M per run: use --gammas and --batches");
-    }
-    let base = study_base(&args.train, &args.preset)?;
-    let out = args.train.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("studies/tails-{}-beta{}", base.dataset, base.beta))
+    let g = &args.grid;
+    let base = study_base(
+        given,
+        &args.preset,
+        g.config.as_deref(),
+        g.no_fetch,
+        g.quiet,
+    )?;
+    let out = g.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "studies/tails-{}-beta{}{}",
+            base.dataset,
+            base.beta,
+            dynamics_suffix(&base)
+        ))
     });
     let study = meanfield_study::tails::TailStudy {
         base,
-        widths: args.widths.clone(),
-        gammas: args.gammas.clone(),
-        batches: args.batches.clone(),
+        widths: sizes(&grid, Axis::Widths),
+        gammas: reals(&grid, Axis::Gammas),
+        batches: sizes(&grid, Axis::Batches),
         coordinate: args.coordinate,
-        jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation)?,
+        jobs: g.jobs,
+        mode: grid_mode(g, invocation)?,
         out: out.clone(),
+        command: invocation.display(),
     };
-    let Some(result) = planned(study.measure(stop, &say))? else {
+    let Some(result) = planned(study.measure(stop, &progress(g.quiet)))? else {
         return Ok(());
     };
     study.render(&result)?;
     for line in meanfield_study::tails::crossings(&result.rows) {
         println!("{line}");
     }
-    finish(result.failed_runs.len(), result.seconds, &out);
-    Ok(())
+    finish(result.failed_runs.len(), result.seconds, &out)
 }
 
-pub(crate) fn coord_check(args: &cli::CoordCheckArgs) -> Result<()> {
+pub(crate) fn coord_check(
+    args: &flags::CoordCheckArgs,
+    given: &Given,
+    grid: Grid,
+    invocation: &Invocation,
+) -> Result<()> {
     use meanfield_study::coord_check::{CoordCheck, render};
-    let base = study_base(&args.train, &args.preset)?;
-    let out = args.train.out.clone().unwrap_or_else(|| {
+    let base = study_base(
+        given,
+        &args.preset,
+        args.config.as_deref(),
+        args.no_fetch,
+        args.quiet,
+    )?;
+    let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "studies/coord-check-{}-beta{}",
             base.dataset, base.beta
         ))
     });
     meanfield_study::folders::check_results(&out)?;
+    let steps = base.steps.unwrap_or(CoordCheck::DEFAULT_STEPS);
     let check = CoordCheck {
-        base,
-        widths: args.widths.clone(),
-        steps: args.k,
+        widths: sizes(&grid, Axis::Widths),
+        steps,
+        base: TrainConfig {
+            steps: None,
+            ..base
+        },
     };
-    let rows = check.measure(&say)?;
-    render(&rows, &check.title(), &out)?;
+    let rows = check.measure(&progress(args.quiet))?;
+    render(&rows, &check.title(), &invocation.display(), &out)?;
     println!("results in {}", out.display());
     Ok(())
 }
 
 pub(crate) fn coupling(
-    args: &cli::CouplingArgs,
+    args: &flags::CouplingArgs,
+    given: &Given,
+    grid: Grid,
     stop: &StopHandle,
     invocation: &Invocation,
 ) -> Result<()> {
-    if args.train.width.is_some() || args.train.data_seed.is_some() {
+    let g = &args.grid;
+    let base = study_base(
+        given,
+        &args.preset,
+        g.config.as_deref(),
+        g.no_fetch,
+        g.quiet,
+    )?;
+    let widths = sizes(&grid, Axis::Widths);
+    let largest = widths.iter().copied().max().unwrap_or(0);
+    let data_seeds = grid.whole(Axis::DataSeeds);
+    if args.shared_noise && data_seeds.as_ref().is_some_and(|s| s.len() > 1) {
         anyhow::bail!(
-            "coupling sets the width and data seed of each run: use --widths, --reference-width and --seeds (the initial particles come from --seed or --init-seed)"
+            "--data-seeds with --shared-noise: every run takes one data seed; give one, or leave --data-seeds out"
         );
     }
-    let base = resolve_study(&args.train, &args.preset)?;
-    let largest = args.widths.iter().copied().max().unwrap_or(0);
-    let out = args.train.out.clone().unwrap_or_else(|| {
+    let out = g.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "studies/coupling-{}-beta{}{}{}",
             base.dataset,
             base.beta,
-            if args.shared_batches { "-shared" } else { "" },
+            if args.shared_noise { "-shared" } else { "" },
             dynamics_suffix(&base)
         ))
     });
     let study = meanfield_study::coupling::CouplingStudy {
         snapshots: base.snapshots.unwrap_or(10),
         base,
-        widths: args.widths.clone(),
+        widths,
         reference_width: args.reference_width.unwrap_or(8 * largest),
-        seeds: args.seeds,
-        shared_batches: args.shared_batches,
-        batches: args.batches.clone(),
-        batch_width: args.batch_width,
-        jobs: args.jobs,
-        mode: grid_mode(&args.grid, invocation)?,
+        data_seeds,
+        shared_noise: args.shared_noise,
+        batch_sweep: args.batch_sweep.clone(),
+        batch_sweep_width: args.batch_sweep_width,
+        jobs: g.jobs,
+        mode: grid_mode(g, invocation)?,
         out: out.clone(),
+        command: invocation.display(),
     };
-    let Some(result) = planned(study.run(stop, &say))? else {
+    let Some(result) = planned(study.run(stop, &progress(g.quiet)))? else {
         return Ok(());
     };
     let fits = &result.fits;
@@ -257,70 +315,72 @@ pub(crate) fn coupling(
             f.noise_exponent, f.a, f.a_ci.0, f.a_ci.1, f.b, f.b_ci.0, f.b_ci.1
         );
     }
-    finish(result.failed_runs.len(), result.seconds, &out);
-    Ok(())
+    finish(result.failed_runs.len(), result.seconds, &out)
 }
 
 pub(crate) fn run_figure(
     figure: Figure,
-    args: &cli::FigureArgs,
+    args: &flags::FigureArgs,
+    given: &Given,
+    grid: Grid,
     stop: &StopHandle,
     invocation: &Invocation,
 ) -> Result<()> {
     let scale = args.scale;
-    let extra = match &args.train.config {
+    let g: &GridArgs = &args.grid;
+    let extra = match &g.config {
         Some(path) => Some((
             path.display().to_string(),
             meanfield_train::config::read_table(path)?,
         )),
         None => None,
     };
-    let overrides = Overrides {
-        train: args.train.settings()?,
-        ..args.axes.clone()
+    let mut train = given.shared();
+    let runs_dir = match train.remove("runs_dir") {
+        Some(toml::Value::String(dir)) => PathBuf::from(dir),
+        _ => PathBuf::from("figures/runs"),
     };
-    let overridden = extra.is_some() || !overrides.grid().is_empty();
+    let overrides = Overrides {
+        grid,
+        reference_width: args.reference_width,
+        reference_width_one: args.reference_width_one,
+        train,
+    };
+    let overridden = extra.is_some() || !overrides.table().is_empty() || !given.shared().is_empty();
     let spec = figure.spec(scale, extra, overrides)?;
     let base = spec.base(figure)?;
+    given.scope.check_dataset(&given.settings, base.dataset)?;
     let present = base.dataset.check_present(&base.data_dir).is_ok();
     match spec.fallback_dataset {
-        Some(fallback) if !present => ensure_data(
-            fallback,
-            &base.data_dir,
-            args.train.no_fetch,
-            args.train.quiet,
-        )?,
-        _ => ensure_data(
-            base.dataset,
-            &base.data_dir,
-            args.train.no_fetch,
-            args.train.quiet,
-        )?,
+        Some(fallback) if !present => ensure_data(fallback, &base.data_dir, g.no_fetch, g.quiet)?,
+        _ => ensure_data(base.dataset, &base.data_dir, g.no_fetch, g.quiet)?,
     }
     let ctx = FigureContext {
         scale,
-        out: args.train.out.clone().unwrap_or_else(|| {
+        out: g.out.clone().unwrap_or_else(|| {
             PathBuf::from(format!(
                 "figures/{figure}-{scale}{}",
                 dynamics_suffix(&base)
             ))
         }),
-        runs_dir: args.runs_dir.clone(),
-        jobs: args.jobs,
+        runs_dir,
+        jobs: g.jobs,
         command: invocation.display(),
         stop: stop.clone(),
-        mode: grid_mode(&args.grid, invocation)?,
+        mode: grid_mode(g, invocation)?,
     };
-    eprintln!(
-        "{figure} at {scale} scale: {}{}",
-        spec.protocol,
-        if overridden {
-            " — with the overrides given (report.md lists the settings used)"
-        } else {
-            ""
-        }
-    );
-    let Some(summary) = planned(figure.run(&spec, &ctx, &say))? else {
+    if !g.quiet {
+        eprintln!(
+            "{figure} at {scale} scale: {}{}",
+            spec.protocol,
+            if overridden {
+                " — with the overrides given (report.md lists the settings used)"
+            } else {
+                ""
+            }
+        );
+    }
+    let Some(summary) = planned(figure.run(&spec, &ctx, &progress(g.quiet)))? else {
         return Ok(());
     };
     for line in &summary.key_lines {
@@ -341,15 +401,28 @@ pub(crate) fn run_figure(
     Ok(())
 }
 
-/// A study's progress line, its settings spelled as this program's flags.
-fn say(line: &str) {
-    eprintln!("{}", flags::spell(line));
+/// An axis's list (given or its default; every study axis has one).
+fn sizes(grid: &Grid, axis: Axis) -> Vec<usize> {
+    grid.sizes(axis).unwrap_or_default()
 }
 
-/// A study's last lines: how many runs failed (listed in its report) and where its results are.
-fn finish(failed_runs: usize, seconds: f64, out: &Path) {
-    if failed_runs > 0 {
-        eprintln!("{failed_runs} runs failed (see report.md)");
-    }
+fn whole(grid: &Grid, axis: Axis) -> Vec<u64> {
+    grid.whole(axis).unwrap_or_default()
+}
+
+fn reals(grid: &Grid, axis: Axis) -> Vec<f64> {
+    grid.reals(axis).unwrap_or_default()
+}
+
+/// A study's last lines: where its results are; with failed runs (listed in its report) the
+/// command fails, after everything it could do was written.
+fn finish(failed_runs: usize, seconds: f64, out: &Path) -> Result<()> {
     println!("{seconds:.0} s; results in {}", out.display());
+    if failed_runs > 0 {
+        anyhow::bail!(
+            "{failed_runs} runs failed (listed in {}); the results show the others. Run the same command again to retry them",
+            out.join("report.md").display()
+        );
+    }
+    Ok(())
 }

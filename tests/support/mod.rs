@@ -94,7 +94,7 @@ pub fn npy_f32(path: &Path) -> Vec<f32> {
 }
 
 /// A finished run's weight files: the weights and their Polyak averages.
-#[allow(dead_code, reason = "used by tests/mpi.rs, not tests/cli.rs")]
+#[allow(dead_code, reason = "used by tests/mpi.rs, not by every file")]
 pub const WEIGHTS: [&str; 4] = [
     "hidden.npy",
     "readout.npy",
@@ -265,4 +265,102 @@ pub fn generated_cifar_binary() -> Vec<(String, Vec<u8>)> {
         b"<html/>".to_vec(),
     ));
     binary
+}
+
+/// The binary this package builds.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_experiments"))
+}
+
+/// Runs `experiments ARGS`.
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Runs `experiments ARGS`, which must succeed.
+pub fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> std::process::Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "experiments {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `experiments ARGS`, which must fail with an error (not a panic); returns its stderr.
+pub fn stderr_of_failure<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "experiments {args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !err.contains("panicked"),
+        "a panic instead of an error: {err}"
+    );
+    err
+}
+
+/// The shape of a float32 `.npy` file.
+pub fn npy_shape(path: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.dtype(), npyz::DType::Plain("<f4".parse().unwrap()));
+    npy.shape().to_vec()
+}
+
+/// A run's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+pub fn steps_in(csv: &Path) -> Vec<u64> {
+    std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The interrupted-run setting: 1500 synthetic steps at N = 3000 that exercise the sampler's
+/// epoch state, the Polyak average and the Langevin noise, checkpointing every `checkpoint_every`
+/// steps, into `dir`.
+pub fn resume_args(dir: &Path, checkpoint_every: &str) -> Vec<String> {
+    [
+        "synthetic",
+        "--width",
+        "3000",
+        "--steps",
+        "1500",
+        "--checkpoint-every",
+        checkpoint_every,
+        "--average-from",
+        "200",
+        "--temperature",
+        "0.001",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Waits (at most 120 s) until the run in `dir` has logged `rows` rows of metrics.csv.
+pub fn wait_for_rows(dir: &Path, rows: usize) {
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(dir.join("metrics.csv")).map_or(0, |t| t.lines().count()) < rows {
+        assert!(start.elapsed().as_secs() < 120, "no progress after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+pub fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
 }

@@ -46,6 +46,8 @@ pub struct ChaosStudy {
     pub mode: GridMode,
     /// The study folder: `runs/`, `distances.csv`, `fits.json`, `chaos.svg`, `chaos.png`, `report.md`.
     pub out: PathBuf,
+    /// The command line that reproduces the study (its report says it).
+    pub command: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +100,14 @@ pub struct ChaosResult {
 }
 
 impl ChaosStudy {
+    /// The grid axes the study varies.
+    pub const AXES: &[crate::axes::Axis] = &[crate::axes::Axis::Widths, crate::axes::Axis::Seeds];
+    /// Their lists unless given: six widths doubling from 250, three seeds.
+    pub const DEFAULTS: &[(crate::axes::Axis, &str)] = &[
+        (crate::axes::Axis::Widths, "250,500,1000,2000,4000,8000"),
+        (crate::axes::Axis::Seeds, "0,1,2"),
+    ];
+
     /// The config of one run of the grid.
     pub fn run_config(&self, width: usize, seed: u64) -> TrainConfig {
         TrainConfig {
@@ -369,7 +379,7 @@ impl ChaosStudy {
         }
         report.push_str("\nTheory (docs/paper.md): W2 to the limit shrinks like N^(−1/2). Numbers: `distances.csv`, `fits.json`.\n");
         report.push_str(&tails_section(&result.rows));
-        crate::report::write(&self.out, &report, &result.failed_runs, "")?;
+        crate::report::write(&self.out, &report, &self.command, &result.failed_runs, "")?;
         Ok(())
     }
 }

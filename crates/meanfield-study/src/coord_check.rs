@@ -61,6 +61,45 @@ fn rms_row_move(h: &[f32], h0: &[f32], p: usize) -> f64 {
 }
 
 impl CoordCheck {
+    /// The grid axes the check varies.
+    pub const AXES: &[crate::axes::Axis] = &[crate::axes::Axis::Widths];
+    /// Their lists unless given: four widths a factor 4 apart.
+    pub const DEFAULTS: &[(crate::axes::Axis, &str)] =
+        &[(crate::axes::Axis::Widths, "250,1000,4000,16000")];
+    /// The steps k before measuring, unless `steps` is given.
+    pub const DEFAULT_STEPS: u64 = 10;
+    /// Settings the check does not use, with why: it takes `steps` steps in memory at each
+    /// width and writes no run.
+    pub const SETS: &[(&str, &str)] = &[
+        (
+            "horizon",
+            "the check takes `steps` steps; the horizon T sets none of them",
+        ),
+        (
+            "snapshots",
+            "the check measures in memory and writes no run",
+        ),
+        (
+            "checkpoint_every",
+            "the check measures in memory and writes no run",
+        ),
+        (
+            "log_every",
+            "the check measures in memory and writes no run",
+        ),
+        (
+            "eval_every",
+            "the check measures in memory and writes no run",
+        ),
+        (
+            "average_from",
+            "the check measures the weights themselves, not an average",
+        ),
+        ("test_subset", "the check measures on a training batch"),
+        ("init_from", "the check draws each width's own particles"),
+        ("runs_dir", "the check writes no run"),
+    ];
+
     /// The setting of the run at `width`.
     pub fn config(&self, width: usize) -> TrainConfig {
         TrainConfig {
@@ -115,9 +154,15 @@ impl CoordCheck {
     }
 }
 
-/// Writes `coord_check.csv` and the plot (`coord_check.svg`/`.png`) of the rows at the last
-/// step into `out`; `title` names the setting.
-pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, StudyError> {
+/// Writes `coord_check.csv`, the plot (`coord_check.svg`/`.png`) of the rows at the last
+/// step and `report.md` (the last step's numbers, and `command`, which reproduces them) into
+/// `out`; `title` names the setting. Returns the plot's path.
+pub fn render(
+    rows: &[CoordRow],
+    title: &str,
+    command: &str,
+    out: &Path,
+) -> Result<PathBuf, StudyError> {
     crate::folders::claim_results(out)?;
     crate::write_rows(&out.join("coord_check.csv"), rows)?;
     let last_step = rows.iter().map(|r| r.step).max().unwrap_or(0);
@@ -159,5 +204,21 @@ pub fn render(rows: &[CoordRow], title: &str, out: &Path) -> Result<PathBuf, Stu
         &series,
         Axes::LOG_LOG,
     )?;
+    let mut md = format!(
+        "# Coordinate check: {title}\n\nAfter {last_step} steps, on one fixed batch \
+         (flat in N under the paper's scaling):\n\n\
+         | N | mean \\|pre-activation\\| | mean \\|logit\\| | rms particle update |\n\
+         |---|---|---|---|\n"
+    );
+    for r in rows.iter().filter(|r| r.step == last_step) {
+        md.push_str(&format!(
+            "| {} | {:.4e} | {:.4e} | {:.4e} |\n",
+            r.width, r.pre_activation, r.logits, r.update
+        ));
+    }
+    md.push_str(
+        "\n![coordinate check](coord_check.png)\n\nEvery step's numbers: `coord_check.csv`.\n",
+    );
+    crate::report::write(out, &md, command, &[], "")?;
     Ok(png)
 }

@@ -10,7 +10,7 @@
 //! - **Independent noise** (default): the reference and each width draw their own batches
 //!   (data seeds 0..S per width; the reference its own). Theorem 1 (β < 1) bounds D by
 //!   C (N^{−(1−β)/(1−α)}/M + 1/N).
-//! - **Shared noise** (`shared_batches`): one data seed for all. At β = 1 every width takes the
+//! - **Shared noise** (`shared_noise`): one data seed for all. At β = 1 every width takes the
 //!   same steps on the same time grid with the same batches, which isolates the interaction
 //!   term; Theorem 2 bounds it by C/N.
 //! - **Batch size** (`batches`): D against M at one width, against the same reference.
@@ -44,13 +44,18 @@ pub struct CouplingStudy {
     pub widths: Vec<usize>,
     /// N_ref, the run that stands for the limit.
     pub reference_width: usize,
-    /// S, data seeds per width (1 with shared batches).
-    pub seeds: u64,
-    pub shared_batches: bool,
+    /// The data seeds of the widths' runs (their batches and noise; the initial particles are
+    /// shared); `None`: 0 and 1 with independent noise, the reference's with shared noise.
+    pub data_seeds: Option<Vec<u64>>,
+    /// Every run on the same noise: one data seed for all (the same batches for SGD, the same
+    /// Brownian motions for the diffusion).
+    pub shared_noise: bool,
     /// Batch sizes for the D-against-M sweep (empty: no sweep).
-    pub batches: Vec<usize>,
+    pub batch_sweep: Vec<usize>,
     /// The width of the batch sweep (default: the largest of `widths`).
-    pub batch_width: Option<usize>,
+    pub batch_sweep_width: Option<usize>,
+    /// The command line that reproduces the study (its report says it).
+    pub command: String,
     /// K: snapshots at t_j = jT/K, j = 0..K.
     pub snapshots: u64,
     pub jobs: usize,
@@ -143,11 +148,19 @@ pub struct CouplingResult {
 }
 
 impl CouplingStudy {
+    /// The grid axes the study varies (the batch sweep is a part of its own, `batch_sweep`).
+    pub const AXES: &[crate::axes::Axis] =
+        &[crate::axes::Axis::Widths, crate::axes::Axis::DataSeeds];
+    /// Their lists unless given (the data seeds: [`Self::data_seeds`](CouplingStudy::data_seeds)).
+    pub const DEFAULTS: &[(crate::axes::Axis, &str)] =
+        &[(crate::axes::Axis::Widths, "250,500,1000,2000,4000")];
+
+    /// The data seeds of the widths' runs (see [`Self::data_seeds`](CouplingStudy::data_seeds)).
     pub(crate) fn data_seeds(&self) -> Vec<u64> {
-        if self.shared_batches {
-            vec![REFERENCE_DATA_SEED]
-        } else {
-            (0..self.seeds.max(1)).collect()
+        match &self.data_seeds {
+            Some(seeds) => seeds.clone(),
+            None if self.shared_noise => vec![REFERENCE_DATA_SEED],
+            None => vec![0, 1],
         }
     }
 
@@ -185,7 +198,7 @@ impl CouplingStudy {
         if self.snapshots == 0 {
             return Err(StudyError::Invalid("`snapshots` K must be ≥ 1".into()));
         }
-        let batch_width = self.batch_width.unwrap_or(largest);
+        let batch_width = self.batch_sweep_width.unwrap_or(largest);
         let rows = largest.max(batch_width).max(self.reference_width / 2);
         let m = self.base.batch;
         let mut plan = vec![(
@@ -196,14 +209,14 @@ impl CouplingStudy {
             for &width in &widths {
                 plan.push((Part::Width, self.run_config(width, m, seed, width)));
             }
-            for &batch in &self.batches {
+            for &batch in &self.batch_sweep {
                 plan.push((
                     Part::Batch,
                     self.run_config(batch_width, batch, seed, batch_width),
                 ));
             }
         }
-        let share_seed = if self.shared_batches {
+        let share_seed = if self.shared_noise {
             REFERENCE_DATA_SEED
         } else {
             REFERENCE_DATA_SEED + 1
@@ -294,7 +307,7 @@ impl CouplingStudy {
         // The diffusion's noise follows the data seed, as SGD's batches do: with shared noise
         // every width has the same Brownian motions (and drift sets), Theorem 2's coupling.
         if self.base.dynamics == Dynamics::Diffusion && b >= 1.0 {
-            return if self.shared_batches {
+            return if self.shared_noise {
                 vec![("Theorem 2 on the particle system (6): C/N".into(), -1.0)]
             } else {
                 vec![(
@@ -304,7 +317,7 @@ impl CouplingStudy {
                 )]
             };
         }
-        if b >= 1.0 && !self.shared_batches {
+        if b >= 1.0 && !self.shared_noise {
             vec![(
                 "Theorem 2 with independent noise: each run has its own limit, no decay".into(),
                 0.0,
@@ -387,7 +400,7 @@ impl CouplingStudy {
                 fit: fit_rate(&width_points).ok(),
                 predicted: self.predicted_width_exponents(),
             },
-            batch: (!self.batches.is_empty()).then(|| ExponentFit {
+            batch: (!self.batch_sweep.is_empty()).then(|| ExponentFit {
                 fit: fit_rate(&batch_points).ok(),
                 predicted: vec![("Theorem 1 noise term ∝ 1/M".into(), -1.0)],
             }),

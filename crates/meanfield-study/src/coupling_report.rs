@@ -80,7 +80,13 @@ impl CouplingStudy {
                 Axes::LOG_LOG,
             )?;
         }
-        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        crate::report::write(
+            &self.out,
+            &self.report(r),
+            &self.command,
+            &r.failed_runs,
+            "",
+        )?;
         Ok(())
     }
 
@@ -90,7 +96,7 @@ impl CouplingStudy {
             "{}β = {}, {} noise, N_ref = {}",
             self.dynamics_words(),
             self.base.beta,
-            if self.shared_batches {
+            if self.shared_noise {
                 "shared"
             } else {
                 "independent"
@@ -122,7 +128,7 @@ impl CouplingStudy {
             b.batch,
             b.horizon,
             b.readout,
-            if self.shared_batches {
+            if self.shared_noise {
                 "shared"
             } else {
                 "independent"

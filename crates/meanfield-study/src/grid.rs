@@ -18,21 +18,41 @@ pub fn run_grid(
     stop: &StopHandle,
     log: &(dyn Fn(&str) + Sync),
 ) -> Vec<Result<Outcome, TrainError>> {
+    run_grid_with(configs, jobs, false, stop, log)
+}
+
+/// [`run_grid`], with `force`: every run trained again from step 0 (its earlier files
+/// removed, as `force` does for one run).
+pub fn run_grid_with(
+    configs: &[TrainConfig],
+    jobs: usize,
+    force: bool,
+    stop: &StopHandle,
+    log: &(dyn Fn(&str) + Sync),
+) -> Vec<Result<Outcome, TrainError>> {
     let mut results: Vec<Option<Result<Outcome, TrainError>>> =
         (0..configs.len()).map(|_| None).collect();
     // First every run this process can take; a run another process is training is left for a
     // second pass, which waits for that process and then reuses its finished run.
     let all: Vec<usize> = (0..configs.len()).collect();
-    run_indices(configs, &all, jobs, stop, false, log, &mut results);
+    let (first, later) = (Pass { wait: false, force }, Pass { wait: true, force });
+    run_indices(configs, &all, jobs, stop, first, log, &mut results);
     let locked: Vec<usize> = all
         .into_iter()
         .filter(|&i| matches!(results[i], Some(Err(TrainError::Locked { .. }))))
         .collect();
-    run_indices(configs, &locked, jobs, stop, true, log, &mut results);
+    run_indices(configs, &locked, jobs, stop, later, log, &mut results);
     results
         .into_iter()
         .map(|r| r.expect("every index was run"))
         .collect()
+}
+
+/// How one pass over a grid trains: waiting for runs another process holds, and starting over.
+#[derive(Clone, Copy)]
+struct Pass {
+    wait: bool,
+    force: bool,
 }
 
 /// Runs `configs[i]` for each i in `indices`, `jobs` at a time, into `results[i]`.
@@ -41,7 +61,7 @@ fn run_indices(
     indices: &[usize],
     jobs: usize,
     stop: &StopHandle,
-    wait: bool,
+    Pass { wait, force }: Pass,
     log: &(dyn Fn(&str) + Sync),
     results: &mut [Option<Result<Outcome, TrainError>>],
 ) {
@@ -72,6 +92,7 @@ fn run_indices(
                             RunOptions {
                                 stop: stop.clone(),
                                 wait,
+                                force,
                                 ..RunOptions::quiet()
                             },
                         );
@@ -174,13 +195,24 @@ impl Runs {
             c.validate()?;
         }
         let outcomes = match mode {
-            GridMode::Train => {
+            GridMode::Train { force } => {
                 // Every run's folders checked before any run starts: a runs directory of the
                 // user's is refused once, not run by run, and nothing is trained or drawn.
                 for c in &unique {
                     run_dir::check_ownership(c)?;
                 }
-                run_grid(&unique, jobs, stop, log)
+                if *force {
+                    log(&format!(
+                        "force: every run of the grid ({}) is trained again from step 0",
+                        unique.len()
+                    ));
+                }
+                log(&format!(
+                    "{} runs, {} at once",
+                    unique.len(),
+                    jobs.max(1).min(unique.len().max(1))
+                ));
+                run_grid_with(&unique, jobs, *force, stop, log)
             }
             GridMode::Plan { dir, assemble, job } => {
                 let jobs = write_plan(dir, &unique, assemble, job)?;

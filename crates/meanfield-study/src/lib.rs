@@ -1,5 +1,7 @@
 //! Studies built from many training runs.
 //!
+//! - [`axes`] — the grid axes (`widths`, `betas`, …), each declared once: its list flag, the
+//!   setting it varies, how its values read; [`axes::Grid`], the values a command was given.
 //! - [`grid`] — run a list of configs (reusing finished runs, so an interrupted grid resumes),
 //!   `jobs` at a time, collecting failures instead of stopping; [`grid::Runs`], the one rule
 //!   for failed runs.
@@ -31,6 +33,7 @@
 //!   embedded font).
 //! - [`error`] — [`StudyError`].
 
+pub mod axes;
 pub mod chaos;
 pub mod coord_check;
 pub mod coupling;

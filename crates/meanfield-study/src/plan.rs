@@ -17,11 +17,11 @@ use meanfield_train::{TrainConfig, run_dir};
 use std::path::{Path, PathBuf};
 
 /// How a grid command treats its runs.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum GridMode {
-    /// Train the runs that are not finished (the default).
-    #[default]
-    Train,
+    /// Train the runs that are not finished; with `force`, train every run of the grid again
+    /// (the default: `force` off).
+    Train { force: bool },
     /// Train nothing: write the runs as jobs into `dir`; `assemble` is the command that
     /// assembles the result afterwards, `job` the command that trains one run, with
     /// [`CONFIG_SLOT`] where its config file's path goes (the binary spells its own program and
@@ -45,6 +45,12 @@ fn absolute(path: &Path) -> Result<PathBuf, StudyError> {
 /// `path` in single quotes for a shell (a quote inside written as '\'').
 fn quoted(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+impl Default for GridMode {
+    fn default() -> Self {
+        GridMode::Train { force: false }
+    }
 }
 
 /// Where a [`GridMode::Plan`] job command takes its run's config file (quoted for a shell).

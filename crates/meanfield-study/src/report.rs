@@ -1,6 +1,8 @@
-//! `report.md`, written in one place for every study and figure: the study's own markdown (its
-//! numbers and charts), then the runs that failed (the one rule: always listed, right after the
-//! results they are missing from), then an appendix (a figure's settings), written atomically.
+//! `report.md`, written in one place for every study and figure: its title, the command that
+//! reproduces it, the study's own markdown (its numbers and charts), then the runs that failed
+//! (the one rule: always listed, right after the results they are missing from), then an
+//! appendix (a figure's settings), written atomically. A grid with failed runs writes what it
+//! could here, and its command then exits non-zero.
 
 use crate::StudyError;
 use std::path::{Path, PathBuf};
@@ -8,15 +10,22 @@ use std::path::{Path, PathBuf};
 /// The report's file name in a study's or figure's folder.
 pub const FILE: &str = "report.md";
 
-/// Writes `out/report.md`: `body`, the failed-runs section ([`failed_section`], nothing when
-/// none failed), then `appendix`. Returns the report's path.
+/// Writes `out/report.md`: `body`'s title line, then "Reproduce: `command`", then the rest of
+/// `body`, the failed-runs section ([`failed_section`], nothing when none failed), then
+/// `appendix`. Returns the report's path.
 pub fn write(
     out: &Path,
     body: &str,
+    command: &str,
     failed: &[String],
     appendix: &str,
 ) -> Result<PathBuf, StudyError> {
-    let mut md = body.to_string();
+    let (title, rest) = body.split_once('\n').unwrap_or((body, ""));
+    let mut md = format!(
+        "{title}\n\nReproduce: `{command}`\n{}",
+        if rest.starts_with('\n') { "" } else { "\n" }
+    );
+    md.push_str(rest);
     let failed = failed_section(failed);
     if !failed.is_empty() {
         if !md.ends_with('\n') {
@@ -71,18 +80,26 @@ mod tests {
         let path = write(
             dir.path(),
             "# T\n\nnumbers\n",
+            "experiments tails",
             &["N = 5: diverged".into()],
             "## Settings\n",
         )
         .unwrap();
         let md = std::fs::read_to_string(&path).unwrap();
-        let (numbers, failed, settings) = (
+        let (reproduce, numbers, failed, settings) = (
+            md.find("Reproduce: `experiments tails`").unwrap(),
             md.find("numbers").unwrap(),
             md.find("## Failed runs (1").unwrap(),
             md.find("## Settings").unwrap(),
         );
-        assert!(numbers < failed && failed < settings, "{md}");
-        write(dir.path(), "# T\n\nnumbers\n", &[], "").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# T\n\nnumbers\n");
+        assert!(
+            reproduce < numbers && numbers < failed && failed < settings,
+            "{md}"
+        );
+        write(dir.path(), "# T\n\nnumbers\n", "experiments x", &[], "").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# T\n\nReproduce: `experiments x`\n\nnumbers\n"
+        );
     }
 }

@@ -44,8 +44,8 @@ pub struct SgdVsDiffusion {
     pub base: TrainConfig,
     pub betas: Vec<f64>,
     pub gammas: Vec<f64>,
-    /// S, runs per dynamics and (β, γ).
-    pub seeds: u64,
+    /// The data seeds: one run per dynamics, (β, γ) and data seed.
+    pub data_seeds: Vec<u64>,
     /// The hidden coordinate (0: the paper's (1,1)).
     pub coordinate: usize,
     /// Directions of the sliced W2.
@@ -56,6 +56,8 @@ pub struct SgdVsDiffusion {
     pub jobs: usize,
     pub mode: GridMode,
     pub out: PathBuf,
+    /// The command line that reproduces the study (its report says it).
+    pub command: String,
 }
 
 /// One (β, γ) of the grid.
@@ -98,6 +100,25 @@ pub struct GapResult {
 }
 
 impl SgdVsDiffusion {
+    /// The grid axes the study varies.
+    pub const AXES: &[crate::axes::Axis] = &[
+        crate::axes::Axis::Betas,
+        crate::axes::Axis::Gammas,
+        crate::axes::Axis::DataSeeds,
+    ];
+    /// Their lists unless given: β = 1 (the McKean–Vlasov limit) and 0.75, γ over two decades,
+    /// three runs per dynamics.
+    pub const DEFAULTS: &[(crate::axes::Axis, &str)] = &[
+        (crate::axes::Axis::Betas, "1,0.75"),
+        (crate::axes::Axis::Gammas, "1,0.3,0.1,0.03"),
+        (crate::axes::Axis::DataSeeds, "0,1,2"),
+    ];
+    /// Settings the study sets itself in each run, with why (beyond its axes).
+    pub const SETS: &[(&str, &str)] = &[(
+        "dynamics",
+        "the study trains both dynamics, SGD and the diffusion, at every point",
+    )];
+
     /// Run s of `dynamics` at (β, γ).
     pub fn run_config(&self, dynamics: Dynamics, beta: f64, gamma: f64, seed: u64) -> TrainConfig {
         let sets = |set| {
@@ -122,15 +143,15 @@ impl SgdVsDiffusion {
     }
 
     fn configs(&self) -> Result<Vec<TrainConfig>, StudyError> {
-        if self.betas.is_empty() || self.gammas.is_empty() || self.seeds == 0 {
+        if self.betas.is_empty() || self.gammas.is_empty() || self.data_seeds.is_empty() {
             return Err(StudyError::Invalid(
-                "`betas` and `gammas` must each list a value, and `seeds` must be ≥ 1".into(),
+                "`betas`, `gammas` and `data_seeds` must each list a value".into(),
             ));
         }
         let mut out = Vec::new();
         for &b in &self.betas {
             for &g in &self.gammas {
-                for s in 0..self.seeds {
+                for &s in &self.data_seeds {
                     for d in [Dynamics::Sgd, Dynamics::Diffusion] {
                         let c = self.run_config(d, b, g, s);
                         c.validate()?;
@@ -175,8 +196,9 @@ impl SgdVsDiffusion {
         for &beta in &self.betas {
             for &gamma in &self.gammas {
                 let mut load = |d: Dynamics| -> Vec<Option<(Particles, u64)>> {
-                    (0..self.seeds)
-                        .map(|s| {
+                    self.data_seeds
+                        .iter()
+                        .map(|&s| {
                             let c = self.run_config(d, beta, gamma, s);
                             let outcome = runs.get(&c).cloned()?;
                             match Particles::load(outcome.dir()) {
@@ -344,7 +366,13 @@ impl SgdVsDiffusion {
                 Axes::LOG_LOG,
             )?;
         }
-        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        crate::report::write(
+            &self.out,
+            &self.report(r),
+            &self.command,
+            &r.failed_runs,
+            "",
+        )?;
         Ok(())
     }
 
@@ -360,16 +388,17 @@ impl SgdVsDiffusion {
         let opt = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
         let mut md = format!(
             "# SGD against its diffusion (the paper's step (5)): {}\n\n\
-             At each β and γ, {} runs of SGD and {} of the particle diffusion (6) (drift over {}, noise covariance Σ/M over {}), all from the same initial particles (initial-weight seed {}); run s of each dynamics has data seed s. {} (β, γ) measured, {:.0} s in all (runs reused from earlier calls included).\n\n\
+             At each β and γ, {} runs of SGD and {} of the particle diffusion (6) (drift over {}, noise covariance Σ/M over {}), all from the same initial particles (initial-weight seed {}); run s of each dynamics has data seed s (data seeds {:?}). {} (β, γ) measured, {:.0} s in all (runs reused from earlier calls included).\n\n\
              ![SGD against the diffusion](sgd_vs_diffusion.png)\n\n\
-             Law distances between final particles: W2 of hidden coordinate ({}, 1), and sliced W2 of the whole particles ({} directions), SGD run s against diffusion run s, mean over the pairs; \"runs\" columns: two runs of one dynamics (seeds s and s + 1), the baseline. Spread: standard deviation over the runs of the coordinate's mean across the particles (between runs), and the coordinate's standard deviation across the particles (within a run). ρ: SGD's mean cross-particle noise correlation at its final particles (|ρ| its mean absolute value); the diffusion's is 0 by construction.\n\n\
+             Law distances between final particles: W2 of hidden coordinate ({}, 1), and sliced W2 of the whole particles ({} directions), SGD run s against diffusion run s, mean over the pairs; \"runs\" columns: two runs of one dynamics (consecutive data seeds), the baseline. Spread: standard deviation over the runs of the coordinate's mean across the particles (between runs), and the coordinate's standard deviation across the particles (within a run). ρ: SGD's mean cross-particle noise correlation at its final particles (|ρ| its mean absolute value); the diffusion's is 0 by construction.\n\n\
              | β | γ | steps | W2 gap | W2 SGD runs | W2 diffusion runs | sliced gap | sliced SGD runs | sliced diffusion runs | mean spread SGD | mean spread diffusion | within sd SGD | within sd diffusion | tail SGD | tail diffusion | ρ | |ρ| |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
             self.setting(),
-            self.seeds,
-            self.seeds,
+            self.data_seeds.len(),
+            self.data_seeds.len(),
             self.base.drift_set,
             self.base.noise_set,
             self.base.init_seed(),
+            self.data_seeds,
             r.rows.len(),
             r.seconds,
             self.coordinate + 1,

@@ -36,6 +36,8 @@ pub struct TailStudy {
     pub mode: GridMode,
     /// The study folder (runs under `out/runs`).
     pub out: PathBuf,
+    /// The command line that reproduces the study (its report says it).
+    pub command: String,
 }
 
 /// The tail of one run.
@@ -85,6 +87,20 @@ pub struct TailResult {
 }
 
 impl TailStudy {
+    /// The grid axes the study varies.
+    pub const AXES: &[crate::axes::Axis] = &[
+        crate::axes::Axis::Widths,
+        crate::axes::Axis::Gammas,
+        crate::axes::Axis::Batches,
+    ];
+    /// Their lists unless given: Figure 1's widest panels, γ from the paper's 1 down to 0.1,
+    /// the paper's M.
+    pub const DEFAULTS: &[(crate::axes::Axis, &str)] = &[
+        (crate::axes::Axis::Widths, "5000,10000"),
+        (crate::axes::Axis::Gammas, "1,0.5,0.3,0.1"),
+        (crate::axes::Axis::Batches, "100"),
+    ];
+
     pub fn run_config(&self, width: usize, gamma: f64, batch: usize) -> TrainConfig {
         TrainConfig {
             width,
@@ -240,7 +256,13 @@ impl TailStudy {
                 Axes::LOG_X,
             )?;
         }
-        crate::report::write(&self.out, &self.report(r), &r.failed_runs, "")?;
+        crate::report::write(
+            &self.out,
+            &self.report(r),
+            &self.command,
+            &r.failed_runs,
+            "",
+        )?;
         Ok(())
     }
 

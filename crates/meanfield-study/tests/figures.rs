@@ -2,6 +2,7 @@
 //! synthetic grids: every file written, finished runs reused on a second call.
 
 use meanfield_study::StudyError;
+use meanfield_study::axes::{Axis, Grid};
 use meanfield_study::figures::{
     Figure, FigureContext, FigureSpec, FigureSummary, Overrides, Scale, figure_s5, figure1,
     figure2, figure3, table1,
@@ -30,6 +31,20 @@ fn resolve_spec(
     overrides: Overrides,
 ) -> Result<FigureSpec, StudyError> {
     name.parse::<Figure>()?.spec(scale, extra, overrides)
+}
+
+/// A grid of the axes given.
+fn grid(axes: &[(Axis, &[f64])]) -> Grid {
+    let mut g = Grid::default();
+    for (axis, values) in axes {
+        g.set(*axis, values.to_vec());
+    }
+    g
+}
+
+/// Training settings for every run: this width.
+fn width(n: i64) -> toml::Table {
+    toml::Table::from_iter([("width".to_string(), toml::Value::Integer(n))])
 }
 
 fn run_figure(
@@ -282,13 +297,13 @@ fn overrides_are_checked() {
         Scale::Quick,
         None,
         Overrides {
-            gammas: Some(vec![0.1]),
+            grid: grid(&[(Axis::Gammas, &[0.1])]),
             ..Default::default()
         },
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("figure1 has no `gammas`"), "{e}");
+    assert!(e.contains("figure1 does not vary `gammas`"), "{e}");
     let mut o = Overrides::default();
     o.train.insert("beta".into(), 0.5.into());
     let e = resolve_spec("figure1", Scale::Paper, None, o)
@@ -344,7 +359,7 @@ fn figure_commands_write_everything_and_reuse_runs() {
         (
             "table1",
             Overrides {
-                widths: Some(vec![20]),
+                grid: grid(&[(Axis::Widths, &[20.0])]),
                 ..Default::default()
             },
             &["report.md", "table.csv"],
@@ -352,8 +367,7 @@ fn figure_commands_write_everything_and_reuse_runs() {
         (
             "figure1",
             Overrides {
-                betas: Some(vec![0.5, 1.0]),
-                widths: Some(vec![20, 40]),
+                grid: grid(&[(Axis::Betas, &[0.5, 1.0]), (Axis::Widths, &[20.0, 40.0])]),
                 reference_width: Some(40),
                 ..Default::default()
             },
@@ -369,8 +383,7 @@ fn figure_commands_write_everything_and_reuse_runs() {
         (
             "figure2",
             Overrides {
-                widths: Some(vec![1000]),
-                seeds: Some(vec![0, 1, 2]),
+                grid: grid(&[(Axis::Widths, &[1000.0]), (Axis::Seeds, &[0.0, 1.0, 2.0])]),
                 ..Default::default()
             },
             &[
@@ -384,9 +397,9 @@ fn figure_commands_write_everything_and_reuse_runs() {
         (
             "figure3",
             Overrides {
-                widths: Some(vec![30]),
-                gammas: Some(vec![1.0, 0.1]),
+                grid: grid(&[(Axis::Gammas, &[1.0, 0.1])]),
                 reference_width: Some(40),
+                train: width(30),
                 ..Default::default()
             },
             &[
@@ -401,9 +414,9 @@ fn figure_commands_write_everything_and_reuse_runs() {
         (
             "figure-s5",
             Overrides {
-                widths: Some(vec![30]),
-                batches: Some(vec![1, 50]),
+                grid: grid(&[(Axis::Batches, &[1.0, 50.0])]),
                 reference_width: Some(40),
+                train: width(30),
                 ..Default::default()
             },
             &[
@@ -478,6 +491,9 @@ fn figure_commands_write_everything_and_reuse_runs() {
         run_figure(name, &spec, &c, &log).unwrap();
         let l = lines.lock().unwrap();
         assert_eq!(trained(&l), 0, "{name} retrained: {l:?}");
-        assert!(l.iter().all(|l| l.contains("] reused ")), "{l:?}");
+        // The grid's first line says its size; every run's line after it says "reused".
+        let progress: Vec<_> = l.iter().filter(|l| l.starts_with('[')).collect();
+        assert!(!progress.is_empty(), "{name}: no run reported: {l:?}");
+        assert!(progress.iter().all(|l| l.contains("] reused ")), "{l:?}");
     }
 }

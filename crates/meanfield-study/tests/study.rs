@@ -49,6 +49,7 @@ fn chaos_study_writes_everything_and_resumes() {
         coordinate: 0,
         jobs: 2,
         mode: Default::default(),
+        command: "experiments (test)".into(),
         out: dir.path().join("study"),
     };
     let lines = Mutex::new(Vec::new());
@@ -137,10 +138,27 @@ fn coordinate_check_is_flat_in_width_for_the_theory_setting() {
         steps: 5,
     };
     let rows = check.measure(&|_| {}).unwrap();
-    render(&rows, &check.title(), &dir.path().join("cc")).unwrap();
-    for f in ["coord_check.csv", "coord_check.svg", "coord_check.png"] {
+    render(
+        &rows,
+        &check.title(),
+        "experiments coord-check",
+        &dir.path().join("cc"),
+    )
+    .unwrap();
+    for f in [
+        "coord_check.csv",
+        "coord_check.svg",
+        "coord_check.png",
+        "report.md",
+    ] {
         assert!(dir.path().join("cc").join(f).is_file(), "{f} missing");
     }
+    let report = std::fs::read_to_string(dir.path().join("cc/report.md")).unwrap();
+    assert!(
+        report.contains("Reproduce: `experiments coord-check`"),
+        "{report}"
+    );
+    assert_eq!(report.matches("\n| 800 | ").count(), 1, "{report}");
     let last: Vec<_> = rows.iter().filter(|r| r.step == 5).collect();
     assert_eq!(last.len(), 3);
     // Flat: across a 16x range of widths each size changes by less than a factor 2 (sampling
@@ -316,13 +334,14 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         base: synthetic(),
         widths: vec![20, 40, 80],
         reference_width: 320,
-        seeds: 2,
-        shared_batches: false,
-        batches: vec![10, 100],
-        batch_width: Some(40),
+        data_seeds: None,
+        shared_noise: false,
+        batch_sweep: vec![10, 100],
+        batch_sweep_width: Some(40),
         snapshots: 4,
         jobs: 2,
         mode: Default::default(),
+        command: "experiments (test)".into(),
         out: dir.path().join("coupling"),
     };
     let lines = Mutex::new(Vec::new());
@@ -372,13 +391,7 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    assert!(
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|l| l.contains("] reused "))
-    );
+    assert_all_reused(&lines.lock().unwrap());
 
     // The same width and seeds trained again elsewhere: D = 0 exactly.
     let config = |out: &str| TrainConfig {
@@ -417,13 +430,14 @@ fn coupling_study_on_the_diffusion() {
         base,
         widths: vec![20, 40],
         reference_width: 160,
-        seeds: 1,
-        shared_batches: true,
-        batches: vec![],
-        batch_width: None,
+        data_seeds: None,
+        shared_noise: true,
+        batch_sweep: vec![],
+        batch_sweep_width: None,
         snapshots: 4,
         jobs: 1,
         mode: Default::default(),
+        command: "experiments (test)".into(),
         out: dir.path().join("coupling"),
     };
     assert_eq!(study.predicted_width_exponents()[0].1, -1.0);
@@ -460,13 +474,7 @@ fn coupling_study_on_the_diffusion() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    assert!(
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|l| l.contains("] reused "))
-    );
+    assert_all_reused(&lines.lock().unwrap());
     let other_seed = TrainConfig {
         out: Some(dir.path().join("other-seed")),
         ..study.run_config(20, study.base.batch, 1, 20)
@@ -496,13 +504,14 @@ fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
         base,
         betas: vec![1.0],
         gammas: vec![1.0, 0.3],
-        seeds: 2,
+        data_seeds: vec![0, 1],
         coordinate: 0,
         projections: 20,
         correlation_particles: 10,
         correlation_examples: 100,
         jobs: 1,
         mode: Default::default(),
+        command: "experiments (test)".into(),
         out: dir.path().join("svd"),
     };
     let lines = Mutex::new(Vec::new());
@@ -534,13 +543,7 @@ fn sgd_vs_diffusion_writes_everything_and_reuses_runs() {
         .unwrap()
         .done()
         .expect("measured, not planned");
-    assert!(
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|l| l.contains("] reused "))
-    );
+    assert_all_reused(&lines.lock().unwrap());
 }
 
 /// `--plan` is a success with its plan, not an error: the grid's runs become jobs, nothing is
@@ -565,6 +568,7 @@ fn planning_a_grid_is_a_success_with_its_plan() {
             job: "experiments run --config {config} --quiet".into(),
         },
         out: dir.path().join("tails"),
+        command: "experiments tails".into(),
     };
     match study.measure(&StopHandle::new(), &|_| {}).unwrap() {
         Measured::Planned(plan) => {
@@ -635,6 +639,7 @@ fn tail_study_writes_everything_and_reuses_runs() {
         coordinate: 0,
         jobs: 2,
         mode: Default::default(),
+        command: "experiments (test)".into(),
         out: dir.path().join("tails"),
     };
     let lines = Mutex::new(Vec::new());
@@ -687,4 +692,14 @@ fn tail_study_writes_everything_and_reuses_runs() {
         .expect("measured, not planned");
     assert_eq!(count("reused"), 4);
     assert_eq!(again.rows.len(), 4);
+}
+
+/// Every run of a second call says "reused" (the grid's first line gives its size).
+fn assert_all_reused(lines: &[String]) {
+    let progress: Vec<_> = lines.iter().filter(|l| l.starts_with('[')).collect();
+    assert!(!progress.is_empty(), "no run reported: {lines:?}");
+    assert!(
+        progress.iter().all(|l| l.contains("] reused ")),
+        "{lines:?}"
+    );
 }

@@ -192,6 +192,26 @@ mod tests {
         }
     }
 
+    /// Every name a choice flag offers (the enum's strum names) is a value config.toml takes
+    /// (its serde names), so `--help`'s lists are exactly what a setting accepts.
+    #[test]
+    fn choice_names_are_the_config_values() {
+        for s in SETTINGS {
+            for (name, path, flag) in s.flags() {
+                if let Value::Choice(names) = flag.value {
+                    assert!(!names.is_empty(), "{name}");
+                    for n in names {
+                        let mut t = toml::Table::new();
+                        t.insert(path[0].into(), toml::Value::String(n.to_string()));
+                        // Read as config.toml is read (ranges aside).
+                        toml::from_str::<TrainConfig>(&toml::to_string(&t).unwrap())
+                            .unwrap_or_else(|e| panic!("--{name} {n}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn flag_text_becomes_typed_values() {
         let count = Flag::new("", Value::Count);

@@ -17,7 +17,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let base = base_config(name, spec, ctx)?;
     let betas = spec.need(name, "betas", &spec.betas)?;
     let widths = spec.need(name, "widths", &spec.widths)?;
-    let seed = spec.need(name, "seeds", &spec.seeds)?[0];
+    let seed = base.seed;
     let widest = *widths.iter().max().expect("non-empty");
     let reference_width = spec.reference_width.unwrap_or(widest);
     let reference_width_one = spec

@@ -14,8 +14,7 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let name = Figure::Figure3;
     let base = base_config(name, spec, ctx)?;
     let gammas = spec.need(name, "gammas", &spec.gammas)?;
-    let width = spec.need(name, "widths", &spec.widths)?[0];
-    let seed = spec.need(name, "seeds", &spec.seeds)?[0];
+    let (width, seed) = (base.width, base.seed);
     let reference_width = spec.reference_width.unwrap_or(width);
     let limits = vec![LimitRun::new(
         &base,

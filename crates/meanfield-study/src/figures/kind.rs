@@ -1,6 +1,7 @@
 //! Which figure: the paper's experiments as one enum, with each one's name, preset, and the
 //! grid keys it reads and the settings it varies per run. The only place figure names live.
 
+use crate::axes::Axis;
 use std::fmt;
 
 /// A figure command.
@@ -50,28 +51,32 @@ impl Figure {
         }
     }
 
-    /// The grid keys the figure reads (an override of any other is an error).
-    pub fn uses(self) -> &'static [&'static str] {
+    /// The grid axes the figure varies: every value of each is run (the settings it does not
+    /// vary, such as Figure 3's width, are its runs' shared settings).
+    pub fn axes(self) -> &'static [Axis] {
         match self {
-            Figure::Figure1 => &[
-                "betas",
-                "widths",
-                "seeds",
-                "reference_width",
-                "reference_width_one",
-            ],
-            Figure::Figure2 | Figure::Table1 => &["betas", "widths", "seeds"],
-            Figure::Figure3 => &["gammas", "widths", "seeds", "reference_width"],
-            Figure::FigureS5 => &["betas", "batches", "widths", "seeds", "reference_width"],
+            Figure::Figure1 => &[Axis::Betas, Axis::Widths],
+            Figure::Figure2 => &[Axis::Betas, Axis::Widths, Axis::Seeds],
+            Figure::Figure3 => &[Axis::Gammas],
+            Figure::FigureS5 => &[Axis::Betas, Axis::Batches],
+            Figure::Table1 => &[Axis::Widths, Axis::Betas],
         }
     }
 
-    /// The settings the figure sets per run (a plain training flag for them is an error).
-    pub fn varies(self) -> &'static [&'static str] {
+    /// The limit-run widths the figure has (`reference_width`, `reference_width_one`).
+    pub fn references(self) -> &'static [&'static str] {
         match self {
-            Figure::Figure1 | Figure::Figure2 | Figure::Table1 => &["width", "beta", "seed"],
-            Figure::Figure3 => &["width", "beta", "gamma", "seed"],
-            Figure::FigureS5 => &["width", "beta", "batch", "seed"],
+            Figure::Figure1 => &["reference_width", "reference_width_one"],
+            Figure::Figure3 | Figure::FigureS5 => &["reference_width"],
+            Figure::Figure2 | Figure::Table1 => &[],
+        }
+    }
+
+    /// Settings the figure sets itself in every run besides its axes, with why.
+    pub fn sets(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Figure::Figure3 => &[("beta", "Figure 3 is β = 1, against the β < 1 limit")],
+            _ => &[],
         }
     }
 }

@@ -12,6 +12,7 @@
 
 use super::kind::Figure;
 use crate::StudyError;
+use crate::axes::Grid;
 use meanfield_data::DatasetKind;
 use meanfield_train::TrainConfig;
 use meanfield_train::config::{merge, parse_table};
@@ -101,53 +102,32 @@ pub struct FigureSpec {
     pub fallback_dataset: Option<DatasetKind>,
 }
 
-/// Command-line overrides of a preset: grid axes, and training flags (a TOML table of
-/// `config.toml` keys). Each axis is declared once, here: its flag (clap), its key in the
-/// preset's table (serde, the field's name), and its parsing; [`FigureSpec::apply`] merges the
-/// given ones over the spec by key. A new axis is a field here and in [`FigureSpec`], and its
-/// name in the figures' [`Figure::uses`].
-#[derive(Debug, Clone, Default, clap::Args, Serialize)]
+/// Command-line overrides of a preset: the grid axes given ([`Grid`]: each axis declared once,
+/// [`crate::axes`]), the limit runs' widths, and training settings for every run (a TOML table
+/// of `config.toml` keys). [`FigureSpec::apply`] merges the given ones over the spec by key.
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// β values of the grid, comma-separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub betas: Option<Vec<f64>>,
-    /// Widths N of the grid, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub widths: Option<Vec<usize>>,
-    /// Seeds, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seeds: Option<Vec<u64>>,
-    /// γ values (Figure 3), comma-separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gammas: Option<Vec<f64>>,
-    /// Batch sizes M (Figure S5), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub batches: Option<Vec<usize>>,
+    pub grid: Grid,
     /// Width of the run whose density stands for the limit (Figure 1: the β < 1 limit).
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_width: Option<usize>,
     /// Figure 1: width of the β = 1 limit run [default: 10 × the widest panel]; it may not
     /// equal a panel's.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_width_one: Option<usize>,
-    /// Training settings for every run, over the preset's `train` (the command's training
-    /// flags, not flags of their own here).
-    #[arg(skip)]
-    #[serde(skip)]
+    /// Training settings for every run, over the preset's `train`.
     pub train: toml::Table,
 }
 
 impl Overrides {
-    /// The grid keys given, with their values, as the preset's table spells them.
-    pub fn grid(&self) -> toml::Table {
-        toml::Table::try_from(self).expect("grid overrides serialise")
+    /// The keys given, with their values, as the preset's table spells them.
+    pub fn table(&self) -> toml::Table {
+        let mut t = self.grid.table();
+        if let Some(w) = self.reference_width {
+            t.insert("reference_width".into(), toml::Value::Integer(w as i64));
+        }
+        if let Some(w) = self.reference_width_one {
+            t.insert("reference_width_one".into(), toml::Value::Integer(w as i64));
+        }
+        t
     }
 }
 
@@ -189,42 +169,43 @@ impl FigureSpec {
             .map_err(|e: toml::de::Error| StudyError::Invalid(format!("{source}: {e}")))
     }
 
-    /// Applies command-line overrides. `uses` lists the grid keys this figure reads; an
-    /// override of any other grid key is an error (it would be silently ignored), and so is a
-    /// training flag for a setting the figure varies per run (`varies`).
+    /// Applies command-line overrides. An axis the figure does not vary, a limit width it does
+    /// not have, and a training setting it sets itself in every run (an axis's setting, or one
+    /// of [`Figure::sets`]) are errors naming why: none is ever silently ignored.
     pub fn apply(&mut self, figure: Figure, o: Overrides) -> Result<(), StudyError> {
-        let (uses, varies) = (figure.uses(), figure.varies());
-        let grid = o.grid();
-        for key in grid.keys() {
-            if !uses.contains(&key.as_str()) {
+        o.grid.only(figure.name(), figure.axes())?;
+        for (key, given) in [
+            ("reference_width", o.reference_width.is_some()),
+            ("reference_width_one", o.reference_width_one.is_some()),
+        ] {
+            if given && !figure.references().contains(&key) {
                 return Err(StudyError::Invalid(format!(
-                    "{figure} has no `{key}` to override (it uses: {})",
-                    uses.iter()
-                        .map(|u| format!("`{u}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "{figure} has no `{key}`: it has {}",
+                    if figure.references().is_empty() {
+                        "no limit run".to_string()
+                    } else {
+                        figure.references().join(", ")
+                    }
                 )));
             }
         }
-        for key in varies {
+        for axis in figure.axes() {
+            if o.train.contains_key(axis.setting()) {
+                return Err(StudyError::Invalid(format!(
+                    "{figure} sets `{}` per run: give `{axis}` (a list) instead",
+                    axis.setting()
+                )));
+            }
+        }
+        for (key, why) in figure.sets() {
             if o.train.contains_key(*key) {
-                let grid_flag = match *key {
-                    "width" => "`widths`",
-                    "seed" => "`seeds`",
-                    "beta" => "`betas`",
-                    "gamma" => "`gammas`",
-                    "batch" => "`batches`",
-                    other => other,
-                };
-                return Err(StudyError::Invalid(format!(
-                    "{figure} sets `{key}` per run: use {grid_flag} instead of `{key}`"
-                )));
+                return Err(StudyError::Invalid(format!("{figure} sets `{key}`: {why}")));
             }
         }
-        // Each given axis replaces the spec's, by key: the spec as a table, the axes merged
-        // over it, read back.
+        // Each given key replaces the spec's: the spec as a table, the keys merged over it,
+        // read back.
         let mut table = toml::Table::try_from(&*self).expect("a spec serialises");
-        merge(&mut table, grid);
+        merge(&mut table, o.table());
         let text = toml::to_string(&table).expect("a table serialises");
         let train = std::mem::take(&mut self.train);
         *self = toml::from_str(&text)
@@ -274,7 +255,7 @@ impl FigureSpec {
     ) -> Result<&'a [T], StudyError> {
         if list.is_empty() {
             Err(StudyError::Invalid(format!(
-                "{figure}: `{key}` is empty: give at least one value (--{key})"
+                "{figure}: `{key}` is empty: give at least one value"
             )))
         } else {
             Ok(list)

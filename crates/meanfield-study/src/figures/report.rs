@@ -63,9 +63,8 @@ impl Report<'_> {
             }
         };
         let mut md = format!(
-            "# {}\n\nScale: {scale}\n\nProtocol of the preset (any overrides are in the settings at the end): {}\n\nReproduce: `{}` ({:.0} s here, \
-             finished runs reused).\n\n",
-            self.title, self.spec.protocol, self.command, self.seconds
+            "# {}\n\nScale: {scale}\n\nProtocol of the preset (any overrides are in the settings at the end): {}\n\n{:.0} s here, finished runs reused.\n\n",
+            self.title, self.spec.protocol, self.seconds
         );
         for image in &self.images {
             md.push_str(&format!("![{}]({image})\n\n", self.title));
@@ -86,6 +85,6 @@ impl Report<'_> {
             "## Settings (after scale and overrides)\n\n```toml\n{}```\n",
             self.spec.to_toml()
         );
-        crate::report::write(out, &md, self.failed, &settings)
+        crate::report::write(out, &md, &self.command, self.failed, &settings)
     }
 }

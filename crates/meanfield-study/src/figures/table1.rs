@@ -46,12 +46,12 @@ pub struct TableRow {
     pub run_dir: String,
 }
 
-/// The runs of the table: N × β at the first seed, on `base`'s dataset (no data check).
+/// The runs of the table: N × β at `base`'s seed, on `base`'s dataset (no data check).
 pub fn grid(spec: &FigureSpec, base: &TrainConfig) -> Result<Vec<TrainConfig>, StudyError> {
     let name = Figure::Table1;
     let widths = spec.need(name, "widths", &spec.widths)?;
     let betas = spec.need(name, "betas", &spec.betas)?;
-    let seed = spec.need(name, "seeds", &spec.seeds)?[0];
+    let seed = base.seed;
     let mut out = Vec::new();
     for &width in widths {
         for &beta in betas {

@@ -2,7 +2,7 @@
 //! (`train_subset`, `gamma`, `force`); this program spells each one as its flag
 //! (`--train-subset`). [`spell`] does it for every message of a library this program prints,
 //! reading the flags from the command-line definition itself, so a renamed flag is one edit in
-//! cli.rs and no library changes.
+//! `flags/` and no library changes.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -12,7 +12,7 @@ fn flags() -> &'static HashMap<String, String> {
     static FLAGS: OnceLock<HashMap<String, String>> = OnceLock::new();
     FLAGS.get_or_init(|| {
         let mut map = HashMap::new();
-        let mut stack = vec![crate::cli::command()];
+        let mut stack = vec![crate::flags::command()];
         while let Some(cmd) = stack.pop() {
             for arg in cmd.get_arguments() {
                 if let Some(long) = arg.get_long() {
