@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 COLUMNS = (
     "backend,engine,width,input_dim,batch,iterations,ms_per_step,steps_per_s,gflops,"
-    "peak_gflops,fraction_of_peak,peak_rss_mib"
+    "peak_gflops,fraction_of_peak,peak_rss_mib,readout,peak_size"
 )
 
 
@@ -121,7 +121,8 @@ def main():
                 gflops = flops / sec / 1e9
                 print(
                     f"pytorch,{engine},{n},{p},{m},{iterations},{sec * 1e3:.3f},{1 / sec:.2f},"
-                    f"{gflops:.1f},{peak:.1f},{gflops / peak:.3f},{peak_rss_mib():.0f}",
+                    f"{gflops:.1f},{peak:.1f},{gflops / peak:.3f},{peak_rss_mib():.0f},"
+                    f"trainable,{args.peak_size}",
                     flush=True,
                 )
 

@@ -7,17 +7,14 @@
 //! grids are planned (`--plan`), not trained, except for the flags that change only what is
 //! measured, which compare the results of one tiny trained grid.
 
+use regex::Regex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiments"))
-}
-
-fn run(args: &[String]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
+#[allow(dead_code)]
+mod support;
+use support::{bin, copy_dir, npy_bytes as npy, run};
 
 /// The long flags a command's `--help` lists (its clap definition as the user sees it).
 fn flags_of(command: &str) -> Vec<String> {
@@ -104,7 +101,10 @@ impl Args {
     }
 }
 
-/// What a run of the command left that a flag may change.
+/// What a run of the command left that a flag may change: its exit, its output and every file
+/// it wrote, each with what changes from one call to the next (times, rates, the manifests'
+/// digests of files holding them) taken out ([`untimed`]), so two calls of one command line
+/// compare equal (checked for every command, [`every_flag_is_honoured_or_refused`]).
 #[derive(Debug, PartialEq)]
 struct Seen {
     ok: bool,
@@ -113,9 +113,55 @@ struct Seen {
     files: BTreeMap<String, String>,
 }
 
-/// The text files under `dir` (run directories' settings, a plan's jobs, a study's CSVs), by
-/// path relative to it; weights and time-dependent files left out.
-fn text_files(dir: &Path) -> BTreeMap<String, String> {
+/// `text` without what differs between two calls of one command: durations and rates
+/// (`0.41s`, `791.3 steps/s`, `12 ms`), JSON fields of seconds and rates, and a benchmark's
+/// measured columns ([`bench_keys`]).
+fn untimed(text: &str) -> String {
+    static PATTERNS: OnceLock<[Regex; 2]> = OnceLock::new();
+    let [json, duration] = PATTERNS.get_or_init(|| {
+        [
+            Regex::new(r#""(\w*(?:seconds|per_second)\w*)"\s*:\s*[-0-9.eE+]+"#).unwrap(),
+            Regex::new(r"\b\d+(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:ms|s|steps/s|min)\b").unwrap(),
+        ]
+    });
+    let text = json.replace_all(text, "\"$1\": #");
+    duration.replace_all(&text, "#").into_owned()
+}
+
+/// A benchmark's rows (CSV on stdout) with only what does not depend on the machine's speed:
+/// the case's columns and the peak's size.
+fn bench_keys(stdout: &str) -> String {
+    let mut r = csv::Reader::from_reader(stdout.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let keep = [
+        "backend",
+        "dynamics",
+        "engine",
+        "width",
+        "input_dim",
+        "batch",
+        "readout",
+        "peak_size",
+    ];
+    r.records()
+        .map(|row| {
+            let row = row.unwrap();
+            headers
+                .iter()
+                .zip(row.iter())
+                .filter(|(h, _)| keep.contains(h))
+                .map(|(h, v)| format!("{h}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every file under `dir` by path relative to it: text as text, anything else (weights) by a
+/// hash of its bytes. Manifests are left out: they hold the digests of files with times in
+/// them, and every file they list is compared itself.
+fn files_of(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -129,12 +175,20 @@ fn text_files(dir: &Path) -> BTreeMap<String, String> {
                 continue;
             }
             let name = p.strip_prefix(dir).unwrap().display().to_string();
-            let keep = [".toml", ".csv", ".json", "jobs.txt"]
-                .iter()
-                .any(|s| name.ends_with(s));
-            if keep && let Ok(t) = std::fs::read_to_string(&p) {
-                out.insert(name, t);
+            if name.ends_with("manifest.json") || name.ends_with(".lock") {
+                continue;
             }
+            let bytes = std::fs::read(&p).unwrap();
+            let content = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    e.as_bytes().hash(&mut h);
+                    format!("bytes {:016x}", h.finish())
+                }
+            };
+            out.insert(name, content);
         }
     }
     out
@@ -147,6 +201,9 @@ struct Probe {
     with: Args,
     /// Compared besides the files written (a behaviour seen only in the output).
     compare_output: bool,
+    /// The command without the flag fails (`run` without `--config`); otherwise it must
+    /// succeed, or the probe proves nothing.
+    baseline_fails: bool,
 }
 
 /// The value a setting flag is probed with, and what else it needs to apply.
@@ -208,20 +265,6 @@ fn write_inputs(dir: &Path) {
     let y: Vec<u8> = (0..60u32).map(|i| (i % 3) as u8).collect();
     std::fs::write(data.join("train_x.npy"), npy("|u1", "(60, 4)", &x)).unwrap();
     std::fs::write(data.join("train_y.npy"), npy("|u1", "(60,)", &y)).unwrap();
-}
-
-fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut h =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h);
-    out.extend(data);
-    out
 }
 
 /// The command as a probe starts from: cheap, and free of the flag probed.
@@ -301,7 +344,7 @@ fn baseline(command: &str, inputs: &Path, dir: &str) -> Option<Args> {
             .set("widths", "16")
             .set("input-dims", "8")
             .set("batch", "4")
-            .set("seconds", "0.01")
+            .set("seconds", "0.0001")
             .set("peak-size", "32"),
         _ => return None,
     })
@@ -315,6 +358,7 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
             without,
             with,
             compare_output: false,
+            baseline_fails: false,
         })
     };
     let output = |without: Args, with: Args| {
@@ -322,6 +366,7 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
             without,
             with,
             compare_output: true,
+            baseline_fails: false,
         })
     };
     if command == "coord-check" && flag == "data-dir" {
@@ -385,7 +430,12 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
         ("run", "config") => {
             // `run` without --config is refused; with it, it trains the file's setting.
             let b = base?;
-            return output(b.clone().without("config"), b);
+            return Some(Probe {
+                without: b.clone().without("config"),
+                with: b,
+                compare_output: true,
+                baseline_fails: true,
+            });
         }
         (_, "quiet") => {
             let b = base?;
@@ -437,8 +487,14 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
             return output(b.clone(), b.switch("assemble-only"));
         }
         (_, "preset") => {
+            // Another preset under the same synthetic task: its other settings change the runs.
             let b = base?;
-            return differs(b.clone(), b.set("preset", "chaos-quick"));
+            let other = if command == "coord-check" {
+                "mnist"
+            } else {
+                "chaos-quick"
+            };
+            return differs(b.clone(), b.set("preset", other));
         }
         (_, "scale") => {
             // The windows and the protocol (said, and in the report), whatever the runs.
@@ -533,7 +589,11 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
         _ => {}
     }
     // A training setting.
-    let (value, with_also) = setting_value(flag, dir)?;
+    let (value, mut with_also) = setting_value(flag, dir)?;
+    if command == "figure2" && flag == "readout" {
+        // Figure 2's readout starts at a constant already (N-independent, as a fixed one must).
+        with_also.clear();
+    }
     let mut without = base?;
     let mut with = without.clone();
     for (f, v) in &with_also {
@@ -581,10 +641,9 @@ fn fetch_probe(flag: &str, dir: &str) -> Option<Probe> {
         with: match flag {
             "quiet" => b.switch("quiet"),
             "data-dir" => {
-                // A folder holding a file of another SHA-256 where MNIST goes: refused, named.
+                // Another folder holding MNIST: checked there, and said ready there.
                 let other = Path::new(dir).join("data/mnist");
-                std::fs::create_dir_all(&other).unwrap();
-                std::fs::write(other.join("train-labels-idx1-ubyte.gz"), b"mine").unwrap();
+                copy_dir(&data.join("mnist"), &other);
                 b.set(
                     "data-dir",
                     Path::new(dir).join("data").display().to_string(),
@@ -596,6 +655,7 @@ fn fetch_probe(flag: &str, dir: &str) -> Option<Probe> {
             _ => return None,
         },
         compare_output: true,
+        baseline_fails: false,
     })
 }
 
@@ -621,34 +681,64 @@ fn distance_probe(flag: &str, dir: &str) -> Option<Probe> {
         without: base.clone(),
         with: base.set(flag, value),
         compare_output: true,
+        baseline_fails: false,
     })
 }
 
-fn see(args: &Args, dir: &Path) -> Seen {
+/// Runs `args` (whose folders are under `dir`) and what it left, with `dir` written out of
+/// every text (so two cases compare by what they hold, not where) and times taken out.
+fn see(command: &str, args: &Args, dir: &Path) -> Seen {
     std::fs::create_dir_all(dir).unwrap();
     let out = run(&args.words());
+    let d = dir.display().to_string();
+    let clean = |s: String| untimed(&s.replace(&d, "{dir}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     Seen {
         ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        files: text_files(dir),
+        stdout: if command == "bench" && out.status.success() {
+            bench_keys(&stdout)
+        } else {
+            clean(stdout)
+        },
+        stderr: clean(String::from_utf8_lossy(&out.stderr).into_owned()),
+        files: files_of(dir)
+            .into_iter()
+            .map(|(k, v)| (k, clean(v)))
+            .collect(),
     }
 }
 
-/// The folder of a probe's case with its own path written out of the files (so two cases
-/// compare by what they hold, not where).
-fn normalised(seen: Seen, dir: &Path) -> Seen {
-    let d = dir.display().to_string();
-    let strip = |s: String| s.replace(&d, "{dir}");
-    Seen {
-        ok: seen.ok,
-        stdout: strip(seen.stdout),
-        stderr: strip(seen.stderr),
-        files: seen.files.into_iter().map(|(k, v)| (k, strip(v))).collect(),
-    }
+/// The timed steps of every case of `experiments bench ARGS`, added up.
+fn bench_iterations(args: &Args) -> u64 {
+    let out = run(&args.words());
+    assert!(out.status.success());
+    let mut r = csv::Reader::from_reader(&out.stdout[..]);
+    let at = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "iterations")
+        .unwrap();
+    r.records()
+        .map(|row| row.unwrap()[at].parse::<u64>().unwrap())
+        .sum()
 }
 
-/// Every flag of every command changes what it plans or does, or is refused.
+/// Whether `seen` is a refusal of `--flag`: a failure whose error line names the flag, not a
+/// panic.
+fn refuses(seen: &Seen, flag: &str) -> bool {
+    !seen.ok
+        && !seen.stderr.contains("panicked")
+        && seen
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("error") && l.contains(&format!("--{flag}")))
+}
+
+/// Every flag of every command changes what it plans or does, or is refused. For each: the
+/// command without the flag must succeed (its own control: run twice, it gives the same
+/// [`Seen`]); with the flag it must either fail with an error naming the flag, or succeed and
+/// leave other files (or, for a flag that acts on the output, other output).
 #[test]
 fn every_flag_is_honoured_or_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -656,9 +746,20 @@ fn every_flag_is_honoured_or_refused() {
     std::fs::create_dir_all(&inputs).unwrap();
     write_inputs(&inputs);
     let mut missing = Vec::new();
-    let mut ignored = Vec::new();
+    let mut wrong = Vec::new();
     let mut walked = 0;
     for command in commands() {
+        // The control: the baseline twice gives the same, so a difference below is the flag's.
+        if let Some(b) = baseline(&command, &inputs, "{dir}") {
+            let (x, y) = (
+                tmp.path().join(format!("{command}-control/x")),
+                tmp.path().join(format!("{command}-control/y")),
+            );
+            let args = |d: &Path| b.moved("{dir}", &d.display().to_string());
+            let (sx, sy) = (see(&command, &args(&x), &x), see(&command, &args(&y), &y));
+            assert!(sx.ok, "{command}: the baseline fails: {}", sx.stderr);
+            assert_eq!(sx, sy, "{command}: two calls of the baseline differ");
+        }
         for flag in flags_of(&command) {
             walked += 1;
             let case = tmp.path().join(format!("{command}-{flag}"));
@@ -676,48 +777,59 @@ fn every_flag_is_honoured_or_refused() {
             // The `with` side runs in its own folder: what it needs from the `without` side
             // (a probe's setup) is copied over.
             copy_dir(&a, &b);
-            let seen_without = normalised(see(&p.without, &a), &a);
-            let seen_with = normalised(see(&with, &b), &b);
-            let refused = !seen_with.ok
-                && seen_with.stderr.contains(&format!("--{flag}"))
-                && !seen_with.stderr.contains("panicked");
-            let changed = seen_without.files != seen_with.files
-                || seen_without.ok != seen_with.ok
+            let seen_without = see(&command, &p.without, &a);
+            let seen_with = see(&command, &with, &b);
+            let case = format!(
+                "{command} --{flag}\n  without: {:?}\n  with: {:?}",
+                p.without.words(),
+                with.words()
+            );
+            if seen_without.ok == p.baseline_fails {
+                wrong.push(format!(
+                    "{case}\n  the baseline {}: {}",
+                    if p.baseline_fails {
+                        "succeeds"
+                    } else {
+                        "fails"
+                    },
+                    seen_without.stderr.lines().last().unwrap_or("")
+                ));
+                continue;
+            }
+            if !seen_with.ok {
+                if !refuses(&seen_with, &flag) {
+                    wrong.push(format!(
+                        "{case}\n  fails without naming --{flag}: {}",
+                        seen_with.stderr.lines().last().unwrap_or("")
+                    ));
+                }
+                continue;
+            }
+            if command == "bench" && flag == "seconds" {
+                // Longer measurements: more timed steps per case (the times themselves vary).
+                let (few, many) = (bench_iterations(&p.without), bench_iterations(&with));
+                if many <= few {
+                    wrong.push(format!("{case}\n  {many} timed steps against {few}"));
+                }
+                continue;
+            }
+            let changed = seen_without.ok != seen_with.ok
+                || seen_without.files != seen_with.files
                 || (p.compare_output
                     && (seen_without.stdout != seen_with.stdout
                         || seen_without.stderr != seen_with.stderr));
-            if !(refused || changed) {
-                ignored.push(format!(
-                    "{command} --{flag}: nothing changed\n  without: {:?}\n  with: {:?}\n  stderr: {}",
-                    p.without.words(),
-                    with.words(),
-                    seen_with.stderr.lines().last().unwrap_or("")
-                ));
+            if !changed {
+                wrong.push(format!("{case}\n  accepted, and nothing changed"));
             }
         }
     }
     assert!(walked > 300, "only {walked} flags walked");
     assert!(missing.is_empty(), "flags without a probe: {missing:#?}");
     assert!(
-        ignored.is_empty(),
-        "flags accepted and ignored:\n{}",
-        ignored.join("\n")
+        wrong.is_empty(),
+        "flags ignored, or failing without being named:\n{}",
+        wrong.join("\n")
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// `--wait`: while another process trains the run, a second call without it is refused naming
@@ -768,4 +880,126 @@ fn wait_waits_for_the_holder() {
     waiter.kill().unwrap();
     holder.kill().unwrap();
     let _ = (waiter.wait(), holder.wait());
+}
+
+/// Every value of every list flag is run: each grid command planned with two values of each
+/// axis it varies has as many runs at the one value as at the other, and some at each.
+#[test]
+fn every_value_of_a_list_is_planned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    write_inputs(&inputs);
+    let lists = [
+        ("widths", "width", ["20", "24"]),
+        ("betas", "beta", ["0.6", "0.9"]),
+        ("gammas", "gamma", ["0.7", "0.4"]),
+        ("batches", "batch", ["10", "30"]),
+        ("seeds", "seed", ["3", "4"]),
+        ("data-seeds", "data_seed", ["3", "4"]),
+    ];
+    let mut checked = 0;
+    for command in commands() {
+        let flags = flags_of(&command);
+        if command == "bench" || !flags.iter().any(|f| f == "plan") {
+            continue;
+        }
+        for (flag, setting, values) in &lists {
+            if !flags.iter().any(|f| f == flag) {
+                continue;
+            }
+            let dir = tmp.path().join(format!("{command}-{flag}"));
+            let d = dir.display().to_string();
+            let args = baseline(&command, &inputs, &d)
+                .unwrap()
+                .set(flag, values.join(","));
+            let out = run(&args.words());
+            assert!(
+                out.status.success(),
+                "{command} --{flag} {}: {}",
+                values.join(","),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut count = BTreeMap::new();
+            for entry in std::fs::read_dir(dir.join("plan/configs")).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                let config: toml::Table = text.parse().unwrap();
+                if let Some(v) = config.get(*setting) {
+                    *count.entry(v.to_string()).or_insert(0) += 1;
+                }
+            }
+            let at = |v: &str| {
+                count
+                    .iter()
+                    .filter(|(k, _)| k.parse::<f64>().ok() == v.parse::<f64>().ok())
+                    .map(|(_, n)| *n)
+                    .sum::<usize>()
+            };
+            let (first, second) = (at(values[0]), at(values[1]));
+            assert!(
+                first > 0 && first == second,
+                "{command} --{flag} {}: runs per value {count:?}",
+                values.join(",")
+            );
+            checked += 1;
+        }
+    }
+    // Every grid command's axes: figures (2 + 3 + 1 + 2 + 2), chaos 2, tails 3, coupling 2,
+    // sgd-vs-diffusion 3.
+    assert_eq!(checked, 20, "axes checked");
+    // coord-check measures in memory: both widths in its numbers.
+    let dir = tmp.path().join("coord-check");
+    let args = baseline("coord-check", &inputs, &dir.display().to_string())
+        .unwrap()
+        .set("widths", "8,24");
+    let out = run(&args.words());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("study/coord_check.csv")).unwrap();
+    for w in ["8", "24"] {
+        assert!(
+            csv.lines().any(|l| l.starts_with(&format!("{w},"))),
+            "{csv}"
+        );
+    }
+}
+
+/// `--force` on a finished grid trains every run again (and says so first); without it, every
+/// run is reused.
+#[test]
+fn force_trains_every_run_of_a_finished_grid_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    write_inputs(&inputs);
+    let dir = tmp.path().join("chaos").display().to_string();
+    let args = trained(baseline("chaos", &inputs, &dir).unwrap()).set("seeds", "0,1");
+    let lines = |extra: Option<&str>| {
+        let mut a = args.clone();
+        if let Some(f) = extra {
+            a = a.switch(f);
+        }
+        let out = run(&a.words());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let count = |text: &str, word: &str| text.lines().filter(|l| l.contains(word)).count();
+    let first = lines(None);
+    assert_eq!(count(&first, "] trained "), 4, "{first}");
+    let again = lines(None);
+    assert_eq!(count(&again, "] reused "), 4, "{again}");
+    let forced = lines(Some("force"));
+    assert!(
+        forced.contains("force: every run of the grid (4)"),
+        "{forced}"
+    );
+    assert_eq!(count(&forced, "] trained "), 4, "{forced}");
+    assert_eq!(count(&forced, "] reused "), 0, "{forced}");
 }

@@ -10,13 +10,13 @@
 //! with every failure, so a failure reproduces.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 // The helpers this file does not use (MNIST, the HTTP server, CIFAR-10 archives) are for the
 // other files of tests/.
 #[allow(dead_code)]
 mod support;
-use support::{RESULTS, assert_same_files, subfolders};
+use support::{RESULTS, assert_same_files, copy_dir, npy_bytes, run, subfolders};
 
 /// The fault injector's seed (a failure message names it; `TRUST_SEED=<n>` reruns that case).
 const SEED: u64 = 20261206;
@@ -38,14 +38,6 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
     }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiments"))
-}
-
-fn run(args: &[String]) -> Output {
-    bin().args(args).output().expect("the binary runs")
 }
 
 fn text(out: &Output) -> String {
@@ -150,26 +142,10 @@ const DAMAGES: [Damage; 4] = [
     Damage::Replace,
 ];
 
-/// A `.npy` file (version 1.0) of dtype `descr` whose header says `shape` (Python's tuple
-/// syntax), followed by `data`.
-fn npy_file(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    let mut h = header.into_bytes();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h);
-    out.extend(data);
-    out
-}
-
 /// A valid float32 `.npy` matrix of shape [rows, cols], all ones.
 fn npy(rows: usize, cols: usize) -> Vec<u8> {
     let data: Vec<u8> = (0..rows * cols).flat_map(|_| 1f32.to_le_bytes()).collect();
-    npy_file("<f4", &format!("({rows}, {cols})"), &data)
+    npy_bytes("<f4", &format!("({rows}, {cols})"), &data)
 }
 
 /// Damages the file at `path`; returns the first byte offset whose content changed (0 when the
@@ -206,19 +182,6 @@ fn inject(path: &Path, damage: Damage, rng: &mut Rng) -> u64 {
             };
             std::fs::write(path, other).unwrap();
             0
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
@@ -886,7 +849,7 @@ fn write_u8_npy(path: &Path, shape: &[usize], data: &[u8]) {
         [n, p] => format!("({n}, {p})"),
         _ => unreachable!("a vector or a matrix"),
     };
-    std::fs::write(path, npy_file("|u1", &shape, data)).unwrap();
+    std::fs::write(path, npy_bytes("|u1", &shape, data)).unwrap();
 }
 
 /// A `.npy` whose header's element count overflows is refused naming the file, never read as
@@ -899,7 +862,7 @@ fn an_overflowing_npy_header_is_refused() {
     let bad = tmp.path().join("bad.npy");
     // 2^32 × 2^32 float32 elements: 2^66 bytes, past u64; the file holds 12 values.
     let twelve: Vec<u8> = (0..12).flat_map(|_| 1f32.to_le_bytes()).collect();
-    std::fs::write(&bad, npy_file("<f4", "(4294967296, 4294967296)", &twelve)).unwrap();
+    std::fs::write(&bad, npy_bytes("<f4", "(4294967296, 4294967296)", &twelve)).unwrap();
     let err = refused(&words(&[
         "distance",
         good.to_str().unwrap(),

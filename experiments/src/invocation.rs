@@ -13,6 +13,9 @@ use meanfield_study::plan::GridMode;
 pub(crate) fn grid_mode(args: &flags::GridArgs, invocation: &Invocation) -> Result<GridMode> {
     if let Some(dir) = &args.plan {
         meanfield_study::folders::check_plan(dir)?;
+        if let Some(out) = &args.out {
+            separate(&[("--out", out), ("--plan", dir)])?;
+        }
     }
     Ok(match &args.plan {
         Some(dir) => GridMode::Plan {
@@ -29,6 +32,35 @@ pub(crate) fn grid_mode(args: &flags::GridArgs, invocation: &Invocation) -> Resu
     })
 }
 
+/// Refuses two of a grid's folders (its results, its job list, its runs) that are the same
+/// folder or one inside the other: each is claimed for one kind of content, so the second would
+/// be refused after the first was made. Compared as written, made absolute.
+pub(crate) fn separate(folders: &[(&str, &std::path::Path)]) -> Result<()> {
+    let absolute = |p: &std::path::Path| {
+        std::path::absolute(p)
+            .map(|p| p.components().collect::<std::path::PathBuf>())
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    // A folder of the system is refused as such where it is checked (it holds everything).
+    let folders: Vec<_> = folders
+        .iter()
+        .filter(|(_, p)| meanfield_io::owned::system_location(p).is_none())
+        .collect();
+    for (i, (a, pa)) in folders.iter().enumerate() {
+        for (b, pb) in &folders[i + 1..] {
+            let (x, y) = (absolute(pa), absolute(pb));
+            if x.starts_with(&y) || y.starts_with(&x) {
+                anyhow::bail!(
+                    "{a} {} and {b} {} are the same folder or one holds the other: each holds one kind of file (results, job list, runs); give separate folders",
+                    pa.display(),
+                    pb.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The command line this process was started with, read once.
 pub(crate) struct Invocation {
     /// The program as started, then its arguments.
@@ -42,9 +74,16 @@ impl Invocation {
         }
     }
 
-    /// `experiments ARGS`, quoted for a shell where needed (reports quote it).
-    pub(crate) fn display(&self) -> String {
-        let args = self.words.iter().skip(1).map(|w| shell_word(w));
+    /// The command that reproduces a result from scratch, for a report's "Reproduce" line:
+    /// `experiments ARGS`, quoted for a shell where needed, without `--force` and
+    /// `--assemble-only`, which say how this call reused runs, not what it computed.
+    pub(crate) fn reproduce(&self) -> String {
+        let args = self
+            .words
+            .iter()
+            .skip(1)
+            .filter(|w| *w != "--force" && *w != "--assemble-only")
+            .map(|w| shell_word(w));
         std::iter::once("experiments".to_string())
             .chain(args)
             .collect::<Vec<_>>()
@@ -129,7 +168,7 @@ mod tests {
             .to_vec(),
         };
         assert_eq!(
-            invocation.display(),
+            invocation.reproduce(),
             "experiments figure3 --plan 'my plan' --jobs 2"
         );
         assert!(
@@ -139,6 +178,19 @@ mod tests {
             "{}",
             invocation.assemble()
         );
+        let forced = Invocation {
+            words: [
+                "x",
+                "chaos",
+                "--force",
+                "--widths",
+                "8,16",
+                "--assemble-only",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        assert_eq!(forced.reproduce(), "experiments chaos --widths 8,16");
         let equals = Invocation {
             words: ["x", "chaos", "--plan=p"].map(String::from).to_vec(),
         };

@@ -168,8 +168,26 @@ impl Given {
             ));
         }
         if let Some(path) = config {
-            let table = read_settings_file(path)
-                .map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?;
+            let source = format!("--config {}", path.display());
+            let table = read_settings_file(path).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+            // What the command sets itself is refused in the file as it is as a flag.
+            meanfield_study::axes::check_table(&source, &table, &self.scope.refused)?;
+            // A file that names its run directory (a job of --plan) trains that run; a flag
+            // that changes the setting would train another one into it.
+            if let Some(out) = table.get("out")
+                && !self.settings.contains_key("out")
+            {
+                let operational: Vec<&str> = meanfield_train::identity::operational().collect();
+                if let Some(key) = self
+                    .settings
+                    .keys()
+                    .find(|k| !operational.contains(&k.as_str()))
+                {
+                    anyhow::bail!(
+                        "{source} names its run directory (out = {out}), and `{key}` changes the setting: another setting would be trained into that folder. Leave `{key}` out, or give --out for the new run"
+                    );
+                }
+            }
             layers.push((path.display().to_string(), table));
         }
         layers.push(("command-line flags".into(), self.settings.clone()));

@@ -76,7 +76,7 @@ pub(crate) fn chaos(
         jobs: g.jobs,
         mode: grid_mode(g, invocation)?,
         out: out.clone(),
-        command: invocation.display(),
+        command: invocation.reproduce(),
     };
     let Some(result) = planned(study.run(stop, &progress(g.quiet)))? else {
         return Ok(());
@@ -96,7 +96,10 @@ pub(crate) fn chaos(
                 "{name}: slope {:.3}, 95% interval [{:.3}, {:.3}] ({} widths)",
                 f.slope, f.ci_low, f.ci_high, f.points
             ),
-            None => println!("{name}: not enough widths to fit"),
+            None if name.starts_with("between") && study.seeds.len() < 2 => {
+                println!("{name}: not measured (one seed; give two or more in --seeds)")
+            }
+            None => println!("{name}: not enough widths measured to fit (two or more)"),
         }
     }
     finish(result.failed_runs.len(), result.seconds, &out)
@@ -135,7 +138,7 @@ pub(crate) fn sgd_vs_diffusion(
         jobs: g.jobs,
         mode: grid_mode(g, invocation)?,
         out: out.clone(),
-        command: invocation.display(),
+        command: invocation.reproduce(),
     };
     let Some(result) = planned(study.measure(stop, &progress(g.quiet)))? else {
         return Ok(());
@@ -188,7 +191,7 @@ pub(crate) fn tails(
         jobs: g.jobs,
         mode: grid_mode(g, invocation)?,
         out: out.clone(),
-        command: invocation.display(),
+        command: invocation.reproduce(),
     };
     let Some(result) = planned(study.measure(stop, &progress(g.quiet)))? else {
         return Ok(());
@@ -231,7 +234,7 @@ pub(crate) fn coord_check(
         },
     };
     let rows = check.measure(&progress(args.quiet))?;
-    render(&rows, &check.title(), &invocation.display(), &out)?;
+    render(&rows, &check.title(), &invocation.reproduce(), &out)?;
     println!("results in {}", out.display());
     Ok(())
 }
@@ -280,7 +283,7 @@ pub(crate) fn coupling(
         jobs: g.jobs,
         mode: grid_mode(g, invocation)?,
         out: out.clone(),
-        command: invocation.display(),
+        command: invocation.reproduce(),
     };
     let Some(result) = planned(study.run(stop, &progress(g.quiet)))? else {
         return Ok(());
@@ -338,7 +341,7 @@ pub(crate) fn run_figure(
     let mut train = given.shared();
     let runs_dir = match train.remove("runs_dir") {
         Some(toml::Value::String(dir)) => PathBuf::from(dir),
-        _ => PathBuf::from("figures/runs"),
+        _ => PathBuf::from(meanfield_study::figures::RUNS_DIR),
     };
     let overrides = Overrides {
         grid,
@@ -365,10 +368,18 @@ pub(crate) fn run_figure(
         }),
         runs_dir,
         jobs: g.jobs,
-        command: invocation.display(),
+        command: invocation.reproduce(),
         stop: stop.clone(),
         mode: grid_mode(g, invocation)?,
     };
+    let mut folders = vec![
+        ("--out", ctx.out.as_path()),
+        ("--runs-dir", ctx.runs_dir.as_path()),
+    ];
+    if let Some(plan) = &g.plan {
+        folders.push(("--plan", plan.as_path()));
+    }
+    crate::invocation::separate(&folders)?;
     if !g.quiet {
         eprintln!(
             "{figure} at {scale} scale: {}{}",

@@ -364,3 +364,35 @@ pub fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
     b.extend_from_slice(data);
     b
 }
+
+/// A `.npy` file (version 1.0) of dtype `descr` whose header says `shape` (Python's tuple
+/// syntax), followed by `data` (as written, whatever the header says).
+pub fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut h = header.into_bytes();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h);
+    out.extend(data);
+    out
+}
+
+/// Copies the folder `from` into `to`, recursively (a missing `from` copies nothing).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -112,6 +112,17 @@ pub fn sliced_w2_seeds(
     projections: usize,
     seeds: &[u64],
 ) -> Result<SlicedW2, ChaosError> {
+    // A seed twice would count one set of directions twice and shrink the spread.
+    if let Some((i, s)) = seeds
+        .iter()
+        .enumerate()
+        .find(|(i, s)| seeds[..*i].contains(s))
+    {
+        return Err(ChaosError::Invalid(format!(
+            "`projection_seeds` gives seed {s} twice (at position {}): give each seed once",
+            i + 1
+        )));
+    }
     let values = seeds
         .iter()
         .map(|&s| sliced_w2(a, b, projections, s))

@@ -1,6 +1,8 @@
 //! W2 and sliced W2 against closed forms, and the fitted rate on i.i.d. samples.
 
-use meanfield_chaos::{Cloud, fit_rate, histogram, kde, linspace, sliced_w2, w2_1d};
+use meanfield_chaos::{
+    Cloud, fit_rate, histogram, kde, linspace, sliced_w2, sliced_w2_seeds, w2_1d,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -163,4 +165,22 @@ fn histogram_rejects_bad_windows_and_samples() {
     // One value: the histogram puts all mass in its bin; the last bin is closed on the left.
     let h = histogram(&[0.25], 0.0, 1.0, 4).unwrap();
     assert_eq!(h.density, vec![0.0, 4.0, 0.0, 0.0]);
+}
+
+/// The spread over projection seeds: distinct seeds give the mean of their distances; a seed
+/// given twice is refused (it would count one set of directions twice).
+#[test]
+fn projection_seeds_are_distinct() {
+    let a: Vec<f32> = (0..60).map(|i| (i as f32 * 0.37).sin()).collect();
+    let b: Vec<f32> = (0..60).map(|i| (i as f32 * 0.91).cos()).collect();
+    let (ca, cb) = (Cloud::new(&a, 3).unwrap(), Cloud::new(&b, 3).unwrap());
+    let two = sliced_w2_seeds(ca, cb, 16, &[4, 9]).unwrap();
+    let each = [4, 9].map(|s| sliced_w2(ca, cb, 16, s).unwrap());
+    // The mean of the two seeds' distances, to float64 rounding.
+    assert!((two.mean - (each[0] + each[1]) / 2.0).abs() < 1e-12);
+    assert_eq!(two.seeds, 2);
+    let e = sliced_w2_seeds(ca, cb, 16, &[4, 9, 4])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("seed 4 twice"), "{e}");
 }

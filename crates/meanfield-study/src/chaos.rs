@@ -154,7 +154,7 @@ impl ChaosStudy {
             crate::particles::check_coordinate(self.coordinate, p)?;
         }
         let start = Instant::now();
-        crate::folders::claim_results(&self.out)?;
+        crate::folders::prepare_results(&self.out, &self.mode)?;
         let mut widths = self.widths.clone();
         widths.sort_unstable();
         widths.dedup();
@@ -177,8 +177,16 @@ impl ChaosStudy {
                 .get(&(*widths.last().expect("non-empty"), self.seeds[0]))
                 .cloned()
                 .ok_or_else(|| {
-                    StudyError::Invalid(
-                        "the reference run (largest width, first seed) failed".into(),
+                    crate::report::nothing_measured(
+                        &self.out,
+                        &format!(
+                            "# Propagation of chaos: {}, β = {}",
+                            self.base.dataset, self.base.beta
+                        ),
+                        &self.command,
+                        &failed,
+                        configs.len(),
+                        "the reference run (largest width, first seed) failed",
                     )
                 })?,
         };

@@ -237,7 +237,7 @@ impl CouplingStudy {
     ) -> Result<Measured<CouplingResult>, StudyError> {
         let start = Instant::now();
         let plan = self.plan()?;
-        crate::folders::claim_results(&self.out)?;
+        crate::folders::prepare_results(&self.out, &self.mode)?;
         let configs: Vec<TrainConfig> = plan.iter().map(|(_, c)| c.clone()).collect();
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let reference = &plan[0].1;
@@ -245,10 +245,14 @@ impl CouplingStudy {
             .get(reference)
             .map(|o| o.dir().to_path_buf())
             .ok_or_else(|| {
-                StudyError::Invalid(format!(
-                    "the reference run failed: {}",
-                    runs.failed().join("; ")
-                ))
+                crate::report::nothing_measured(
+                    &self.out,
+                    &format!("# Synchronous coupling: {}", self.title()),
+                    &self.command,
+                    &runs.failed(),
+                    configs.len(),
+                    "the reference run failed",
+                )
             })?;
         let reference = trajectory(&reference_dir, reference.readout)?;
         let (mut times, mut sups) = (Vec::new(), Vec::new());

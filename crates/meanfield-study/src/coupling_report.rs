@@ -116,7 +116,7 @@ impl CouplingStudy {
         }
     }
 
-    fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         let b = &self.base;
         format!(
             "{}{}, β = {}, α = {}, γ = {}, M = {}, T = {}, readout {}, {} noise",

@@ -36,7 +36,7 @@ pub enum StudyError {
         details: String,
     },
     #[error(
-        "none of the figure's {total} panels could be drawn ({failed} failures, listed in its report):\n{details}"
+        "nothing could be measured from the grid's {total} runs ({failed} failed, listed in its report):\n{details}"
     )]
     RunsFailed {
         failed: usize,

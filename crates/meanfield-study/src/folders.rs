@@ -51,6 +51,15 @@ pub fn check_results(out: &Path) -> Result<(), StudyError> {
     )?)
 }
 
+/// Before a grid's runs: under `--plan` (nothing is measured yet) `out` is only checked, so a
+/// plan leaves no results folder behind; otherwise it is claimed ([`claim_results`]).
+pub fn prepare_results(out: &Path, mode: &crate::plan::GridMode) -> Result<(), StudyError> {
+    match mode {
+        crate::plan::GridMode::Plan { .. } => check_results(out),
+        _ => claim_results(out),
+    }
+}
+
 /// Creates `out` when needed and marks it as this program's results folder.
 pub fn claim_results(out: &Path) -> Result<(), StudyError> {
     check_results(out)?;

@@ -33,9 +33,16 @@ pub fn run_grid_with(
     let mut results: Vec<Option<Result<Outcome, TrainError>>> =
         (0..configs.len()).map(|_| None).collect();
     // First every run this process can take; a run another process is training is left for a
-    // second pass, which waits for that process and then reuses its finished run.
+    // second pass, which waits for that process and then reuses its finished run (never
+    // forced: that run was just trained, under the same setting, by the other process).
     let all: Vec<usize> = (0..configs.len()).collect();
-    let (first, later) = (Pass { wait: false, force }, Pass { wait: true, force });
+    let (first, later) = (
+        Pass { wait: false, force },
+        Pass {
+            wait: true,
+            force: false,
+        },
+    );
     run_indices(configs, &all, jobs, stop, first, log, &mut results);
     let locked: Vec<usize> = all
         .into_iter()

@@ -10,6 +10,28 @@ use std::path::{Path, PathBuf};
 /// The report's file name in a study's or figure's folder.
 pub const FILE: &str = "report.md";
 
+/// Writes the report of a grid that measured nothing (`why`: the failure that mattered, such as
+/// its reference run's), listing the `failed` runs, and returns the error its command exits
+/// with (or the error writing the report).
+pub fn nothing_measured(
+    out: &Path,
+    title: &str,
+    command: &str,
+    failed: &[String],
+    total: usize,
+    why: &str,
+) -> StudyError {
+    let body = format!("{title}\n\nNothing was measured: {why}.\n");
+    match crate::folders::claim_results(out).and_then(|()| write(out, &body, command, failed, "")) {
+        Ok(path) => StudyError::RunsFailed {
+            failed: failed.len(),
+            total,
+            details: format!("{why} (report: {})", path.display()),
+        },
+        Err(e) => e,
+    }
+}
+
 /// Writes `out/report.md`: `body`'s title line, then "Reproduce: `command`", then the rest of
 /// `body`, the failed-runs section ([`failed_section`], nothing when none failed), then
 /// `appendix`. Returns the report's path.

@@ -174,7 +174,7 @@ impl SgdVsDiffusion {
         }
         let start = Instant::now();
         let configs = self.configs()?;
-        crate::folders::claim_results(&self.out)?;
+        crate::folders::prepare_results(&self.out, &self.mode)?;
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let task = Task::load(&self.base)?;
         let device = burn::tensor::Device::flex();
@@ -217,6 +217,16 @@ impl SgdVsDiffusion {
                     rows.push(row);
                 }
             }
+        }
+        if rows.is_empty() {
+            return Err(crate::report::nothing_measured(
+                &self.out,
+                "# SGD against its diffusion",
+                &self.command,
+                &runs.failed(),
+                configs.len(),
+                "no (β, γ) has its first data seed's SGD and diffusion runs both finished",
+            ));
         }
         Ok(Measured::Done(GapResult {
             rows,

@@ -145,7 +145,7 @@ impl TailStudy {
         }
         let start = Instant::now();
         let configs = self.configs()?;
-        crate::folders::claim_results(&self.out)?;
+        crate::folders::prepare_results(&self.out, &self.mode)?;
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
         let mut rows = Vec::new();
         let mut hill = Vec::new();

@@ -33,11 +33,12 @@ fn resolve_spec(
     name.parse::<Figure>()?.spec(scale, extra, overrides)
 }
 
-/// A grid of the axes given.
+/// A grid of the axes given, each value read as the command line reads it.
 fn grid(axes: &[(Axis, &[f64])]) -> Grid {
     let mut g = Grid::default();
     for (axis, values) in axes {
-        g.set(*axis, values.to_vec());
+        let text: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        g.set(*axis, axis.parse_list(&text.join(",")).unwrap());
     }
     g
 }
@@ -140,11 +141,14 @@ fn a_limit_run_is_never_a_panel() {
         .unwrap();
         figure1::figure(&spec, &ctx(dir.path(), Scale::Paper))
     };
-    let err = with(5000).unwrap_err().to_string();
-    assert!(
-        err.contains("β = 1, N = 5000") && err.contains("`reference_width_one`"),
-        "{err}"
-    );
+    // A panel's width, or any narrower than the widest panel: not a limit.
+    for narrow in [5000, 50_000] {
+        let err = with(narrow).unwrap_err().to_string();
+        assert!(
+            err.contains("wider than every panel") && err.contains("`reference_width_one`"),
+            "{err}"
+        );
+    }
     let fig = with(100_000).unwrap();
     assert_eq!(fig.limits[1].config.width, 100_000);
 }

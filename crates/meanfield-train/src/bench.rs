@@ -32,6 +32,10 @@ pub struct BenchRow {
     pub fraction_of_peak: f64,
     /// Peak resident memory of the process so far (Linux VmHWM), MiB.
     pub peak_rss_mib: f64,
+    /// `trainable` or `fixed` (a fixed readout's step skips the readout's products).
+    pub readout: String,
+    /// The side of the square product `peak_gflops` was measured on.
+    pub peak_size: usize,
 }
 
 impl BenchRow {
@@ -163,8 +167,9 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// Measures one case; `peak` is the backend's matmul GFLOP/s (measured once per backend).
-pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
+/// Measures one case; `peak` is the backend's matmul GFLOP/s on a square product of side
+/// `peak_size`.
+pub fn measure(case: &BenchCase, peak: f64, peak_size: usize) -> Result<BenchRow, TrainError> {
     let seconds = time_step(case)?;
     let gflops = step_flops(case) / seconds / 1e9;
     Ok(BenchRow {
@@ -183,6 +188,8 @@ pub fn measure(case: &BenchCase, peak: f64) -> Result<BenchRow, TrainError> {
         peak_gflops: peak,
         fraction_of_peak: gflops / peak,
         peak_rss_mib: peak_rss_mib(),
+        readout: case.readout.to_string(),
+        peak_size,
     })
 }
 
@@ -246,7 +253,7 @@ impl Sweep {
                         // shared machine the throughput drifts over a run, and the ratio should
                         // compare the step with the peak of the same minute.
                         let peak = matmul_peak(&device, self.peak_size);
-                        let row = measure(&case, peak)?;
+                        let row = measure(&case, peak, self.peak_size)?;
                         each(&row);
                         rows.push(row);
                     }

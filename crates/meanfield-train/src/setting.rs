@@ -97,7 +97,7 @@ impl Flag {
                 .ok()
                 .filter(|v| *v >= 0)
                 .map(toml::Value::Integer)
-                .ok_or_else(|| format!("{text:?} is not a whole number ≥ 0")),
+                .ok_or_else(|| format!("{text:?} is not a whole number from 0 to 2^63 − 1")),
             Value::Real => text
                 .parse::<f64>()
                 .map(toml::Value::Float)
@@ -216,7 +216,19 @@ mod tests {
     fn flag_text_becomes_typed_values() {
         let count = Flag::new("", Value::Count);
         assert_eq!(count.parse("12"), Ok(toml::Value::Integer(12)));
-        assert!(count.parse("-1").unwrap_err().contains("≥ 0"));
+        assert!(
+            count
+                .parse("-1")
+                .unwrap_err()
+                .contains("from 0 to 2^63 − 1")
+        );
+        // Beyond TOML's integers (the settings file's), the same reason.
+        assert!(
+            count
+                .parse("9223372036854775808")
+                .unwrap_err()
+                .contains("2^63 − 1")
+        );
         assert!(count.parse("1.5").is_err());
         let real = Flag::new("", Value::Real);
         assert_eq!(real.parse("-0.5"), Ok(toml::Value::Float(-0.5)));

@@ -4,7 +4,7 @@
 //! command's [`super::settings::Scope`], naming the list.
 
 use clap::{Arg, ArgAction, ArgMatches};
-use meanfield_study::axes::{Axis, Grid};
+use meanfield_study::axes::{Axis, AxisValue, Grid};
 
 fn id(axis: Axis) -> String {
     format!("axis.{}", axis.key())
@@ -12,15 +12,16 @@ fn id(axis: Axis) -> String {
 
 /// The flag of each axis in `axes`, with its default list where the command has one (`None`:
 /// the command's preset or rule decides, said in `note`).
-pub fn args(axes: &[(Axis, Option<&'static str>, Option<&'static str>)]) -> Vec<Arg> {
+pub fn args(axes: &[super::AxisArg]) -> Vec<Arg> {
     axes.iter()
-        .map(|&(axis, default, note)| {
+        .map(|(axis, default, note)| {
+            let (axis, default) = (*axis, *default);
             let mut help = axis.help().to_string();
             if let Some(note) = note {
                 help.push_str(&format!(" [default: {note}]"));
             }
             let mut arg = Arg::new(id(axis))
-                .long(axis.key().replace('_', "-"))
+                .long(axis.flag().trim_start_matches('-').to_string())
                 .value_name("LIST")
                 .action(ArgAction::Set)
                 .allow_negative_numbers(true)
@@ -34,23 +35,16 @@ pub fn args(axes: &[(Axis, Option<&'static str>, Option<&'static str>)]) -> Vec<
         .collect()
 }
 
-/// A comma-separated list of `axis`'s values, each read as the axis reads it.
-fn parse(axis: Axis, text: &str) -> Result<Vec<f64>, String> {
-    let values: Vec<f64> = text
-        .split(',')
-        .map(|v| axis.parse(v))
-        .collect::<Result<_, _>>()?;
-    if values.is_empty() {
-        return Err("give at least one value".into());
-    }
-    Ok(values)
+/// A comma-separated list of `axis`'s values ([`Axis::parse_list`]).
+fn parse(axis: Axis, text: &str) -> Result<Vec<AxisValue>, String> {
+    axis.parse_list(text)
 }
 
 /// The lists given (or defaulted) for `axes`.
 pub fn grid(m: &ArgMatches, axes: &[Axis]) -> Grid {
     let mut grid = Grid::default();
     for &axis in axes {
-        if let Ok(Some(values)) = m.try_get_one::<Vec<f64>>(&id(axis)) {
+        if let Ok(Some(values)) = m.try_get_one::<Vec<AxisValue>>(&id(axis)) {
             grid.set(axis, values.clone());
         }
     }

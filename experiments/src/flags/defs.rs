@@ -10,24 +10,18 @@ use meanfield_train::data::DatasetKind;
 use meanfield_train::model::Readout;
 use meanfield_train::{Backend, Dynamics, Engine};
 use std::path::PathBuf;
-use strum::VariantArray;
+use std::str::FromStr;
+use strum::VariantNames;
 
 /// A value parser for an enum with a fixed list of values, so `--help` lists them and a wrong
-/// value is refused with the list (the values are the enum's own, [`VariantArray`]).
-pub fn choices<T>(all: &'static [T]) -> impl TypedValueParser<Value = T>
+/// value is refused with the list (the enum's own names, strum's [`VariantNames`]).
+pub fn choices<T>() -> impl TypedValueParser<Value = T>
 where
-    T: std::fmt::Display + Clone + Send + Sync + 'static,
+    T: VariantNames + FromStr + Clone + Send + Sync + 'static,
 {
-    // clap keeps the names for the process's life; a handful of short strings, once.
-    let names: Vec<&'static str> = all
-        .iter()
-        .map(|v| &*Box::leak(v.to_string().into_boxed_str()))
-        .collect();
-    PossibleValuesParser::new(names).map(move |name| {
-        all.iter()
-            .find(|v| v.to_string() == name)
-            .expect("clap accepted only a listed name")
-            .clone()
+    PossibleValuesParser::new(T::VARIANTS).map(|name| match name.parse::<T>() {
+        Ok(value) => value,
+        Err(_) => unreachable!("clap accepts only a listed name, and each parses"),
     })
 }
 
@@ -141,7 +135,7 @@ impl Command {
 /// How one training run is carried out (its settings are the setting flags).
 #[derive(Args, Debug, Clone, Default)]
 pub struct Train {
-    /// A TOML file of settings (same keys as config.toml), applied over the preset.
+    /// A TOML file of settings (same keys as config.toml), applied over the preset (`run`: the whole setting).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Require a checkpoint in the run directory and continue from it.
@@ -174,7 +168,7 @@ pub struct GridArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Runs trained at once.
-    #[arg(long, default_value_t = 1, conflicts_with_all = ["plan", "assemble_only"])]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize), conflicts_with_all = ["plan", "assemble_only"])]
     pub jobs: usize,
     /// Train every run of the grid again from step 0 (finished runs are otherwise reused, checkpointed ones continued).
     #[arg(long, conflicts_with_all = ["plan", "assemble_only"])]
@@ -205,7 +199,7 @@ pub struct FigureArgs {
     /// Width of the run whose density stands for the β < 1 limit [default: the preset's].
     #[arg(long)]
     pub reference_width: Option<usize>,
-    /// Width of the β = 1 limit run [default: 10 × the widest panel]; it may not equal a panel's.
+    /// Width of the β = 1 limit run (it may not equal a panel's) [default: the preset's: 500000 at paper scale, 50000 at quick].
     #[arg(long)]
     pub reference_width_one: Option<usize>,
     #[command(flatten)]
@@ -335,16 +329,16 @@ pub struct DistanceArgs {
 pub struct BenchArgs {
     /// Backends to time, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "flex,ndarray",
-          value_parser = choices(<Backend as VariantArray>::VARIANTS))]
+          value_parser = choices::<Backend>())]
     pub backends: Vec<Backend>,
     /// Gradient engines, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "closed-form,autodiff",
-          value_parser = choices(<Engine as VariantArray>::VARIANTS))]
+          value_parser = choices::<Engine>())]
     pub engines: Vec<Engine>,
     /// Dynamics, comma-separated: sgd, diffusion (its step with K = M drift and noise examples;
     /// closed-form engine only). Diffusion rows say `closed-form/diffusion` in the engine column.
     #[arg(long, value_delimiter = ',', default_value = "sgd",
-          value_parser = choices(<Dynamics as VariantArray>::VARIANTS))]
+          value_parser = choices::<Dynamics>())]
     pub dynamics: Vec<Dynamics>,
     /// Widths N, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
@@ -357,7 +351,7 @@ pub struct BenchArgs {
     pub batch: usize,
     /// The readout.
     #[arg(long, default_value = "trainable",
-          value_parser = choices(<Readout as VariantArray>::VARIANTS))]
+          value_parser = choices::<Readout>())]
     pub readout: Readout,
     /// Seconds to spend timing each case (sets the iteration count; at least 3 steps).
     #[arg(long, default_value_t = 3.0)]

@@ -30,61 +30,40 @@ use settings::Scope;
 
 /// An axis a command varies: the axis, its default list, and the default in words when it has
 /// no list of its own (the preset's, or a rule).
-pub type AxisArg = (Axis, Option<&'static str>, Option<&'static str>);
+pub type AxisArg = (Axis, Option<&'static str>, Option<String>);
 
 /// What a command takes besides its own flags.
 pub struct Takes {
     pub scope: Scope,
     pub axes: Vec<AxisArg>,
-    /// Where the help's defaults come from: a preset, or the program's defaults.
+    /// Where the help's defaults come from: a preset, a figure's preset (its paper scale), or
+    /// the program's defaults.
     preset: Option<String>,
+    figure: Option<Figure>,
     /// The command's own defaults for settings (`coord-check`'s steps).
-    defaults: Vec<(&'static str, &'static str)>,
+    defaults: Vec<(&'static str, String)>,
 }
 
-/// The settings refused by a grid that varies `axes` and sets `sets` itself (and keeps its runs
-/// under its results folder when `runs_inside`).
+/// The scope of a grid that varies `axes` and sets `sets` itself: the settings it refuses are
+/// the library's one list ([`meanfield_study::axes::refused_settings`]), applied to its flags
+/// here and to its `--config` file when the setting is resolved.
 fn grid_scope(
     command: &'static str,
     axes: &[Axis],
     sets: &[(&'static str, &'static str)],
     runs_inside: bool,
+    references: bool,
 ) -> Scope {
-    let mut refused: Vec<(&'static str, String)> = axes
-        .iter()
-        .map(|a| {
-            let list = a.key().replace('_', "-");
-            (
-                a.setting(),
-                format!(
-                    "{command} gives each run its own {}: give the list --{list} (comma-separated)",
-                    a.setting().replace('_', " ")
-                ),
-            )
-        })
-        .collect();
-    refused.extend(
-        sets.iter()
-            .map(|(k, why)| (*k, format!("{command} sets it itself: {why}"))),
-    );
-    if runs_inside {
-        refused.push((
-            "runs_dir",
-            format!("{command} keeps its runs in the runs/ folder of its results (--out)"),
-        ));
-    }
-    if axes.contains(&Axis::Widths) {
-        refused.push((
-            "init_from",
-            format!(
-                "{command} gives each run its own width, and the files of --init-from hold one"
-            ),
-        ));
-    }
     Scope {
         command,
         dataset: None,
-        refused,
+        refused: meanfield_study::axes::refused_settings(
+            command,
+            axes,
+            sets,
+            runs_inside,
+            references,
+        ),
         own: &["out"],
     }
 }
@@ -109,21 +88,27 @@ pub fn takes(name: &str) -> Option<Takes> {
         },
         axes: Vec::new(),
         preset: preset.map(String::from),
+        figure: None,
         defaults: Vec::new(),
     };
     let figure = |f: Figure| Takes {
         scope: {
-            let mut s = grid_scope(f.name(), f.axes(), f.sets(), false);
-            s.command = f.name();
-            s
+            grid_scope(
+                f.name(),
+                f.axes(),
+                f.sets(),
+                false,
+                !f.references().is_empty(),
+            )
         },
         axes: f
             .axes()
             .iter()
-            .map(|a| (*a, None, Some("the preset's")))
+            .map(|a| (*a, None, Some("the preset's".to_string())))
             .collect(),
         preset: None,
-        defaults: vec![("runs_dir", "figures/runs")],
+        figure: Some(f),
+        defaults: vec![("runs_dir", meanfield_study::figures::RUNS_DIR.to_string())],
     };
     Some(match name {
         "mnist" => training(Some(DatasetKind::Mnist), Some("mnist")),
@@ -133,15 +118,17 @@ pub fn takes(name: &str) -> Option<Takes> {
         "arrays" => training(Some(DatasetKind::Arrays), Some("arrays")),
         "run" => training(None, None),
         "chaos" => Takes {
-            scope: grid_scope("chaos", ChaosStudy::AXES, &[], true),
+            scope: grid_scope("chaos", ChaosStudy::AXES, &[], true, false),
             axes: axis_defaults(ChaosStudy::AXES, ChaosStudy::DEFAULTS),
             preset: Some("chaos-quick".into()),
+            figure: None,
             defaults: Vec::new(),
         },
         "tails" => Takes {
-            scope: grid_scope("tails", TailStudy::AXES, &[], true),
+            scope: grid_scope("tails", TailStudy::AXES, &[], true, false),
             axes: axis_defaults(TailStudy::AXES, TailStudy::DEFAULTS),
             preset: Some("tails".into()),
+            figure: None,
             defaults: Vec::new(),
         },
         "sgd-vs-diffusion" => Takes {
@@ -150,28 +137,38 @@ pub fn takes(name: &str) -> Option<Takes> {
                 SgdVsDiffusion::AXES,
                 SgdVsDiffusion::SETS,
                 true,
+                false,
             ),
             axes: axis_defaults(SgdVsDiffusion::AXES, SgdVsDiffusion::DEFAULTS),
             preset: Some("sgd-vs-diffusion".into()),
+            figure: None,
             defaults: Vec::new(),
         },
         "coupling" => Takes {
-            scope: grid_scope("coupling", CouplingStudy::AXES, &[], true),
+            scope: grid_scope("coupling", CouplingStudy::AXES, &[], true, true),
             axes: CouplingStudy::AXES
                 .iter()
                 .map(|&a| match a {
-                    Axis::DataSeeds => (a, None, Some(COUPLING_DATA_SEEDS)),
-                    _ => axis_defaults(&[a], CouplingStudy::DEFAULTS)[0],
+                    Axis::DataSeeds => (a, None, Some(coupling_data_seeds())),
+                    _ => axis_defaults(&[a], CouplingStudy::DEFAULTS).remove(0),
                 })
                 .collect(),
             preset: Some("chaos-quick".into()),
+            figure: None,
             defaults: Vec::new(),
         },
         "coord-check" => Takes {
-            scope: grid_scope("coord-check", CoordCheck::AXES, CoordCheck::SETS, false),
+            scope: grid_scope(
+                "coord-check",
+                CoordCheck::AXES,
+                CoordCheck::SETS,
+                false,
+                false,
+            ),
             axes: axis_defaults(CoordCheck::AXES, CoordCheck::DEFAULTS),
             preset: Some("chaos-quick".into()),
-            defaults: vec![("steps", "10")],
+            figure: None,
+            defaults: vec![("steps", CoordCheck::DEFAULT_STEPS.to_string())],
         },
         "figure1" => figure(Figure::Figure1),
         "figure2" => figure(Figure::Figure2),
@@ -183,15 +180,13 @@ pub fn takes(name: &str) -> Option<Takes> {
 }
 
 /// The coupling study's data seeds unless given, in words ([`CouplingStudy`]'s rule).
-const COUPLING_DATA_SEEDS: &str = "0,1 (with --shared-noise, one for every run, 1000000)";
+fn coupling_data_seeds() -> String {
+    format!("0,1 (with --shared-noise, one for every run, {REFERENCE_DATA_SEED})")
+}
 
 /// The whole command line: the commands, each with its setting and axis flags and their help
 /// defaults.
 pub fn command() -> clap::Command {
-    debug_assert_eq!(
-        REFERENCE_DATA_SEED, 1_000_000,
-        "COUPLING_DATA_SEEDS says it"
-    );
     let mut cmd = Cli::command();
     let names: Vec<String> = cmd
         .get_subcommands()
@@ -227,6 +222,19 @@ fn hide_unused_references(sub: clap::Command, name: &str) -> clap::Command {
 
 /// The setting whose values the help shows as defaults, and what to call it.
 fn help_defaults(t: &Takes) -> (String, toml::Table) {
+    if let Some(f) = t.figure {
+        // The figure's own runs at the paper's scale (`--scale quick` changes some).
+        let table = meanfield_study::figures::FigureSpec::load(
+            f,
+            meanfield_study::figures::Scale::Paper,
+            None,
+        )
+        .and_then(|spec| spec.base(f))
+        .ok()
+        .and_then(|config| toml::Table::try_from(&config).ok())
+        .expect("a figure's preset resolves (tested)");
+        return (format!("{f} at paper scale"), table);
+    }
     let (source, layers) = match &t.preset {
         Some(p) => match TrainConfig::preset(p) {
             Ok(table) => (format!("preset {p}"), vec![(p.clone(), table)]),
@@ -269,9 +277,11 @@ pub struct Parsed {
 /// Reads the command line `words` (the program, then its arguments). Usage errors (an unknown
 /// flag, a bad value) end the process with clap's message; a refused setting is an error.
 pub fn parse(words: &[String]) -> Result<Parsed> {
+    refuse_set_by_command(words)?;
     let matches = command().get_matches_from(words);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let (name, sub) = matches.subcommand().expect("clap requires a subcommand");
+    spell::for_command(name);
     let (settings, grid, scope) = match takes(name) {
         Some(t) => {
             let axes: Vec<Axis> = t.axes.iter().map(|(a, _, _)| *a).collect();
@@ -285,6 +295,31 @@ pub fn parse(words: &[String]) -> Result<Parsed> {
         grid,
         scope,
     })
+}
+
+/// A setting flag the command sets itself (`--width` where it has `--widths`) is refused with
+/// why, before clap reads the line (the command does not have the flag, so clap would call it
+/// unknown).
+fn refuse_set_by_command(words: &[String]) -> Result<()> {
+    let Some(name) = words.iter().skip(1).find(|w| !w.starts_with('-')) else {
+        return Ok(());
+    };
+    let Some(t) = takes(name) else {
+        return Ok(());
+    };
+    for word in words.iter().skip_while(|w| *w != name) {
+        if word == "--" {
+            break;
+        }
+        let Some(flag) = word.strip_prefix("--") else {
+            continue;
+        };
+        let flag = flag.split('=').next().unwrap_or(flag);
+        if let Some(why) = t.scope.refusal(flag) {
+            anyhow::bail!("{why}");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -371,7 +406,7 @@ mod tests {
             .iter()
             .find(|(k, _)| *k == "width")
             .unwrap();
-        assert!(why.contains("--widths"), "{why}");
+        assert!(why.contains("`widths`"), "{why}");
         let svd = takes("sgd-vs-diffusion").unwrap();
         assert!(
             svd.scope

@@ -48,16 +48,12 @@ impl Scope {
         }
     }
 
-    /// The setting flags of the command: the ones it offers, and the ones it refuses (hidden,
-    /// so that giving one is refused with why rather than "unexpected argument").
+    /// The setting flags the command offers. The ones it refuses are not flags of the command
+    /// at all (so clap never suggests one); [`Self::refusal`] names them with why.
     pub fn args(&self) -> Vec<Arg> {
         let mut args = Vec::new();
         for (name, path, flag) in all() {
-            if self.own.contains(&path[0]) {
-                continue;
-            }
-            let refused = self.refused.iter().any(|(k, _)| *k == path[0]);
-            if !refused && !self.offers(&path, &flag) {
+            if !self.offers(&path, &flag) {
                 continue;
             }
             let mut arg = Arg::new(id(&name))
@@ -65,7 +61,6 @@ impl Scope {
                 .action(ArgAction::Set)
                 .value_name(value_name(&flag))
                 .help(flag.help.to_string())
-                .hide(refused)
                 .allow_negative_numbers(flag.value == Value::Real);
             arg = match flag.value {
                 Value::Choice(names) => arg.value_parser(PossibleValuesParser::new(names)),
@@ -79,21 +74,45 @@ impl Scope {
         args
     }
 
-    /// The `config.toml` table of the setting flags given; a refused one is an error naming it
-    /// and why.
+    /// Why the command refuses the flag `--name` (a setting it sets itself), if it does.
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        let (_, path, _) = all().into_iter().find(|(n, _, _)| n == name)?;
+        if self.own.contains(&path[0]) {
+            return None;
+        }
+        self.refused
+            .iter()
+            .find(|(k, _)| *k == path[0])
+            .map(|(_, why)| format!("--{name}: {why}"))
+    }
+
+    /// The `config.toml` table of the setting flags given. `--seed` sets `--init-seed` and
+    /// `--data-seed`: given with both (or with one and the other set by the grid), it would
+    /// change nothing, and is refused.
     pub fn table(&self, m: &ArgMatches) -> Result<toml::Table> {
         let mut table = toml::Table::new();
         for (name, path, flag) in all() {
             let Ok(Some(text)) = m.try_get_one::<String>(&id(&name)) else {
                 continue;
             };
-            if let Some((_, why)) = self.refused.iter().find(|(k, _)| *k == path[0]) {
-                bail!("--{name}: {why}");
-            }
             let value = flag
                 .parse(text)
                 .map_err(|e| anyhow::anyhow!("--{name}: {e}"))?;
             insert(&mut table, &path, value);
+        }
+        if table.contains_key("seed") {
+            let set =
+                |key: &str| table.contains_key(key) || self.refused.iter().any(|(k, _)| *k == key);
+            if set("init_seed") && set("data_seed") {
+                bail!(
+                    "--seed sets the initial particles' seed and the data seed, and both are set here (by --init-seed, --data-seed or the {} itself): leave --seed out",
+                    if self.refused.is_empty() {
+                        "command"
+                    } else {
+                        self.command
+                    }
+                );
+            }
         }
         Ok(table)
     }
@@ -155,7 +174,7 @@ pub fn with_defaults(
     sub: clap::Command,
     source: &str,
     defaults: &toml::Table,
-    extra: &[(&str, &str)],
+    extra: &[(&'static str, String)],
 ) -> clap::Command {
     let mut sub = sub;
     for (name, path, flag) in all() {

@@ -7,16 +7,41 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Every long flag of every subcommand, by its setting's name (`train_subset` → `train-subset`).
+/// The command this process runs (set once the command line is read): messages are spelled
+/// with its flags only, so none names a flag it does not take.
+static COMMAND: OnceLock<String> = OnceLock::new();
+
+/// Spells every later message with the flags of the subcommand `name` ([`spell`]).
+pub fn for_command(name: &str) {
+    let _ = COMMAND.set(name.to_string());
+}
+
+/// The long flags of the running command (of every command before it is known), by the
+/// setting's name (`train_subset` → `train-subset`). A grid's list flag also stands for the
+/// setting it varies, when the command does not take that setting as a flag (`beta` →
+/// `betas` in `figure1`).
 fn flags() -> &'static HashMap<String, String> {
     static FLAGS: OnceLock<HashMap<String, String>> = OnceLock::new();
     FLAGS.get_or_init(|| {
         let mut map = HashMap::new();
-        let mut stack = vec![crate::flags::command()];
+        let root = crate::flags::command();
+        let mut stack: Vec<clap::Command> = match COMMAND.get() {
+            Some(name) => root.find_subcommand(name).cloned().into_iter().collect(),
+            None => vec![root],
+        };
         while let Some(cmd) = stack.pop() {
             for arg in cmd.get_arguments() {
                 if let Some(long) = arg.get_long() {
                     map.insert(long.replace('-', "_"), long.to_string());
+                }
+            }
+            for axis in meanfield_study::axes::Axis::ALL {
+                if cmd
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(&axis.flag()[2..]))
+                {
+                    map.entry(axis.setting().to_string())
+                        .or_insert_with(|| axis.flag()[2..].to_string());
                 }
             }
             stack.extend(cmd.get_subcommands().cloned());

@@ -23,6 +23,13 @@ pub fn figure(spec: &FigureSpec, ctx: &FigureContext) -> Result<HistogramFigure,
     let reference_width_one = spec
         .reference_width_one
         .unwrap_or(ONE_REFERENCE_FACTOR * widest);
+    if betas.iter().any(|&b| b >= 1.0) && reference_width_one <= widest {
+        // At β = 1 every width has its own noisy law: the limit must be wider than every panel.
+        return Err(StudyError::Invalid(format!(
+            "{name}: the β = 1 limit run (`reference_width_one` = {reference_width_one}) must be wider than every panel (the widest is N = {widest}): give `reference_width_one` above it, e.g. {}",
+            ONE_REFERENCE_FACTOR * widest
+        )));
+    }
     let run = |width: usize, beta: f64| TrainConfig {
         width,
         beta,

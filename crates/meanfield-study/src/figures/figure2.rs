@@ -64,6 +64,11 @@ pub fn configs(spec: &FigureSpec, ctx: &FigureContext) -> Result<Vec<TrainConfig
     let betas = spec.need(name, "betas", &spec.betas)?;
     let widths = spec.need(name, "widths", &spec.widths)?;
     let seeds = spec.need(name, "seeds", &spec.seeds)?;
+    if seeds.len() < 2 {
+        return Err(StudyError::Invalid(format!(
+            "{name} measures the spread of the final weights across runs that differ in their seed: `seeds` {seeds:?} gives one run per (β, N); give two or more"
+        )));
+    }
     let mut out = Vec::new();
     for &beta in betas {
         for &width in widths {

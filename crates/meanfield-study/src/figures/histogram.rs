@@ -213,7 +213,7 @@ impl HistogramFigure {
                 self.name
             )));
         }
-        crate::folders::claim_results(&self.out)?;
+        crate::folders::prepare_results(&self.out, &self.mode)?;
         let configs: Vec<TrainConfig> = self
             .panels
             .iter()

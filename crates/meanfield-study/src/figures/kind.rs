@@ -76,8 +76,25 @@ impl Figure {
     pub fn sets(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Figure::Figure3 => &[("beta", "Figure 3 is β = 1, against the β < 1 limit")],
+            Figure::Figure2 => &[(
+                "init_seed",
+                "every weight starts at one constant (the preset's const init), so the runs differ only by their seeds' batches: give --seeds",
+            )],
             _ => &[],
         }
+    }
+
+    /// The settings the figure refuses, as flags or in a `--config` file's `train`, with why
+    /// ([`crate::axes::refused_settings`]: its axes' settings, [`Self::sets`], `init_from`
+    /// where its runs differ in width, `out`).
+    pub fn refused(self) -> Vec<(&'static str, String)> {
+        crate::axes::refused_settings(
+            self.name(),
+            self.axes(),
+            self.sets(),
+            false,
+            !self.references().is_empty(),
+        )
     }
 }
 

@@ -18,6 +18,10 @@ pub mod preset;
 pub mod report;
 pub mod table1;
 
+/// Where the figures' runs go unless `runs_dir` says (shared by every figure, so common runs,
+/// such as the β = 0.25 limit run, are trained once).
+pub const RUNS_DIR: &str = "figures/runs";
+
 pub use context::{FigureContext, FigureSummary};
 pub use kind::Figure;
 pub use preset::{FigureSpec, Overrides, Scale};
@@ -45,7 +49,7 @@ impl Figure {
         ctx: &FigureContext,
         log: &(dyn Fn(&str) + Sync),
     ) -> Result<Measured<FigureSummary>, StudyError> {
-        crate::folders::claim_results(&ctx.out)?;
+        crate::folders::prepare_results(&ctx.out, &ctx.mode)?;
         match self {
             Figure::Figure1 => figure1::run(spec, ctx, log),
             Figure::Figure2 => figure2::run(spec, ctx, log),

@@ -131,6 +131,66 @@ impl Overrides {
     }
 }
 
+/// The limit width `key` of `figure`, or an error naming the ones it has.
+fn has_reference(figure: Figure, key: &str) -> Result<(), StudyError> {
+    if figure.references().contains(&key) {
+        return Ok(());
+    }
+    Err(StudyError::Invalid(format!(
+        "{figure} has no `{key}`: it has {}",
+        if figure.references().is_empty() {
+            "no limit run".to_string()
+        } else {
+            figure
+                .references()
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )))
+}
+
+/// Refuses what a `--config` file for `figure` (the preset's layout) sets that the figure does
+/// not use or sets itself: a list of an axis it does not vary, a limit width it does not have,
+/// and in any `train` table (top level, `[paper.train]`, `[quick.train]`) a setting of
+/// [`Figure::refused`]. Everything else is merged over the preset.
+fn check_extra(figure: Figure, source: &str, extra: &toml::Table) -> Result<(), StudyError> {
+    let scales: Vec<(String, &toml::Table)> = std::iter::once((String::new(), extra))
+        .chain(["paper", "quick"].into_iter().filter_map(|s| {
+            extra
+                .get(s)
+                .and_then(|v| v.as_table())
+                .map(|t| (format!("[{s}] "), t))
+        }))
+        .collect();
+    for (scale, table) in scales {
+        for axis in crate::axes::Axis::ALL {
+            if table.contains_key(axis.key()) && !figure.axes().contains(&axis) {
+                return Err(crate::axes::not_varied(
+                    &format!("{source}: {scale}{figure}"),
+                    axis,
+                    figure.axes(),
+                ));
+            }
+        }
+        for key in ["reference_width", "reference_width_one"] {
+            if table.contains_key(key) {
+                has_reference(figure, key)
+                    .map_err(|e| StudyError::Invalid(format!("{source}: {scale}{e}")))?;
+            }
+        }
+        if let Some(train) = table.get("train").and_then(|v| v.as_table()) {
+            crate::axes::check_table(
+                &format!("{source} {scale}[train]"),
+                train,
+                &figure.refused(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl FigureSpec {
     /// The preset `figure` at `scale`, with `extra` (a `--config` file's table, same layout as
     /// the preset: keys at the top level apply to both scales) merged over it.
@@ -152,6 +212,9 @@ impl FigureSpec {
                 "{name}: [{key}] must be a table"
             ))),
         };
+        if let Some((source, extra)) = &extra {
+            check_extra(figure, source, extra)?;
+        }
         let paper = take(&mut table, "paper")?;
         let quick = take(&mut table, "quick")?;
         let mut spec = paper;
@@ -170,38 +233,19 @@ impl FigureSpec {
     }
 
     /// Applies command-line overrides. An axis the figure does not vary, a limit width it does
-    /// not have, and a training setting it sets itself in every run (an axis's setting, or one
-    /// of [`Figure::sets`]) are errors naming why: none is ever silently ignored.
+    /// not have, and a training setting it sets itself in every run ([`Figure::refused`]) are
+    /// errors naming why: none is ever silently ignored.
     pub fn apply(&mut self, figure: Figure, o: Overrides) -> Result<(), StudyError> {
         o.grid.only(figure.name(), figure.axes())?;
         for (key, given) in [
             ("reference_width", o.reference_width.is_some()),
             ("reference_width_one", o.reference_width_one.is_some()),
         ] {
-            if given && !figure.references().contains(&key) {
-                return Err(StudyError::Invalid(format!(
-                    "{figure} has no `{key}`: it has {}",
-                    if figure.references().is_empty() {
-                        "no limit run".to_string()
-                    } else {
-                        figure.references().join(", ")
-                    }
-                )));
+            if given {
+                has_reference(figure, key)?;
             }
         }
-        for axis in figure.axes() {
-            if o.train.contains_key(axis.setting()) {
-                return Err(StudyError::Invalid(format!(
-                    "{figure} sets `{}` per run: give `{axis}` (a list) instead",
-                    axis.setting()
-                )));
-            }
-        }
-        for (key, why) in figure.sets() {
-            if o.train.contains_key(*key) {
-                return Err(StudyError::Invalid(format!("{figure} sets `{key}`: {why}")));
-            }
-        }
+        crate::axes::check_table(&format!("{figure}'s settings"), &o.train, &figure.refused())?;
         // Each given key replaces the spec's: the spec as a table, the keys merged over it,
         // read back.
         let mut table = toml::Table::try_from(&*self).expect("a spec serialises");

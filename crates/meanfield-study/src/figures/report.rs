@@ -63,7 +63,7 @@ impl Report<'_> {
             }
         };
         let mut md = format!(
-            "# {}\n\nScale: {scale}\n\nProtocol of the preset (any overrides are in the settings at the end): {}\n\n{:.0} s here, finished runs reused.\n\n",
+            "# {}\n\nScale: {scale}\n\nProtocol of the preset (any overrides are in the settings at the end): {}\n\n{:.0} s for this call (runs finished by an earlier call are reused, not trained again, and cost nothing here).\n\n",
             self.title, self.spec.protocol, self.seconds
         );
         for image in &self.images {

@@ -79,8 +79,12 @@ pub fn configs(
         match spec.fallback_dataset {
             Some(fallback) if base.dataset == meanfield_data::DatasetKind::Cifar10 => {
                 note = Some(format!(
-                    "{missing}. This quick-scale table ran on {fallback} instead, as a stand-in: \
-                     its numbers show the method working, not the paper's CIFAR-10 accuracies."
+                    "CIFAR-10 is not in {} (`experiments fetch cifar10` puts it there). This \
+                     quick-scale table ran on {fallback} instead, as a stand-in: its numbers \
+                     show the method working, not the paper's CIFAR-10 accuracies.",
+                    meanfield_data::DatasetKind::Cifar10
+                        .dir(&base.data_dir)
+                        .display()
                 ));
                 base.dataset = fallback;
             }
@@ -97,6 +101,22 @@ pub fn run(
 ) -> Result<Measured<FigureSummary>, StudyError> {
     let start = Instant::now();
     let (configs, note) = configs(spec, ctx)?;
+    // The table is of the averaged weights: a run that ends before its average starts would
+    // report the last weights under the table's title.
+    for c in &configs {
+        if let Some(n0) = c.average_from {
+            let steps = match c.steps {
+                Some(s) => s,
+                None => c.schedule().init()?.horizon_steps(),
+            };
+            if steps <= n0 {
+                return Err(StudyError::Invalid(format!(
+                    "Table 1 reports the Polyak-averaged weights, and the run N = {}, β = {} takes {steps} steps, not more than `average_from` {n0}: give more steps (`steps`, `horizon`) or a smaller `average_from`",
+                    c.width, c.beta
+                )));
+            }
+        }
+    }
     if let Some(note) = &note {
         log(&format!("note: {note}"));
     }
