@@ -231,6 +231,7 @@ fn setting_value(flag: &str, dir: &str) -> Option<(String, Vec<(&'static str, St
         "checkpoint-every" => v("1"),
         "train-subset" => v("100"),
         "test-subset" => v("20"),
+        "max-buffer-bytes" => v("1048576"),
         "backend" => v("ndarray"),
         "engine" => v("autodiff"),
         "dynamics" => v("diffusion"),
@@ -590,6 +591,10 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
     }
     // A training setting.
     let (value, mut with_also) = setting_value(flag, dir)?;
+    if flag == "max-buffer-bytes" && is_training(command) {
+        // A width whose step tensors (4000 rows of M = 100 floats) exceed 1 MiB: refused.
+        with_also.push(("width", "4000".into()));
+    }
     if command == "figure2" && flag == "readout" {
         // Figure 2's readout starts at a constant already (N-independent, as a fixed one must).
         with_also.clear();

@@ -381,6 +381,82 @@ fn a_width_that_cannot_fit_is_refused() {
     );
 }
 
+/// Particles beyond one device buffer (a GPU's storage-binding limit, forced here on the CPU
+/// with --max-buffer-bytes) are trained as blocks on the device, one thread each: the run of
+/// the MPI shards in one process. Under the limit the run is the same bytes as without it;
+/// what cannot be split is refused before anything is written.
+#[test]
+fn particles_beyond_one_device_buffer_train_in_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = |name: &str| tmp.path().join(name).display().to_string();
+    let args = |width: &str, dir: &str, limit: bool, extra: &[&str]| {
+        let mut a = vec!["synthetic", "--width", width, "--steps", "3", "--out", dir];
+        if limit {
+            a.extend(["--max-buffer-bytes", "1048576"]);
+        }
+        a.extend(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    // p = 32 < M = 100: the step's [N, M] pre-activations are the largest tensor, 400 bytes a
+    // row; 1 MiB holds 2621 rows (1048576 / 400, by hand), so N = 4000 takes 2 blocks.
+    let blocked = ok(&args("4000", &out("blocked"), true, &[]));
+    let said = String::from_utf8_lossy(&blocked.stderr);
+    assert!(said.contains("trained as 2 blocks"), "{said}");
+    ok(&args("4000", &out("whole"), false, &[]));
+    // The logits are summed over the blocks in block order: float32 rounding apart (the MPI
+    // shards' tolerance, tests/mpi.rs), the same weights.
+    for f in ["hidden.npy", "readout.npy"] {
+        let a = npy_f32(&tmp.path().join("whole").join(f));
+        let b = npy_f32(&tmp.path().join("blocked").join(f));
+        assert_eq!(a.len(), b.len());
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs() / x.abs().max(1e-3))
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-5, "{f}: {worst}");
+    }
+    // One block: the run's own bytes (its evaluation in smaller chunks: the losses to float32
+    // rounding, 1e-6 relative; 5e-12 measured).
+    ok(&args("2000", &out("limited"), true, &[]));
+    ok(&args("2000", &out("free"), false, &[]));
+    assert_same_files(
+        &tmp.path().join("free"),
+        &tmp.path().join("limited"),
+        &["hidden.npy", "readout.npy"],
+        "under the limit",
+    );
+    let rows = |dir: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(tmp.path().join(dir).join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (free, limited) = (rows("free"), rows("limited"));
+    assert_eq!(free.len(), limited.len());
+    for (a, b) in free.iter().zip(&limited).skip(1) {
+        for (x, y) in a.iter().zip(b) {
+            match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{x} {y}"),
+                _ => assert_eq!(x, y),
+            }
+        }
+    }
+    // Blocks need the closed-form engine (autodiff takes one graph): refused, nothing left.
+    let err = stderr_of_failure(&args(
+        "4000",
+        &out("autodiff"),
+        true,
+        &["--engine", "autodiff"],
+    ));
+    assert!(err.contains("closed-form"), "{err}");
+    assert!(
+        !tmp.path().join("autodiff").exists(),
+        "a refused run left a folder"
+    );
+}
+
 #[test]
 fn bad_input_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();

@@ -103,6 +103,9 @@ impl MeanFieldNet {
 pub trait PartialSum {
     /// N, the whole network's width (the 1/N of every block's partial logits).
     fn total_width(&self) -> usize;
+    /// The particles of the largest block (every block sizes what it shares by it, so all
+    /// take the same steps).
+    fn largest_block(&self) -> usize;
     /// The whole network's logits [M, C] from this block's partial logits [M, C]: the sum over
     /// every block, added in one fixed order, so that every block gets the same bits.
     fn sum(&self, partial: Tensor<2>) -> Tensor<2>;

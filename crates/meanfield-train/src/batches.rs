@@ -27,15 +27,21 @@ pub enum Placement {
 
 impl Placement {
     /// [`Placement::Device`] for the GPU backends when the features fit in
-    /// [`RESIDENT_MAX_BYTES`]; [`Placement::Host`] otherwise (on a CPU backend the host memory
-    /// is the device's, and a second copy of the training set would only cost memory).
-    pub fn default_for(backend: Backend, train: &Dataset) -> Self {
-        Self::for_size(backend, train.images.len() * std::mem::size_of::<f32>())
+    /// [`RESIDENT_MAX_BYTES`] and in one buffer of the device (`limit`,
+    /// [`crate::buffers::limit`]); [`Placement::Host`] otherwise (on a CPU backend the host
+    /// memory is the device's, and a second copy of the training set would only cost memory).
+    pub fn default_for(backend: Backend, train: &Dataset, limit: Option<u64>) -> Self {
+        Self::for_size(
+            backend,
+            train.images.len() * std::mem::size_of::<f32>(),
+            limit,
+        )
     }
 
     /// [`Self::default_for`] a training set of `bytes` bytes of features.
-    pub fn for_size(backend: Backend, bytes: usize) -> Self {
-        if backend.is_gpu() && bytes <= RESIDENT_MAX_BYTES {
+    pub fn for_size(backend: Backend, bytes: usize, limit: Option<u64>) -> Self {
+        let fits = bytes <= RESIDENT_MAX_BYTES && limit.is_none_or(|l| bytes as u64 <= l);
+        if backend.is_gpu() && fits {
             Placement::Device
         } else {
             Placement::Host

@@ -228,6 +228,23 @@ pub struct TrainConfig {
         )),
         role: Role::Operational,
     },
+    /// The largest tensor one buffer of the device may hold, in bytes ([`crate::buffers`]):
+    /// the device's storage-binding limit when `None` (none on a CPU). Set lower to try a GPU's
+    /// limits on a CPU, or to stay below a driver's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_buffer_bytes: Option<u64> = None => {
+        flag: Some(Flag::new(
+            "The largest tensor one device buffer holds, in bytes",
+            Value::Count,
+        ).default_note("the GPU's storage-binding limit; none on flex and ndarray")),
+        role: Role::Operational,
+        check: |c| match c.max_buffer_bytes {
+            Some(b) if b < 1 << 20 => Err(format!(
+                "{b} bytes is below 1 MiB: no tensor of a run fits; give at least 1048576"
+            )),
+            _ => Ok(()),
+        },
+    },
     /// Use only the first K training images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_subset: Option<usize> = None => {

@@ -122,6 +122,10 @@ pub enum TrainError {
         available: String,
         ways: String,
     },
+    /// A block of particles larger than one buffer of the device ([`crate::buffers::check`]
+    /// says what takes how much, the limit, what fits and the ways out).
+    #[error("N = {width} does not fit in the device's buffers: {details}")]
+    BufferTooSmall { width: usize, details: String },
     #[error("{}", shard_failed(ranks))]
     ShardFailed { ranks: Vec<usize> },
     #[error("{path}: {reason}")]

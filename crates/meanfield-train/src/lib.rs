@@ -44,6 +44,7 @@
 pub mod backend;
 pub mod batches;
 pub mod bench;
+pub mod buffers;
 pub mod checkpoint;
 pub mod clock;
 pub mod config;

@@ -67,6 +67,9 @@ pub(crate) struct StartOptions {
     pub lock: Option<RunLock>,
     /// Data given in memory instead of the setting's dataset.
     pub task: Option<Task>,
+    /// The setting's own dataset, already loaded (by [`crate::train`] when it splits a run
+    /// into blocks): fingerprinted as read from its files, not loaded again.
+    pub loaded: Option<Task>,
     /// This process's block of the particles, when the run is sharded ([`crate::shard`]).
     pub shard: Option<Shard>,
 }
@@ -176,6 +179,7 @@ impl Run {
             forced,
             lock,
             task,
+            loaded,
             shard,
         } = options;
         let part = shard.as_ref();
@@ -196,7 +200,25 @@ impl Run {
         }
         // 2. The device, the inputs, the memory they need: nothing written yet.
         let device = agreed(part, config.backend.device())?;
-        let (task, fingerprint) = agreed(part, load_inputs(config, &dir, resuming, task, part))?;
+        let (task, fingerprint) = agreed(
+            part,
+            load_inputs(config, &dir, resuming, task, loaded, part),
+        )?;
+        // Every tensor of this process's block fits one buffer of the device.
+        if let Some(limit) = crate::buffers::limit(config, &device) {
+            let rows = part.map_or(config.net_width(), |s| s.rows().len());
+            agreed(
+                part,
+                crate::buffers::check(
+                    config,
+                    task.train.dim,
+                    task.train.len(),
+                    rows,
+                    part.map_or(1, Shard::size),
+                    limit,
+                ),
+            )?;
+        }
         // 3. The directory: an earlier run's leftovers removed (fresh), the setting written.
         let mut written = Files::new();
         on_lead(part, || {
@@ -427,7 +449,7 @@ impl Run {
         let shard = self.stepper.shard();
         let last = match self.scored {
             Some((step, s)) if step == self.done() => s,
-            _ => score(&model, &self.task, &self.device, shard),
+            _ => score(&model, &self.task, &self.device, shard, self.buffer_limit()),
         };
         let mut written = self.written.clone();
         written.extend(weights::save_net(
@@ -446,7 +468,13 @@ impl Run {
                     &avg,
                     shard,
                 )?);
-                Some(score(&avg, &self.task, &self.device, shard))
+                Some(score(
+                    &avg,
+                    &self.task,
+                    &self.device,
+                    shard,
+                    self.buffer_limit(),
+                ))
             }
             None => None,
         };
@@ -501,8 +529,8 @@ impl Run {
             say(
                 self.quiet,
                 &format!(
-                    "sharded over {} processes: {:.2}s of the steps' {:.2}s (this session) were spent exchanging logits ({:.1}%, waiting for the slowest process included)",
-                    s.size(),
+                    "sharded over {}: {:.2}s of the steps' {:.2}s (this session) were spent exchanging logits ({:.1}%, waiting for the slowest included)",
+                    s.members(),
                     steps,
                     trained,
                     100.0 * steps / trained.max(1e-9)
@@ -540,6 +568,11 @@ impl Run {
     /// The data the run trains and tests on.
     pub fn task(&self) -> &Task {
         &self.task
+    }
+
+    /// The one-buffer limit the run works under ([`crate::buffers::limit`]), in bytes.
+    fn buffer_limit(&self) -> Option<u64> {
+        crate::buffers::limit(&self.config, &self.device).map(|(bytes, _)| bytes)
     }
 
     /// The step itself (e.g. to choose the engine's W1 update path).
@@ -588,8 +621,11 @@ impl Run {
     fn evaluate_into(&mut self, row: &mut MetricsRow) -> Scores {
         let model = self.stepper.model();
         let (task, device, shard) = (&self.task, &self.device, self.stepper.shard());
+        let limit = self.buffer_limit();
         let exchanged = shard.map_or(0.0, Shard::exchange_seconds);
-        let s = self.clock.evaluation(|| score(&model, task, device, shard));
+        let s = self
+            .clock
+            .evaluation(|| score(&model, task, device, shard, limit));
         self.eval_exchange += shard.map_or(0.0, Shard::exchange_seconds) - exchanged;
         row.train_loss = Some(s.train_loss);
         row.train_accuracy = Some(s.train_accuracy);
@@ -671,11 +707,18 @@ fn say(quiet: bool, line: &str) {
     }
 }
 
-/// Scores of `model` (a shard's block: of the whole network) on the task.
-fn score(model: &MeanFieldNet, task: &Task, device: &Device, shard: Option<&Shard>) -> Scores {
+/// Scores of `model` (a shard's block: of the whole network) on the task, in chunks that fit
+/// one buffer of `max_bytes`.
+fn score(
+    model: &MeanFieldNet,
+    task: &Task,
+    device: &Device,
+    shard: Option<&Shard>,
+    max_bytes: Option<u64>,
+) -> Scores {
     let part = shard.map(|s| s as &dyn PartialSum);
-    let (train_loss, train_accuracy) = evaluate_in(model, &task.train, device, part);
-    let (test_loss, test_accuracy) = evaluate_in(model, &task.test, device, part);
+    let (train_loss, train_accuracy) = evaluate_in(model, &task.train, device, part, max_bytes);
+    let (test_loss, test_accuracy) = evaluate_in(model, &task.test, device, part, max_bytes);
     Scores {
         train_loss,
         train_accuracy,
@@ -688,7 +731,7 @@ fn score(model: &MeanFieldNet, task: &Task, device: &Device, shard: Option<&Shar
 fn check_shardable(config: &TrainConfig, shard: &Shard) -> Result<(), TrainError> {
     let refuse = |message: String| {
         Err(TrainError::Config {
-            source_name: format!("a run over {} processes", shard.size()),
+            source_name: format!("a run over {}", shard.members()),
             message,
         })
     };
@@ -731,6 +774,7 @@ fn load_inputs(
     dir: &Path,
     resuming: bool,
     task: Option<Task>,
+    loaded: Option<Task>,
     shard: Option<&Shard>,
 ) -> Result<(Task, Option<Fingerprint>), TrainError> {
     let fingerprint = match &task {
@@ -740,7 +784,7 @@ fn load_inputs(
     if resuming && let (Some(recorded), Some(now)) = (crate::inputs::recorded(dir), &fingerprint) {
         crate::inputs::check(dir, &recorded, now)?;
     }
-    let task = match task {
+    let task = match task.or(loaded) {
         Some(task) => task,
         None => Task::load(config)?,
     };

@@ -32,10 +32,9 @@ pub(crate) fn startup_line(
         ));
     }
     if let Some(shard) = stepper.shard() {
-        let s = shard.size();
         line.push_str(&format!(
-            "sharded over {s} process{}: particles {}..{} here, logits summed across processes every step | ",
-            if s == 1 { "" } else { "es" },
+            "sharded over {}: particles {}..{} here, logits summed across them every step | ",
+            shard.members(),
             shard.rows().start,
             shard.rows().end
         ));

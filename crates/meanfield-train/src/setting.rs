@@ -170,6 +170,7 @@ mod tests {
             init_from: Some("x".into()),
             snapshots: Some(1),
             snapshot_rows: Some(1),
+            max_buffer_bytes: Some(1 << 20),
             ..TrainConfig::default()
         })
         .unwrap();

@@ -29,6 +29,11 @@ pub trait Collective: Send + Sync + std::fmt::Debug {
     /// Every process's `local` (the same length on every process), concatenated in rank
     /// order. Every process must call it, in the same order as the others.
     fn all_gather(&self, local: &[f32]) -> Vec<f32>;
+    /// What one member is, in messages: "process" (MPI), or "block" for the threads of one
+    /// process ([`LocalGroup`]: a run split over one device's buffers).
+    fn member(&self) -> &'static str {
+        "process"
+    }
 }
 
 /// This process's share of a run of width N: its rank, and the exchange with the others.
@@ -67,6 +72,17 @@ impl Shard {
 
     pub fn size(&self) -> usize {
         self.comm.size()
+    }
+
+    /// The members, in words: "2 processes", "24 blocks".
+    pub fn members(&self) -> String {
+        let (n, word) = (self.size(), self.comm.member());
+        let plural = match n {
+            1 => "",
+            _ if word.ends_with('s') => "es",
+            _ => "s",
+        };
+        format!("{n} {word}{plural}")
     }
 
     /// Whether this shard writes the run's own files (config, metrics, summary): rank 0.
@@ -153,6 +169,11 @@ impl PartialSum for Shard {
         self.width
     }
 
+    fn largest_block(&self) -> usize {
+        // The first blocks hold the extra rows ([`block`]).
+        block(self.width, self.size(), 0).len()
+    }
+
     /// All-gathers the shards' partial logits and adds them in rank order (the first block
     /// unchanged, so one shard gives back its own bits).
     fn sum(&self, partial: Tensor<2>) -> Tensor<2> {
@@ -223,6 +244,10 @@ impl LocalGroup {
 impl Collective for LocalGroup {
     fn rank(&self) -> usize {
         self.rank
+    }
+
+    fn member(&self) -> &'static str {
+        "block"
     }
 
     fn size(&self) -> usize {

@@ -178,7 +178,11 @@ impl Stepper {
         let engine = StepEngine::new(config.engine, model, sgd);
         let batch_device = engine.batch_device(device);
         let batches = Batches::new(
-            Placement::default_for(config.backend, &train),
+            Placement::default_for(
+                config.backend,
+                &train,
+                crate::buffers::limit(config, device).map(|(bytes, _)| bytes),
+            ),
             &train,
             &batch_device,
         );

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 /// Training and test sets, already cut to `--train-subset` / `--test-subset`. The training set
 /// is shared with the [`crate::Stepper`] that samples it (no copy).
+#[derive(Clone)]
 pub struct Task {
     pub train: Arc<Dataset>,
     pub test: Dataset,

@@ -62,7 +62,7 @@ impl RunOptions {
 
 /// Trains one run as `config` says and writes its directory.
 pub fn train(config: &TrainConfig, options: RunOptions) -> Result<Outcome, TrainError> {
-    train_with(config, None, options)
+    train_with(config, Inputs::Setting(None), options)
 }
 
 /// Trains `config` on data given in memory (for instance any Burn dataset, through
@@ -80,12 +80,19 @@ pub fn train_on(
             message: "training on in-memory data needs an explicit run directory (`out`): the setting alone does not name the data".into(),
         });
     }
-    train_with(config, Some(task), options)
+    train_with(config, Inputs::Memory(task), options)
+}
+
+/// The data of a run: the setting's own dataset (loaded already, or to be loaded from its
+/// files), or data given in memory.
+enum Inputs {
+    Setting(Option<Task>),
+    Memory(Task),
 }
 
 fn train_with(
     config: &TrainConfig,
-    task: Option<Task>,
+    inputs: Inputs,
     options: RunOptions,
 ) -> Result<Outcome, TrainError> {
     // 1. Validate.
@@ -96,6 +103,17 @@ fn train_with(
             message: "contradict each other: `resume` continues from the checkpoint, `force` removes it and starts over; give one".into(),
         });
     }
+    // A process's particles beyond one buffer of its device: blocks on that device.
+    let inputs = match (&options.shard, blocks(config, inputs)?) {
+        (None, (inputs, Some(blocks))) => {
+            return train_in_blocks(config, inputs, options, blocks);
+        }
+        (_, (inputs, _)) => inputs,
+    };
+    let (on_disk, task, loaded) = match inputs {
+        Inputs::Setting(loaded) => (true, None, loaded),
+        Inputs::Memory(task) => (false, Some(task), None),
+    };
     // 2. Reuse, or hold the lock and find the checkpoint ([`prepare`]); in a sharded run the
     //    lead shard does this and the others follow it.
     let dir = run_dir::run_dir(config);
@@ -109,7 +127,7 @@ fn train_with(
                     eprintln!("{line}");
                 }
             };
-            let prepared = prepare(config, task.is_none(), &options, &dir, &say);
+            let prepared = prepare(config, on_disk, &options, &dir, &say);
             // The lead shard (or an unsharded run) decides, and tells the other shards.
             if let Some(s) = &shard {
                 s.lead_says(match &prepared {
@@ -154,6 +172,7 @@ fn train_with(
             forced: options.force,
             lock,
             task,
+            loaded,
             shard,
         },
     );
@@ -173,6 +192,83 @@ fn train_with(
     // 4. Final weights and summary.json.
     let summary = run.finish()?;
     Ok(Outcome::Trained { dir, summary })
+}
+
+/// How many blocks the run's particles take on its device, when one buffer of it holds fewer
+/// than all of them ([`crate::buffers`]); `None` when they fit (or the device has no limit).
+/// The data is loaded here when a limit applies (its size decides), and handed on.
+fn blocks(config: &TrainConfig, inputs: Inputs) -> Result<(Inputs, Option<usize>), TrainError> {
+    let device = config.backend.device()?;
+    let Some(limit) = crate::buffers::limit(config, &device) else {
+        return Ok((inputs, None));
+    };
+    let inputs = match inputs {
+        Inputs::Setting(None) => Inputs::Setting(Some(Task::load(config)?)),
+        other => other,
+    };
+    let task = match &inputs {
+        Inputs::Setting(Some(t)) | Inputs::Memory(t) => t,
+        Inputs::Setting(None) => unreachable!("loaded above"),
+    };
+    let (p, examples) = (task.train.dim, task.train.len());
+    let width = config.net_width();
+    let per_row = crate::buffers::row_bytes(config, p, examples);
+    if per_row * width as u64 <= limit.0 {
+        return Ok((inputs, None));
+    }
+    // A single particle's row must fit; the refusal says why and what else to do.
+    crate::buffers::check(config, p, examples, 1, 1, limit.clone())?;
+    let fits = (limit.0 / per_row) as usize;
+    Ok((inputs, Some(width.div_ceil(fits))))
+}
+
+/// A run whose particles do not fit one buffer of the device, trained as `blocks` blocks of
+/// particles on that device, one thread each: the shards of [`crate::shard`] (the MPI path)
+/// in one process, over a [`LocalGroup`], so the run is the one its shards compute (the
+/// logits summed over the blocks in block order; 1 block is the unsharded run's bits).
+fn train_in_blocks(
+    config: &TrainConfig,
+    inputs: Inputs,
+    options: RunOptions,
+    blocks: usize,
+) -> Result<Outcome, TrainError> {
+    if !options.quiet {
+        eprintln!(
+            "N = {} does not fit one buffer of the {} device: trained as {blocks} blocks of particles on it, one thread each",
+            config.net_width(),
+            config.backend
+        );
+    }
+    let inputs = &inputs;
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = crate::shard::LocalGroup::members(blocks)
+            .into_iter()
+            .map(|member| {
+                let options = options.clone();
+                scope.spawn(move || {
+                    let shard = Shard::new(member, config.net_width())?;
+                    let inputs = match inputs {
+                        Inputs::Setting(t) => Inputs::Setting(t.clone()),
+                        Inputs::Memory(t) => Inputs::Memory(t.clone()),
+                    };
+                    train_with(
+                        config,
+                        inputs,
+                        RunOptions {
+                            shard: Some(shard),
+                            ..options
+                        },
+                    )
+                })
+            })
+            .collect();
+        let mut outcomes: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        // The lead block's outcome (every block agreed on failures).
+        outcomes.swap_remove(0)
+    })
 }
 
 /// What the lead shard (or an unsharded run) found before training.
