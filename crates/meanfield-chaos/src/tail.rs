@@ -9,9 +9,14 @@
 //!   and â = 1/H_k. For a law in the Fréchet domain, √k (â − a) → N(0, a²), so the 95% interval
 //!   is â ± 1.96 â/√k (the asymptotic one; it ignores the bias that a large k brings).
 //! - The moment estimator of Dekkers, Einmahl and de Haan (1989): with M_j = (1/k) Σ_{i≤k}
-//!   (ln X_(i) − ln X_(k+1))^j, ξ̂ = M_1 + 1 − ½ (1 − M_1²/M_2)^(−1) and â = 1/ξ̂ when ξ̂ > 0
-//!   (ξ̂ ≤ 0: a light tail, no finite index). It stays consistent for light tails, where Hill
-//!   reports a large index that grows with k: a cross-check, not a replacement.
+//!   (ln X_(i) − ln X_(k+1))^j, ξ̂ = M_1 + 1 − ½ (1 − M_1²/M_2)^(−1), and √k (ξ̂ − ξ) →
+//!   N(0, v(ξ)) with v(ξ) = 1 + ξ² for ξ ≥ 0 and (1−ξ)²(1−2ξ)(1−ξ+6ξ²)/((1−3ξ)(1−4ξ)) for
+//!   ξ < 0 (their Corollary 3.2), so ξ̂ ± 1.96 √(v(ξ̂)/k) is its 95% interval. The index â = 1/ξ̂
+//!   is reported only when that interval lies above 0 (a tail of finite index shown), with the
+//!   interval [1/ξ_high, 1/ξ_low]; otherwise the tail is light as far as the sample tells, and
+//!   no index is estimated (a ξ̂ of 0.0005 is not an index of 2000). It stays consistent for
+//!   light tails, where Hill reports a large index that grows with k: a cross-check, not a
+//!   replacement.
 //!
 //! The verdict compares the Hill interval with 2 ([`TailVerdict`]). Distances that stay finite
 //! for heavier tails are here too: W1 (finite when a > 1) and a trimmed W2 that compares the
@@ -29,6 +34,26 @@ pub struct HillPoint {
     /// The asymptotic 95% interval â ± 1.96 â/√k.
     pub ci_low: f64,
     pub ci_high: f64,
+}
+
+/// The moment estimator at one k: ξ̂ (the extreme-value index; the tail index is 1/ξ) and its
+/// asymptotic 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MomentPoint {
+    pub k: usize,
+    pub xi: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+impl MomentPoint {
+    /// The tail index 1/ξ̂ with its 95% interval [1/ξ_high, 1/ξ_low] (the upper end infinite
+    /// where the interval reaches no further), when ξ's interval lies above 0: a tail of finite
+    /// index shown at 95%. `None`: a light tail as far as the sample tells; no finite index is
+    /// estimated.
+    pub fn index(&self) -> Option<(f64, f64, f64)> {
+        (self.ci_low > 0.0).then(|| (1.0 / self.xi, 1.0 / self.ci_high, 1.0 / self.ci_low))
+    }
 }
 
 /// Whether a law has a finite second moment, as far as Hill's interval at the chosen k tells.
@@ -68,8 +93,9 @@ impl TailVerdict {
 pub struct TailIndex {
     pub n: usize,
     pub hill: HillPoint,
-    /// The moment estimator's index at the same k (`None`: ξ̂ ≤ 0, a light tail).
-    pub moment: Option<f64>,
+    /// The moment estimator at the same k ([`MomentPoint::index`]: the index only where the
+    /// tail is shown heavy); `None` when the top k are all equal (no estimate).
+    pub moment: Option<MomentPoint>,
     pub verdict: TailVerdict,
     /// Hill's index at k = 10, 20, 50, 100, … (1, 2, 5 per decade) up to n/2.
     pub hill_plot: Vec<HillPoint>,
@@ -150,17 +176,37 @@ pub fn hill_upper(values: &[f64], k: usize) -> Result<HillPoint, ChaosError> {
     hill_sorted(&v, k)
 }
 
-/// The moment estimator's tail index of |x − median| at `k` (`None` when ξ̂ ≤ 0).
-pub fn moment_index(values: &[f64], k: usize) -> Result<Option<f64>, ChaosError> {
+/// The moment estimator of |x − median| at `k`, with its interval (`None` when the top k are
+/// all equal, where it is undefined).
+pub fn moment_index(values: &[f64], k: usize) -> Result<Option<MomentPoint>, ChaosError> {
     let dev = deviations_descending(values, "the sample")?;
     check_k(&dev, k)?;
     Ok(moment_sorted(&dev, k))
 }
 
-fn moment_sorted(descending: &[f64], k: usize) -> Option<f64> {
+fn moment_sorted(descending: &[f64], k: usize) -> Option<MomentPoint> {
     let (m1, m2) = log_moments(descending, k);
     let xi = m1 + 1.0 - 0.5 / (1.0 - m1 * m1 / m2);
-    (xi > 0.0).then(|| 1.0 / xi)
+    if !xi.is_finite() {
+        return None;
+    }
+    let half = 1.96 * (moment_variance(xi) / k as f64).sqrt();
+    Some(MomentPoint {
+        k,
+        xi,
+        ci_low: xi - half,
+        ci_high: xi + half,
+    })
+}
+
+/// The asymptotic variance of √k (ξ̂ − ξ) (Dekkers, Einmahl and de Haan 1989, Corollary 3.2).
+fn moment_variance(xi: f64) -> f64 {
+    if xi >= 0.0 {
+        1.0 + xi * xi
+    } else {
+        (1.0 - xi).powi(2) * (1.0 - 2.0 * xi) * (1.0 - xi + 6.0 * xi * xi)
+            / ((1.0 - 3.0 * xi) * (1.0 - 4.0 * xi))
+    }
 }
 
 /// The verdict of a Hill interval against 2.

@@ -4,9 +4,11 @@
 //!
 //! Every line chart goes through [`chart_with_layout`], which decides what a reader needs by
 //! default: labelled ticks on log axes ([`log_ticks`], plain numbers), the x axis marked at the
-//! widths run, the legend below the plot with each series' own mark, and bands under the data.
-//! A new chart gets these by building [`Series`] ([`Series::means`] for seeds, [`Series::band`]
-//! for a fit's interval, [`Style::Dashed`] for a theorem's slope). Histogram grids (the
+//! widths run, labels that never overlap ([`thin_ticks`]), the legend below the plot with each
+//! series' own mark (each colour of the palette its own marker shape, [`Marker`]), and bands
+//! under the data. A new chart gets these by building [`Series`] ([`Series::means`] for seeds,
+//! [`Series::band`] for a fit's interval, [`Series::intervals`] for error bars,
+//! [`Style::Dashed`] for a theorem's slope). Histogram grids (the
 //! figures) are drawn by [`crate::histogram_grid`] with the same palette and fonts.
 
 use crate::StudyError;
@@ -28,6 +30,41 @@ pub enum Style {
     Dashed,
     /// A shaded region (a confidence band); its points are the polygon, see [`Series::band`].
     Band,
+    /// Vertical error bars with caps; its points are pairs (x, low), (x, high), see
+    /// [`Series::intervals`].
+    Intervals,
+}
+
+/// The shape of a series' points: one per colour of the palette ([`Marker::of`]), so series
+/// told apart by colour are told apart without it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    Cross,
+    TriangleDown,
+    Plus,
+}
+
+impl Marker {
+    /// The marker of palette colour `color`: the data colours (all but the references' grey,
+    /// [`series_color`]) take the markers in order, so the first seven series differ in both.
+    pub fn of(color: usize) -> Marker {
+        const ORDER: [Marker; 7] = [
+            Marker::Circle,
+            Marker::Square,
+            Marker::Triangle,
+            Marker::Diamond,
+            Marker::Cross,
+            Marker::TriangleDown,
+            Marker::Plus,
+        ];
+        let c = color % PALETTE.len();
+        let data_index = if c > 5 { c - 1 } else { c };
+        ORDER[data_index % ORDER.len()]
+    }
 }
 
 /// One named series of (x, y) points. An empty label keeps it out of the legend.
@@ -50,6 +87,19 @@ impl Series {
             label: label.into(),
             points,
             style: Style::Band,
+            color,
+        }
+    }
+
+    /// Error bars from `low` to `high` at each x: (x, low, high) triples.
+    pub fn intervals(label: impl Into<String>, bars: &[(f64, f64, f64)], color: usize) -> Series {
+        Series {
+            label: label.into(),
+            points: bars
+                .iter()
+                .flat_map(|(x, lo, hi)| [(*x, *lo), (*x, *hi)])
+                .collect(),
+            style: Style::Intervals,
             color,
         }
     }
@@ -108,14 +158,88 @@ impl Series {
     }
 }
 
-pub(crate) const PALETTE: [RGBColor; 6] = [
+/// The colours, by index (Tableau's; 5 is the grey of references, 6–9 for charts of more
+/// than five series).
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(90, 90, 90),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
+
+/// The colour of the `i`-th of several data series: every colour but the references' grey.
+pub fn series_color(i: usize) -> usize {
+    let data = PALETTE.len() - 1;
+    let c = i % data;
+    if c >= 5 { c + 1 } else { c }
+}
+
+/// Draws `marker` at each of `points` (pixel offsets around the point: works on a chart's
+/// coordinates and on a plain drawing area alike).
+macro_rules! draw_marks {
+    ($draw:expr, $points:expr, $marker:expr, $color:expr) => {{
+        let color = $color;
+        let points = $points;
+        match $marker {
+            Marker::Circle => $draw(
+                points
+                    .map(|p| EmptyElement::at(p) + Circle::new((0, 0), 4, color.filled()))
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::Square => $draw(
+                points
+                    .map(|p| {
+                        EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], color.filled())
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::Triangle => $draw(
+                points
+                    .map(|p| {
+                        EmptyElement::at(p)
+                            + Polygon::new(vec![(0, -5), (5, 4), (-5, 4)], color.filled())
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::Diamond => $draw(
+                points
+                    .map(|p| {
+                        EmptyElement::at(p)
+                            + Polygon::new(vec![(0, -5), (5, 0), (0, 5), (-5, 0)], color.filled())
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::Cross => $draw(
+                points
+                    .map(|p| EmptyElement::at(p) + Cross::new((0, 0), 4, color.stroke_width(2)))
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::TriangleDown => $draw(
+                points
+                    .map(|p| {
+                        EmptyElement::at(p)
+                            + Polygon::new(vec![(0, 5), (5, -4), (-5, -4)], color.filled())
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Marker::Plus => $draw(
+                points
+                    .map(|p| {
+                        EmptyElement::at(p)
+                            + PathElement::new(vec![(-5, 0), (5, 0)], color.stroke_width(2))
+                            + PathElement::new(vec![(0, -5), (0, 5)], color.stroke_width(2))
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }};
+}
 
 pub(crate) fn plot_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
     move |reason| StudyError::Plot {
@@ -189,6 +313,34 @@ fn data_ticks(series: &[Series], lo: f64, hi: f64) -> Option<Vec<f64>> {
     (2..=10).contains(&xs.len()).then_some(xs)
 }
 
+/// The pixels a tick label takes at the axes' 14 px font: DejaVu Sans's digits are 0.64 em
+/// wide and its point 0.32 em; 0.65 em a character bounds both.
+fn label_width(label: &str) -> f64 {
+    label.chars().count() as f64 * 0.65 * 14.0
+}
+
+/// The log x axis's `ticks` over [lo, hi] thinned so that no two labels overlap: from the
+/// left, a tick is kept when its label starts at least 8 px after the last kept one ends, on a
+/// plotting area `width` pixels wide. The test `x_labels_never_overlap` checks the rendered
+/// glyphs' boxes.
+pub fn thin_ticks(ticks: Vec<f64>, lo: f64, hi: f64, width: f64) -> Vec<f64> {
+    let px = |x: f64| width * (x / lo).ln() / (hi / lo).ln();
+    let mut kept: Vec<f64> = Vec::new();
+    let mut right_end = f64::NEG_INFINITY;
+    for x in ticks {
+        let half = label_width(&plain(x)) / 2.0;
+        if px(x) - half >= right_end + 8.0 {
+            right_end = px(x) + half;
+            kept.push(x);
+        }
+    }
+    kept
+}
+
+/// The plotting area's width in pixels: the chart's width less its margins and the y labels'
+/// area ([`chart_with_layout`]).
+const PLOT_WIDTH: f64 = (WIDTH - 2 * MARGIN - Y_LABEL_AREA) as f64;
+
 /// Where a chart put things, in the SVG's pixels: for tests and for callers that annotate.
 #[derive(Debug, Clone, Default)]
 pub struct ChartLayout {
@@ -242,6 +394,8 @@ pub fn chart_svg(
 const WIDTH: u32 = 820;
 const CHART_HEIGHT: u32 = 540;
 const LEGEND_ROW: u32 = 22;
+const MARGIN: u32 = 16;
+const Y_LABEL_AREA: u32 = 76;
 
 /// Every chart of the project goes through here, which decides by default:
 /// - log axes carry labelled ticks at 1, 2, 5 × 10^k ([`log_ticks`], at least three, plain
@@ -286,8 +440,10 @@ pub fn chart_with_layout(
         let pad = ((ymax - ymin) * 0.1).max(1e-12);
         (ymin - pad, ymax + pad)
     };
-    let x_ticks: Option<Vec<f64>> =
-        log_x.then(|| data_ticks(series, xmin, xmax).unwrap_or_else(|| log_ticks(xmin, xmax)));
+    let x_ticks: Option<Vec<f64>> = log_x.then(|| {
+        let ticks = data_ticks(series, xmin, xmax).unwrap_or_else(|| log_ticks(xmin, xmax));
+        thin_ticks(ticks, xmin, xmax, PLOT_WIDTH)
+    });
     let y_ticks: Option<Vec<f64>> = log_y.then(|| log_ticks(ymin, ymax));
     let labelled: Vec<&Series> = series.iter().filter(|s| !s.label.is_empty()).collect();
     let two_columns = labelled.iter().all(|s| s.label.chars().count() <= 44);
@@ -311,9 +467,9 @@ pub fn chart_with_layout(
         let mut builder = ChartBuilder::on(&chart_area);
         builder
             .caption(title, ("sans-serif", 20))
-            .margin(16)
+            .margin(MARGIN)
             .x_label_area_size(48)
-            .y_label_area_size(76);
+            .y_label_area_size(Y_LABEL_AREA);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -339,11 +495,42 @@ pub fn chart_with_layout(
                     let data: Vec<(f64, f64)> = s.points.iter().copied().filter(keep).collect();
                     match s.style {
                         Style::Points => {
-                            chart
-                                .draw_series(
-                                    data.iter().map(|p| Circle::new(*p, 4, color.filled())),
-                                )
-                                .map_err(|e| e.to_string())?;
+                            draw_marks!(
+                                |marks: Vec<_>| chart.draw_series(marks).map(|_| ()),
+                                data.iter().copied(),
+                                Marker::of(s.color),
+                                color
+                            )
+                            .map_err(|e| e.to_string())?;
+                        }
+                        Style::Intervals => {
+                            for bar in data.chunks_exact(2) {
+                                let ((x, lo), (_, hi)) = (bar[0], bar[1]);
+                                chart
+                                    .draw_series(std::iter::once(
+                                        EmptyElement::at((x, lo))
+                                            + PathElement::new(
+                                                vec![(-4, 0), (4, 0)],
+                                                color.stroke_width(1),
+                                            ),
+                                    ))
+                                    .map_err(|e| e.to_string())?;
+                                chart
+                                    .draw_series(std::iter::once(
+                                        EmptyElement::at((x, hi))
+                                            + PathElement::new(
+                                                vec![(-4, 0), (4, 0)],
+                                                color.stroke_width(1),
+                                            ),
+                                    ))
+                                    .map_err(|e| e.to_string())?;
+                                chart
+                                    .draw_series(LineSeries::new(
+                                        vec![(x, lo), (x, hi)],
+                                        color.stroke_width(1),
+                                    ))
+                                    .map_err(|e| e.to_string())?;
+                            }
                         }
                         Style::Mean => {
                             chart
@@ -452,9 +639,23 @@ fn draw_legend<DB: DrawingBackend>(
         let color = PALETTE[s.color % PALETTE.len()];
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         match s.style {
-            Style::Points => area
-                .draw(&Circle::new((x + 12, y), 4, color.filled()))
-                .map_err(e)?,
+            Style::Points => draw_marks!(
+                |marks: Vec<_>| marks.iter().try_for_each(|m| area.draw(m)),
+                std::iter::once((x + 12, y)),
+                Marker::of(s.color),
+                color
+            )
+            .map_err(e)?,
+            Style::Intervals => {
+                for path in [
+                    vec![(x + 12, y - 7), (x + 12, y + 7)],
+                    vec![(x + 8, y - 7), (x + 16, y - 7)],
+                    vec![(x + 8, y + 7), (x + 16, y + 7)],
+                ] {
+                    area.draw(&PathElement::new(path, color.stroke_width(1)))
+                        .map_err(e)?;
+                }
+            }
             Style::Mean => area
                 .draw(&Circle::new((x + 12, y), 8, color.stroke_width(2)))
                 .map_err(e)?,
@@ -490,9 +691,8 @@ fn draw_legend<DB: DrawingBackend>(
     Ok((x0 + 80, y0, x0 + WIDTH as i32 - 10, y0 + bottom))
 }
 
-/// Renders SVG text to a PNG file with the embedded font.
-pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
-    let err = plot_err(path);
+/// usvg's options with the embedded font as every family.
+fn svg_options() -> resvg::usvg::Options<'static> {
     let mut options = resvg::usvg::Options::default();
     {
         let db = options.fontdb_mut();
@@ -500,6 +700,35 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
         db.set_sans_serif_family("DejaVu Sans");
     }
     options.font_family = "DejaVu Sans".into();
+    options
+}
+
+/// Every text of a rendered SVG with its box in pixels (x0, y0, x1, y1), as the renderer lays
+/// its glyphs out with the embedded font: what tests of a chart's layout read.
+pub fn text_boxes(svg: &str) -> Result<Vec<(String, [f32; 4])>, String> {
+    fn walk(group: &resvg::usvg::Group, out: &mut Vec<(String, [f32; 4])>) {
+        for node in group.children() {
+            match node {
+                resvg::usvg::Node::Group(g) => walk(g, out),
+                resvg::usvg::Node::Text(t) => {
+                    let text: String = t.chunks().iter().map(|c| c.text()).collect();
+                    let b = t.abs_bounding_box();
+                    out.push((text, [b.left(), b.top(), b.right(), b.bottom()]));
+                }
+                _ => {}
+            }
+        }
+    }
+    let tree = resvg::usvg::Tree::from_str(svg, &svg_options()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    walk(tree.root(), &mut out);
+    Ok(out)
+}
+
+/// Renders SVG text to a PNG file with the embedded font.
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), StudyError> {
+    let err = plot_err(path);
+    let options = svg_options();
     let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| err(e.to_string()))?;
     let size = tree.size().to_int_size();
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
@@ -641,6 +870,42 @@ mod tests {
         assert_eq!(layout.bands, 1);
         assert!(svg.contains("<polygon"), "the band's polygon");
         assert!(svg.contains("95% band of the fit"), "named in the legend");
+    }
+
+    /// Runs at γ/M = 0.0005 … 0.02 (the tails grid's ten values), ticked where the runs are:
+    /// 0.002, 0.0025, 0.003 and 0.005, 0.006 sit closer than their labels are wide. The labels
+    /// kept, as the renderer lays out their glyphs, do not overlap, and the first and last
+    /// value keep theirs.
+    #[test]
+    fn crowded_x_labels_are_thinned_until_none_overlap() {
+        let xs = [
+            0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.005, 0.006, 0.01, 0.02,
+        ];
+        let series = vec![Series {
+            label: "runs".into(),
+            points: xs.iter().map(|x| (*x, 1.0 + x * 100.0)).collect(),
+            style: Style::Points,
+            color: 0,
+        }];
+        let (svg, layout) = chart_with_layout("t", "x", "y", &series, Axes::LOG_X).unwrap();
+        let labels: Vec<String> = layout.x_ticks.iter().map(|(_, l)| l.clone()).collect();
+        assert!(labels.len() >= 6 && labels.len() < xs.len(), "{labels:?}");
+        assert_eq!(labels.first().map(String::as_str), Some("0.0005"));
+        assert_eq!(labels.last().map(String::as_str), Some("0.02"));
+        let mut boxes: Vec<[f32; 4]> = text_boxes(&svg)
+            .unwrap()
+            .into_iter()
+            .filter(|(t, b)| labels.contains(t) && b[1] > 450.0 && b[3] < CHART_HEIGHT as f32)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(boxes.len(), labels.len());
+        boxes.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        for pair in boxes.windows(2) {
+            assert!(
+                pair[0][2] + 2.0 <= pair[1][0],
+                "overlap: {pair:?} {labels:?}"
+            );
+        }
     }
 
     #[test]

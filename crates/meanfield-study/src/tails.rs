@@ -14,7 +14,7 @@
 use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plan::GridMode;
-use crate::plot::{Axes, Series, Style, save_chart};
+use crate::plot::{Axes, Series, Style, save_chart, series_color};
 use crate::{StudyError, write_rows};
 use meanfield_chaos::tail::{TailVerdict, default_k, hill_upper, tail_index};
 use meanfield_train::{StopHandle, TrainConfig};
@@ -54,8 +54,15 @@ pub struct TailRow {
     pub ci_low: f64,
     pub ci_high: f64,
     pub verdict: TailVerdict,
-    /// The moment estimator's index at the same k (empty: ξ̂ ≤ 0, a light tail).
+    /// The moment estimator at the same k: ξ̂ and its 95% interval, and the index 1/ξ̂ with
+    /// its interval only where ξ's interval lies above 0 (empty: light as far as the sample
+    /// tells, no finite index estimated).
+    pub moment_xi: Option<f64>,
+    pub moment_xi_low: Option<f64>,
+    pub moment_xi_high: Option<f64>,
     pub moment_index: Option<f64>,
+    pub moment_ci_low: Option<f64>,
+    pub moment_ci_high: Option<f64>,
     /// Hill's index of the row norms |W1_k| at the same k, and its interval.
     pub norm_index: Option<f64>,
     pub norm_ci_low: Option<f64>,
@@ -168,6 +175,7 @@ impl TailStudy {
                 .map(|r| r.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt())
                 .collect();
             let norm = hill_upper(&norms, default_k(norms.len())).ok();
+            let moment = tail.moment.and_then(|m| m.index());
             let sd = crate::stats::sd(&x, 0).unwrap_or(f64::NAN);
             let mut sorted = x.clone();
             sorted.sort_by(f64::total_cmp);
@@ -195,7 +203,12 @@ impl TailStudy {
                 ci_low: tail.hill.ci_low,
                 ci_high: tail.hill.ci_high,
                 verdict: tail.verdict,
-                moment_index: tail.moment,
+                moment_xi: tail.moment.map(|m| m.xi),
+                moment_xi_low: tail.moment.map(|m| m.ci_low),
+                moment_xi_high: tail.moment.map(|m| m.ci_high),
+                moment_index: moment.map(|m| m.0),
+                moment_ci_low: moment.map(|m| m.1),
+                moment_ci_high: moment.map(|m| m.2),
                 norm_index: norm.map(|p| p.index),
                 norm_ci_low: norm.map(|p| p.ci_low),
                 norm_ci_high: norm.map(|p| p.ci_high),
@@ -216,43 +229,14 @@ impl TailStudy {
     pub fn render(&self, r: &TailResult) -> Result<(), StudyError> {
         write_rows(&self.out.join("tails.csv"), &r.rows)?;
         write_rows(&self.out.join("hill_plot.csv"), &r.hill)?;
-        let mut series = Vec::new();
-        let mut keys: Vec<(usize, usize)> = r.rows.iter().map(|x| (x.width, x.batch)).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for (i, (w, m)) in keys.iter().enumerate() {
-            let mut pts: Vec<(f64, f64)> = r
-                .rows
-                .iter()
-                .filter(|x| (x.width, x.batch) == (*w, *m))
-                .map(|x| (x.gamma_over_m, x.index))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            series.push(Series {
-                label: format!("N = {w}, M = {m}"),
-                points: pts,
-                style: Style::Points,
-                color: i % 5,
-            });
-        }
-        let (lo, hi) = r.rows.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
-            (lo.min(x.gamma_over_m), hi.max(x.gamma_over_m))
-        });
-        if lo.is_finite() {
-            series.push(Series {
-                label: "index 2: below it no finite variance".into(),
-                points: vec![(lo, 2.0), (hi, 2.0)],
-                style: Style::Dashed,
-                color: 5,
-            });
-        }
         if !r.rows.is_empty() {
+            let (title, x_label, y_label) = self.chart_labels();
             save_chart(
                 &self.out.join("tails"),
-                &self.title(),
-                "γ / M",
-                "Hill tail index of coordinate (1,1)",
-                &series,
+                &title,
+                &x_label,
+                y_label,
+                &chart_series(&r.rows),
                 Axes::LOG_X,
             )?;
         }
@@ -277,11 +261,20 @@ impl TailStudy {
         )
     }
 
+    /// The chart's title, x label and y label.
+    fn chart_labels(&self) -> (String, String, &'static str) {
+        (
+            self.title(),
+            "γ / M (series set apart by up to ±7% where they share a γ/M)".into(),
+            "Hill tail index of coordinate (1,1), 95% interval",
+        )
+    }
+
     fn report(&self, r: &TailResult) -> String {
         let mut md = format!(
             "# Tails: {}\n\nWidths {:?}, γ {:?}, M {:?}, one run each; {} runs measured, {:.0} s in all (runs reused from earlier calls included).\n\n\
-             Hill's index of hidden coordinate ({}, 1) centred on its median, at k = ⌊√N⌋, with the asymptotic 95% interval â ± 1.96 â/√k; the moment estimator (Dekkers–Einmahl–de Haan) at the same k; Hill's index of the row norms |W1_k|. An index below 2 means no finite second moment: W2 and the coupling D cannot converge as N grows there (`meanfield_chaos::tail`).\n\n![tail index against γ/M](tails.png)\n\n\
-             | N | γ | M | γ/M | steps | index [95%] | moment | verdict | row-norm index [95%] | sd | max |x − med| |\n|---:|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n",
+             Hill's index of hidden coordinate ({}, 1) centred on its median, at k = ⌊√N⌋, with the asymptotic 95% interval â ± 1.96 â/√k; the moment estimator (Dekkers–Einmahl–de Haan) at the same k, with its index and 95% interval only where its ξ̂'s interval lies above 0 (\"light\": no finite index shown by the sample; `tails.csv` keeps ξ̂ and its interval); Hill's index of the row norms |W1_k|. An index below 2 means no finite second moment: W2 and the coupling D cannot converge as N grows there (`meanfield_chaos::tail`).\n\n![tail index against γ/M](tails.png)\n\n\
+             | N | γ | M | γ/M | steps | index [95%] | moment index [95%] | verdict | row-norm index [95%] | sd | max |x − med| |\n|---:|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n",
             self.title(),
             self.widths,
             self.gammas,
@@ -307,7 +300,11 @@ impl TailStudy {
                 x.index,
                 x.ci_low,
                 x.ci_high,
-                x.moment_index.map_or("light".into(), |m| format!("{m:.2}")),
+                match (x.moment_index, x.moment_ci_low, x.moment_ci_high, x.moment_xi) {
+                    (Some(i), Some(l), Some(h), _) => format!("{i:.2} [{l:.2}, {h:.2}]"),
+                    (_, _, _, Some(_)) => "light".into(),
+                    _ => "–".into(),
+                },
                 match x.verdict {
                     TailVerdict::Light => "light",
                     TailVerdict::Straddles => "undecided",
@@ -421,4 +418,176 @@ pub fn stability(rows: &[TailRow]) -> Vec<String> {
         out.push("one width only: give two or more `widths` to check".into());
     }
     out
+}
+
+/// The tail chart's series: for each (N, M), Hill's index against γ/M with its 95% interval as
+/// error bars, each (N, M) its own colour and marker ([`series_color`]), and the index-2 line.
+/// Series are set apart by up to ±7% in γ/M (a factor e^(±0.065) on the log axis), so the
+/// intervals of runs at the same γ/M do not hide each other; the x label says so.
+pub fn chart_series(rows: &[TailRow]) -> Vec<Series> {
+    let mut keys: Vec<(usize, usize)> = rows.iter().map(|x| (x.width, x.batch)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut series = Vec::new();
+    let spread = 0.065;
+    for (i, (w, m)) in keys.iter().enumerate() {
+        let offset = if keys.len() > 1 {
+            (spread * (2.0 * i as f64 / (keys.len() - 1) as f64 - 1.0)).exp()
+        } else {
+            1.0
+        };
+        let mut of_key: Vec<&TailRow> = rows
+            .iter()
+            .filter(|x| (x.width, x.batch) == (*w, *m))
+            .collect();
+        of_key.sort_by(|a, b| a.gamma_over_m.total_cmp(&b.gamma_over_m));
+        let color = series_color(i);
+        series.push(Series::intervals(
+            "",
+            &of_key
+                .iter()
+                .map(|x| (x.gamma_over_m * offset, x.ci_low, x.ci_high))
+                .collect::<Vec<_>>(),
+            color,
+        ));
+        series.push(Series {
+            label: format!("N = {w}, M = {m}"),
+            points: of_key
+                .iter()
+                .map(|x| (x.gamma_over_m * offset, x.index))
+                .collect(),
+            style: Style::Points,
+            color,
+        });
+    }
+    let (lo, hi) = rows.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+        (lo.min(x.gamma_over_m), hi.max(x.gamma_over_m))
+    });
+    if lo.is_finite() {
+        series.push(Series {
+            label: "index 2: below it no finite variance".into(),
+            points: vec![(lo * (-spread).exp(), 2.0), (hi * spread.exp(), 2.0)],
+            style: Style::Dashed,
+            color: 5,
+        });
+    }
+    series
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::{Marker, chart_with_layout, text_boxes};
+
+    /// The grid of `configs/tails.toml` (N ∈ {5000, 10000}, M ∈ {50, 100, 200}, γ ∈ {0.1, 0.3,
+    /// 0.5, 1}): ten distinct γ/M from 0.0005 to 0.02, 0.002/0.0025/0.003 and 0.005/0.006 close
+    /// together (the labels that printed as one before). The indices are made up.
+    fn rows() -> Vec<TailRow> {
+        let mut rows = Vec::new();
+        for (i, (width, batch)) in [5000, 10000]
+            .into_iter()
+            .flat_map(|w| [50, 100, 200].map(|m| (w, m)))
+            .enumerate()
+        {
+            for (j, gamma) in [0.1, 0.3, 0.5, 1.0].into_iter().enumerate() {
+                let index = 7.0 - 1.5 * j as f64 + 0.1 * i as f64;
+                rows.push(TailRow {
+                    width,
+                    gamma,
+                    batch,
+                    gamma_over_m: gamma / batch as f64,
+                    steps: 1,
+                    k: 70,
+                    index,
+                    ci_low: index * 0.8,
+                    ci_high: index * 1.2,
+                    verdict: TailVerdict::Light,
+                    moment_xi: None,
+                    moment_xi_low: None,
+                    moment_xi_high: None,
+                    moment_index: None,
+                    moment_ci_low: None,
+                    moment_ci_high: None,
+                    norm_index: None,
+                    norm_ci_low: None,
+                    norm_ci_high: None,
+                    sd: 1.0,
+                    max_deviation: 1.0,
+                    run_dir: String::new(),
+                });
+            }
+        }
+        rows
+    }
+
+    /// The x labels, as the renderer lays out their glyphs, never overlap; at least half of
+    /// the ten γ/M run keep a label.
+    #[test]
+    fn x_labels_never_overlap() {
+        let series = chart_series(&rows());
+        let (svg, layout) = chart_with_layout("t", "γ / M", "index", &series, Axes::LOG_X).unwrap();
+        let labels: Vec<String> = layout.x_ticks.iter().map(|(_, l)| l.clone()).collect();
+        assert!(labels.len() >= 5, "{labels:?}");
+        let boxes = text_boxes(&svg).unwrap();
+        let mut x_boxes: Vec<[f32; 4]> = boxes
+            .iter()
+            .filter(|(t, b)| labels.contains(t) && b[1] > 450.0 && b[3] < 540.0)
+            .map(|(_, b)| *b)
+            .collect();
+        assert_eq!(
+            x_boxes.len(),
+            labels.len(),
+            "every x label drawn: {boxes:?}"
+        );
+        x_boxes.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        for pair in x_boxes.windows(2) {
+            assert!(
+                pair[0][2] + 2.0 <= pair[1][0],
+                "x labels overlap: {pair:?} ({labels:?})"
+            );
+        }
+    }
+
+    /// Every (N, M) has its own colour and marker, and its intervals drawn in its colour.
+    #[test]
+    fn every_series_has_its_own_colour_and_marker_and_its_intervals() {
+        let rows = rows();
+        let series = chart_series(&rows);
+        let points: Vec<&Series> = series.iter().filter(|s| s.style == Style::Points).collect();
+        assert_eq!(points.len(), 6);
+        let mut colours: Vec<usize> = points.iter().map(|s| s.color).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        assert_eq!(colours.len(), 6, "one colour each");
+        assert!(
+            !colours.contains(&5),
+            "the references' grey is not a series colour"
+        );
+        let mut markers: Vec<String> = points
+            .iter()
+            .map(|s| format!("{:?}", Marker::of(s.color)))
+            .collect();
+        markers.sort_unstable();
+        markers.dedup();
+        assert_eq!(markers.len(), 6, "one marker each");
+        for s in &points {
+            let bars = series
+                .iter()
+                .find(|b| b.style == Style::Intervals && b.color == s.color)
+                .expect("intervals of the series");
+            assert_eq!(bars.points.len(), 2 * s.points.len());
+            for (p, bar) in s.points.iter().zip(bars.points.chunks_exact(2)) {
+                // The bar is at the point's x, from 0.8 to 1.2 times the index (rows()).
+                assert_eq!(bar[0].0, p.0);
+                assert!(
+                    (bar[0].1 - 0.8 * p.1).abs() < 1e-12 && (bar[1].1 - 1.2 * p.1).abs() < 1e-12
+                );
+            }
+        }
+        let (svg, _) = chart_with_layout("t", "x", "y", &series, Axes::LOG_X).unwrap();
+        assert!(
+            svg.matches("<polyline").count() >= rows.len(),
+            "a line per interval"
+        );
+    }
 }
