@@ -401,7 +401,7 @@ fn particles_beyond_one_device_buffer_train_in_blocks() {
     // row; 1 MiB holds 2621 rows (1048576 / 400, by hand), so N = 4000 takes 2 blocks.
     let blocked = ok(&args("4000", &out("blocked"), true, &[]));
     let said = String::from_utf8_lossy(&blocked.stderr);
-    assert!(said.contains("trained as 2 blocks"), "{said}");
+    assert!(said.contains("split into 2 blocks"), "{said}");
     ok(&args("4000", &out("whole"), false, &[]));
     // The logits are summed over the blocks in block order: float32 rounding apart (the MPI
     // shards' tolerance, tests/mpi.rs), the same weights.
@@ -455,6 +455,41 @@ fn particles_beyond_one_device_buffer_train_in_blocks() {
         !tmp.path().join("autodiff").exists(),
         "a refused run left a folder"
     );
+    // Refused before anything is made, each naming the limit and a way out:
+    // - 10^7 particles of 400 bytes under 1 MiB: 3816 blocks (10^7 / 2621, by hand), beyond
+    //   the 64 threads one process splits a run into;
+    // - the diffusion over the whole training set (synthetic: 10000 examples, p = 32) gathers
+    //   10000 + 100 rows of 32 floats per step, 1292800 bytes, one tensor that no split of the
+    //   particles shrinks.
+    let cases: [(&[&str], &str, &str); 2] = [
+        (&["--width", "10000000"], "3816 blocks", "mpirun"),
+        (
+            &[
+                "--width",
+                "100",
+                "--dynamics",
+                "diffusion",
+                "--drift-set",
+                "full",
+            ],
+            "1292800 bytes",
+            "--drift-set",
+        ),
+    ];
+    for (i, (extra, what, way)) in cases.iter().enumerate() {
+        let dir = out(&format!("refused-{i}"));
+        let mut a = vec!["synthetic", "--steps", "3", "--out", &dir];
+        a.extend(["--max-buffer-bytes", "1048576"]);
+        a.extend(extra.iter());
+        let a: Vec<String> = a.into_iter().map(String::from).collect();
+        let err = stderr_of_failure(&a);
+        assert!(err.contains(what) && err.contains(way), "{err}");
+        assert!(err.contains("a larger --max-buffer-bytes"), "{err}");
+        assert!(
+            !std::path::Path::new(&dir).exists(),
+            "a refused run left {dir}"
+        );
+    }
 }
 
 #[test]

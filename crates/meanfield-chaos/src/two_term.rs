@@ -99,6 +99,16 @@ fn nnls2(u: &[f64], v: &[f64], y: &[f64], w: &[f64]) -> (f64, f64) {
     }
 }
 
+/// Theorem 1's noise exponent e in N^{−e}/M: (1 − β)/(1 − α) for β < 1 (the step γ N^β (n +
+/// 1/γ_{α,β}(N))^{−α}); 0 at β ≥ 1, where Theorem 2's bound has no noise term in N.
+pub fn theorem1_noise_exponent(alpha: f64, beta: f64) -> f64 {
+    if beta < 1.0 {
+        (1.0 - beta) / (1.0 - alpha)
+    } else {
+        0.0
+    }
+}
+
 /// Fits D(N) = a N^{−e}/M + b/N to `data` (at least two widths with a D above the
 /// correction), with `replicates` bootstrap replicates from `seed`. `reference_share` is the
 /// measured D(N_ref/2, N_ref), if any.
@@ -213,6 +223,24 @@ mod tests {
 
     /// Exact data from known coefficients come back exactly (no noise: every particle of a run
     /// has the width's D, so the bootstrap interval is a point).
+    /// The exponents issue 33 names, by hand: at β = 0.75, α = 0, 0.25, 0.5 give 0.25/1,
+    /// 0.25/0.75 and 0.25/0.5; at β = 0.5, α = 0.5 gives 0.5/0.5 = 1, where the noise term
+    /// meets the interaction term 1/N.
+    #[test]
+    fn theorem1_noise_exponents_by_hand() {
+        let cases = [
+            (0.0, 0.75, 0.25),
+            (0.25, 0.75, 1.0 / 3.0),
+            (0.5, 0.75, 0.5),
+            (0.5, 0.5, 1.0),
+            (0.0, 1.0, 0.0),
+        ];
+        for (alpha, beta, e) in cases {
+            let got = theorem1_noise_exponent(alpha, beta);
+            assert!((got - e).abs() < 1e-15, "α = {alpha}, β = {beta}: {got}");
+        }
+    }
+
     #[test]
     fn recovers_known_coefficients() {
         let (a, b, e, m) = (2.0, 30.0, 0.5, 100);

@@ -182,6 +182,54 @@ mod tests {
         }
     }
 
+    /// The schedule at α > 0 against values computed by hand at N = 1000 = 10^3, T = 100, γ = 1,
+    /// where every quantity is a power of ten: γ_{α,β}(N) = 10^(3(β−1)/(1−α)), n_T = ⌊100 /
+    /// γ_{α,β}⌋, step n = 10^(3β) (n + 1/γ_{α,β})^(−α).
+    /// - β = 0.75, α = 0: γ_{α,β} = 10^−0.75, n_T = ⌊562.34⌋ = 562 (the README's run), every
+    ///   step 10^2.25 = 177.83.
+    /// - β = 0.75, α = 0.25: γ_{α,β} = 10^−1, n_T = 1000; step 0 = 10^2.25 · 10^−0.25 = 100,
+    ///   step 9990 = 10^2.25 · (10^4)^−0.25 = 10^1.25.
+    /// - β = 0.75, α = 0.5: γ_{α,β} = 10^−1.5, n_T = ⌊3162.28⌋ = 3162; step 0 = 10^2.25 ·
+    ///   10^−0.75 = 10^1.5.
+    /// - β = 0.5, α = 0.5: γ_{α,β} = 10^−3, n_T = 100000; step 0 = 10^1.5 · 10^−1.5 = 1, step
+    ///   9000 = 10^1.5 · (10^4)^−0.5 = 10^−0.5.
+    #[test]
+    fn decaying_steps_by_hand() {
+        // (α, β, log10 γ_{α,β}(N), n_T, [(step n, log10 of its size)]).
+        type Case = (f64, f64, f64, u64, &'static [(u64, f64)]);
+        let cases: [Case; 4] = [
+            (0.0, 0.75, -0.75, 562, &[(0, 2.25), (561, 2.25)]),
+            (0.25, 0.75, -1.0, 1000, &[(0, 2.0), (9990, 1.25)]),
+            (0.5, 0.75, -1.5, 3162, &[(0, 1.5)]),
+            (0.5, 0.5, -3.0, 100_000, &[(0, 0.0), (9000, -0.5)]),
+        ];
+        for (alpha, beta, log_time_step, n_t, steps) in cases {
+            let s = ScheduleConfig {
+                gamma: 1.0,
+                alpha,
+                beta,
+                width: 1000,
+                horizon: 100.0,
+            }
+            .init()
+            .unwrap();
+            let expected = 10f64.powf(log_time_step);
+            assert!(
+                (s.time_step() - expected).abs() <= 1e-12 * expected,
+                "α = {alpha}, β = {beta}"
+            );
+            assert_eq!(s.horizon_steps(), n_t, "α = {alpha}, β = {beta}");
+            for &(n, log_step) in steps {
+                let expected = 10f64.powf(log_step);
+                let got = s.step_size(n);
+                assert!(
+                    (got - expected).abs() <= 1e-12 * expected,
+                    "α = {alpha}, β = {beta}, step {n}: {got}"
+                );
+            }
+        }
+    }
+
     /// Independent recomputation of eq. (2) for α > 0, written from the formula with exp/ln
     /// instead of powf, in f64.
     #[test]

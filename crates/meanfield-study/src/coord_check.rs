@@ -123,6 +123,19 @@ impl CoordCheck {
         let p = task.train.dim;
         let probe: Vec<usize> = (0..self.base.batch.min(task.train.len())).collect();
         let (px, _) = task.train.gather(&probe);
+        // Every width in one buffer of the device (the check steps each in one piece).
+        if let Some(limit) = meanfield_train::buffers::limit(&self.base, &device) {
+            for &width in &self.widths {
+                meanfield_train::buffers::check(
+                    &self.config(width),
+                    p,
+                    task.train.len(),
+                    width,
+                    1,
+                    limit.clone(),
+                )?;
+            }
+        }
         let mut rows = Vec::new();
         for &width in &self.widths {
             let mut stepper = Stepper::fresh(&self.config(width), task.train.clone(), &device)?;

@@ -24,7 +24,10 @@ use crate::StudyError;
 use crate::grid::{Measured, Runs, or_planned};
 use crate::plan::GridMode;
 use meanfield_chaos::sliced::concat_columns;
-use meanfield_chaos::{RateFit, TwoTermFit, WidthRuns, coupling_distance, fit_rate, fit_two_terms};
+use meanfield_chaos::{
+    RateFit, TwoTermFit, WidthRuns, coupling_distance, fit_rate, fit_two_terms,
+    theorem1_noise_exponent,
+};
 use meanfield_model::Readout;
 use meanfield_train::snapshot::{self, Snapshots};
 use meanfield_train::{Dynamics, StopHandle, TrainConfig};
@@ -330,7 +333,7 @@ impl CouplingStudy {
             vec![
                 (
                     "Theorem 1 noise term N^-(1-β)/(1-α) / M".into(),
-                    -(1.0 - b) / (1.0 - a),
+                    -theorem1_noise_exponent(a, b),
                 ),
                 ("Theorem 1 interaction term 1/N".into(), -1.0),
             ]
@@ -388,8 +391,7 @@ impl CouplingStudy {
                     .collect(),
             })
             .collect();
-        let (a, b) = (self.base.alpha, self.base.beta);
-        let exponent = if b < 1.0 { (1.0 - b) / (1.0 - a) } else { 0.0 };
+        let exponent = theorem1_noise_exponent(self.base.alpha, self.base.beta);
         let two_term = fit_two_terms(
             &width_runs,
             exponent,

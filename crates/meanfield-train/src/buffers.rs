@@ -10,7 +10,8 @@
 //! chunks are sized under the same limit ([`crate::batches::Placement`],
 //! [`crate::evaluate::evaluate_in`]).
 
-use crate::{Dynamics, TrainConfig, TrainError};
+use crate::diffusion::DiffusionStep;
+use crate::{Backend, Dynamics, Engine, TrainConfig, TrainError};
 use burn::tensor::Device;
 
 /// The device's own limit on one buffer, in bytes; `None` on the CPU backends (whose tensors
@@ -36,17 +37,56 @@ pub fn limit(config: &TrainConfig, device: &Device) -> Option<(u64, String)> {
     }
 }
 
-/// The bytes of the largest tensor a run holds per particle row: W1's row (p floats), the
-/// step's pre-activations over the batch (M), and for the particle diffusion its weights over
-/// the drift and noise sets' examples (`examples`: the training set's size, for a full set).
-pub fn row_bytes(config: &TrainConfig, p: usize, examples: usize) -> u64 {
-    let mut columns = p.max(config.batch);
-    if config.dynamics == Dynamics::Diffusion {
-        columns = columns
-            .max(config.drift_set.size(config.batch, examples))
-            .max(config.noise_set.size(config.batch, examples));
+/// The most blocks a run is split into in one process (one thread each): every step
+/// exchanges the logits among all of them, which costs more than the step beyond a few dozen
+/// threads (measured: 50 blocks spent 85% of their time exchanging, 200 blocks 97%).
+pub const MAX_BLOCKS: usize = 64;
+
+/// The examples of one step: the batch (M), or for the particle diffusion the rows its drift
+/// and noise sets gather (the training set of `examples` when a set is full, then the drawn
+/// examples; [`DiffusionStep::rows`]).
+fn step_rows(config: &TrainConfig, examples: usize) -> usize {
+    match config.dynamics {
+        Dynamics::Sgd => config.batch,
+        Dynamics::Diffusion => {
+            DiffusionStep::new(config.drift_set, config.noise_set, config.batch, examples).rows()
+        }
     }
-    4 * columns as u64
+}
+
+/// The bytes of the largest tensor a run holds per particle row: W1's row (p floats), the
+/// step's pre-activations over its examples (M, or the diffusion's rows, over which it also
+/// holds each particle's weights).
+pub fn row_bytes(config: &TrainConfig, p: usize, examples: usize) -> u64 {
+    4 * p.max(step_rows(config, examples)) as u64
+}
+
+/// The bytes of the step's examples, [rows, p]: one tensor however the particles are split.
+pub fn batch_bytes(config: &TrainConfig, p: usize, examples: usize) -> u64 {
+    4 * (step_rows(config, examples) * p) as u64
+}
+
+/// "1 row", "2 rows".
+fn count(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What lowers the need or raises the limit, whatever else applies.
+fn common_ways(config: &TrainConfig) -> Vec<String> {
+    let mut ways = Vec::new();
+    if config.max_buffer_bytes.is_some() {
+        ways.push(format!(
+            "a larger `max_buffer_bytes` than {} (or none: the device's own limit then applies)",
+            config.max_buffer_bytes.unwrap_or_default()
+        ));
+    }
+    if config.dynamics == Dynamics::Diffusion {
+        ways.push("smaller `drift_set` and `noise_set` (a drawn set instead of full)".into());
+    }
+    if config.backend != Backend::Flex && config.backend != Backend::Ndarray {
+        ways.push("`backend` flex (the CPU has no such limit)".into());
+    }
+    ways
 }
 
 /// Refuses a block of `rows` particles (a process's share of the run's width, `processes` of
@@ -59,6 +99,27 @@ pub fn check(
     processes: usize,
     (limit, source): (u64, String),
 ) -> Result<(), TrainError> {
+    let width = config.net_width();
+    let batch = batch_bytes(config, p, examples);
+    if batch > limit {
+        let mut ways = vec![match config.dynamics {
+            Dynamics::Sgd => "a smaller `batch`".to_string(),
+            Dynamics::Diffusion => "drawn `drift_set` and `noise_set` of fewer examples".into(),
+        }];
+        ways.extend(
+            common_ways(config)
+                .into_iter()
+                .filter(|w| !w.contains("drift_set")),
+        );
+        return Err(TrainError::BufferTooSmall {
+            width,
+            details: format!(
+                "the step's examples ({} of p = {p} floats) take {batch} bytes in one tensor, however the particles are split, and one buffer of this device holds at most {limit} bytes ({source}). Ways out: {}",
+                count((batch / 4 / p as u64).max(1), "row"),
+                ways.join("; or ")
+            ),
+        });
+    }
     let per_row = row_bytes(config, p, examples);
     let bytes = per_row * rows as u64;
     if bytes <= limit {
@@ -66,14 +127,14 @@ pub fn check(
     }
     let fits = (limit / per_row) as usize;
     let what = if per_row == 4 * p as u64 {
-        format!("W1 ({rows} rows of p = {p} floats)")
+        format!("W1 ({} of p = {p} floats)", count(rows as u64, "row"))
     } else {
         format!(
-            "the step's largest tensor ({rows} rows of {} floats)",
+            "the step's largest tensor ({} of {} floats)",
+            count(rows as u64, "row"),
             per_row / 4
         )
     };
-    let width = config.net_width();
     let mut ways = Vec::new();
     if fits > 0 {
         let needed = width.div_ceil(fits);
@@ -82,10 +143,7 @@ pub fn check(
         ));
         ways.push(format!("a smaller `width` (N ≤ {fits} in one process)"));
     }
-    if config.dynamics == Dynamics::Diffusion {
-        ways.push("smaller `drift_set` and `noise_set` (a drawn set instead of full)".into());
-    }
-    ways.push("`backend` flex (the CPU has no such limit)".into());
+    ways.extend(common_ways(config));
     let per_process = if processes > 1 {
         format!(" in each of {processes} processes")
     } else {
@@ -95,6 +153,47 @@ pub fn check(
         width,
         details: format!(
             "{what} takes {bytes} bytes{per_process}, and one buffer of this device holds at most {limit} bytes ({source}). At most {fits} particles per process fit. Ways out: {}",
+            ways.join("; or ")
+        ),
+    })
+}
+
+/// Refuses a split into `blocks` blocks of at most `fits` particles in one process where the
+/// split cannot give the run: more than [`MAX_BLOCKS`], or a setting the blocks (the shards of
+/// [`crate::shard`]) cannot compute.
+pub fn check_blocks(
+    config: &TrainConfig,
+    blocks: usize,
+    fits: usize,
+    (limit, source): (u64, String),
+) -> Result<(), TrainError> {
+    let why = if blocks > MAX_BLOCKS {
+        format!(
+            "that is {blocks} blocks of at most {fits} particles, more than the {MAX_BLOCKS} one process splits a run into (every step exchanges the logits among all blocks, which then costs more than the step)"
+        )
+    } else if config.engine != Engine::ClosedForm {
+        format!(
+            "it would be split into {blocks} blocks of at most {fits} particles, and blocks need the closed-form engine (`engine` closed-form): autodiff computes the logits in one graph"
+        )
+    } else if config.temperature > 0.0 {
+        format!(
+            "it would be split into {blocks} blocks of at most {fits} particles, and the Langevin noise (`temperature` > 0) is drawn from one stream for the whole W1, which blocks would change"
+        )
+    } else {
+        return Ok(());
+    };
+    let mut ways = common_ways(config);
+    if blocks > MAX_BLOCKS {
+        // MPI shards refuse autodiff and the Langevin noise as blocks do.
+        ways.push(format!(
+            "shard the run over S ≥ {blocks} processes of at most {fits} particles each (`mpirun -n {blocks} experiments …`, built with --features mpi; docs/cluster.md)"
+        ));
+    }
+    ways.push(format!("a smaller `width` (N ≤ {fits} in one block)"));
+    Err(TrainError::BufferTooSmall {
+        width: config.net_width(),
+        details: format!(
+            "one buffer of this device holds at most {limit} bytes ({source}): {why}. Ways out: {}",
             ways.join("; or ")
         ),
     })
@@ -122,18 +221,65 @@ mod tests {
         assert!(e.contains("S ≥ 2 processes"), "{e}");
         // Half the rows in each of two processes fit.
         assert!(check(&config(50_000), 784, 60_000, 25_000, 2, limit()).is_ok());
-        // The diffusion over the whole training set: 60000 floats per particle row.
+        // The diffusion over the whole training set: its 60000 examples then the 100 drawn
+        // for the noise set (batch) are the step's rows, 60100 floats per particle row, and
+        // 60100 · 784 floats of examples, 188473600 bytes, one tensor above the limit however
+        // the particles are split.
         let diffusion = TrainConfig {
             width: 1000,
             dynamics: Dynamics::Diffusion,
             drift_set: "full".parse().unwrap(),
             ..TrainConfig::default()
         };
-        assert_eq!(row_bytes(&diffusion, 784, 60_000), 240_000);
-        let e = check(&diffusion, 784, 60_000, 1000, 1, limit())
+        assert_eq!(row_bytes(&diffusion, 784, 60_000), 240_400);
+        assert_eq!(batch_bytes(&diffusion, 784, 60_000), 188_473_600);
+        let e = check(&diffusion, 784, 60_000, 1, 1, limit())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("drift_set"), "{e}");
+        assert!(
+            e.contains("188473600 bytes") && e.contains("drift_set"),
+            "{e}"
+        );
+    }
+
+    /// Splits the blocks cannot give are refused, naming the limit and a way out: more than
+    /// [`MAX_BLOCKS`], autodiff, the Langevin noise; 64 blocks of closed-form SGD are fine.
+    #[test]
+    fn splits_the_blocks_cannot_give_are_refused() {
+        let limit = || (1 << 20, "`max_buffer_bytes`".to_string());
+        let config = TrainConfig {
+            width: 1000,
+            max_buffer_bytes: Some(1 << 20),
+            ..TrainConfig::default()
+        };
+        assert!(check_blocks(&config, MAX_BLOCKS, 10, limit()).is_ok());
+        let e = check_blocks(&config, MAX_BLOCKS + 1, 10, limit())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("65 blocks") && e.contains("S ≥ 65 processes"),
+            "{e}"
+        );
+        assert!(
+            e.contains("a larger `max_buffer_bytes` than 1048576"),
+            "{e}"
+        );
+        let autodiff = TrainConfig {
+            engine: Engine::Autodiff,
+            ..config.clone()
+        };
+        let e = check_blocks(&autodiff, 2, 500, limit())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("closed-form") && !e.contains("mpirun"), "{e}");
+        let langevin = TrainConfig {
+            temperature: 0.01,
+            ..config
+        };
+        let e = check_blocks(&langevin, 2, 500, limit())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("temperature"), "{e}");
     }
 
     /// The setting's limit wins over the device's; a CPU device has none of its own.

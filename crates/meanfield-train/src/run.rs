@@ -788,14 +788,18 @@ fn load_inputs(
         Some(task) => task,
         None => Task::load(config)?,
     };
-    memory::check(
-        config,
-        task.train.dim,
-        task.train.classes,
-        task.train.len() + task.test.len(),
-        memory::available(),
-        shard.map_or(1, Shard::size),
-    )?;
+    // Blocks of one process share its memory: the whole run was checked before they started
+    // ([`crate::trainer`]); an MPI process holds its share.
+    if !shard.is_some_and(Shard::shares_memory) {
+        memory::check(
+            config,
+            task.train.dim,
+            task.train.classes,
+            task.train.len() + task.test.len(),
+            memory::available(),
+            shard.map_or(1, Shard::size),
+        )?;
+    }
     Ok((task, fingerprint))
 }
 

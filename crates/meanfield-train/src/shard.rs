@@ -34,6 +34,11 @@ pub trait Collective: Send + Sync + std::fmt::Debug {
     fn member(&self) -> &'static str {
         "process"
     }
+
+    /// Whether the members are threads of one process, sharing its memory.
+    fn shares_memory(&self) -> bool {
+        false
+    }
 }
 
 /// This process's share of a run of width N: its rank, and the exchange with the others.
@@ -83,6 +88,12 @@ impl Shard {
             _ => "s",
         };
         format!("{n} {word}{plural}")
+    }
+
+    /// Whether the members share one process's memory (blocks, threads of one process), so
+    /// a memory check covers the whole run rather than one member's share.
+    pub fn shares_memory(&self) -> bool {
+        self.comm.shares_memory()
     }
 
     /// Whether this shard writes the run's own files (config, metrics, summary): rank 0.
@@ -248,6 +259,10 @@ impl Collective for LocalGroup {
 
     fn member(&self) -> &'static str {
         "block"
+    }
+
+    fn shares_memory(&self) -> bool {
+        true
     }
 
     fn size(&self) -> usize {

@@ -104,11 +104,13 @@ fn train_with(
         });
     }
     // A process's particles beyond one buffer of its device: blocks on that device.
-    let inputs = match (&options.shard, blocks(config, inputs)?) {
-        (None, (inputs, Some(blocks))) => {
-            return train_in_blocks(config, inputs, options, blocks);
-        }
-        (_, (inputs, _)) => inputs,
+    // (A shard of an MPI run, or a block, is checked against the limit when it starts.)
+    let inputs = match options.shard {
+        Some(_) => inputs,
+        None => match blocks(config, inputs)? {
+            (inputs, Some(blocks)) => return train_in_blocks(config, inputs, options, blocks),
+            (inputs, None) => inputs,
+        },
     };
     let (on_disk, task, loaded) = match inputs {
         Inputs::Setting(loaded) => (true, None, loaded),
@@ -212,14 +214,27 @@ fn blocks(config: &TrainConfig, inputs: Inputs) -> Result<(Inputs, Option<usize>
     };
     let (p, examples) = (task.train.dim, task.train.len());
     let width = config.net_width();
+    // The step's examples and a single particle's row must fit; the refusal says why and what
+    // else to do.
+    crate::buffers::check(config, p, examples, 1, 1, limit.clone())?;
     let per_row = crate::buffers::row_bytes(config, p, examples);
     if per_row * width as u64 <= limit.0 {
         return Ok((inputs, None));
     }
-    // A single particle's row must fit; the refusal says why and what else to do.
-    crate::buffers::check(config, p, examples, 1, 1, limit.clone())?;
     let fits = (limit.0 / per_row) as usize;
-    Ok((inputs, Some(width.div_ceil(fits))))
+    let blocks = width.div_ceil(fits);
+    crate::buffers::check_blocks(config, blocks, fits, limit)?;
+    // The blocks share this machine's memory: the whole run must fit it (each block's own
+    // start checks only what an MPI process holds, [`crate::memory::check`]).
+    crate::memory::check(
+        config,
+        p,
+        task.train.classes,
+        examples + task.test.len(),
+        crate::memory::available(),
+        1,
+    )?;
+    Ok((inputs, Some(blocks)))
 }
 
 /// A run whose particles do not fit one buffer of the device, trained as `blocks` blocks of
@@ -234,7 +249,7 @@ fn train_in_blocks(
 ) -> Result<Outcome, TrainError> {
     if !options.quiet {
         eprintln!(
-            "N = {} does not fit one buffer of the {} device: trained as {blocks} blocks of particles on it, one thread each",
+            "N = {} does not fit one buffer of the {} device: its particles are split into {blocks} blocks on it, one thread each",
             config.net_width(),
             config.backend
         );
