@@ -592,7 +592,8 @@ fn probe(command: &str, flag: &str, inputs: &Path, dir: &str) -> Option<Probe> {
     // A training setting.
     let (value, mut with_also) = setting_value(flag, dir)?;
     if flag == "max-buffer-bytes" && is_training(command) {
-        // A width whose step tensors (4000 rows of M = 100 floats) exceed 1 MiB: refused.
+        // A width whose step tensors (4000 rows of M = 100 floats, 1.6 MB) exceed 1 MiB: split
+        // into 2 blocks (other output, and the float32 sums of another order).
         with_also.push(("width", "4000".into()));
     }
     if command == "figure2" && flag == "readout" {

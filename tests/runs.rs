@@ -402,6 +402,13 @@ fn particles_beyond_one_device_buffer_train_in_blocks() {
     let blocked = ok(&args("4000", &out("blocked"), true, &[]));
     let said = String::from_utf8_lossy(&blocked.stderr);
     assert!(said.contains("split into 2 blocks"), "{said}");
+    // Finished: reused as it is, not split again.
+    let again = ok(&args("4000", &out("blocked"), true, &[]));
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("reused") && !said.contains("split into"),
+        "{said}"
+    );
     ok(&args("4000", &out("whole"), false, &[]));
     // The logits are summed over the blocks in block order: float32 rounding apart (the MPI
     // shards' tolerance, tests/mpi.rs), the same weights.

@@ -47,10 +47,10 @@ pub struct MomentPoint {
 }
 
 impl MomentPoint {
-    /// The tail index 1/ξ̂ with its 95% interval [1/ξ_high, 1/ξ_low] (the upper end infinite
-    /// where the interval reaches no further), when ξ's interval lies above 0: a tail of finite
-    /// index shown at 95%. `None`: a light tail as far as the sample tells; no finite index is
-    /// estimated.
+    /// The tail index 1/ξ̂ with its 95% interval [1/ξ_high, 1/ξ_low], when ξ's interval lies
+    /// above 0: a tail of finite index shown at 95%. `None`: no finite index shown, so light as
+    /// far as the sample tells (a power tail whose index is too large for k to tell apart from
+    /// a light one reads the same: at k = 70–100, an index above about 4–5).
     pub fn index(&self) -> Option<(f64, f64, f64)> {
         (self.ci_low > 0.0).then(|| (1.0 / self.xi, 1.0 / self.ci_high, 1.0 / self.ci_low))
     }

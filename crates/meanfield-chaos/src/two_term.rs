@@ -221,8 +221,6 @@ pub fn fit_two_terms(
 mod tests {
     use super::*;
 
-    /// Exact data from known coefficients come back exactly (no noise: every particle of a run
-    /// has the width's D, so the bootstrap interval is a point).
     /// The exponents issue 33 names, by hand: at β = 0.75, α = 0, 0.25, 0.5 give 0.25/1,
     /// 0.25/0.75 and 0.25/0.5; at β = 0.5, α = 0.5 gives 0.5/0.5 = 1, where the noise term
     /// meets the interaction term 1/N.
@@ -241,6 +239,8 @@ mod tests {
         }
     }
 
+    /// Exact data from known coefficients come back exactly (no noise: every particle of a run
+    /// has the width's D, so the bootstrap interval is a point).
     #[test]
     fn recovers_known_coefficients() {
         let (a, b, e, m) = (2.0, 30.0, 0.5, 100);

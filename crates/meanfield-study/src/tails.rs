@@ -14,7 +14,7 @@
 use crate::grid::{Measured, Runs, or_planned};
 use crate::particles::Particles;
 use crate::plan::GridMode;
-use crate::plot::{Axes, Series, Style, save_chart, series_color};
+use crate::plot::{Axes, Series, Style, save_chart_with_ticks, series_color};
 use crate::{StudyError, write_rows};
 use meanfield_chaos::tail::{TailVerdict, default_k, hill_upper, tail_index};
 use meanfield_train::{StopHandle, TrainConfig};
@@ -230,14 +230,13 @@ impl TailStudy {
         write_rows(&self.out.join("tails.csv"), &r.rows)?;
         write_rows(&self.out.join("hill_plot.csv"), &r.hill)?;
         if !r.rows.is_empty() {
-            let (title, x_label, y_label) = self.chart_labels();
-            save_chart(
+            let (title, x_label, y_label) = self.chart_labels(dodged(&r.rows));
+            save_chart_with_ticks(
                 &self.out.join("tails"),
-                &title,
-                &x_label,
-                y_label,
+                (&title, &x_label, y_label),
                 &chart_series(&r.rows),
                 Axes::LOG_X,
+                chart_ticks(&r.rows).as_deref(),
             )?;
         }
         crate::report::write(
@@ -261,11 +260,16 @@ impl TailStudy {
         )
     }
 
-    /// The chart's title, x label and y label.
-    fn chart_labels(&self) -> (String, String, &'static str) {
+    /// The chart's title, x label (saying so when series are set apart) and y label.
+    fn chart_labels(&self, dodged: bool) -> (String, String, &'static str) {
+        let x_label = if dodged {
+            "γ / M (series set apart by up to ±7% where they share a γ/M)"
+        } else {
+            "γ / M"
+        };
         (
             self.title(),
-            "γ / M (series set apart by up to ±7% where they share a γ/M)".into(),
+            x_label.into(),
             "Hill tail index of coordinate (1,1), 95% interval",
         )
     }
@@ -273,7 +277,7 @@ impl TailStudy {
     fn report(&self, r: &TailResult) -> String {
         let mut md = format!(
             "# Tails: {}\n\nWidths {:?}, γ {:?}, M {:?}, one run each; {} runs measured, {:.0} s in all (runs reused from earlier calls included).\n\n\
-             Hill's index of hidden coordinate ({}, 1) centred on its median, at k = ⌊√N⌋, with the asymptotic 95% interval â ± 1.96 â/√k; the moment estimator (Dekkers–Einmahl–de Haan) at the same k, with its index and 95% interval only where its ξ̂'s interval lies above 0 (\"light\": no finite index shown by the sample; `tails.csv` keeps ξ̂ and its interval); Hill's index of the row norms |W1_k|. An index below 2 means no finite second moment: W2 and the coupling D cannot converge as N grows there (`meanfield_chaos::tail`).\n\n![tail index against γ/M](tails.png)\n\n\
+             Hill's index of hidden coordinate ({}, 1) centred on its median, at k = ⌊√N⌋, with the asymptotic 95% interval â ± 1.96 â/√k; the moment estimator (Dekkers–Einmahl–de Haan) at the same k, with its index and 95% interval only where its ξ̂'s interval lies above 0 (\"light\": no finite index shown by the sample, a light tail or a power tail of index above about 4–5 at this k; `tails.csv` keeps ξ̂ and its interval); Hill's index of the row norms |W1_k|. An index below 2 means no finite second moment: W2 and the coupling D cannot converge as N grows there (`meanfield_chaos::tail`).\n\n![tail index against γ/M](tails.png)\n\n\
              | N | γ | M | γ/M | steps | index [95%] | moment index [95%] | verdict | row-norm index [95%] | sd | max |x − med| |\n|---:|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n",
             self.title(),
             self.widths,
@@ -429,7 +433,7 @@ pub fn chart_series(rows: &[TailRow]) -> Vec<Series> {
     keys.sort_unstable();
     keys.dedup();
     let mut series = Vec::new();
-    let spread = 0.065;
+    let spread = if dodged(rows) { 0.065 } else { 0.0 };
     for (i, (w, m)) in keys.iter().enumerate() {
         let offset = if keys.len() > 1 {
             (spread * (2.0 * i as f64 / (keys.len() - 1) as f64 - 1.0)).exp()
@@ -474,10 +478,30 @@ pub fn chart_series(rows: &[TailRow]) -> Vec<Series> {
     series
 }
 
+/// Whether two series share a γ/M, so that [`chart_series`] sets them apart.
+fn dodged(rows: &[TailRow]) -> bool {
+    let mut at: Vec<(u64, usize, usize)> = rows
+        .iter()
+        .map(|x| (x.gamma_over_m.to_bits(), x.width, x.batch))
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    at.windows(2).any(|w| w[0].0 == w[1].0)
+}
+
+/// The x ticks of the tails chart: the γ/M run, when there are 2 to 10 of them (the points
+/// themselves may be set apart from them); else the axis's own.
+pub fn chart_ticks(rows: &[TailRow]) -> Option<Vec<f64>> {
+    let mut xs: Vec<f64> = rows.iter().map(|x| x.gamma_over_m).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    (2..=10).contains(&xs.len()).then_some(xs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::{Marker, chart_with_layout, text_boxes};
+    use crate::plot::{Marker, chart_with_layout, chart_with_ticks, text_boxes};
 
     /// The grid of `configs/tails.toml` (N ∈ {5000, 10000}, M ∈ {50, 100, 200}, γ ∈ {0.1, 0.3,
     /// 0.5, 1}): ten distinct γ/M from 0.0005 to 0.02, 0.002/0.0025/0.003 and 0.005/0.006 close
@@ -524,10 +548,17 @@ mod tests {
     /// the ten γ/M run keep a label.
     #[test]
     fn x_labels_never_overlap() {
-        let series = chart_series(&rows());
-        let (svg, layout) = chart_with_layout("t", "γ / M", "index", &series, Axes::LOG_X).unwrap();
+        let rows = rows();
+        let series = chart_series(&rows);
+        let ticks = chart_ticks(&rows).expect("ten γ/M");
+        let (svg, layout) =
+            chart_with_ticks("t", "γ / M", "index", &series, Axes::LOG_X, Some(&ticks)).unwrap();
         let labels: Vec<String> = layout.x_ticks.iter().map(|(_, l)| l.clone()).collect();
         assert!(labels.len() >= 5, "{labels:?}");
+        // Every label is a γ/M that was run (not a point's set-apart x).
+        for (x, _) in &layout.x_ticks {
+            assert!(ticks.contains(x), "{x} is no γ/M of the grid");
+        }
         let boxes = text_boxes(&svg).unwrap();
         let mut x_boxes: Vec<[f32; 4]> = boxes
             .iter()
@@ -545,6 +576,35 @@ mod tests {
                 pair[0][2] + 2.0 <= pair[1][0],
                 "x labels overlap: {pair:?} ({labels:?})"
             );
+        }
+    }
+
+    /// Points sit at their own γ/M unless two series share one: one (N, M) alone is not
+    /// moved; the grid (every γ/M shared by two widths) is, by at most e^0.065.
+    #[test]
+    fn series_are_set_apart_only_where_they_share_a_gamma_over_m() {
+        let all = rows();
+        let one: Vec<TailRow> = all
+            .iter()
+            .filter(|x| (x.width, x.batch) == (5000, 50))
+            .cloned()
+            .collect();
+        assert!(!dodged(&one) && dodged(&all));
+        for (rows, moved) in [(&one, false), (&all, true)] {
+            let mut any = false;
+            for s in chart_series(rows)
+                .iter()
+                .filter(|s| s.style == Style::Points)
+            {
+                for (x, y) in &s.points {
+                    let row = rows
+                        .iter()
+                        .find(|r| r.index == *y && (r.gamma_over_m / x).ln().abs() <= 0.065 + 1e-12)
+                        .expect("a row at each point");
+                    any |= row.gamma_over_m != *x;
+                }
+            }
+            assert_eq!(any, moved);
         }
     }
 

@@ -11,7 +11,7 @@
 //! [`crate::evaluate::evaluate_in`]).
 
 use crate::diffusion::DiffusionStep;
-use crate::{Backend, Dynamics, Engine, TrainConfig, TrainError};
+use crate::{Backend, Dynamics, TrainConfig, TrainError};
 use burn::tensor::Device;
 
 /// The device's own limit on one buffer, in bytes; `None` on the CPU backends (whose tensors
@@ -28,12 +28,17 @@ pub fn device_limit(device: &Device) -> Option<u64> {
     None
 }
 
-/// The limit a run works under, and where it comes from: the setting's `max_buffer_bytes`,
-/// else the device's own ([`device_limit`]).
+/// The limit a run works under, and where it comes from: the lower of the setting's
+/// `max_buffer_bytes` (a lower limit, to try a GPU's on a CPU) and the device's own
+/// ([`device_limit`]).
 pub fn limit(config: &TrainConfig, device: &Device) -> Option<(u64, String)> {
-    match config.max_buffer_bytes {
-        Some(b) => Some((b, "`max_buffer_bytes`".into())),
-        None => device_limit(device).map(|b| (b, format!("the {} device's limit", config.backend))),
+    let own = device_limit(device).map(|b| (b, format!("the {} device's limit", config.backend)));
+    let set = config
+        .max_buffer_bytes
+        .map(|b| (b, "`max_buffer_bytes`".to_string()));
+    match (set, own) {
+        (Some(s), Some(o)) => Some(if s.0 < o.0 { s } else { o }),
+        (s, o) => s.or(o),
     }
 }
 
@@ -74,16 +79,18 @@ fn count(n: u64, word: &str) -> String {
 /// What lowers the need or raises the limit, whatever else applies.
 fn common_ways(config: &TrainConfig) -> Vec<String> {
     let mut ways = Vec::new();
-    if config.max_buffer_bytes.is_some() {
+    if let Some(set) = config.max_buffer_bytes {
         ways.push(format!(
-            "a larger `max_buffer_bytes` than {} (or none: the device's own limit then applies)",
-            config.max_buffer_bytes.unwrap_or_default()
+            "a larger `max_buffer_bytes` than {set} (or none; the device's own limit, if it has one, still applies)"
         ));
     }
     if config.dynamics == Dynamics::Diffusion {
         ways.push("smaller `drift_set` and `noise_set` (a drawn set instead of full)".into());
     }
-    if config.backend != Backend::Flex && config.backend != Backend::Ndarray {
+    if config.max_buffer_bytes.is_none()
+        && config.backend != Backend::Flex
+        && config.backend != Backend::Ndarray
+    {
         ways.push("`backend` flex (the CPU has no such limit)".into());
     }
     ways
@@ -171,13 +178,9 @@ pub fn check_blocks(
         format!(
             "that is {blocks} blocks of at most {fits} particles, more than the {MAX_BLOCKS} one process splits a run into (every step exchanges the logits among all blocks, which then costs more than the step)"
         )
-    } else if config.engine != Engine::ClosedForm {
+    } else if let Some(obstacle) = crate::shard::split_obstacle(config) {
         format!(
-            "it would be split into {blocks} blocks of at most {fits} particles, and blocks need the closed-form engine (`engine` closed-form): autodiff computes the logits in one graph"
-        )
-    } else if config.temperature > 0.0 {
-        format!(
-            "it would be split into {blocks} blocks of at most {fits} particles, and the Langevin noise (`temperature` > 0) is drawn from one stream for the whole W1, which blocks would change"
+            "it would be split into {blocks} blocks of at most {fits} particles, and {obstacle}"
         )
     } else {
         return Ok(());
@@ -265,7 +268,7 @@ mod tests {
             "{e}"
         );
         let autodiff = TrainConfig {
-            engine: Engine::Autodiff,
+            engine: crate::Engine::Autodiff,
             ..config.clone()
         };
         let e = check_blocks(&autodiff, 2, 500, limit())

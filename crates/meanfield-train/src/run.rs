@@ -735,13 +735,13 @@ fn check_shardable(config: &TrainConfig, shard: &Shard) -> Result<(), TrainError
             message,
         })
     };
-    if config.engine != crate::Engine::ClosedForm {
-        return refuse("needs the closed-form engine (engine = \"closed-form\"): autodiff computes the logits in one graph per process".into());
+    // The engine matters even in one process (the sharded step is the closed-form one).
+    match crate::shard::split_obstacle(config) {
+        Some(why) if shard.size() > 1 || config.engine != crate::Engine::ClosedForm => {
+            refuse(why.into())
+        }
+        _ => Ok(()),
     }
-    if shard.size() > 1 && config.temperature > 0.0 {
-        return refuse("the Langevin noise (temperature > 0) is drawn from one device stream for the whole W1, so it would depend on the number of processes: run it in one process".into());
-    }
-    Ok(())
 }
 
 /// Resuming in `dir`: the run there must be `config`'s (operational settings aside: logging,

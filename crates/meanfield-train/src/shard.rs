@@ -39,7 +39,34 @@ pub trait Collective: Send + Sync + std::fmt::Debug {
     fn shares_memory(&self) -> bool {
         false
     }
+
+    /// Tells every member that this one stopped (its error or panic ends the run): members
+    /// waiting in [`Collective::all_gather`], and any that call it later, unwind with
+    /// [`Aborted`] instead of waiting for ever. A no-op for MPI, whose processes the launcher
+    /// stops.
+    fn abort(&self) {}
 }
+
+/// What a run split over several members (MPI processes or blocks of one device) cannot
+/// compute, in words; `None` when nothing stands in the way.
+pub fn split_obstacle(config: &crate::TrainConfig) -> Option<&'static str> {
+    if config.engine != crate::Engine::ClosedForm {
+        Some(
+            "a split run needs the closed-form engine (`engine` closed-form): autodiff computes the logits in one graph",
+        )
+    } else if config.temperature > 0.0 {
+        Some(
+            "the Langevin noise (`temperature` > 0) is drawn from one stream for the whole W1, so a split would change it: run it in one piece",
+        )
+    } else {
+        None
+    }
+}
+
+/// The panic payload of a member of a [`LocalGroup`] unwound because another member stopped
+/// ([`Collective::abort`]); the run's outcome is that member's error.
+#[derive(Debug)]
+pub struct Aborted;
 
 /// This process's share of a run of width N: its rank, and the exchange with the others.
 #[derive(Debug, Clone)]
@@ -228,6 +255,8 @@ struct Round {
     slots: Vec<Option<Vec<f32>>>,
     /// The last completed round's result.
     result: Arc<Vec<f32>>,
+    /// A member stopped: no round completes any more.
+    aborted: bool,
 }
 
 impl LocalGroup {
@@ -265,6 +294,16 @@ impl Collective for LocalGroup {
         true
     }
 
+    fn abort(&self) {
+        let mut round = self
+            .exchange
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        round.aborted = true;
+        self.exchange.done.notify_all();
+    }
+
     fn size(&self) -> usize {
         self.size
     }
@@ -275,6 +314,11 @@ impl Collective for LocalGroup {
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        let unwind = || std::panic::resume_unwind(Box::new(Aborted));
+        if round.aborted {
+            drop(round);
+            unwind();
+        }
         let generation = round.generation;
         round.slots[self.rank] = Some(local.to_vec());
         if round.slots.iter().all(Option::is_some) {
@@ -288,6 +332,10 @@ impl Collective for LocalGroup {
             self.exchange.done.notify_all();
         } else {
             while round.generation == generation {
+                if round.aborted {
+                    drop(round);
+                    unwind();
+                }
                 round = self
                     .exchange
                     .done
@@ -302,6 +350,37 @@ impl Collective for LocalGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A member that stops releases the others: those waiting in the exchange and one that
+    /// comes to it later unwind with [`Aborted`] instead of waiting for ever.
+    #[test]
+    fn a_member_that_stops_releases_the_others() {
+        let members = LocalGroup::members(3);
+        let released: Vec<bool> = std::thread::scope(|s| {
+            let threads: Vec<_> = members
+                .iter()
+                .enumerate()
+                .map(|(rank, m)| {
+                    s.spawn(move || {
+                        if rank == 0 {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            m.abort();
+                            return true;
+                        }
+                        if rank == 2 {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            m.all_gather(&[rank as f32])
+                        }));
+                        matches!(got, Err(p) if p.is::<Aborted>())
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(released, [true, true, true]);
+    }
 
     /// Blocks cover 0..width in order, sizes differing by at most one (10 over 3: 4, 3, 3).
     #[test]

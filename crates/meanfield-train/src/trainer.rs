@@ -107,7 +107,7 @@ fn train_with(
     // (A shard of an MPI run, or a block, is checked against the limit when it starts.)
     let inputs = match options.shard {
         Some(_) => inputs,
-        None => match blocks(config, inputs)? {
+        None => match blocks(config, inputs, &options)? {
             (inputs, Some(blocks)) => return train_in_blocks(config, inputs, options, blocks),
             (inputs, None) => inputs,
         },
@@ -196,14 +196,29 @@ fn train_with(
     Ok(Outcome::Trained { dir, summary })
 }
 
+/// How many blocks a run's particles take, and the limit (bytes, its source) that splits them.
+type Blocks = (usize, (u64, String));
+
 /// How many blocks the run's particles take on its device, when one buffer of it holds fewer
 /// than all of them ([`crate::buffers`]); `None` when they fit (or the device has no limit).
 /// The data is loaded here when a limit applies (its size decides), and handed on.
-fn blocks(config: &TrainConfig, inputs: Inputs) -> Result<(Inputs, Option<usize>), TrainError> {
+fn blocks(
+    config: &TrainConfig,
+    inputs: Inputs,
+    options: &RunOptions,
+) -> Result<(Inputs, Option<Blocks>), TrainError> {
     let device = config.backend.device()?;
     let Some(limit) = crate::buffers::limit(config, &device) else {
         return Ok((inputs, None));
     };
+    // A finished run is reused as it is, whatever the split would be (and without its data):
+    // [`prepare`] finds it again and says so.
+    if !options.force
+        && run_dir::check_ownership(config).is_ok()
+        && run_dir::reusable(&run_dir::run_dir(config), config, &|_| {})?.is_some()
+    {
+        return Ok((inputs, None));
+    }
     let inputs = match inputs {
         Inputs::Setting(None) => Inputs::Setting(Some(Task::load(config)?)),
         other => other,
@@ -223,18 +238,21 @@ fn blocks(config: &TrainConfig, inputs: Inputs) -> Result<(Inputs, Option<usize>
     }
     let fits = (limit.0 / per_row) as usize;
     let blocks = width.div_ceil(fits);
-    crate::buffers::check_blocks(config, blocks, fits, limit)?;
+    crate::buffers::check_blocks(config, blocks, fits, limit.clone())?;
     // The blocks share this machine's memory: the whole run must fit it (each block's own
-    // start checks only what an MPI process holds, [`crate::memory::check`]).
-    crate::memory::check(
+    // start checks only what an MPI process holds, [`crate::memory::check`]), with the copies
+    // of the data the blocks keep: each its task and its stepper's training set, beside the
+    // one loaded here.
+    crate::memory::check_copies(
         config,
         p,
         task.train.classes,
         examples + task.test.len(),
         crate::memory::available(),
         1,
+        2 * blocks + 1,
     )?;
-    Ok((inputs, Some(blocks)))
+    Ok((inputs, Some((blocks, limit))))
 }
 
 /// A run whose particles do not fit one buffer of the device, trained as `blocks` blocks of
@@ -245,45 +263,83 @@ fn train_in_blocks(
     config: &TrainConfig,
     inputs: Inputs,
     options: RunOptions,
-    blocks: usize,
+    (blocks, (limit, source)): Blocks,
 ) -> Result<Outcome, TrainError> {
     if !options.quiet {
         eprintln!(
-            "N = {} does not fit one buffer of the {} device: its particles are split into {blocks} blocks on it, one thread each",
+            "N = {} does not fit one buffer of {limit} bytes ({source}) on the {} backend: its particles are split into {blocks} blocks, one thread each",
             config.net_width(),
             config.backend
         );
     }
     let inputs = &inputs;
-    std::thread::scope(|scope| {
+    let results = std::thread::scope(|scope| {
         let threads: Vec<_> = crate::shard::LocalGroup::members(blocks)
             .into_iter()
             .map(|member| {
                 let options = options.clone();
                 scope.spawn(move || {
-                    let shard = Shard::new(member, config.net_width())?;
-                    let inputs = match inputs {
-                        Inputs::Setting(t) => Inputs::Setting(t.clone()),
-                        Inputs::Memory(t) => Inputs::Memory(t.clone()),
-                    };
-                    train_with(
-                        config,
-                        inputs,
-                        RunOptions {
-                            shard: Some(shard),
-                            ..options
-                        },
-                    )
+                    let group = member.clone();
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let shard = Shard::new(member, config.net_width())?;
+                        let inputs = match inputs {
+                            Inputs::Setting(t) => Inputs::Setting(t.clone()),
+                            Inputs::Memory(t) => Inputs::Memory(t.clone()),
+                        };
+                        train_with(
+                            config,
+                            inputs,
+                            RunOptions {
+                                shard: Some(shard),
+                                ..options
+                            },
+                        )
+                    }));
+                    // A block that stops releases the others from the exchange.
+                    if !matches!(result, Ok(Ok(_))) {
+                        group.abort();
+                    }
+                    result
                 })
             })
             .collect();
-        let mut outcomes: Vec<_> = threads
+        threads
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect();
-        // The lead block's outcome (every block agreed on failures).
-        outcomes.swap_remove(0)
-    })
+            .map(|t| t.join().expect("a block's panic is caught in its thread"))
+            .collect::<Vec<_>>()
+    });
+    blocks_outcome(results)
+}
+
+/// The outcome of a run split into blocks: the first block's own error (not another's failure
+/// seen through the exchange), else the first panic that was not a release from the
+/// exchange, else the lead block's outcome.
+fn blocks_outcome(
+    results: Vec<std::thread::Result<Result<Outcome, TrainError>>>,
+) -> Result<Outcome, TrainError> {
+    let mut results = results;
+    if let Some(i) = results
+        .iter()
+        .position(|r| matches!(r, Ok(Err(e)) if !matches!(e, TrainError::ShardFailed { .. })))
+    {
+        return results.swap_remove(i).expect("an error, not a panic");
+    }
+    if let Some(i) = results
+        .iter()
+        .position(|r| matches!(r, Err(p) if !p.is::<crate::shard::Aborted>()))
+    {
+        let Err(panic) = results.swap_remove(i) else {
+            unreachable!("a panic")
+        };
+        std::panic::resume_unwind(panic);
+    }
+    if let Some(i) = results.iter().position(|r| matches!(r, Ok(Err(_)))) {
+        return results.swap_remove(i).expect("an error, not a panic");
+    }
+    match results.swap_remove(0) {
+        Ok(outcome) => outcome,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// What the lead shard (or an unsharded run) found before training.
@@ -401,4 +457,37 @@ fn follow_lead(shard: &Shard, dir: &Path) -> Result<Prepared, TrainError> {
         checkpoint,
         claimed_new: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_error(what: &str) -> TrainError {
+        TrainError::Config {
+            source_name: what.into(),
+            message: "failed".into(),
+        }
+    }
+
+    /// A split run's outcome is the block's own error, not the lead's report of another's
+    /// failure nor a block released from the exchange; a real panic comes through.
+    #[test]
+    fn a_blocks_own_error_is_the_outcome() {
+        let aborted = || -> std::thread::Result<Result<Outcome, TrainError>> {
+            Err(Box::new(crate::shard::Aborted))
+        };
+        let results = vec![
+            Ok(Err(TrainError::ShardFailed { ranks: vec![2] })),
+            aborted(),
+            Ok(Err(config_error("block 2's disk"))),
+        ];
+        let e = blocks_outcome(results).unwrap_err().to_string();
+        assert!(e.contains("block 2's disk"), "{e}");
+        let results = vec![aborted(), Err(Box::new("a real panic") as Box<_>)];
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| blocks_outcome(results)))
+                .unwrap_err();
+        assert_eq!(caught.downcast_ref::<&str>(), Some(&"a real panic"));
+    }
 }

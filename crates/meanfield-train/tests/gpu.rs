@@ -157,6 +157,13 @@ fn wgpu_blocks_match_flex_unsplit() {
             .unwrap()
             .0
     };
+    // The limit splits the run: 400 bytes a row (M = 100 floats of pre-activations, above
+    // p = 32), 2621 rows in 1 MiB, so N = 6000 is 3 blocks (the split itself is tested on
+    // Flex in tests/runs.rs, where its message is read).
+    let config = TrainConfig::from_preset("synthetic").unwrap();
+    let per_row = meanfield_train::buffers::row_bytes(&config, 32, 10_000);
+    assert_eq!(per_row, 400);
+    assert_eq!(6000usize.div_ceil(((1u64 << 20) / per_row) as usize), 3);
     let cpu = run(Backend::Flex, None, "flex");
     let gpu = run(Backend::Wgpu, Some(1 << 20), "wgpu-blocks");
     let scale = cpu.iter().fold(0f32, |m, v| m.max(v.abs()));

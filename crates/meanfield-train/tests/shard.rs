@@ -216,6 +216,9 @@ fn langevin_noise_over_several_shards_is_refused() {
     c.temperature = 1e-3;
     for outcome in train_sharded(&c, 2, &StopHandle::new()) {
         let err = outcome.unwrap_err().to_string();
-        assert!(err.contains("one process"), "{err}");
+        assert!(
+            err.contains("temperature") && err.contains("one piece"),
+            "{err}"
+        );
     }
 }
