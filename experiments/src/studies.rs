@@ -22,6 +22,23 @@ pub(crate) fn dynamics_suffix(base: &TrainConfig) -> &'static str {
     }
 }
 
+/// A study's default folder: `studies/<kind>-<dataset>-beta<β>`, then `-alpha<α>` for a
+/// decaying step, the study's own `variant` and the dynamics' suffix, so that studies of
+/// different settings never share a folder.
+fn study_folder(kind: &str, base: &TrainConfig, variant: &str) -> PathBuf {
+    let alpha = if base.alpha == 0.0 {
+        String::new()
+    } else {
+        format!("-alpha{}", base.alpha)
+    };
+    PathBuf::from(format!(
+        "studies/{kind}-{}-beta{}{alpha}{variant}{}",
+        base.dataset,
+        base.beta,
+        dynamics_suffix(base)
+    ))
+}
+
 /// A study's shared setting: the setting flags over its preset and `--config`, without `out`
 /// (the study's folder); missing data fetched.
 fn study_base(
@@ -62,9 +79,10 @@ pub(crate) fn chaos(
         g.no_fetch,
         g.quiet,
     )?;
-    let out = g.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("studies/chaos-{}-beta{}", base.dataset, base.beta))
-    });
+    let out = g
+        .out
+        .clone()
+        .unwrap_or_else(|| study_folder("chaos", &base, ""));
     let study = meanfield_study::chaos::ChaosStudy {
         base,
         widths: sizes(&grid, Axis::Widths),
@@ -174,14 +192,10 @@ pub(crate) fn tails(
         g.no_fetch,
         g.quiet,
     )?;
-    let out = g.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "studies/tails-{}-beta{}{}",
-            base.dataset,
-            base.beta,
-            dynamics_suffix(&base)
-        ))
-    });
+    let out = g
+        .out
+        .clone()
+        .unwrap_or_else(|| study_folder("tails", &base, ""));
     let study = meanfield_study::tails::TailStudy {
         base,
         widths: sizes(&grid, Axis::Widths),
@@ -217,12 +231,10 @@ pub(crate) fn coord_check(
         args.no_fetch,
         args.quiet,
     )?;
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "studies/coord-check-{}-beta{}",
-            base.dataset, base.beta
-        ))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| study_folder("coord-check", &base, ""));
     meanfield_study::folders::check_results(&out)?;
     let steps = base.steps.unwrap_or(CoordCheck::DEFAULT_STEPS);
     let check = CoordCheck {
@@ -263,13 +275,11 @@ pub(crate) fn coupling(
         );
     }
     let out = g.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "studies/coupling-{}-beta{}{}{}",
-            base.dataset,
-            base.beta,
+        study_folder(
+            "coupling",
+            &base,
             if args.shared_noise { "-shared" } else { "" },
-            dynamics_suffix(&base)
-        ))
+        )
     });
     let study = meanfield_study::coupling::CouplingStudy {
         snapshots: base.snapshots.unwrap_or(10),
@@ -436,4 +446,26 @@ fn finish(failed_runs: usize, seconds: f64, out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Studies of other α, variants or dynamics get other folders; α = 0 keeps the old name.
+    #[test]
+    fn study_folders_name_alpha_variant_and_dynamics() {
+        let mut base = TrainConfig::from_preset("chaos-quick").unwrap();
+        base.beta = 0.75;
+        assert_eq!(
+            study_folder("coupling", &base, ""),
+            PathBuf::from("studies/coupling-mnist-beta0.75")
+        );
+        base.alpha = 0.25;
+        base.dynamics = meanfield_train::Dynamics::Diffusion;
+        assert_eq!(
+            study_folder("coupling", &base, "-shared"),
+            PathBuf::from("studies/coupling-mnist-beta0.75-alpha0.25-shared-diffusion")
+        );
+    }
 }

@@ -273,7 +273,7 @@ pub struct CoordCheckArgs {
     /// A TOML file of settings (config.toml's keys), over the preset.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The folder of the results [default: studies/coord-check-<dataset>-beta<β>].
+    /// The folder of the results [default: studies/coord-check-<dataset>-beta<β>[-alpha<α>][-diffusion]].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Do not fetch a missing dataset.
