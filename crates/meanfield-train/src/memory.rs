@@ -104,28 +104,12 @@ pub fn check(
     available: Option<f64>,
     shards: usize,
 ) -> Result<(), TrainError> {
-    check_copies(config, p, classes, examples, available, shards, 1)
-}
-
-/// [`check`] for a process that holds `data_copies` copies of the data set: a run split into
-/// blocks, whose threads each keep their own (the blocks' task and their steppers' training
-/// sets, [`crate::trainer`]).
-pub fn check_copies(
-    config: &TrainConfig,
-    p: usize,
-    classes: usize,
-    examples: usize,
-    available: Option<f64>,
-    shards: usize,
-    data_copies: usize,
-) -> Result<(), TrainError> {
     let Some(available) = available else {
         return Ok(());
     };
     let shards = shards.max(1);
     let particles = config.net_width().div_ceil(shards);
     let mut e = estimate_for(config, particles, p, classes, examples);
-    e.data *= data_copies.max(1) as f64;
     if matches!(config.backend, Backend::Wgpu | Backend::Cuda) {
         // Host side only: the initial weights are drawn on the host, then the data.
         e = MemoryEstimate {

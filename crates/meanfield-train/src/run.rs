@@ -262,11 +262,7 @@ impl Run {
                     std::mem::take(&mut c.hidden),
                     std::mem::take(&mut c.readout),
                 )?;
-                let stepper = Stepper::new(config, model, task.train.clone(), &device)?;
-                match shard.clone() {
-                    Some(s) => stepper.in_shard(s),
-                    None => stepper,
-                }
+                Stepper::new_in(config, model, task.train.clone(), &device, shard.clone())?
             }
             None => agreed(
                 part,

@@ -145,9 +145,27 @@ impl Stepper {
             }
             Some(shard) => {
                 let model = initial_block(config, train.dim, train.classes, device, shard.rows())?;
-                Ok(Self::new(config, model, train, device)?.in_shard(shard))
+                Self::new_in(config, model, train, device, Some(shard))
             }
         }
+    }
+
+    /// [`Self::new`] for `model`, the block `shard.rows()` of a split run ([`Self::in_shard`]).
+    /// The blocks of one device ([`Shard::shares_memory`]) gather their batches on the host:
+    /// a resident copy of the training set per block would multiply it on the device.
+    pub fn new_in(
+        config: &TrainConfig,
+        model: MeanFieldNet,
+        train: Arc<Dataset>,
+        device: &Device,
+        shard: Option<Shard>,
+    ) -> Result<Self, TrainError> {
+        let shared = shard.as_ref().is_some_and(Shard::shares_memory);
+        let stepper = Self::with_placement(config, model, train, device, shared)?;
+        Ok(match shard {
+            Some(s) => stepper.in_shard(s),
+            None => stepper,
+        })
     }
 
     /// Steps `model`, the block of particles `shard.rows()`, as one shard of a run split over
@@ -173,19 +191,32 @@ impl Stepper {
         train: Arc<Dataset>,
         device: &Device,
     ) -> Result<Self, TrainError> {
+        Self::with_placement(config, model, train, device, false)
+    }
+
+    /// [`Self::new`], the batches gathered on the host when `host` (else where
+    /// [`Placement::default_for`] says).
+    fn with_placement(
+        config: &TrainConfig,
+        model: MeanFieldNet,
+        train: Arc<Dataset>,
+        device: &Device,
+        host: bool,
+    ) -> Result<Self, TrainError> {
         let sgd =
             ScaledSgd::new(config.penalty, config.net_width()).with_temperature(config.temperature);
         let engine = StepEngine::new(config.engine, model, sgd);
         let batch_device = engine.batch_device(device);
-        let batches = Batches::new(
+        let placement = if host {
+            Placement::Host
+        } else {
             Placement::default_for(
                 config.backend,
                 &train,
                 crate::buffers::limit(config, device).map(|(bytes, _)| bytes),
-            ),
-            &train,
-            &batch_device,
-        );
+            )
+        };
+        let batches = Batches::new(placement, &train, &batch_device);
         let diffusion = (config.dynamics == Dynamics::Diffusion).then(|| {
             DiffusionStep::new(
                 config.drift_set,

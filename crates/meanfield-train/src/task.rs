@@ -4,12 +4,13 @@ use crate::{TrainConfig, TrainError};
 use meanfield_data::{DataError, Dataset, DatasetKind};
 use std::sync::Arc;
 
-/// Training and test sets, already cut to `--train-subset` / `--test-subset`. The training set
-/// is shared with the [`crate::Stepper`] that samples it (no copy).
+/// Training and test sets, already cut to `--train-subset` / `--test-subset`. Both are shared,
+/// not copied: the training set with the [`crate::Stepper`] that samples it, both with the
+/// blocks of a run split over one device's buffers ([`crate::trainer`]).
 #[derive(Clone)]
 pub struct Task {
     pub train: Arc<Dataset>,
-    pub test: Dataset,
+    pub test: Arc<Dataset>,
 }
 
 impl Task {
@@ -130,7 +131,7 @@ impl Task {
         }
         Ok(Self {
             train: Arc::new(train),
-            test,
+            test: Arc::new(test),
         })
     }
 }

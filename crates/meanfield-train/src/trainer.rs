@@ -239,18 +239,16 @@ fn blocks(
     let fits = (limit.0 / per_row) as usize;
     let blocks = width.div_ceil(fits);
     crate::buffers::check_blocks(config, blocks, fits, limit.clone())?;
-    // The blocks share this machine's memory: the whole run must fit it (each block's own
-    // start checks only what an MPI process holds, [`crate::memory::check`]), with the copies
-    // of the data the blocks keep: each its task and its stepper's training set, beside the
-    // one loaded here.
-    crate::memory::check_copies(
+    // The blocks share this machine's memory, and the data (the task's sets are shared, not
+    // copied): the whole run must fit it (each block's own start checks only what an MPI
+    // process holds, [`crate::memory::check`]).
+    crate::memory::check(
         config,
         p,
         task.train.classes,
         examples + task.test.len(),
         crate::memory::available(),
         1,
-        2 * blocks + 1,
     )?;
     Ok((inputs, Some((blocks, limit))))
 }
