@@ -27,5 +27,8 @@ pub use error::ChaosError;
 pub use rate::{RateFit, confidence_band, fit_rate};
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
 pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
-pub use two_term::{TwoTermFit, WidthRuns, fit_two_terms, theorem1_noise_exponent};
+pub use two_term::{
+    TwoTermFit, WidthRuns, corrected_rate, fit_two_terms, reference_correction,
+    theorem1_noise_exponent,
+};
 pub use wasserstein::w2_1d;

@@ -109,6 +109,29 @@ pub fn theorem1_noise_exponent(alpha: f64, beta: f64) -> f64 {
     }
 }
 
+/// The part of a width's D that is the reference's own error, from D(N_ref/2, N_ref): with
+/// independent errors, D(N, N_ref) ≈ D(N) + D(N_ref), and with D ∝ 1/N near N_ref,
+/// D(N_ref/2, N_ref) ≈ 3 D(N_ref), so the correction is a third of the measured share.
+pub fn reference_correction(reference_share: f64) -> f64 {
+    reference_share / 3.0
+}
+
+/// The slope of log(D − correction) against log N over the points whose D lies above the
+/// reference's own error ([`reference_correction`] of `reference_share`): the rate with the
+/// finite reference taken out.
+pub fn corrected_rate(
+    points: &[(f64, f64)],
+    reference_share: f64,
+) -> Result<crate::RateFit, ChaosError> {
+    let c = reference_correction(reference_share);
+    let above: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.1 > c)
+        .map(|p| (p.0, p.1 - c))
+        .collect();
+    crate::fit_rate(&above)
+}
+
 /// Fits D(N) = a N^{−e}/M + b/N to `data` (at least two widths with a D above the
 /// correction), with `replicates` bootstrap replicates from `seed`. `reference_share` is the
 /// measured D(N_ref/2, N_ref), if any.
@@ -120,7 +143,7 @@ pub fn fit_two_terms(
     replicates: usize,
     seed: u64,
 ) -> Result<TwoTermFit, ChaosError> {
-    let correction = reference_share.map_or(0.0, |s| s / 3.0);
+    let correction = reference_share.map_or(0.0, reference_correction);
     let mean = |runs: &[Vec<f64>]| -> f64 {
         let per_run: Vec<f64> = runs
             .iter()
@@ -220,6 +243,25 @@ pub fn fit_two_terms(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// D(N, N_ref) = K/N + K/N_ref (independent errors, each 1/N): the share D(N_ref/2, N_ref)
+    /// is 3K/N_ref, its third the reference's own error, and the corrected slope is −1 exactly
+    /// where the raw one is shallower.
+    #[test]
+    fn the_reference_correction_recovers_the_rate() {
+        let (k, n_ref) = (10.0, 32_000.0);
+        let d = |n: f64| k / n + k / n_ref;
+        let points: Vec<(f64, f64)> = [250.0, 500.0, 1000.0, 2000.0, 4000.0]
+            .iter()
+            .map(|&n| (n, d(n)))
+            .collect();
+        let share = d(n_ref / 2.0);
+        assert!((reference_correction(share) - k / n_ref).abs() < 1e-15);
+        let raw = crate::fit_rate(&points).unwrap();
+        let corrected = corrected_rate(&points, share).unwrap();
+        assert!((corrected.slope + 1.0).abs() < 1e-9, "{corrected:?}");
+        assert!(raw.slope > -0.97, "{raw:?}");
+    }
 
     /// The exponents issue 33 names, by hand: at β = 0.75, α = 0, 0.25, 0.5 give 0.25/1,
     /// 0.25/0.75 and 0.25/0.5; at β = 0.5, α = 0.5 gives 0.5/0.5 = 1, where the noise term

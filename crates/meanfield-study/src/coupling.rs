@@ -25,7 +25,7 @@ use crate::grid::{Measured, Runs, or_planned};
 use crate::plan::GridMode;
 use meanfield_chaos::sliced::concat_columns;
 use meanfield_chaos::{
-    RateFit, TwoTermFit, WidthRuns, coupling_distance, fit_rate, fit_two_terms,
+    RateFit, TwoTermFit, WidthRuns, corrected_rate, coupling_distance, fit_rate, fit_two_terms,
     theorem1_noise_exponent,
 };
 use meanfield_model::Readout;
@@ -137,6 +137,10 @@ pub struct CouplingFits {
     /// reference's share ([`meanfield_chaos::two_term`]); `None` with fewer than two widths.
     #[serde(default)]
     pub two_term: Option<TwoTermFit>,
+    /// The slope in N of D − the reference's own error ([`reference_correction`]), over the
+    /// runs whose D lies above it: how much the finite reference moves the slope.
+    #[serde(default)]
+    pub width_corrected: Option<RateFit>,
 }
 
 #[derive(Debug, Clone)]
@@ -419,6 +423,8 @@ impl CouplingStudy {
             ),
             per_time,
             two_term,
+            width_corrected: reference_share
+                .and_then(|share| corrected_rate(&width_points, share).ok()),
         }
     }
 

@@ -207,6 +207,18 @@ impl CouplingStudy {
                 "\nThe reference's own share: D between N_ref/2 = {} and N_ref is {share:.4e}, against {small:.4e} at the smallest width: widths whose D is not well above it measure the reference as much as themselves.\n",
                 self.reference_width / 2
             ));
+            if let (Some(f), Some(raw)) = (&r.fits.width_corrected, &r.fits.width.fit) {
+                md.push_str(&format!(
+                    "Corrected for the reference's finite width (D − D(N_ref/2, N_ref)/3 = D − {c:.4e}, the reference's own error under independent errors and 1/N near N_ref; `meanfield_chaos::reference_correction`): slope {s:.3} [{lo:.3}, {hi:.3}] over {n} points, against {raw:.3} uncorrected, a shift of {shift:+.3}.\n",
+                    c = meanfield_chaos::reference_correction(share),
+                    s = f.slope,
+                    lo = f.ci_low,
+                    hi = f.ci_high,
+                    n = f.points,
+                    raw = raw.slope,
+                    shift = f.slope - raw.slope,
+                ));
+            }
         }
         if let Some(f) = &r.fits.two_term {
             md.push_str(&format!(
