@@ -250,8 +250,15 @@ impl TailStudy {
     }
 
     fn title(&self) -> String {
+        let dynamics = match self.base.dynamics {
+            meanfield_train::Dynamics::Sgd => "SGD".to_string(),
+            meanfield_train::Dynamics::Diffusion => format!(
+                "diffusion (6), drift {}, noise {}",
+                self.base.drift_set, self.base.noise_set
+            ),
+        };
         format!(
-            "tail index against γ/M: {}, β = {}, α = {}, T = {}, readout {}",
+            "{}, {dynamics}, β = {}, α = {}, T = {}, readout {}",
             self.base.dataset,
             self.base.beta,
             self.base.alpha,
