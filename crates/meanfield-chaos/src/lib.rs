@@ -24,7 +24,7 @@ pub mod wasserstein;
 pub use coupling::{CouplingDistance, coupling_distance};
 pub use density::{Histogram, histogram, kde, linspace};
 pub use error::ChaosError;
-pub use rate::{RateFit, confidence_band, fit_rate};
+pub use rate::{RateFit, ReplicateInterval, confidence_band, fit_rate, replicate_interval};
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
 pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
 pub use two_term::{

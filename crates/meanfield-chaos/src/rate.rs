@@ -26,6 +26,46 @@ const T975: [f64; 30] = [
     2.052, 2.048, 2.045, 2.042,
 ];
 
+/// t_{0.975, df}: the table to 30 degrees of freedom, the normal 1.96 beyond.
+fn t975(df: usize) -> f64 {
+    if (1..=30).contains(&df) {
+        T975[df - 1]
+    } else {
+        1.96
+    }
+}
+
+/// The mean of independent estimates (one slope per replicate family) with its 95% interval
+/// mean ± t_{0.975, n−1} · sd/√n.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateInterval {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The estimates, one per family.
+    pub values: Vec<f64>,
+}
+
+/// [`ReplicateInterval`] of `values` (at least two, all finite).
+pub fn replicate_interval(values: &[f64]) -> Result<ReplicateInterval, ChaosError> {
+    let n = values.len();
+    if n < 2 || values.iter().any(|v| !v.is_finite()) {
+        return Err(ChaosError::TooFewPoints {
+            needed: 2,
+            got: values.iter().filter(|v| v.is_finite()).count(),
+        });
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let half = t975(n - 1) * (var / n as f64).sqrt();
+    Ok(ReplicateInterval {
+        mean,
+        ci_low: mean - half,
+        ci_high: mean + half,
+        values: values.to_vec(),
+    })
+}
+
 /// (log x, log y) of the points with both positive and finite: what a fit sees.
 fn log_points(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     points
@@ -55,10 +95,7 @@ pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
             .map(|p| (p.1 - intercept - slope * p.0).powi(2))
             .sum();
         let df = k - 2;
-        (
-            (rss / df as f64 / sxx).sqrt(),
-            if df <= 30 { T975[df - 1] } else { 1.96 },
-        )
+        ((rss / df as f64 / sxx).sqrt(), t975(df))
     } else {
         (f64::NAN, f64::NAN)
     };
@@ -101,6 +138,24 @@ pub fn confidence_band(points: &[(f64, f64)], fit: &RateFit, at: &[f64]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// {1, 2, 3}: mean 2, sd 1, t_{0.975, 2} = 4.303, half-width 4.303/√3 = 2.4843 (by hand);
+    /// one value, or a non-finite one, is refused.
+    #[test]
+    fn replicate_interval_by_hand() {
+        let r = replicate_interval(&[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(r.mean, 2.0);
+        assert!(
+            (r.ci_high - 2.0 - 4.303 / 3f64.sqrt()).abs() < 1e-12,
+            "{r:?}"
+        );
+        assert!(
+            (r.ci_low - 2.0 + 4.303 / 3f64.sqrt()).abs() < 1e-12,
+            "{r:?}"
+        );
+        assert!(replicate_interval(&[1.0]).is_err());
+        assert!(replicate_interval(&[1.0, f64::NAN]).is_err());
+    }
 
     #[test]
     fn exact_power_law_is_recovered() {

@@ -25,8 +25,8 @@ use crate::grid::{Measured, Runs, or_planned};
 use crate::plan::GridMode;
 use meanfield_chaos::sliced::concat_columns;
 use meanfield_chaos::{
-    RateFit, TwoTermFit, WidthRuns, corrected_rate, coupling_distance, fit_rate, fit_two_terms,
-    theorem1_noise_exponent,
+    RateFit, ReplicateInterval, TwoTermFit, WidthRuns, corrected_rate, coupling_distance, fit_rate,
+    fit_two_terms, replicate_interval, theorem1_noise_exponent,
 };
 use meanfield_model::Readout;
 use meanfield_train::snapshot::{self, Snapshots};
@@ -141,6 +141,11 @@ pub struct CouplingFits {
     /// runs whose D lies above it: how much the finite reference moves the slope.
     #[serde(default)]
     pub width_corrected: Option<RateFit>,
+    /// With independent noise and two or more data seeds, each seed's runs across the widths
+    /// are one replicate family (one batch sequence per width, against the same reference):
+    /// the slope of each family, and their mean with its interval across families.
+    #[serde(default)]
+    pub families: Option<ReplicateInterval>,
 }
 
 #[derive(Debug, Clone)]
@@ -425,6 +430,23 @@ impl CouplingStudy {
             two_term,
             width_corrected: reference_share
                 .and_then(|share| corrected_rate(&width_points, share).ok()),
+            families: (!self.shared_noise)
+                .then(|| {
+                    let slopes: Vec<f64> = self
+                        .data_seeds()
+                        .iter()
+                        .filter_map(|&seed| {
+                            let family: Vec<(f64, f64)> = sups
+                                .iter()
+                                .filter(|r| r.part == Part::Width && r.seed == seed)
+                                .map(|r| (r.width as f64, r.d))
+                                .collect();
+                            fit_rate(&family).ok().map(|f| f.slope)
+                        })
+                        .collect();
+                    replicate_interval(&slopes).ok()
+                })
+                .flatten(),
         }
     }
 

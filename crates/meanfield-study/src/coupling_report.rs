@@ -202,6 +202,21 @@ impl CouplingStudy {
         if let Some(b) = &r.fits.batch {
             row("M", b);
         }
+        if let Some(f) = &r.fits.families {
+            md.push_str(&format!(
+                "\nAcross replicate families (each data seed's runs over the widths, one batch sequence per width, against the one reference): the slope in N is {m:.3} [{lo:.3}, {hi:.3}] (mean of {n} families ± t·sd/√n; `meanfield_chaos::replicate_interval`), the families' slopes {v}. This interval counts the families' spread; the one above, every run as a point.\n",
+                m = f.mean,
+                lo = f.ci_low,
+                hi = f.ci_high,
+                n = f.values.len(),
+                v = f
+                    .values
+                    .iter()
+                    .map(|x| format!("{x:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
         if let (Some(share), Some(small)) = (r.fits.reference_share, r.fits.smallest_width_d) {
             md.push_str(&format!(
                 "\nThe reference's own share: D between N_ref/2 = {} and N_ref is {share:.4e}, against {small:.4e} at the smallest width: widths whose D is not well above it measure the reference as much as themselves.\n",

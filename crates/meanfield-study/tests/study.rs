@@ -378,6 +378,19 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
     );
     assert!(result.sups.iter().all(|s| s.d > 0.0));
     assert!(result.fits.width.fit.is_some() && result.fits.batch.is_some());
+    // Two replicate families (data seeds 0 and 1), each its own runs' slope over the widths.
+    let families = result.fits.families.as_ref().expect("two families");
+    for (seed, slope) in [0u64, 1].iter().zip(&families.values) {
+        let own: Vec<(f64, f64)> = result
+            .sups
+            .iter()
+            .filter(|r| r.part == Part::Width && r.seed == *seed)
+            .map(|r| (r.width as f64, r.d))
+            .collect();
+        assert_eq!(own.len(), 3);
+        assert_eq!(meanfield_chaos::fit_rate(&own).unwrap().slope, *slope);
+    }
+    assert!((families.mean - (families.values[0] + families.values[1]) / 2.0).abs() < 1e-12);
     let trained = lines
         .lock()
         .unwrap()
