@@ -789,9 +789,7 @@ pub fn save_linear_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg = chart_svg(title, x_label, y_label, series, Axes::LINEAR)
-        .map_err(plot_err(&stem.with_extension("svg")))?;
-    write_svg_and_png(stem, &svg)
+    save_chart(stem, title, x_label, y_label, series, Axes::LINEAR)
 }
 
 /// [`save_chart`] with the log x axis ticked at `x_ticks` ([`chart_with_ticks`]).
@@ -817,9 +815,7 @@ pub fn save_chart(
     series: &[Series],
     axes: Axes,
 ) -> Result<(PathBuf, PathBuf), StudyError> {
-    let svg = chart_svg(title, x_label, y_label, series, axes)
-        .map_err(plot_err(&stem.with_extension("svg")))?;
-    write_svg_and_png(stem, &svg)
+    save_chart_with_ticks(stem, (title, x_label, y_label), series, axes, None)
 }
 
 #[cfg(test)]

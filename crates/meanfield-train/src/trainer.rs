@@ -107,9 +107,17 @@ fn train_with(
     // (A shard of an MPI run, or a block, is checked against the limit when it starts.)
     let inputs = match options.shard {
         Some(_) => inputs,
-        None => match blocks(config, inputs, &options)? {
-            (inputs, Some(blocks)) => return train_in_blocks(config, inputs, options, blocks),
-            (inputs, None) => inputs,
+        None => match split(config, inputs, &options)? {
+            Split::Reused(summary) => {
+                return Ok(Outcome::Reused {
+                    dir: run_dir::run_dir(config),
+                    summary: *summary,
+                });
+            }
+            Split::Blocks(inputs, blocks) => {
+                return train_in_blocks(config, inputs, options, blocks);
+            }
+            Split::Whole(inputs) => inputs,
         },
     };
     let (on_disk, task, loaded) = match inputs {
@@ -199,25 +207,27 @@ fn train_with(
 /// How many blocks a run's particles take, and the limit (bytes, its source) that splits them.
 type Blocks = (usize, (u64, String));
 
+/// How a run's particles meet its device's buffers ([`split`]).
+enum Split {
+    /// A finished run of this setting, reused as it is (no data loaded, no split decided).
+    Reused(Box<Summary>),
+    /// One piece: the particles fit one buffer, or the device has no limit.
+    Whole(Inputs),
+    /// Blocks of particles, one buffer each.
+    Blocks(Inputs, Blocks),
+}
+
 /// How many blocks the run's particles take on its device, when one buffer of it holds fewer
-/// than all of them ([`crate::buffers`]); `None` when they fit (or the device has no limit).
-/// The data is loaded here when a limit applies (its size decides), and handed on.
-fn blocks(
-    config: &TrainConfig,
-    inputs: Inputs,
-    options: &RunOptions,
-) -> Result<(Inputs, Option<Blocks>), TrainError> {
+/// than all of them ([`crate::buffers`]). The data is loaded here when a limit applies (its
+/// size decides), and handed on; a finished run is reused before that.
+fn split(config: &TrainConfig, inputs: Inputs, options: &RunOptions) -> Result<Split, TrainError> {
     let device = config.backend.device()?;
     let Some(limit) = crate::buffers::limit(config, &device) else {
-        return Ok((inputs, None));
+        return Ok(Split::Whole(inputs));
     };
-    // A finished run is reused as it is, whatever the split would be (and without its data):
-    // [`prepare`] finds it again and says so.
-    if !options.force
-        && run_dir::check_ownership(config).is_ok()
-        && run_dir::reusable(&run_dir::run_dir(config), config, &|_| {})?.is_some()
-    {
-        return Ok((inputs, None));
+    // Silent: a damaged finished run is said to be so by [`prepare`], which checks again.
+    if let Some(summary) = finished_run(config, options, &run_dir::run_dir(config), &|_| {})? {
+        return Ok(Split::Reused(Box::new(summary)));
     }
     let inputs = match inputs {
         Inputs::Setting(None) => Inputs::Setting(Some(Task::load(config)?)),
@@ -234,7 +244,7 @@ fn blocks(
     crate::buffers::check(config, p, examples, 1, 1, limit.clone())?;
     let per_row = crate::buffers::row_bytes(config, p, examples);
     if per_row * width as u64 <= limit.0 {
-        return Ok((inputs, None));
+        return Ok(Split::Whole(inputs));
     }
     let fits = (limit.0 / per_row) as usize;
     let blocks = width.div_ceil(fits);
@@ -250,7 +260,7 @@ fn blocks(
         crate::memory::available(),
         1,
     )?;
-    Ok((inputs, Some((blocks, limit))))
+    Ok(Split::Blocks(inputs, (blocks, limit)))
 }
 
 /// A run whose particles do not fit one buffer of the device, trained as `blocks` blocks of
@@ -376,10 +386,7 @@ fn prepare(
     dir: &Path,
     say: &dyn Fn(&str),
 ) -> Result<Prepared, TrainError> {
-    run_dir::check_ownership(config)?;
-    if !options.force
-        && let Some(summary) = run_dir::reusable(dir, config, say)?
-    {
+    if let Some(summary) = finished_run(config, options, dir, say)? {
         return Ok(Prepared::Reused(Box::new(summary)));
     }
     if on_disk {
@@ -393,6 +400,21 @@ fn prepare(
         run_dir::abandon(dir);
     }
     locked
+}
+
+/// The finished run of this setting in `dir` to reuse ([`run_dir::reusable`]), unless
+/// `force`; the folder must be the program's ([`run_dir::check_ownership`]) either way.
+fn finished_run(
+    config: &TrainConfig,
+    options: &RunOptions,
+    dir: &Path,
+    say: &dyn Fn(&str),
+) -> Result<Option<Summary>, TrainError> {
+    run_dir::check_ownership(config)?;
+    if options.force {
+        return Ok(None);
+    }
+    run_dir::reusable(dir, config, say)
 }
 
 /// [`prepare`] under the lock: reuse (another process may have finished the run while we
