@@ -15,7 +15,6 @@ use fetch_progress::FetchProgress;
 use flags::{Command, Parsed};
 use invocation::Invocation;
 use meanfield_train::data::DatasetKind;
-use meanfield_train::data::download::{FetchLog, human_bytes};
 use meanfield_train::data::fetch::Archive;
 use meanfield_train::shard::Shard;
 use meanfield_train::summary::Status;
@@ -174,20 +173,7 @@ impl Given {
             meanfield_study::axes::check_table(&source, &table, &self.scope.refused)?;
             // A file that names its run directory (a job of --plan) trains that run; a flag
             // that changes the setting would train another one into it.
-            if let Some(out) = table.get("out")
-                && !self.settings.contains_key("out")
-            {
-                let operational: Vec<&str> = meanfield_train::identity::operational().collect();
-                if let Some(key) = self
-                    .settings
-                    .keys()
-                    .find(|k| !operational.contains(&k.as_str()))
-                {
-                    anyhow::bail!(
-                        "{source} names its run directory (out = {out}), and `{key}` changes the setting: another setting would be trained into that folder. Leave `{key}` out, or give --out for the new run"
-                    );
-                }
-            }
+            meanfield_train::config::check_out_kept(&source, &table, &self.settings)?;
             layers.push((path.display().to_string(), table));
         }
         layers.push(("command-line flags".into(), self.settings.clone()));
@@ -208,65 +194,21 @@ impl Given {
 /// the URL and MD5 from the flags, else from $MEANFIELD_CIFAR10_URL / $MEANFIELD_CIFAR10_MD5
 /// (the process environment is read here, in the binary, not in the library).
 fn cifar_archive(python: bool, url: Option<String>, md5: Option<String>) -> Archive {
-    let mut archive = if python {
-        Archive::published_python()
-    } else {
-        Archive::published()
-    };
-    if let Some(url) = url.or_else(|| std::env::var("MEANFIELD_CIFAR10_URL").ok()) {
-        archive.url = url;
-        // A mirror's size is what its server says.
-        archive.bytes = None;
-    }
-    if let Some(md5) = md5.or_else(|| std::env::var("MEANFIELD_CIFAR10_MD5").ok()) {
-        archive.md5 = md5;
-    }
-    archive
+    Archive::chosen(
+        python,
+        url.or_else(|| std::env::var(Archive::URL_VARIABLE).ok()),
+        md5.or_else(|| std::env::var(Archive::MD5_VARIABLE).ok()),
+    )
 }
 
-/// Fetches a missing dataset into `data_dir` (unless `--no-fetch`): MNIST and Fashion-MNIST
-/// from their mirrors or offline sources, CIFAR-10's published archive (or the mirror of
-/// $MEANFIELD_CIFAR10_URL). The synthetic task and your own arrays are never fetched; their
-/// loaders say what is missing.
+/// Fetches a missing dataset into `data_dir` (unless `--no-fetch`), CIFAR-10 from the archive
+/// of the environment's mirror if set ([`meanfield_train::data::fetch::ensure`]).
 fn ensure_data(dataset: DatasetKind, data_dir: &Path, no_fetch: bool, quiet: bool) -> Result<()> {
-    let fetchable = matches!(
-        dataset,
-        DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10
-    );
-    if !fetchable {
-        if no_fetch {
-            anyhow::bail!(
-                "--no-fetch: {dataset} data is never fetched (the synthetic task is generated, your own arrays are read from --data-dir): leave it out"
-            );
-        }
-        return Ok(());
-    }
-    if no_fetch || dataset.check_present(data_dir).is_ok() {
-        return Ok(());
-    }
     let log = &mut FetchProgress::new(quiet);
-    let dir = dataset.dir(data_dir);
-    if dataset == DatasetKind::Cifar10 {
-        let archive = cifar_archive(false, None, None);
-        log.line(&format!(
-            "cifar10 is missing from {}: fetching the archive {} ({}) into {}, MD5 checked \
-             (--no-fetch to stop this; `experiments fetch cifar10 --python` for the Python version)",
-            data_dir.display(),
-            archive.url,
-            archive
-                .bytes
-                .map_or("size as the server says".into(), human_bytes),
-            dir.display(),
-        ));
-        meanfield_train::data::fetch::fetch_cifar10(data_dir, &archive, log)?;
-    } else {
-        log.line(&format!(
-            "{dataset} is missing from {}: fetching it (--no-fetch to stop this)",
-            dir.display()
-        ));
-        dataset.fetch(data_dir, log)?;
-    }
-    Ok(())
+    let archive = cifar_archive(false, None, None);
+    Ok(meanfield_train::data::fetch::ensure(
+        dataset, data_dir, no_fetch, &archive, log,
+    )?)
 }
 
 fn train(

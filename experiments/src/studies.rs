@@ -12,32 +12,7 @@ use meanfield_study::figures::{Figure, FigureContext, Overrides};
 use meanfield_train::{StopHandle, TrainConfig};
 use std::path::{Path, PathBuf};
 
-/// What a default output folder adds for the particle diffusion, so its results never land in
-/// SGD's folder: `-diffusion`, or nothing for SGD.
-pub(crate) fn dynamics_suffix(base: &TrainConfig) -> &'static str {
-    if base.dynamics.is_sgd() {
-        ""
-    } else {
-        "-diffusion"
-    }
-}
-
-/// A study's default folder: `studies/<kind>-<dataset>-beta<β>`, then `-alpha<α>` for a
-/// decaying step, the study's own `variant` and the dynamics' suffix, so that studies of
-/// different settings never share a folder.
-fn study_folder(kind: &str, base: &TrainConfig, variant: &str) -> PathBuf {
-    let alpha = if base.alpha == 0.0 {
-        String::new()
-    } else {
-        format!("-alpha{}", base.alpha)
-    };
-    PathBuf::from(format!(
-        "studies/{kind}-{}-beta{}{alpha}{variant}{}",
-        base.dataset,
-        base.beta,
-        dynamics_suffix(base)
-    ))
-}
+use meanfield_study::folders::{default_folder as study_folder, dynamics_suffix};
 
 /// A study's shared setting: the setting flags over its preset and `--config`, without `out`
 /// (the study's folder); missing data fetched.
@@ -82,7 +57,7 @@ pub(crate) fn chaos(
     let out = g
         .out
         .clone()
-        .unwrap_or_else(|| study_folder("chaos", &base, ""));
+        .unwrap_or_else(|| meanfield_study::chaos::ChaosStudy::default_out(&base));
     let study = meanfield_study::chaos::ChaosStudy {
         base,
         widths: sizes(&grid, Axis::Widths),
@@ -195,7 +170,7 @@ pub(crate) fn tails(
     let out = g
         .out
         .clone()
-        .unwrap_or_else(|| study_folder("tails", &base, ""));
+        .unwrap_or_else(|| meanfield_study::tails::TailStudy::default_out(&base));
     let study = meanfield_study::tails::TailStudy {
         base,
         widths: sizes(&grid, Axis::Widths),
@@ -207,10 +182,9 @@ pub(crate) fn tails(
         out: out.clone(),
         command: invocation.reproduce(),
     };
-    let Some(result) = planned(study.measure(stop, &progress(g.quiet)))? else {
+    let Some(result) = planned(study.run(stop, &progress(g.quiet)))? else {
         return Ok(());
     };
-    study.render(&result)?;
     for line in meanfield_study::tails::crossings(&result.rows) {
         println!("{line}");
     }
@@ -267,25 +241,20 @@ pub(crate) fn coupling(
         g.quiet,
     )?;
     let widths = sizes(&grid, Axis::Widths);
-    let largest = widths.iter().copied().max().unwrap_or(0);
+    let reference_width = args.reference_width.unwrap_or_else(|| {
+        meanfield_study::coupling::CouplingStudy::default_reference_width(&widths)
+    });
     let data_seeds = grid.whole(Axis::DataSeeds);
-    if args.shared_noise && data_seeds.as_ref().is_some_and(|s| s.len() > 1) {
-        anyhow::bail!(
-            "--data-seeds with --shared-noise: every run takes one data seed; give one, or leave --data-seeds out"
-        );
-    }
     let out = g.out.clone().unwrap_or_else(|| {
-        study_folder(
-            "coupling",
-            &base,
-            if args.shared_noise { "-shared" } else { "" },
-        )
+        meanfield_study::coupling::CouplingStudy::default_out(&base, args.shared_noise)
     });
     let study = meanfield_study::coupling::CouplingStudy {
-        snapshots: base.snapshots.unwrap_or(10),
+        snapshots: base
+            .snapshots
+            .unwrap_or(meanfield_study::coupling::CouplingStudy::SNAPSHOTS),
         base,
         widths,
-        reference_width: args.reference_width.unwrap_or(8 * largest),
+        reference_width,
         data_seeds,
         shared_noise: args.shared_noise,
         batch_sweep: args.batch_sweep.clone(),
@@ -446,26 +415,4 @@ fn finish(failed_runs: usize, seconds: f64, out: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Studies of other α, variants or dynamics get other folders; α = 0 keeps the old name.
-    #[test]
-    fn study_folders_name_alpha_variant_and_dynamics() {
-        let mut base = TrainConfig::from_preset("chaos-quick").unwrap();
-        base.beta = 0.75;
-        assert_eq!(
-            study_folder("coupling", &base, ""),
-            PathBuf::from("studies/coupling-mnist-beta0.75")
-        );
-        base.alpha = 0.25;
-        base.dynamics = meanfield_train::Dynamics::Diffusion;
-        assert_eq!(
-            study_folder("coupling", &base, "-shared"),
-            PathBuf::from("studies/coupling-mnist-beta0.75-alpha0.25-shared-diffusion")
-        );
-    }
 }

@@ -12,6 +12,12 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// A cloud of particles: `rows` points of dimension `dim`, row-major.
+/// Directions per sliced-W2 estimate where a caller gives none (the studies, `distance`, the
+/// Python package).
+pub const DEFAULT_PROJECTIONS: usize = 200;
+/// Projection seeds where a caller gives none: the spread of the sliced W2 is over these.
+pub const DEFAULT_PROJECTION_SEEDS: &[u64] = &[0, 1, 2];
+
 #[derive(Debug, Clone, Copy)]
 pub struct Cloud<'a> {
     pub values: &'a [f32],

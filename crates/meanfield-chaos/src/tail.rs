@@ -272,6 +272,10 @@ pub fn trimmed_w2_1d(a: &[f64], b: &[f64], trim: f64) -> Result<f64, ChaosError>
     Ok((inner / (1.0 - 2.0 * trim)).sqrt())
 }
 
+/// The fraction cut from each end for the trimmed W2 of [`law_distance`] (and the Python
+/// package's default).
+pub const LAW_TRIM: f64 = 0.05;
+
 /// Two laws compared as a report needs them: W2, and beside it the distances that stay finite
 /// for heavy tails, with both tails and whether W2 can be trusted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -296,7 +300,7 @@ pub fn law_distance(sample: &[f64], reference: &[f64]) -> Result<LawDistance, Ch
     Ok(LawDistance {
         w2: crate::w2_1d(sample, reference)?,
         w1: w1_1d(sample, reference)?,
-        trimmed_w2: trimmed_w2_1d(sample, reference, 0.05)?,
+        trimmed_w2: trimmed_w2_1d(sample, reference, LAW_TRIM)?,
         w2_meaningful: light(&tail) && light(&reference_tail),
         tail,
         reference_tail,

@@ -309,6 +309,30 @@ pub struct Archive {
 }
 
 impl Archive {
+    /// The environment variables a program reads for a mirror of the archive (the library
+    /// reads no environment: the command line and the Python package do, by these names).
+    pub const URL_VARIABLE: &str = "MEANFIELD_CIFAR10_URL";
+    pub const MD5_VARIABLE: &str = "MEANFIELD_CIFAR10_MD5";
+
+    /// The archive to fetch: the published one (binary, or Python with `python`), with `url`
+    /// and `md5` in place of its own when given (a mirror's size is then what its server
+    /// says).
+    pub fn chosen(python: bool, url: Option<String>, md5: Option<String>) -> Self {
+        let mut archive = if python {
+            Self::published_python()
+        } else {
+            Self::published()
+        };
+        if let Some(url) = url {
+            archive.url = url;
+            archive.bytes = None;
+        }
+        if let Some(md5) = md5 {
+            archive.md5 = md5;
+        }
+        archive
+    }
+
     /// The published binary archive (`cifar-10-binary.tar.gz`, 170,052,171 bytes).
     pub fn published() -> Self {
         Archive {
@@ -508,4 +532,57 @@ fn install_cifar10(
         target.display()
     ));
     Ok(target)
+}
+
+/// Fetches `dataset` into `data_dir` when it is missing, unless `no_fetch`: MNIST and
+/// Fashion-MNIST from their mirrors or offline sources ([`DatasetKind::fetch`]), CIFAR-10 from
+/// `cifar` ([`fetch_cifar10`]). The synthetic task and a user's arrays are never fetched: their
+/// loaders say what is missing, and `no_fetch` for them is refused (it would change nothing).
+/// What the command line and the Python package call before training.
+pub fn ensure(
+    dataset: DatasetKind,
+    data_dir: &Path,
+    no_fetch: bool,
+    cifar: &Archive,
+    log: &mut dyn FetchLog,
+) -> Result<(), DataError> {
+    let fetchable = matches!(
+        dataset,
+        DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Cifar10
+    );
+    if !fetchable {
+        if no_fetch {
+            return Err(DataError::Invalid {
+                what: "`no_fetch`",
+                reason: format!(
+                    "{dataset} data is never fetched (the synthetic task is generated, your own arrays are read from the data folder): leave it out"
+                ),
+            });
+        }
+        return Ok(());
+    }
+    if no_fetch || dataset.check_present(data_dir).is_ok() {
+        return Ok(());
+    }
+    let dir = dataset.dir(data_dir);
+    if dataset == DatasetKind::Cifar10 {
+        log.line(&format!(
+            "cifar10 is missing from {}: fetching the archive {} ({}) into {}, MD5 checked \
+             (--no-fetch to stop this; `experiments fetch cifar10 --python` for the Python version)",
+            data_dir.display(),
+            cifar.url,
+            cifar
+                .bytes
+                .map_or("size as the server says".into(), human_bytes),
+            dir.display(),
+        ));
+        fetch_cifar10(data_dir, cifar, log)?;
+    } else {
+        log.line(&format!(
+            "{dataset} is missing from {}: fetching it (--no-fetch to stop this)",
+            dir.display()
+        ));
+        dataset.fetch(data_dir, log)?;
+    }
+    Ok(())
 }

@@ -100,6 +100,22 @@ pub struct ChaosResult {
 }
 
 impl ChaosStudy {
+    /// The preset its setting starts from unless another is named.
+    pub const PRESET: &str = "chaos-quick";
+    /// Directions per sliced-W2 estimate unless given.
+    pub const PROJECTIONS: usize = meanfield_chaos::sliced::DEFAULT_PROJECTIONS;
+    /// The projection seeds unless given (the sliced W2's spread is over them).
+    pub const PROJECTION_SEEDS: &[u64] = meanfield_chaos::sliced::DEFAULT_PROJECTION_SEEDS;
+
+    /// What the study sets in every run itself, refused as a setting, with why.
+    pub fn refused() -> Vec<(&'static str, String)> {
+        crate::axes::refused_settings("chaos", Self::AXES, &[], true, false)
+    }
+
+    /// Its results folder unless given: `studies/chaos-<dataset>-beta<β>…`.
+    pub fn default_out(base: &TrainConfig) -> PathBuf {
+        crate::folders::default_folder("chaos", base, "")
+    }
     /// The grid axes the study varies.
     pub const AXES: &[crate::axes::Axis] = &[crate::axes::Axis::Widths, crate::axes::Axis::Seeds];
     /// Their lists unless given: six widths doubling from 250, three seeds.

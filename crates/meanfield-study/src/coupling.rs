@@ -160,6 +160,27 @@ pub struct CouplingResult {
 }
 
 impl CouplingStudy {
+    /// The preset its setting starts from unless another is named.
+    pub const PRESET: &str = "chaos-quick";
+    /// K, the snapshots of every run unless the setting gives `snapshots`.
+    pub const SNAPSHOTS: u64 = 10;
+
+    /// What the study sets in every run itself, refused as a setting, with why.
+    pub fn refused() -> Vec<(&'static str, String)> {
+        crate::axes::refused_settings("coupling", Self::AXES, &[], true, true)
+    }
+
+    /// Its results folder unless given: `studies/coupling-<dataset>-beta<β>…`, `-shared` with
+    /// shared noise.
+    pub fn default_out(base: &TrainConfig, shared_noise: bool) -> PathBuf {
+        crate::folders::default_folder("coupling", base, if shared_noise { "-shared" } else { "" })
+    }
+
+    /// N_ref unless given: 8 × the largest width.
+    pub fn default_reference_width(widths: &[usize]) -> usize {
+        8 * widths.iter().copied().max().unwrap_or(0)
+    }
+
     /// The grid axes the study varies (the batch sweep is a part of its own, `batch_sweep`).
     pub const AXES: &[crate::axes::Axis] =
         &[crate::axes::Axis::Widths, crate::axes::Axis::DataSeeds];
@@ -193,6 +214,11 @@ impl CouplingStudy {
 
     /// Every run of the study with its part: (part, config).
     pub fn plan(&self) -> Result<Vec<(Part, TrainConfig)>, StudyError> {
+        if self.shared_noise && self.data_seeds.as_ref().is_some_and(|s| s.len() > 1) {
+            return Err(StudyError::Invalid(
+                "`data_seeds` with `shared_noise`: every run takes one data seed; give one, or leave `data_seeds` out".into(),
+            ));
+        }
         let mut widths = self.widths.clone();
         widths.sort_unstable();
         widths.dedup();

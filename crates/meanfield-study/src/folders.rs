@@ -81,3 +81,63 @@ pub fn claim_plan(dir: &Path) -> Result<(), StudyError> {
     check_plan(dir)?;
     Ok(meanfield_train::folders::claim(dir, Kind::Plan)?)
 }
+
+/// What a default output folder adds for the particle diffusion, so its results never land in
+/// SGD's folder: `-diffusion`, or nothing for SGD.
+pub fn dynamics_suffix(base: &meanfield_train::TrainConfig) -> &'static str {
+    if base.dynamics.is_sgd() {
+        ""
+    } else {
+        "-diffusion"
+    }
+}
+
+/// A study's default folder: `studies/<kind>-<dataset>-beta<β>`, then `-alpha<α>` for a
+/// decaying step, the study's own `variant` and the dynamics' suffix, so that studies of
+/// different settings never share a folder. The command line and the Python package both
+/// name their studies' folders with it.
+pub fn default_folder(
+    kind: &str,
+    base: &meanfield_train::TrainConfig,
+    variant: &str,
+) -> std::path::PathBuf {
+    let alpha = if base.alpha == 0.0 {
+        String::new()
+    } else {
+        format!("-alpha{}", base.alpha)
+    };
+    std::path::PathBuf::from(format!(
+        "studies/{kind}-{}-beta{}{alpha}{variant}{}",
+        base.dataset,
+        base.beta,
+        dynamics_suffix(base)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meanfield_train::TrainConfig;
+    use std::path::PathBuf;
+
+    /// Studies of other α, variants or dynamics get other folders; α = 0 keeps the old name.
+    #[test]
+    fn study_folders_name_alpha_variant_and_dynamics() {
+        let mut base = TrainConfig::from_preset("chaos-quick").unwrap();
+        base.beta = 0.75;
+        assert_eq!(
+            default_folder("coupling", &base, ""),
+            PathBuf::from("studies/coupling-mnist-beta0.75")
+        );
+        assert_eq!(
+            crate::coupling::CouplingStudy::default_out(&base, true),
+            PathBuf::from("studies/coupling-mnist-beta0.75-shared")
+        );
+        base.alpha = 0.25;
+        base.dynamics = meanfield_train::Dynamics::Diffusion;
+        assert_eq!(
+            default_folder("coupling", &base, "-shared"),
+            PathBuf::from("studies/coupling-mnist-beta0.75-alpha0.25-shared-diffusion")
+        );
+    }
+}

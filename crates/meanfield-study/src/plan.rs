@@ -47,6 +47,34 @@ fn quoted(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
+impl GridMode {
+    /// The mode of a call that trains or assembles (not a plan: the Python package):
+    /// `assemble_only` trains nothing, so `force` (train every run again) and `jobs` other than
+    /// 1 (runs at once) cannot apply with it and are refused; `jobs` must be at least 1.
+    pub fn for_call(assemble_only: bool, force: bool, jobs: usize) -> Result<Self, StudyError> {
+        if jobs == 0 {
+            return Err(StudyError::Invalid(
+                "`jobs` must be at least 1 (the runs trained at once)".into(),
+            ));
+        }
+        if assemble_only && force {
+            return Err(StudyError::Invalid(
+                "`assemble_only` trains nothing, so `force` (train every run again) cannot apply: give one of them".into(),
+            ));
+        }
+        if assemble_only && jobs != 1 {
+            return Err(StudyError::Invalid(
+                "`assemble_only` trains nothing, so `jobs` (runs trained at once) cannot apply: leave it out".into(),
+            ));
+        }
+        Ok(if assemble_only {
+            GridMode::AssembleOnly
+        } else {
+            GridMode::Train { force }
+        })
+    }
+}
+
 impl Default for GridMode {
     fn default() -> Self {
         GridMode::Train { force: false }

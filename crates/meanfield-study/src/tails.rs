@@ -94,6 +94,30 @@ pub struct TailResult {
 }
 
 impl TailStudy {
+    /// The preset its setting starts from unless another is named (the paper's MNIST
+    /// protocol at β = 1).
+    pub const PRESET: &str = "tails";
+
+    /// What the study sets in every run itself, refused as a setting, with why.
+    pub fn refused() -> Vec<(&'static str, String)> {
+        crate::axes::refused_settings("tails", Self::AXES, &[], true, false)
+    }
+
+    /// Its results folder unless given: `studies/tails-<dataset>-beta<β>…`.
+    pub fn default_out(base: &TrainConfig) -> PathBuf {
+        crate::folders::default_folder("tails", base, "")
+    }
+
+    /// Measures, then writes the study folder.
+    pub fn run(
+        &self,
+        stop: &StopHandle,
+        log: &(dyn Fn(&str) + Sync),
+    ) -> Result<Measured<TailResult>, StudyError> {
+        let result = or_planned!(self.measure(stop, log)?);
+        self.render(&result)?;
+        Ok(Measured::Done(result))
+    }
     /// The grid axes the study varies.
     pub const AXES: &[crate::axes::Axis] = &[
         crate::axes::Axis::Widths,

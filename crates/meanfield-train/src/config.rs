@@ -430,6 +430,79 @@ pub fn read_settings_file(path: &Path) -> Result<toml::Table, TrainError> {
     parse_table(&name, &text)
 }
 
+/// Checks a table of settings given by a program (the Python package's config dict or keyword
+/// arguments) alone, as [`read_settings_file`] checks a file: an unknown key or a value of the
+/// wrong type is reported with that key's own line, under `source_name`.
+pub fn check_settings_table(source_name: &str, table: &toml::Table) -> Result<(), TrainError> {
+    let text = toml::to_string(table).map_err(|e| TrainError::Config {
+        source_name: source_name.to_string(),
+        message: e.to_string(),
+    })?;
+    toml::from_str::<TrainConfig>(&text)
+        .map(|_| ())
+        .map_err(|e| TrainError::Config {
+            source_name: source_name.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// The value at `path` (a key, or a nested table's key: `["arrays", "normalize"]`) of `table`.
+pub fn table_get<'a>(table: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
+    let (last, parents) = path.split_last()?;
+    let mut t = table;
+    for p in parents {
+        t = t.get(*p)?.as_table()?;
+    }
+    t.get(*last)
+}
+
+/// Refuses, in the settings a caller gave itself (`given`: flags, or the Python package's
+/// keywords), a dataset's own setting (`arrays`' `normalize`, …) for a run on another
+/// dataset, where it would change nothing.
+pub fn check_dataset_settings(
+    given: &toml::Table,
+    dataset: meanfield_data::DatasetKind,
+) -> Result<(), TrainError> {
+    for (name, path, flag) in SETTINGS.iter().flat_map(|s| s.flags()) {
+        if let Some(only) = flag.only_for
+            && only != dataset
+            && table_get(given, &path).is_some()
+        {
+            return Err(TrainError::Config {
+                source_name: format!("`{name}`"),
+                message: format!(
+                    "applies to runs on {only} only, and this setting's dataset is {dataset}: leave it out"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses settings given over a file that names its run directory (`out`, as a job of a
+/// plan does): the file trains that run, and a key of `over` that changes the setting would
+/// train another one into it. `over` holding `out` itself names a new folder: allowed.
+pub fn check_out_kept(
+    source: &str,
+    file: &toml::Table,
+    over: &toml::Table,
+) -> Result<(), TrainError> {
+    if let Some(out) = file.get("out")
+        && !over.contains_key("out")
+    {
+        let operational: Vec<&str> = crate::identity::operational().collect();
+        if let Some(key) = over.keys().find(|k| !operational.contains(&k.as_str())) {
+            return Err(TrainError::Config {
+                source_name: source.to_string(),
+                message: format!(
+                    "names its run directory (out = {out}), and `{key}` changes the setting: another setting would be trained into that folder. Leave `{key}` out, or give `out` for the new run"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Merges `over` into `base`, recursing into nested tables.
 pub fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {

@@ -109,6 +109,10 @@ pub enum TrainError {
     )]
     Interrupted { step: u64, dir: PathBuf },
     #[error(
+        "stopped while waiting for another process to finish {dir}: nothing was trained; run the same command again to wait again"
+    )]
+    StoppedWaiting { dir: PathBuf },
+    #[error(
         "{dir} is being trained by {holder}: wait for it (`wait` waits and then reuses the finished run), or choose another `out`"
     )]
     Locked { dir: PathBuf, holder: String },

@@ -117,6 +117,17 @@ pub fn is_lock_file(path: &Path) -> bool {
 /// with `wait`, blocks until it is released (`log` says so first); without, returns
 /// [`TrainError::Locked`] naming the holder.
 pub fn acquire(dir: &Path, wait: bool, log: &dyn Fn(&str)) -> Result<RunLock, TrainError> {
+    acquire_until(dir, wait, &crate::StopHandle::new(), log)
+}
+
+/// [`acquire`], where waiting ends with [`TrainError::StoppedWaiting`] when `stop` is
+/// requested (checked every 100 ms): a stop asked while a run waits for another process's.
+pub fn acquire_until(
+    dir: &Path,
+    wait: bool,
+    stop: &crate::StopHandle,
+    log: &dyn Fn(&str),
+) -> Result<RunLock, TrainError> {
     let path = dir.join(crate::layout::LOCK);
     let mut said = false;
     let mut file = loop {
@@ -146,7 +157,19 @@ pub fn acquire(dir: &Path, wait: bool, log: &dyn Fn(&str)) -> Result<RunLock, Tr
                     ));
                     said = true;
                 }
-                file.lock().map_err(io(&path))?;
+                loop {
+                    if stop.requested() {
+                        return Err(TrainError::StoppedWaiting {
+                            dir: dir.to_path_buf(),
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    match file.try_lock() {
+                        Ok(()) => break,
+                        Err(TryLockError::WouldBlock) => {}
+                        Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
+                    }
+                }
             }
             Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
         }

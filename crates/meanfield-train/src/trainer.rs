@@ -426,7 +426,7 @@ fn take_over(
     claimed_new: bool,
     say: &dyn Fn(&str),
 ) -> Result<Prepared, TrainError> {
-    let lock = lock::acquire(dir, options.wait, say)?;
+    let lock = lock::acquire_until(dir, options.wait, &options.stop, say)?;
     // A process that held the lock while we waited may have left the folder as it found it
     // (a refused run): mark it again, under the lock.
     run_dir::claim(config)?;

@@ -5,7 +5,10 @@
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use meanfield_study::chaos::ChaosStudy;
+use meanfield_study::coupling::CouplingStudy;
 use meanfield_study::figures::{Figure, Scale};
+use meanfield_study::tails::TailStudy;
 use meanfield_train::data::DatasetKind;
 use meanfield_train::model::Readout;
 use meanfield_train::{Backend, Dynamics, Engine};
@@ -210,16 +213,16 @@ pub struct FigureArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ChaosArgs {
     /// The preset the setting starts from (mnist, fashion-mnist, cifar, synthetic, chaos-quick).
-    #[arg(long, default_value = "chaos-quick")]
+    #[arg(long, default_value = ChaosStudy::PRESET)]
     pub preset: String,
     /// A finished run directory to measure against [default: the largest width, first seed].
     #[arg(long)]
     pub reference: Option<PathBuf>,
     /// Directions per sliced-W2 estimate.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = ChaosStudy::PROJECTIONS)]
     pub projections: usize,
     /// Projection seeds, comma-separated (the spread of the sliced W2 is over these).
-    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    #[arg(long, value_delimiter = ',', default_values_t = ChaosStudy::PROJECTION_SEEDS.to_vec())]
     pub projection_seeds: Vec<u64>,
     /// Hidden coordinate for the 1-D W2 (0 is the paper's coordinate (1,1)).
     #[arg(long, default_value_t = 0)]
@@ -232,7 +235,7 @@ pub struct ChaosArgs {
 #[derive(Args, Debug, Clone)]
 pub struct TailsArgs {
     /// The preset the setting starts from (`tails`: the paper's MNIST protocol at β = 1).
-    #[arg(long, default_value = "tails")]
+    #[arg(long, default_value = TailStudy::PRESET)]
     pub preset: String,
     /// Hidden coordinate (0 is the paper's coordinate (1,1)).
     #[arg(long, default_value_t = 0)]
@@ -288,7 +291,7 @@ pub struct CoordCheckArgs {
 #[derive(Args, Debug, Clone)]
 pub struct CouplingArgs {
     /// The preset the setting starts from (chaos-quick: the theory's fixed readout U(−1,1), an MNIST subset of 10000, T = 10).
-    #[arg(long, default_value = "chaos-quick")]
+    #[arg(long, default_value = CouplingStudy::PRESET)]
     pub preset: String,
     /// N_ref, the run that stands for the limit [default: 8 × the largest width].
     #[arg(long)]
@@ -317,10 +320,10 @@ pub struct DistanceArgs {
     #[arg(long, default_value_t = 0)]
     pub coordinate: usize,
     /// Directions per sliced-W2 estimate.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = ChaosStudy::PROJECTIONS)]
     pub projections: usize,
     /// Projection seeds, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    #[arg(long, value_delimiter = ',', default_values_t = ChaosStudy::PROJECTION_SEEDS.to_vec())]
     pub projection_seeds: Vec<u64>,
 }
 

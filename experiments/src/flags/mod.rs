@@ -68,6 +68,17 @@ fn grid_scope(
     }
 }
 
+/// The scope of a study whose refusals its library type gives (the Python package takes the
+/// same list).
+fn study_scope(command: &'static str, refused: Vec<(&'static str, String)>) -> Scope {
+    Scope {
+        command,
+        dataset: None,
+        refused,
+        own: &["out"],
+    }
+}
+
 fn axis_defaults(axes: &[Axis], defaults: &[(Axis, &'static str)]) -> Vec<AxisArg> {
     axes.iter()
         .map(|a| {
@@ -118,16 +129,16 @@ pub fn takes(name: &str) -> Option<Takes> {
         "arrays" => training(Some(DatasetKind::Arrays), Some("arrays")),
         "run" => training(None, None),
         "chaos" => Takes {
-            scope: grid_scope("chaos", ChaosStudy::AXES, &[], true, false),
+            scope: study_scope("chaos", ChaosStudy::refused()),
             axes: axis_defaults(ChaosStudy::AXES, ChaosStudy::DEFAULTS),
-            preset: Some("chaos-quick".into()),
+            preset: Some(ChaosStudy::PRESET.into()),
             figure: None,
             defaults: Vec::new(),
         },
         "tails" => Takes {
-            scope: grid_scope("tails", TailStudy::AXES, &[], true, false),
+            scope: study_scope("tails", TailStudy::refused()),
             axes: axis_defaults(TailStudy::AXES, TailStudy::DEFAULTS),
-            preset: Some("tails".into()),
+            preset: Some(TailStudy::PRESET.into()),
             figure: None,
             defaults: Vec::new(),
         },
@@ -145,7 +156,7 @@ pub fn takes(name: &str) -> Option<Takes> {
             defaults: Vec::new(),
         },
         "coupling" => Takes {
-            scope: grid_scope("coupling", CouplingStudy::AXES, &[], true, true),
+            scope: study_scope("coupling", CouplingStudy::refused()),
             axes: CouplingStudy::AXES
                 .iter()
                 .map(|&a| match a {
@@ -153,7 +164,7 @@ pub fn takes(name: &str) -> Option<Takes> {
                     _ => axis_defaults(&[a], CouplingStudy::DEFAULTS).remove(0),
                 })
                 .collect(),
-            preset: Some("chaos-quick".into()),
+            preset: Some(CouplingStudy::PRESET.into()),
             figure: None,
             defaults: Vec::new(),
         },

@@ -120,29 +120,13 @@ impl Scope {
     /// Refuses a dataset's own flag given for a setting of another dataset (`--normalize`
     /// without your own arrays), which would change nothing.
     pub fn check_dataset(&self, given: &toml::Table, dataset: DatasetKind) -> Result<()> {
-        for (name, path, flag) in all() {
-            if let Some(only) = flag.only_for
-                && only != dataset
-                && get(given, &path).is_some()
-            {
-                bail!(
-                    "--{name} applies to runs on {only} only, and this setting's dataset is {dataset}: leave it out"
-                );
-            }
-        }
-        Ok(())
+        Ok(meanfield_train::config::check_dataset_settings(
+            given, dataset,
+        )?)
     }
 }
 
-/// The value at `path` of `table`.
-pub fn get<'a>(table: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
-    let (last, parents) = path.split_last()?;
-    let mut t = table;
-    for p in parents {
-        t = t.get(*p)?.as_table()?;
-    }
-    t.get(*last)
-}
+pub use meanfield_train::config::table_get as get;
 
 fn insert(table: &mut toml::Table, path: &[&str], value: toml::Value) {
     let (last, parents) = path.split_last().expect("a path has a key");

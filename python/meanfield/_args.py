@@ -1,0 +1,96 @@
+"""Argument checks shared by the package: array-likes made contiguous arrays of the type the
+library reads (copied only when they are not already), counts and settings checked, each error
+a ``ValueError`` naming the argument."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+
+def array(value: Any, name: str, dtype: type, ndim: int) -> np.ndarray:
+    """``value`` as a C-contiguous array of ``dtype`` with ``ndim`` dimensions."""
+    try:
+        out = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"`{name}` must be an array of numbers: {e}") from None
+    if out.ndim != ndim:
+        shape = {1: "[n]", 2: "[particles, dim]", 3: "[times, particles, dim]"}[ndim]
+        raise ValueError(
+            f"`{name}` has {out.ndim} dimension(s) (shape {out.shape}); give a {ndim}-D array {shape}"
+        )
+    return out
+
+
+def vector(value: Any, name: str) -> np.ndarray:
+    """A 1-D float64 sample (one coordinate across particles)."""
+    return array(value, name, np.float64, 1)
+
+
+def count(value: Any, name: str, minimum: int = 0) -> int:
+    """A whole number ≥ ``minimum`` (booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"`{name}` must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def real(value: Any, name: str) -> float:
+    """A finite real number (booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+    return float(value)
+
+
+def flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}")
+    return bool(value)
+
+
+def setting_value(value: Any) -> Any:
+    """A setting's value as config.toml holds it: paths as strings, numpy scalars as Python
+    numbers, lists and nested dicts element by element."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [setting_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return settings(value, "a nested table")
+    return value
+
+
+def settings(values: Optional[Mapping[str, Any]], name: str) -> Optional[dict]:
+    """A dict of config.toml's keys (``None`` values are left out: the setting's default)."""
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise ValueError(f"`{name}` must be a dict of config.toml's keys, got {type(values).__name__}")
+    out = {}
+    for k, v in values.items():
+        if not isinstance(k, str):
+            raise ValueError(f"`{name}`: keys must be strings (config.toml's names), got {k!r}")
+        if v is not None:
+            out[k] = setting_value(v)
+    return out
+
+
+def config_source(config: Any) -> tuple[Optional[dict], Optional[str]]:
+    """``config`` as (a dict of settings, or a TOML file's path)."""
+    if config is None:
+        return None, None
+    if isinstance(config, (str, os.PathLike)):
+        return None, os.fspath(config)
+    return settings(config, "config"), None
+
+
+def call(name: str, **arguments: Any) -> str:
+    """The call that reproduces a study, as its report prints it."""
+    shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if v is not None)
+    return f"meanfield.{name}({shown})"
