@@ -4,6 +4,7 @@ a ``ValueError`` naming the argument."""
 
 from __future__ import annotations
 
+import math
 import os
 from numbers import Integral, Real
 from typing import Any, Mapping, Optional
@@ -11,17 +12,37 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 
+# The largest whole number the library takes (a Rust u64 / usize on 64-bit machines).
+MAX_COUNT = 2**63 - 1
+
+
 def array(value: Any, name: str, dtype: type, ndim: int) -> np.ndarray:
-    """``value`` as a C-contiguous array of ``dtype`` with ``ndim`` dimensions."""
+    """``value`` as a C-contiguous array of ``dtype`` with ``ndim`` dimensions: real numbers
+    only (integers and floats; booleans, complex numbers, strings and objects refused), the
+    same array when it already is one."""
     try:
-        out = np.ascontiguousarray(value, dtype=dtype)
+        given = np.asarray(value)
     except (TypeError, ValueError) as e:
         raise ValueError(f"`{name}` must be an array of numbers: {e}") from None
-    if out.ndim != ndim:
+    if given.dtype.kind not in "iuf":
+        raise ValueError(
+            f"`{name}` must hold real numbers (integers or floats), got an array of dtype {given.dtype}"
+        )
+    if given.ndim != ndim:
         shape = {1: "[n]", 2: "[particles, dim]", 3: "[times, particles, dim]"}[ndim]
         raise ValueError(
-            f"`{name}` has {out.ndim} dimension(s) (shape {out.shape}); give a {ndim}-D array {shape}"
+            f"`{name}` has {given.ndim} dimension(s) (shape {given.shape}); give a {ndim}-D array {shape}"
         )
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(given, dtype=dtype)
+    if out is not given and dtype == np.float32 and given.dtype != np.float32:
+        # Values beyond float32 would turn into infinities and be reported as such.
+        lost = np.isfinite(given) & ~np.isfinite(out)
+        if lost.any():
+            index = int(np.flatnonzero(lost.ravel())[0])
+            raise ValueError(
+                f"`{name}` holds {given.ravel()[index]!r} (flat index {index}), beyond float32 (the weights' type, max 3.4e38)"
+            )
     return out
 
 
@@ -31,19 +52,39 @@ def vector(value: Any, name: str) -> np.ndarray:
 
 
 def count(value: Any, name: str, minimum: int = 0) -> int:
-    """A whole number ≥ ``minimum`` (booleans refused)."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    """A whole number from ``minimum`` to 2^63 − 1 (booleans refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
         raise ValueError(f"`{name}` must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
+    if not minimum <= value <= MAX_COUNT:
+        raise ValueError(f"`{name}` must be from {minimum} to {MAX_COUNT}, got {value}")
     return int(value)
 
 
 def real(value: Any, name: str) -> float:
     """A finite real number (booleans refused)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise ValueError(f"`{name}` must be a finite number, got {value!r}")
-    return float(value)
+    try:
+        out = float(value)
+    except OverflowError:
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+    return out
+
+
+def name_or_none(value: Any, name: str) -> Optional[str]:
+    """A name (a string), or None."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"`{name}` must be a name (a string), got {value!r}")
+    return value
+
+
+def counts(values: Any, name: str, minimum: int = 0) -> list:
+    """A list of whole numbers (any iterable of them, not a string)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"`{name}` must be a list of whole numbers, got {values!r}")
+    return [count(v, name, minimum) for v in values]
 
 
 def flag(value: Any, name: str) -> bool:

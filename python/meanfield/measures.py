@@ -123,7 +123,7 @@ def sliced_w2_seeds(
         _args.array(a, "a", np.float32, 2),
         _args.array(b, "b", np.float32, 2),
         _args.count(projections, "projections", 1),
-        [_args.count(s, "projection_seeds") for s in projection_seeds],
+        _args.counts(projection_seeds, "projection_seeds"),
     )
 
 
@@ -206,10 +206,14 @@ def fit_two_terms(
     by 1/D², with bootstrap 95% intervals for a and b (``replicates`` resamplings of particles
     and runs, from ``seed``); ``reference_share`` (D(N_ref/2, N_ref)) takes the reference's own
     error out first. Needs two widths whose D lies above that correction."""
-    widths = [_args.count(w, "widths", 1) for w in widths]
+    widths = _args.counts(widths, "widths", 1)
+    try:
+        runs = [list(rs) for rs in runs]
+    except TypeError:
+        raise ValueError("`runs` must hold, for each width, a list of runs (each an array of per-particle distances)") from None
     if len(widths) != len(runs):
         raise ValueError(f"`widths` has {len(widths)} values and `runs` {len(runs)}: give the runs of each width")
-    data = [[_args.vector(r, f"runs[{i}]").tolist() for r in rs] for i, rs in enumerate(runs)]
+    data = [[_args.vector(r, f"runs[{i}][{j}]").tolist() for j, r in enumerate(rs)] for i, rs in enumerate(runs)]
     exponent = theorem1_noise_exponent(alpha, beta)
     share = None if reference_share is None else _args.real(reference_share, "reference_share")
     return _native.fit_two_terms(

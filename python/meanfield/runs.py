@@ -59,7 +59,11 @@ class Run:
             raise ValueError(
                 f"`name`: {self.dir} has no {name!r} weights; it has {sorted(self._weights)}"
             )
-        return np.load(self._weights[name], mmap_mode="r" if _args.flag(mmap, "mmap") else None)
+        if _args.flag(mmap, "mmap"):
+            return np.load(self._weights[name], mmap_mode="r")
+        array = np.load(self._weights[name])
+        array.setflags(write=False)  # read-only either way: the run's files are not to change
+        return array
 
     @property
     def hidden(self) -> np.ndarray:
@@ -102,7 +106,7 @@ def resolve(config: Config = None, *, preset: Optional[str] = None, **settings: 
     """The complete setting these arguments give (config.toml's dict) and the run directory
     ``train`` would write, without training."""
     c, f = _args.config_source(config)
-    table, out = _native.resolve(preset, c, f, _args.settings(settings, "settings"))
+    table, out = _native.resolve(_args.name_or_none(preset, "preset"), c, f, _args.settings(settings, "settings"))
     return table, Path(out)
 
 
@@ -134,7 +138,7 @@ def train(
     """
     c, f = _args.config_source(config)
     d, outcome, notes = _native.train(
-        preset,
+        _args.name_or_none(preset, "preset"),
         c,
         f,
         _args.settings(settings, "settings"),

@@ -65,7 +65,7 @@ class StudyResult:
 def _common(name: str, preset, config, out, jobs, force, assemble_only, no_fetch, quiet, settings, shown) -> dict:
     c, f = _args.config_source(config)
     return {
-        "preset": preset,
+        "preset": _args.name_or_none(preset, "preset"),
         "config": c,
         "config_file": f,
         "keywords": _args.settings(settings, "settings"),
@@ -142,7 +142,7 @@ def coupling(
         _list(data_seeds, "data_seeds"),
         None if reference_width is None else _args.count(reference_width, "reference_width", 1),
         _args.flag(shared_noise, "shared_noise"),
-        [_args.count(m, "batch_sweep", 1) for m in batch_sweep],
+        _args.counts(batch_sweep, "batch_sweep", 1),
         None if batch_sweep_width is None else _args.count(batch_sweep_width, "batch_sweep_width", 1),
     )
     return _result(r, {"times": r["times"], "sups": r["sups"]}, r["fits"])
@@ -183,7 +183,7 @@ def chaos(
         _list(seeds, "seeds"),
         None if reference is None else os.fspath(reference),
         None if projections is None else _args.count(projections, "projections", 1),
-        None if projection_seeds is None else [_args.count(s, "projection_seeds") for s in projection_seeds],
+        None if projection_seeds is None else _args.counts(projection_seeds, "projection_seeds"),
         _args.count(coordinate, "coordinate"),
     )
     return _result(r, {"rows": r["rows"]}, r["fits"])

@@ -215,6 +215,33 @@ SAMPLE = np.random.default_rng(1).normal(size=100)
         (lambda: mf.fit_two_terms([10, 20], [[[1.0]]], beta=0.5, batch=10), "`widths`"),
         (lambda: mf.fit_two_terms([10, 20], [[[1.0]], [[0.5]]], beta=0.5, batch=0), "`batch`"),
         (lambda: mf.theorem1_noise_exponent("a", 0.5), "`alpha`"),
+        (lambda: mf.theorem1_noise_exponent(1.0, 0.5), "α in \\[0, 1\\)"),
+        (lambda: mf.reference_correction(-0.3), "reference_share"),
+        # Not real numbers: complex, strings, 0-d values, booleans.
+        (lambda: mf.w2(np.array([1 + 5j, 2]), [1.0, 2.0]), "real numbers"),
+        (lambda: mf.w2("12", [1.0]), "real numbers"),
+        (lambda: mf.w2(np.float64(3), [1.0]), "0 dimension"),
+        (lambda: mf.w2([True, False], [1.0]), "real numbers"),
+        # Finite values whose differences overflow, and values beyond float32.
+        (lambda: mf.w2([1e200], [-1e200]), "overflow"),
+        (lambda: mf.w1([1.7e308], [-1.7e308]), "overflow"),
+        (lambda: mf.sliced_w2(np.full((3, 3), 1e39), np.ones((3, 3))), "beyond float32"),
+        (lambda: mf.replicate_interval([1e308, 1e308]), "overflow"),
+        (lambda: mf.replicate_interval([1.0, float("nan"), 2.0]), "non-finite"),
+        # Ties at the top leave no tail to estimate (an index of infinity otherwise).
+        (lambda: mf.hill([1.0, 2.0, 3.0], 1), "no tail"),
+        (lambda: mf.hill(np.r_[np.zeros(40), 5 * np.ones(10)], 5), "no tail"),
+        # Counts beyond what the library takes, or that would change nothing.
+        (lambda: mf.sliced_w2(np.ones((3, 2)), np.ones((3, 2)), seed=2**64), "`seed`"),
+        (lambda: mf.sliced_w2(np.ones((3, 2)), np.ones((3, 2)), projections=10**12), "at most"),
+        (lambda: mf.sliced_w2_seeds(np.ones((3, 2)), np.ones((3, 2)), projection_seeds=[]), "empty"),
+        (lambda: mf.sliced_w2_seeds(np.ones((3, 2)), np.ones((3, 2)), projection_seeds=5), "`projection_seeds`"),
+        (lambda: mf.trimmed_w2([1.0], [1.0], 10**400), "`trim`"),
+        (lambda: mf.fit_two_terms([10, 20], [[[1.0]], [[0.5]]], beta=0.5, batch=10, replicates=0), "replicates"),
+        (lambda: mf.fit_two_terms([10, 10], [[[1.0]], [[0.5]]], beta=0.5, batch=10), "each width once"),
+        (lambda: mf.fit_two_terms([10, 20], [[[1.0]], [[0.5]]], beta=0.5, batch=10, alpha=1.0), "α in"),
+        (lambda: mf.fit_two_terms([10, 20], [[[1.0]], [[0.5]]], beta=0.5, batch=10, reference_share=-1.0), "reference_share"),
+        (lambda: mf.fit_two_terms([10, 20], [1, 2], beta=0.5, batch=10), "`runs`"),
     ],
 )
 def test_bad_arguments_raise_value_errors_that_name_them(call, names):

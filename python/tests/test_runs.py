@@ -119,15 +119,29 @@ def test_damaged_and_foreign_folders_are_refused(work):
         (dict(preset="synthetic", config={"widht": 3}), "widht"),
         (dict(preset="synthetic", steps=10, no_fetch=True), "no_fetch"),
         # A dataset's own setting for another dataset changes nothing: refused, as its flag is.
-        (dict(preset="synthetic", steps=10, arrays={"normalize": "standardize"}), "normalize"),
+        (dict(preset="synthetic", steps=10, arrays={"normalize": "standardize"}), "`normalize`: applies to runs on arrays only"),
         # A config naming its run directory trains that run: a keyword changing the setting
         # would train another one into it.
         (dict(preset="synthetic", config={"out": "mine", "width": 8}, width=9), "names its run directory"),
+        # Another dataset's table changes nothing but the run's name: refused.
+        (dict(preset="mnist", steps=3, synthetic={"dim": 3}), "synthetic"),
+        # Rows of snapshots that are not taken, or more rows than particles.
+        (dict(preset="synthetic", steps=3, snapshot_rows=5), "snapshot_rows"),
+        (dict(preset="synthetic", width=20, horizon=4, snapshots=2, snapshot_rows=50), "at most 20"),
+        # An empty path names no folder (it would write into the working directory).
+        (dict(preset="synthetic", steps=3, out=""), "empty"),
+        (dict(preset="synthetic", steps=3, runs_dir=""), "empty"),
+        (dict(preset=3), "`preset`"),
+        (dict(preset="synthetic", config="/dev/zero"), "larger than 1 MiB"),
     ],
 )
 def test_bad_settings_raise_value_errors_that_name_them(work, kwargs, match):
+    (work / "config.toml").write_text("my own\n")
     with pytest.raises(ValueError, match=match):
         mf.train(**kwargs)
+    # Nothing was written: the working directory holds the user's file only.
+    assert sorted(p.name for p in work.iterdir()) == ["config.toml"]
+    assert (work / "config.toml").read_text() == "my own\n"
 
 
 def test_what_a_setting_warns_of_is_a_python_warning(work):
@@ -169,6 +183,40 @@ def test_settings_layer_as_on_the_command_line(work):
     table, _ = mf.resolve(toml, preset="synthetic")
     assert table["width"] == 12
     assert "mnist" in mf.presets()
+
+
+WAITER = textwrap.dedent(
+    """
+    import sys, meanfield
+    meanfield.train(preset="synthetic", width=20000, steps=4000, runs_dir="held", wait=True, quiet=False)
+    """
+)
+
+
+def test_ctrl_c_ends_a_wait_for_another_process(work):
+    holder = subprocess.Popen([sys.executable, "-c", CHILD, "held"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "training"
+        deadline = time.monotonic() + 120
+        while not list(Path("held").glob("*/metrics.csv")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waiter = subprocess.Popen([sys.executable, "-c", WAITER], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = ""
+        while "waiting for it to finish" not in line:
+            line = waiter.stderr.readline()
+            assert line, waiter.communicate()
+        asked = time.monotonic()
+        waiter.send_signal(signal.SIGINT)
+        _, err = waiter.communicate(timeout=60)
+        # It stops waiting at once (within its 100 ms polls), long before the holder's run ends.
+        assert time.monotonic() - asked < 2.0
+        assert "KeyboardInterrupt: stopped while waiting" in err, err
+        assert holder.poll() is None, "the holder finished first: the test proves nothing"
+    finally:
+        holder.send_signal(signal.SIGINT)
+        holder.communicate(timeout=120)
 
 
 CHILD = textwrap.dedent(

@@ -72,6 +72,18 @@ def test_chaos_rows_measure_the_runs_coordinates(work):
         mine = runs[(row["width"], row["seed"])]
         w2 = mf.w2(np.asarray(mine.hidden[:, 0], np.float64), np.asarray(reference.hidden[:, 0], np.float64))
         assert row["w2_coordinate"] == pytest.approx(w2, rel=1e-12)
+        # The sliced W2 of the particles (hidden rows: the readout is fixed), over the study's
+        # 20 directions and default projection seeds.
+        sliced = mf.sliced_w2_seeds(mine.hidden, reference.hidden, projections=20)
+        assert row["sliced_w2_mean"] == pytest.approx(sliced["mean"], rel=1e-12)
+        assert row["sliced_w2_std"] == pytest.approx(sliced["std"], rel=1e-9)
+    between = [r for r in result.tables["rows"] if r["other"] not in ("reference",)]
+    assert between, result.tables["rows"]
+    for row in between:
+        other = runs[(row["width"], int(row["other"]))]
+        mine = runs[(row["width"], row["seed"])]
+        w2 = mf.w2(np.asarray(mine.hidden[:, 0], np.float64), np.asarray(other.hidden[:, 0], np.float64))
+        assert row["w2_coordinate"] == pytest.approx(w2, rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -87,12 +99,24 @@ def test_chaos_rows_measure_the_runs_coordinates(work):
         (lambda: mf.coupling([20], reference_width=10, **SMALL), "reference width"),
         (lambda: mf.coupling([20], data_seeds=[0, 1], shared_noise=True, **SMALL), "shared_noise"),
         (lambda: mf.chaos([20], seeds=[0], config={"seed": 3}, **SMALL), "seed"),
+        (lambda: mf.chaos([20], seeds=[0], assemble_only=True, jobs=4, **SMALL), "`jobs`"),
+        (lambda: mf.chaos([20, 40], seeds=[0], projection_seeds=[], **SMALL), "empty"),
+        (lambda: mf.coupling([20], batch_sweep_width=20, **SMALL), "batch_sweep"),
+        (lambda: mf.coupling([20], batch_sweep=[10, 10], **SMALL), "twice"),
+        (lambda: mf.tails([40], out="", **SMALL), "empty"),
     ],
 )
 def test_what_a_study_sets_itself_or_cannot_use_is_refused(work, call, match):
     with pytest.raises(ValueError, match=match):
         call()
     assert not Path("studies").exists() or not any(Path("studies").rglob("*.npy"))
+
+
+def test_failed_runs_are_a_warning_and_listed(work):
+    # A batch larger than the synthetic task's training set cannot be drawn: each run fails.
+    with pytest.warns(RuntimeWarning, match="2 run"):
+        result = mf.tails([20, 40], gammas=[1.0], batches=[10**6], horizon=10, **SMALL)
+    assert len(result.failed_runs) == 2
 
 
 def test_assembling_a_study_that_was_never_run_names_the_missing_runs(work):

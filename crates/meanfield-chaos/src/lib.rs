@@ -28,7 +28,7 @@ pub use rate::{RateFit, ReplicateInterval, confidence_band, fit_rate, replicate_
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
 pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
 pub use two_term::{
-    TwoTermFit, WidthRuns, corrected_rate, fit_two_terms, reference_correction,
-    theorem1_noise_exponent,
+    TwoTermFit, WidthRuns, check_reference_share, corrected_rate, fit_two_terms,
+    noise_exponent_checked, reference_correction, theorem1_noise_exponent,
 };
 pub use wasserstein::w2_1d;

@@ -49,15 +49,25 @@ pub struct ReplicateInterval {
 /// [`ReplicateInterval`] of `values` (at least two, all finite).
 pub fn replicate_interval(values: &[f64]) -> Result<ReplicateInterval, ChaosError> {
     let n = values.len();
-    if n < 2 || values.iter().any(|v| !v.is_finite()) {
-        return Err(ChaosError::TooFewPoints {
-            needed: 2,
-            got: values.iter().filter(|v| v.is_finite()).count(),
+    if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ChaosError::NotFinite {
+            what: "the estimates",
+            index,
         });
+    }
+    if n < 2 {
+        return Err(ChaosError::Invalid(format!(
+            "an interval across replicate families needs at least 2 estimates, got {n}"
+        )));
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let half = t975(n - 1) * (var / n as f64).sqrt();
+    if !(mean.is_finite() && half.is_finite()) {
+        return Err(ChaosError::Invalid(
+            "the estimates' sum or spread overflows f64: rescale them first".into(),
+        ));
+    }
     Ok(ReplicateInterval {
         mean,
         ci_low: mean - half,

@@ -73,8 +73,17 @@ pub fn concat_columns(
         .collect())
 }
 
+/// The most directions a sliced W2 takes: beyond 10^6 the Monte Carlo error (about
+/// 1/√projections of the estimate) is below 0.1%, and the call would run for hours.
+pub const MAX_PROJECTIONS: usize = 1_000_000;
+
 /// Sliced W2 with `projections` directions from `seed`.
 pub fn sliced_w2(a: Cloud, b: Cloud, projections: usize, seed: u64) -> Result<f64, ChaosError> {
+    if projections > MAX_PROJECTIONS {
+        return Err(ChaosError::Invalid(format!(
+            "`projections` {projections}: at most {MAX_PROJECTIONS} (the estimate's Monte Carlo error is already below 0.1% there)"
+        )));
+    }
     if a.dim != b.dim {
         return Err(ChaosError::Dimension {
             left: a.dim,
@@ -112,12 +121,14 @@ pub struct SlicedW2 {
     pub seeds: usize,
 }
 
-pub fn sliced_w2_seeds(
-    a: Cloud,
-    b: Cloud,
-    projections: usize,
-    seeds: &[u64],
-) -> Result<SlicedW2, ChaosError> {
+/// Refuses a list of projection seeds that is empty or gives a seed twice (one set of
+/// directions counted twice would shrink the spread).
+pub fn check_projection_seeds(seeds: &[u64]) -> Result<(), ChaosError> {
+    if seeds.is_empty() {
+        return Err(ChaosError::Invalid(
+            "`projection_seeds` is empty: give at least one seed".into(),
+        ));
+    }
     // A seed twice would count one set of directions twice and shrink the spread.
     if let Some((i, s)) = seeds
         .iter()
@@ -129,6 +140,16 @@ pub fn sliced_w2_seeds(
             i + 1
         )));
     }
+    Ok(())
+}
+
+pub fn sliced_w2_seeds(
+    a: Cloud,
+    b: Cloud,
+    projections: usize,
+    seeds: &[u64],
+) -> Result<SlicedW2, ChaosError> {
+    check_projection_seeds(seeds)?;
     let values = seeds
         .iter()
         .map(|&s| sliced_w2(a, b, projections, s))

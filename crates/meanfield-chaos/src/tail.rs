@@ -150,6 +150,11 @@ fn log_moments(descending: &[f64], k: usize) -> (f64, f64) {
 fn hill_sorted(descending: &[f64], k: usize) -> Result<HillPoint, ChaosError> {
     check_k(descending, k)?;
     let (m1, _) = log_moments(descending, k);
+    if m1 <= 0.0 {
+        return Err(ChaosError::Invalid(format!(
+            "the top k = {k} values all equal the (k+1)-th largest |x − median|: no tail to estimate there; choose a larger k"
+        )));
+    }
     let index = 1.0 / m1;
     let half = 1.96 * index / (k as f64).sqrt();
     Ok(HillPoint {
@@ -255,7 +260,7 @@ pub fn tail_index(values: &[f64], k: Option<usize>) -> Result<TailIndex, ChaosEr
 pub fn w1_1d(a: &[f64], b: &[f64]) -> Result<f64, ChaosError> {
     let a = sort_checked(a, "the first sample")?;
     let b = sort_checked(b, "the second sample")?;
-    Ok(quantile_integral(&a, &b, 0.0, 1.0, |d| d.abs()))
+    crate::wasserstein::finite(quantile_integral(&a, &b, 0.0, 1.0, |d| d.abs()))
 }
 
 /// W2 of the central part of the laws: (∫_t^{1−t} (F⁻¹ − G⁻¹)² du / (1 − 2t))^½. Finite
@@ -269,7 +274,7 @@ pub fn trimmed_w2_1d(a: &[f64], b: &[f64], trim: f64) -> Result<f64, ChaosError>
     let a = sort_checked(a, "the first sample")?;
     let b = sort_checked(b, "the second sample")?;
     let inner = quantile_integral(&a, &b, trim, 1.0 - trim, |d| d * d);
-    Ok((inner / (1.0 - 2.0 * trim)).sqrt())
+    crate::wasserstein::finite((inner / (1.0 - 2.0 * trim)).sqrt())
 }
 
 /// The fraction cut from each end for the trimmed W2 of [`law_distance`] (and the Python

@@ -109,6 +109,31 @@ pub fn theorem1_noise_exponent(alpha: f64, beta: f64) -> f64 {
     }
 }
 
+/// [`theorem1_noise_exponent`] for the step's exponents as a run takes them (α ∈ [0, 1),
+/// β ∈ [0, 1]), refusing others.
+pub fn noise_exponent_checked(alpha: f64, beta: f64) -> Result<f64, ChaosError> {
+    if !(0.0..1.0).contains(&alpha) || !(0.0..=1.0).contains(&beta) {
+        return Err(ChaosError::Invalid(format!(
+            "α = {alpha}, β = {beta}: the step γ N^β (n + 1/γ_αβ(N))^(−α) takes α in [0, 1) and β in [0, 1]"
+        )));
+    }
+    Ok(theorem1_noise_exponent(alpha, beta))
+}
+
+/// Refuses a reference share that is not a measured D (finite and ≥ 0).
+pub fn check_reference_share(reference_share: f64) -> Result<(), ChaosError> {
+    if reference_share.is_finite() && reference_share >= 0.0 {
+        Ok(())
+    } else {
+        Err(ChaosError::Invalid(format!(
+            "`reference_share` {reference_share}: D(N_ref/2, N_ref) is a mean of squares, finite and ≥ 0"
+        )))
+    }
+}
+
+/// The most bootstrap replicates of [`fit_two_terms`] (the study takes 1000).
+pub const MAX_REPLICATES: usize = 1_000_000;
+
 /// The part of a width's D that is the reference's own error, from D(N_ref/2, N_ref): with
 /// independent errors, D(N, N_ref) ≈ D(N) + D(N_ref), and with D ∝ 1/N near N_ref,
 /// D(N_ref/2, N_ref) ≈ 3 D(N_ref), so the correction is a third of the measured share.
@@ -143,6 +168,30 @@ pub fn fit_two_terms(
     replicates: usize,
     seed: u64,
 ) -> Result<TwoTermFit, ChaosError> {
+    if let Some(share) = reference_share {
+        check_reference_share(share)?;
+    }
+    if !(1..=MAX_REPLICATES).contains(&replicates) {
+        return Err(ChaosError::Invalid(format!(
+            "`replicates` {replicates}: the bootstrap intervals need 1 to {MAX_REPLICATES} replicates"
+        )));
+    }
+    if batch == 0 {
+        return Err(ChaosError::Invalid(
+            "`batch` must be ≥ 1 (M, the batch size)".into(),
+        ));
+    }
+    if let Some((i, w)) = data
+        .iter()
+        .enumerate()
+        .find(|(i, w)| w.width == 0 || data[..*i].iter().any(|o| o.width == w.width))
+    {
+        return Err(ChaosError::Invalid(format!(
+            "width {} (at position {}): give each width once, each ≥ 1, with all its runs",
+            w.width,
+            i + 1
+        )));
+    }
     let correction = reference_share.map_or(0.0, reference_correction);
     let mean = |runs: &[Vec<f64>]| -> f64 {
         let per_run: Vec<f64> = runs

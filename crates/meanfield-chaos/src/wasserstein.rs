@@ -62,11 +62,23 @@ pub(crate) fn quantile_integral(
     total
 }
 
+/// A distance of finite samples that came out infinite: their differences (or squares)
+/// overflow f64, which no particle weights approach; refused rather than returned.
+pub(crate) fn finite(distance: f64) -> Result<f64, ChaosError> {
+    if distance.is_finite() {
+        Ok(distance)
+    } else {
+        Err(ChaosError::Invalid(
+            "the samples' differences overflow f64 (values near 1e154 or beyond): rescale them first".into(),
+        ))
+    }
+}
+
 /// W2 between the empirical laws of `a` and `b` (any sizes), exact.
 pub fn w2_1d(a: &[f64], b: &[f64]) -> Result<f64, ChaosError> {
     let a = sorted(a, "the first sample")?;
     let b = sorted(b, "the second sample")?;
-    Ok(w2_squared_sorted(&a, &b).sqrt())
+    finite(w2_squared_sorted(&a, &b).sqrt())
 }
 
 pub(crate) fn sort_checked(values: &[f64], what: &'static str) -> Result<Vec<f64>, ChaosError> {

@@ -555,7 +555,7 @@ pub fn ensure(
             return Err(DataError::Invalid {
                 what: "`no_fetch`",
                 reason: format!(
-                    "{dataset} data is never fetched (the synthetic task is generated, your own arrays are read from the data folder): leave it out"
+                    "{dataset} data is never fetched (the synthetic task is generated, your own arrays are read from `data_dir`): leave it out"
                 ),
             });
         }

@@ -258,11 +258,12 @@ fn fit_two_terms<'py>(
 }
 
 #[pyfunction]
-fn theorem1_noise_exponent(alpha: f64, beta: f64) -> f64 {
-    chaos::theorem1_noise_exponent(alpha, beta)
+fn theorem1_noise_exponent(alpha: f64, beta: f64) -> PyResult<f64> {
+    chaos::noise_exponent_checked(alpha, beta).map_err(errors::chaos)
 }
 
 #[pyfunction]
-fn reference_correction(reference_share: f64) -> f64 {
-    chaos::reference_correction(reference_share)
+fn reference_correction(reference_share: f64) -> PyResult<f64> {
+    chaos::check_reference_share(reference_share).map_err(errors::chaos)?;
+    Ok(chaos::reference_correction(reference_share))
 }

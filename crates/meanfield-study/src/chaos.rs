@@ -159,6 +159,8 @@ impl ChaosStudy {
                 "`widths` and `seeds` must each list at least one value".into(),
             ));
         }
+        // The projection seeds are checked before any run is trained, not after.
+        meanfield_chaos::sliced::check_projection_seeds(&self.projection_seeds)?;
         let distinct: std::collections::BTreeSet<usize> = self.widths.iter().copied().collect();
         if distinct.len() < 2 && self.reference.is_none() {
             return Err(StudyError::Invalid(format!(

@@ -214,6 +214,22 @@ impl CouplingStudy {
 
     /// Every run of the study with its part: (part, config).
     pub fn plan(&self) -> Result<Vec<(Part, TrainConfig)>, StudyError> {
+        if self.batch_sweep_width.is_some() && self.batch_sweep.is_empty() {
+            return Err(StudyError::Invalid(
+                "`batch_sweep_width` is the width of the batch sweep, and `batch_sweep` lists no batch: give `batch_sweep`, or leave `batch_sweep_width` out".into(),
+            ));
+        }
+        if let Some((i, m)) = self
+            .batch_sweep
+            .iter()
+            .enumerate()
+            .find(|(i, m)| self.batch_sweep[..*i].contains(m))
+        {
+            return Err(StudyError::Invalid(format!(
+                "`batch_sweep` gives {m} twice (at position {}): give each batch once",
+                i + 1
+            )));
+        }
         if self.shared_noise && self.data_seeds.as_ref().is_some_and(|s| s.len() > 1) {
             return Err(StudyError::Invalid(
                 "`data_seeds` with `shared_noise`: every run takes one data seed; give one, or leave `data_seeds` out".into(),

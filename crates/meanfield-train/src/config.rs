@@ -405,12 +405,40 @@ pub fn parse_table(name: &str, text: &str) -> Result<toml::Table, TrainError> {
     })
 }
 
-/// Reads a TOML file into a table.
-pub fn read_table(path: &Path) -> Result<toml::Table, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Read {
+/// The largest settings file read: a complete config.toml is about 2 KB, so a megabyte is a
+/// file that is not one (or a device such as /dev/zero that never ends).
+const MAX_SETTINGS_BYTES: u64 = 1 << 20;
+
+/// The text of a settings file, read only up to [`MAX_SETTINGS_BYTES`].
+fn read_settings_text(path: &Path) -> Result<String, TrainError> {
+    use std::io::Read;
+    let read_error = |source| TrainError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SETTINGS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_SETTINGS_BYTES {
+        return Err(TrainError::Config {
+            source_name: path.display().to_string(),
+            message: format!(
+                "is larger than {} MiB, which no settings file is (a config.toml is about 2 KB): give a TOML file of settings",
+                MAX_SETTINGS_BYTES >> 20
+            ),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| TrainError::Config {
+        source_name: path.display().to_string(),
+        message: format!("is not UTF-8 text ({e}): give a TOML file of settings"),
+    })
+}
+
+/// Reads a TOML file into a table.
+pub fn read_table(path: &Path) -> Result<toml::Table, TrainError> {
+    let text = read_settings_text(path)?;
     parse_table(&path.display().to_string(), &text)
 }
 
@@ -418,10 +446,7 @@ pub fn read_table(path: &Path) -> Result<toml::Table, TrainError> {
 /// keys of your own) into a table, after checking it alone: an unknown key or a value of the
 /// wrong type is reported at its line in that file, not in the merged setting.
 pub fn read_settings_file(path: &Path) -> Result<toml::Table, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_settings_text(path)?;
     let name = path.display().to_string();
     toml::from_str::<TrainConfig>(&text).map_err(|e| TrainError::Config {
         source_name: name.clone(),
@@ -470,6 +495,19 @@ pub fn check_dataset_settings(
         {
             return Err(TrainError::Config {
                 source_name: format!("`{name}`"),
+                message: format!(
+                    "applies to runs on {only} only, and this setting's dataset is {dataset}: leave it out"
+                ),
+            });
+        }
+    }
+    use meanfield_data::DatasetKind as D;
+    // A dataset's own table, for a run on another dataset (its keys without a flag of their
+    // own, such as the synthetic task's, included; the flags were named above).
+    for (table, only) in [("synthetic", D::Synthetic), ("arrays", D::Arrays)] {
+        if given.contains_key(table) && dataset != only {
+            return Err(TrainError::Config {
+                source_name: format!("`{table}`"),
                 message: format!(
                     "applies to runs on {only} only, and this setting's dataset is {dataset}: leave it out"
                 ),
@@ -692,6 +730,24 @@ impl TrainConfig {
             ));
         }
         let steps = self.steps.unwrap_or(schedule.horizon_steps());
+        if let Some(rows) = self.snapshot_rows {
+            if self.snapshots.is_none() {
+                return Err(bad(
+                    "`snapshot_rows`",
+                    "keeps rows of the snapshots, and `snapshots` is not set: give `snapshots` K, or leave `snapshot_rows` out".into(),
+                ));
+            }
+            if rows > self.net_width() {
+                return Err(bad(
+                    "`snapshot_rows`",
+                    format!(
+                        "{rows} rows of a network of {} particles: give at most {}, or leave it out (every particle)",
+                        self.net_width(),
+                        self.net_width()
+                    ),
+                ));
+            }
+        }
         if self.snapshots.is_some() && steps == 0 {
             return Err(bad(
                 "`snapshots`",

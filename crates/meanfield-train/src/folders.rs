@@ -18,6 +18,13 @@ pub fn check(
     setting: &'static str,
     earlier: &dyn Fn(&Path, &[String]) -> bool,
 ) -> Result<(), TrainError> {
+    // An empty path reads as no folder but writes into the working directory.
+    if dir.as_os_str().is_empty() {
+        return Err(TrainError::Config {
+            source_name: format!("`{setting}`"),
+            message: "is empty, which names no folder: give a folder's path".into(),
+        });
+    }
     if let Some(location) = owned::system_location(dir) {
         return Err(TrainError::SystemLocation {
             path: dir.to_path_buf(),
