@@ -44,6 +44,26 @@ def test_tails_rows_are_the_tail_index_of_each_runs_coordinate(work):
     assert again.tables == result.tables
 
 
+def test_a_study_from_python_writes_the_command_lines_tables(work, binary):
+    # The same tails study from both: its CSVs hold the same bytes (its report differs only in
+    # the command that reproduces it).
+    import subprocess
+
+    subprocess.run(
+        [str(binary), "tails", "--preset", "synthetic", "--readout", "fixed", "--readout-init",
+         "uniform:1", "--widths", "40,80", "--gammas", "1,0.5", "--batches", "20", "--steps", "20",
+         "--out", "cli", "--quiet"],
+        check=True, capture_output=True,
+    )
+    mf.tails([40, 80], gammas=[1.0, 0.5], batches=[20], steps=20, out="py", **SMALL)
+    csvs = sorted(p.name for p in Path("cli").glob("*.csv"))
+    assert csvs and csvs == sorted(p.name for p in Path("py").glob("*.csv"))
+    for name in csvs:
+        cli = (Path("cli") / name).read_text().replace("cli/runs", "RUNS")
+        py = (Path("py") / name).read_text().replace("py/runs", "RUNS")
+        assert cli == py, name
+
+
 def test_coupling_d_is_the_coupling_distance_of_the_runs_snapshots(work):
     result = mf.coupling([20, 40], reference_width=160, data_seeds=[3], horizon=20, out="c", **SMALL)
     # The widths' runs take data seed 3; the reference (N_ref = 160) and the reference-share

@@ -3,13 +3,14 @@
 //! folders, run with Ctrl-C as a checkpointed stop; the result's tables as dicts of lists.
 
 use crate::{errors, interrupt, settings};
+use meanfield_study::StudyError;
 use meanfield_study::axes::{Axis, Grid};
 use meanfield_study::chaos::ChaosStudy;
 use meanfield_study::coupling::CouplingStudy;
 use meanfield_study::grid::Measured;
 use meanfield_study::plan::GridMode;
 use meanfield_study::tails::TailStudy;
-use meanfield_train::TrainConfig;
+use meanfield_train::{StopHandle, TrainConfig};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -61,14 +62,39 @@ impl Common<'_> {
         Ok((base, mode))
     }
 
-    fn progress(&self) -> impl Fn(&str) + Sync + use<> {
-        let quiet = self.quiet;
-        move |line: &str| {
+    /// Fetches the data, then runs the study (`run`) on a worker thread with Ctrl-C heard
+    /// ([`interrupt::run`]), progress on stderr unless `quiet`.
+    fn measure<T: Send>(
+        &self,
+        py: Python<'_>,
+        base: &TrainConfig,
+        run: impl FnOnce(&StopHandle, &(dyn Fn(&str) + Sync)) -> Result<Measured<T>, StudyError> + Send,
+    ) -> PyResult<T> {
+        let (no_fetch, quiet) = (self.no_fetch, self.quiet);
+        let progress = move |line: &str| {
             if !quiet {
                 eprintln!("{line}")
             }
-        }
+        };
+        interrupt::run(py, |stop| {
+            fetch(base, no_fetch, quiet)?;
+            run(&stop, &progress).map_err(errors::study).and_then(done)
+        })
     }
+}
+
+/// The keys every study's result has: its folder, the runs that failed, the time it took.
+fn outcome<'py>(
+    py: Python<'py>,
+    out: &std::path::Path,
+    failed_runs: &[String],
+    seconds: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("out", out.display().to_string())?;
+    d.set_item("failed_runs", failed_runs.to_vec())?;
+    d.set_item("seconds", seconds)?;
+    Ok(d)
 }
 
 /// Fetches the study's data when missing (on the worker, so that Ctrl-C is heard meanwhile).
@@ -164,22 +190,12 @@ fn coupling<'py>(
         out: out.clone(),
         command: common.command.clone(),
     };
-    let (progress, no_fetch, quiet) = (common.progress(), common.no_fetch, common.quiet);
-    let r = interrupt::run(py, |stop| {
-        fetch(&study.base, no_fetch, quiet)?;
-        study
-            .run(&stop, &progress)
-            .map_err(errors::study)
-            .and_then(done)
-    })?;
-    let d = PyDict::new(py);
-    d.set_item("out", out.display().to_string())?;
+    let r = common.measure(py, &study.base, |stop, log| study.run(stop, log))?;
+    let d = outcome(py, &out, &r.failed_runs, r.seconds)?;
     d.set_item("times", pythonize(py, &r.times)?)?;
     d.set_item("sups", pythonize(py, &r.sups)?)?;
     d.set_item("fits", pythonize(py, &r.fits)?)?;
     d.set_item("runs", r.runs)?;
-    d.set_item("failed_runs", r.failed_runs)?;
-    d.set_item("seconds", r.seconds)?;
     Ok(d)
 }
 
@@ -220,22 +236,12 @@ fn chaos<'py>(
         out: out.clone(),
         command: common.command.clone(),
     };
-    let (progress, no_fetch, quiet) = (common.progress(), common.no_fetch, common.quiet);
-    let r = interrupt::run(py, |stop| {
-        fetch(&study.base, no_fetch, quiet)?;
-        study
-            .run(&stop, &progress)
-            .map_err(errors::study)
-            .and_then(done)
-    })?;
-    let d = PyDict::new(py);
-    d.set_item("out", out.display().to_string())?;
+    let r = common.measure(py, &study.base, |stop, log| study.run(stop, log))?;
+    let d = outcome(py, &out, &r.failed_runs, r.seconds)?;
     d.set_item("rows", pythonize(py, &r.rows)?)?;
     d.set_item("fits", pythonize(py, &r.fits)?)?;
     d.set_item("reference_dir", r.reference_dir.display().to_string())?;
     d.set_item("runs", r.runs)?;
-    d.set_item("failed_runs", r.failed_runs)?;
-    d.set_item("seconds", r.seconds)?;
     Ok(d)
 }
 
@@ -270,20 +276,10 @@ fn tails<'py>(
         out: out.clone(),
         command: common.command.clone(),
     };
-    let (progress, no_fetch, quiet) = (common.progress(), common.no_fetch, common.quiet);
-    let r = interrupt::run(py, |stop| {
-        fetch(&study.base, no_fetch, quiet)?;
-        study
-            .run(&stop, &progress)
-            .map_err(errors::study)
-            .and_then(done)
-    })?;
-    let d = PyDict::new(py);
-    d.set_item("out", out.display().to_string())?;
+    let r = common.measure(py, &study.base, |stop, log| study.run(stop, log))?;
+    let d = outcome(py, &out, &r.failed_runs, r.seconds)?;
     d.set_item("rows", pythonize(py, &r.rows)?)?;
     d.set_item("hill", pythonize(py, &r.hill)?)?;
     d.set_item("crossings", meanfield_study::tails::crossings(&r.rows))?;
-    d.set_item("failed_runs", r.failed_runs)?;
-    d.set_item("seconds", r.seconds)?;
     Ok(d)
 }
