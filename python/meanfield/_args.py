@@ -117,6 +117,9 @@ def settings(values: Optional[Mapping[str, Any]], name: str) -> Optional[dict]:
     for k, v in values.items():
         if not isinstance(k, str):
             raise ValueError(f"`{name}`: keys must be strings (config.toml's names), got {k!r}")
+        if isinstance(v, Integral) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+            # TOML holds 64-bit integers; a larger one would fail without naming its key.
+            raise ValueError(f"`{k}` = {v} is beyond the 64-bit integers a setting holds")
         if v is not None:
             out[k] = setting_value(v)
     return out
@@ -133,5 +136,9 @@ def config_source(config: Any) -> tuple[Optional[dict], Optional[str]]:
 
 def call(name: str, **arguments: Any) -> str:
     """The call that reproduces a study, as its report prints it."""
-    shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if v is not None)
+    shown = ", ".join(
+        f"{k}={(os.fspath(v) if isinstance(v, os.PathLike) else v)!r}"
+        for k, v in arguments.items()
+        if v is not None
+    )
     return f"meanfield.{name}({shown})"

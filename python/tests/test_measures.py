@@ -211,6 +211,7 @@ SAMPLE = np.random.default_rng(1).normal(size=100)
         (lambda: mf.coupling_distance(np.ones((3, 2)), np.ones((3, 2))), "`a`"),
         (lambda: mf.fit_rate([1.0, 2.0], [1.0]), "`widths` has 2 values and `distances` 1"),
         (lambda: mf.fit_rate([1.0], [1.0]), "at least 2"),
+        (lambda: mf.fit_rate([5, 5, 5], [1.0, 2.0, 3.0]), "distinct widths"),
         (lambda: mf.replicate_interval([1.0]), "at least 2"),
         (lambda: mf.fit_two_terms([10, 20], [[[1.0]]], beta=0.5, batch=10), "`widths`"),
         (lambda: mf.fit_two_terms([10, 20], [[[1.0]], [[0.5]]], beta=0.5, batch=0), "`batch`"),

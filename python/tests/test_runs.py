@@ -133,6 +133,10 @@ def test_damaged_and_foreign_folders_are_refused(work):
         (dict(preset="synthetic", steps=3, runs_dir=""), "empty"),
         (dict(preset=3), "`preset`"),
         (dict(preset="synthetic", config="/dev/zero"), "larger than 1 MiB"),
+        # A table given as a list would fill its keys by position.
+        (dict(preset="synthetic", synthetic=(1, 2)), "table of its own keys"),
+        # Beyond TOML's 64-bit integers: named, not "u64 value was too large".
+        (dict(preset="synthetic", width=2**63), "`width` = 9223372036854775808"),
     ],
 )
 def test_bad_settings_raise_value_errors_that_name_them(work, kwargs, match):
@@ -172,6 +176,27 @@ def test_the_gil_is_released_while_training(work):
     # The other thread ran all along: at least a tick every 0.1 s (it asks for one every 0.01 s).
     assert ended - started > 0.3, "the run was too short to tell"
     assert len(during) >= (ended - started) / 0.1, (len(during), ended - started)
+
+
+def test_an_exception_of_the_callers_signal_handler_is_raised_after_the_stop(work):
+    class Timeout(Exception):
+        pass
+
+    def alarm(signum, frame):
+        raise Timeout("time is up")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(Timeout, match="time is up"):
+            mf.train(preset="synthetic", width=20000, steps=4000, runs_dir="timed")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    # The run stopped as on Ctrl-C: with a checkpoint, not finished.
+    (run_dir,) = [p for p in Path("timed").iterdir() if p.is_dir()]
+    assert (run_dir / "checkpoint" / "state.json").is_file()
+    assert not (run_dir / "summary.json").exists()
 
 
 def test_settings_layer_as_on_the_command_line(work):

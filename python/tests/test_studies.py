@@ -139,6 +139,20 @@ def test_failed_runs_are_a_warning_and_listed(work):
     assert len(result.failed_runs) == 2
 
 
+def test_a_batch_sweep_whose_runs_all_failed_is_reported(work):
+    with pytest.warns(RuntimeWarning, match="failed"):
+        result = mf.coupling([20, 40], batch_sweep=[10**7], data_seeds=[0], horizon=10, out="c", **SMALL)
+    assert result.failed_runs and (result.out / "report.md").is_file()
+
+
+def test_a_chaos_studys_own_arguments_are_checked_before_training(work):
+    with pytest.raises(ValueError, match="at most 1000000"):
+        mf.chaos([20, 40], seeds=[0], projections=10**6 + 1, steps=5, out="a", **SMALL)
+    with pytest.raises(RuntimeError, match="no finished run"):
+        mf.chaos([20, 40], seeds=[0], reference="nowhere", steps=5, out="b", **SMALL)
+    assert not list(Path(".").rglob("*.npy"))
+
+
 def test_assembling_a_study_that_was_never_run_names_the_missing_runs(work):
     with pytest.raises(RuntimeError, match="not finished"):
         mf.tails([40], gammas=[1.0], batches=[20], steps=5, assemble_only=True, **SMALL)

@@ -90,8 +90,13 @@ pub fn fit_rate(points: &[(f64, f64)]) -> Result<RateFit, ChaosError> {
     let pts = log_points(points);
     let k = pts.len();
     let distinct_x = pts.iter().any(|(x, _)| (x - pts[0].0).abs() > 1e-12);
-    if k < 2 || !distinct_x {
+    if k < 2 {
         return Err(ChaosError::TooFewPoints { needed: 2, got: k });
+    }
+    if !distinct_x {
+        return Err(ChaosError::Invalid(format!(
+            "the {k} points all have the same width: a slope needs at least two distinct widths"
+        )));
     }
     let mx = pts.iter().map(|p| p.0).sum::<f64>() / k as f64;
     let my = pts.iter().map(|p| p.1).sum::<f64>() / k as f64;

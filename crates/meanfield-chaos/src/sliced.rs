@@ -77,21 +77,27 @@ pub fn concat_columns(
 /// 1/√projections of the estimate) is below 0.1%, and the call would run for hours.
 pub const MAX_PROJECTIONS: usize = 1_000_000;
 
-/// Sliced W2 with `projections` directions from `seed`.
-pub fn sliced_w2(a: Cloud, b: Cloud, projections: usize, seed: u64) -> Result<f64, ChaosError> {
+/// Refuses more directions than [`MAX_PROJECTIONS`] (and none).
+pub fn check_projections(projections: usize) -> Result<(), ChaosError> {
+    if projections == 0 {
+        return Err(ChaosError::NoProjections);
+    }
     if projections > MAX_PROJECTIONS {
         return Err(ChaosError::Invalid(format!(
             "`projections` {projections}: at most {MAX_PROJECTIONS} (the estimate's Monte Carlo error is already below 0.1% there)"
         )));
     }
+    Ok(())
+}
+
+/// Sliced W2 with `projections` directions from `seed`.
+pub fn sliced_w2(a: Cloud, b: Cloud, projections: usize, seed: u64) -> Result<f64, ChaosError> {
+    check_projections(projections)?;
     if a.dim != b.dim {
         return Err(ChaosError::Dimension {
             left: a.dim,
             right: b.dim,
         });
-    }
-    if projections == 0 {
-        return Err(ChaosError::NoProjections);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut total = 0.0;

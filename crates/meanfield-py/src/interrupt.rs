@@ -4,7 +4,9 @@
 //! requested (every run writes a checkpoint after its current step and stops, a grid starts no
 //! new run, a wait for another process's lock ends), the worker is waited for, and its own
 //! error is raised: the library's "interrupted" (as a KeyboardInterrupt saying where the
-//! checkpoint is), or a real failure of the same moment, never hidden by the interrupt. A run
+//! checkpoint is), or a real failure of the same moment, never hidden by the interrupt. Any
+//! other exception a signal handler of the caller's raises (a timeout's) stops the runs the
+//! same way and is then raised itself. A run
 //! that finished before it saw the stop raises the KeyboardInterrupt itself. Further Ctrl-C
 //! while the worker finishes its step are absorbed: the command line's second Ctrl-C exits the
 //! process, which a notebook's kernel must not.
@@ -51,6 +53,14 @@ pub fn run<T: Send>(
             }) {
                 Ok(result) => {
                     return match (interrupted, result) {
+                        // An exception of the caller's own signal handler (a timeout's,
+                        // say) is theirs to see, after the runs stopped with checkpoints.
+                        (Some(signal), _)
+                            if !signal
+                                .is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) =>
+                        {
+                            Err(signal)
+                        }
                         (Some(_), Err(own)) => Err(own),
                         (Some(signal), Ok(_)) => Err(signal),
                         (None, result) => result,

@@ -50,7 +50,7 @@ pub fn resolve(
         )));
     }
     if let Some(path) = config_file {
-        let source = format!("config file {path}");
+        let source = path.to_string();
         let f = meanfield_train::config::read_settings_file(std::path::Path::new(path))
             .map_err(errors::train)?;
         meanfield_study::axes::check_table(&source, &f, refused).map_err(errors::study)?;
@@ -59,12 +59,12 @@ pub fn resolve(
     }
     if config_dict.is_some() {
         let d = table(config_dict, "config")?;
-        meanfield_train::config::check_settings_table("config", &d).map_err(errors::train)?;
+        meanfield_train::config::check_settings_table("dict", &d).map_err(errors::train)?;
         if let Some((key, why)) = refused.iter().find(|(k, _)| d.contains_key(*k)) {
             return Err(PyValueError::new_err(format!("config key `{key}`: {why}")));
         }
-        meanfield_train::config::check_out_kept("config", &d, &t).map_err(errors::train)?;
-        layers.push(("config".to_string(), d));
+        meanfield_train::config::check_out_kept("dict", &d, &t).map_err(errors::train)?;
+        layers.push(("dict".to_string(), d));
     }
     let given = t.clone();
     layers.push(("keyword arguments".to_string(), t));

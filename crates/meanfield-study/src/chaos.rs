@@ -159,8 +159,13 @@ impl ChaosStudy {
                 "`widths` and `seeds` must each list at least one value".into(),
             ));
         }
-        // The projection seeds are checked before any run is trained, not after.
+        // The projection seeds, their count and a reference given by hand are checked before
+        // any run is trained, not after.
         meanfield_chaos::sliced::check_projection_seeds(&self.projection_seeds)?;
+        meanfield_chaos::sliced::check_projections(self.projections)?;
+        if let Some(reference) = &self.reference {
+            meanfield_train::run_dir::verify(reference)?;
+        }
         let distinct: std::collections::BTreeSet<usize> = self.widths.iter().copied().collect();
         if distinct.len() < 2 && self.reference.is_none() {
             return Err(StudyError::Invalid(format!(

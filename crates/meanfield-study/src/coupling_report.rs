@@ -71,14 +71,17 @@ impl CouplingStudy {
                 .filter(|s| s.part == Part::Batch)
                 .map(|s| (s.batch as f64, s.d))
                 .collect();
-            save_chart(
-                &self.out.join("coupling_batch"),
-                &format!("D against the batch size M: {title}"),
-                "batch size M",
-                "D",
-                &with_slopes(&pts, batch),
-                Axes::LOG_LOG,
-            )?;
+            // No chart when every run of the sweep failed (the report lists them).
+            if pts.iter().any(|(_, d)| d.is_finite() && *d > 0.0) {
+                save_chart(
+                    &self.out.join("coupling_batch"),
+                    &format!("D against the batch size M: {title}"),
+                    "batch size M",
+                    "D",
+                    &with_slopes(&pts, batch),
+                    Axes::LOG_LOG,
+                )?;
+            }
         }
         crate::report::write(
             &self.out,

@@ -459,6 +459,20 @@ pub fn read_settings_file(path: &Path) -> Result<toml::Table, TrainError> {
 /// arguments) alone, as [`read_settings_file`] checks a file: an unknown key or a value of the
 /// wrong type is reported with that key's own line, under `source_name`.
 pub fn check_settings_table(source_name: &str, table: &toml::Table) -> Result<(), TrainError> {
+    // A nested table given as a list would fill its fields by position.
+    let defaults = toml::Table::try_from(TrainConfig::default()).expect("defaults serialise");
+    if let Some(key) = table
+        .iter()
+        .find(|(k, v)| defaults.get(*k).is_some_and(toml::Value::is_table) && !v.is_table())
+        .map(|(k, _)| k)
+    {
+        return Err(TrainError::Config {
+            source_name: source_name.to_string(),
+            message: format!(
+                "`{key}` is a table of its own keys (a dict in Python, a [{key}] table in TOML), not a single value or a list"
+            ),
+        });
+    }
     let text = toml::to_string(table).map_err(|e| TrainError::Config {
         source_name: source_name.to_string(),
         message: e.to_string(),
