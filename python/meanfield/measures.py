@@ -211,8 +211,6 @@ def fit_two_terms(
         runs = [list(rs) for rs in runs]
     except TypeError:
         raise ValueError("`runs` must hold, for each width, a list of runs (each an array of per-particle distances)") from None
-    if len(widths) != len(runs):
-        raise ValueError(f"`widths` has {len(widths)} values and `runs` {len(runs)}: give the runs of each width")
     data = [[_args.vector(r, f"runs[{i}][{j}]").tolist() for j, r in enumerate(rs)] for i, rs in enumerate(runs)]
     exponent = theorem1_noise_exponent(alpha, beta)
     share = None if reference_share is None else _args.real(reference_share, "reference_share")

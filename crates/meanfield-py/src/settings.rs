@@ -44,7 +44,7 @@ pub fn resolve(
     let t = table(keywords, "keyword arguments")?;
     meanfield_train::config::check_settings_table("keyword arguments", &t)
         .map_err(errors::train)?;
-    if let Some((key, why)) = refused.iter().find(|(k, _)| t.contains_key(*k)) {
+    if let Some((key, why)) = meanfield_study::axes::refused_key(&t, refused) {
         return Err(PyValueError::new_err(format!(
             "keyword argument `{key}`: {why}"
         )));
@@ -60,7 +60,7 @@ pub fn resolve(
     if config_dict.is_some() {
         let d = table(config_dict, "config")?;
         meanfield_train::config::check_settings_table("dict", &d).map_err(errors::train)?;
-        if let Some((key, why)) = refused.iter().find(|(k, _)| d.contains_key(*k)) {
+        if let Some((key, why)) = meanfield_study::axes::refused_key(&d, refused) {
             return Err(PyValueError::new_err(format!("config key `{key}`: {why}")));
         }
         meanfield_train::config::check_out_kept("dict", &d, &t).map_err(errors::train)?;

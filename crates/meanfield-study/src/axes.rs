@@ -353,6 +353,14 @@ pub fn refused_settings(
     refused
 }
 
+/// The first key of `table` that is one of `refused` ([`refused_settings`]), with why.
+pub fn refused_key<'a>(
+    table: &toml::Table,
+    refused: &'a [(&'static str, String)],
+) -> Option<&'a (&'static str, String)> {
+    refused.iter().find(|(k, _)| table.contains_key(*k))
+}
+
 /// Refuses a key of `table` (a `--config` file's settings, `source` naming it) that is one of
 /// `refused` ([`refused_settings`]), naming the key and why.
 pub fn check_table(
@@ -360,7 +368,7 @@ pub fn check_table(
     table: &toml::Table,
     refused: &[(&'static str, String)],
 ) -> Result<(), StudyError> {
-    match refused.iter().find(|(k, _)| table.contains_key(*k)) {
+    match refused_key(table, refused) {
         Some((key, why)) => Err(StudyError::Invalid(format!(
             "{source} sets the key \"{key}\": {why}; remove it from the file"
         ))),
