@@ -127,8 +127,10 @@ def coupling(
     each width from the same initial particles as a reference of width ``reference_width``
     (default 8 × the largest), D(N) = E sup_t |W^{k,N}_t − W^{k,ref}_t|² at each width, its
     slope against N with a 95% interval and the two-term fit in the theorems' form. Defaults:
-    preset ``chaos-quick``, widths 250…4000, data seeds 0 and 1 (with ``shared_noise``, one
-    for every run). ``batch_sweep`` adds D against M at ``batch_sweep_width``.
+    preset ``chaos-quick``, widths 250…4000, data seeds 0 and 1 (with ``shared_noise``, the
+    reference's, 1000000; with ``shared_noise`` and several data seeds, each seed is a replicate
+    family with its own reference on its noise). ``batch_sweep`` adds D against M at
+    ``batch_sweep_width``.
 
     Tables: ``times`` (D at each snapshot time of each run), ``sups`` (D per run).
     """

@@ -10,9 +10,11 @@
 //! - **Independent noise** (default): the reference and each width draw their own batches
 //!   (data seeds 0..S per width; the reference its own). Theorem 1 (β < 1) bounds D by
 //!   C (N^{−(1−β)/(1−α)}/M + 1/N).
-//! - **Shared noise** (`shared_noise`): one data seed for all. At β = 1 every width takes the
-//!   same steps on the same time grid with the same batches, which isolates the interaction
-//!   term; Theorem 2 bounds it by C/N.
+//! - **Shared noise** (`shared_noise`): the widths and the reference on one data seed. At β = 1
+//!   every width takes the same steps on the same time grid with the same batches (the same
+//!   Brownian motions for the diffusion), which isolates the interaction term; Theorem 2 bounds
+//!   it by C/N. With several data seeds each is a replicate family: its widths against its
+//!   own reference on that seed's noise.
 //! - **Batch size** (`batches`): D against M at one width, against the same reference.
 //! - **The reference's own share**: D between a run at N_ref/2 and the reference.
 //!
@@ -35,7 +37,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The data seed of the reference run (the widths use 0..S); far from them so they never meet.
+/// The data seed of the one reference run with independent noise (the widths use 0..S by
+/// default, far from it), and of every run with shared noise unless data seeds are given.
 pub const REFERENCE_DATA_SEED: u64 = 1_000_000;
 
 /// What to run and measure.
@@ -48,10 +51,11 @@ pub struct CouplingStudy {
     /// N_ref, the run that stands for the limit.
     pub reference_width: usize,
     /// The data seeds of the widths' runs (their batches and noise; the initial particles are
-    /// shared); `None`: 0 and 1 with independent noise, the reference's with shared noise.
+    /// shared); `None`: 0 and 1 with independent noise, [`REFERENCE_DATA_SEED`] with shared
+    /// noise.
     pub data_seeds: Option<Vec<u64>>,
-    /// Every run on the same noise: one data seed for all (the same batches for SGD, the same
-    /// Brownian motions for the diffusion).
+    /// Each width on its reference's noise (the same batches for SGD, the same Brownian motions
+    /// for the diffusion): one reference per data seed, each seed a replicate family.
     pub shared_noise: bool,
     /// Batch sizes for the D-against-M sweep (empty: no sweep).
     pub batch_sweep: Vec<usize>,
@@ -74,6 +78,9 @@ pub enum Part {
     Width,
     Batch,
     ReferenceShare,
+    /// A run that stands for the limit (one, or one per family with shared noise); the others
+    /// are measured against it.
+    Reference,
 }
 
 /// D at one snapshot time for one run.
@@ -141,11 +148,15 @@ pub struct CouplingFits {
     /// runs whose D lies above it: how much the finite reference moves the slope.
     #[serde(default)]
     pub width_corrected: Option<RateFit>,
-    /// With independent noise and two or more data seeds, each seed's runs across the widths
-    /// are one replicate family (one batch sequence per width, against the same reference):
-    /// the slope of each family, and their mean with its interval across families.
+    /// With two or more data seeds, each seed's runs across the widths are one replicate family
+    /// (independent noise: one batch sequence per width, against the one reference; shared
+    /// noise: the widths on the seed's noise against a reference on it too): the slope of each
+    /// family, and their mean with its interval across families.
     #[serde(default)]
     pub families: Option<ReplicateInterval>,
+    /// The data seed of each family, in the order of `families`' values.
+    #[serde(default)]
+    pub family_seeds: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +208,21 @@ impl CouplingStudy {
         }
     }
 
+    /// The data seed of the reference a run on data seed `seed` is measured against: its own
+    /// with shared noise, else the one reference's.
+    pub fn reference_seed(&self, seed: u64) -> u64 {
+        if self.shared_noise {
+            seed
+        } else {
+            REFERENCE_DATA_SEED
+        }
+    }
+
+    /// Whether the study has a reference per data seed (shared noise, several seeds).
+    pub fn reference_per_family(&self) -> bool {
+        self.shared_noise && self.data_seeds().len() > 1
+    }
+
     /// The run at (`width`, `batch`, data seed `seed`), keeping `rows` particles per snapshot.
     pub fn run_config(&self, width: usize, batch: usize, seed: u64, rows: usize) -> TrainConfig {
         TrainConfig {
@@ -219,21 +245,22 @@ impl CouplingStudy {
                 "`batch_sweep_width` is the width of the batch sweep, and `batch_sweep` lists no batch: give `batch_sweep`, or leave `batch_sweep_width` out".into(),
             ));
         }
-        if let Some((i, m)) = self
-            .batch_sweep
-            .iter()
-            .enumerate()
-            .find(|(i, m)| self.batch_sweep[..*i].contains(m))
-        {
+        if let Some((i, m)) = first_repeat(&self.batch_sweep) {
             return Err(StudyError::Invalid(format!(
-                "`batch_sweep` gives {m} twice (at position {}): give each batch once",
-                i + 1
+                "`batch_sweep` gives {m} twice (at position {i}): give each batch once"
             )));
         }
-        if self.shared_noise && self.data_seeds.as_ref().is_some_and(|s| s.len() > 1) {
-            return Err(StudyError::Invalid(
-                "`data_seeds` with `shared_noise`: every run takes one data seed; give one, or leave `data_seeds` out".into(),
-            ));
+        if let Some(seeds) = &self.data_seeds {
+            if seeds.is_empty() {
+                return Err(StudyError::Invalid(
+                    "`data_seeds` is empty: give at least one, or leave it out".into(),
+                ));
+            }
+            if let Some((i, seed)) = first_repeat(seeds) {
+                return Err(StudyError::Invalid(format!(
+                    "`data_seeds` gives {seed} twice (at position {i}): each seed is one set of runs, give it once"
+                )));
+            }
         }
         let mut widths = self.widths.clone();
         widths.sort_unstable();
@@ -253,13 +280,29 @@ impl CouplingStudy {
             return Err(StudyError::Invalid("`snapshots` K must be ≥ 1".into()));
         }
         let batch_width = self.batch_sweep_width.unwrap_or(largest);
-        let rows = largest.max(batch_width).max(self.reference_width / 2);
         let m = self.base.batch;
-        let mut plan = vec![(
-            Part::Width,
-            self.run_config(self.reference_width, m, REFERENCE_DATA_SEED, rows),
-        )];
-        for &seed in &self.data_seeds() {
+        let seeds = self.data_seeds();
+        // One reference, or one per family with shared noise. The first keeps the rows the
+        // reference's share needs (N_ref/2), the others only the widths'.
+        let mut reference_seeds: Vec<u64> = seeds.iter().map(|&s| self.reference_seed(s)).collect();
+        reference_seeds.dedup();
+        let mut plan: Vec<(Part, TrainConfig)> = reference_seeds
+            .iter()
+            .enumerate()
+            .map(|(i, &seed)| {
+                let rows = largest.max(batch_width);
+                let rows = if i == 0 {
+                    rows.max(self.reference_width / 2)
+                } else {
+                    rows
+                };
+                (
+                    Part::Reference,
+                    self.run_config(self.reference_width, m, seed, rows),
+                )
+            })
+            .collect();
+        for &seed in &seeds {
             for &width in &widths {
                 plan.push((Part::Width, self.run_config(width, m, seed, width)));
             }
@@ -270,8 +313,9 @@ impl CouplingStudy {
                 ));
             }
         }
+        // With shared noise on the first family's noise; else on noise of its own.
         let share_seed = if self.shared_noise {
-            REFERENCE_DATA_SEED
+            reference_seeds[0]
         } else {
             REFERENCE_DATA_SEED + 1
         };
@@ -294,55 +338,67 @@ impl CouplingStudy {
         crate::folders::prepare_results(&self.out, &self.mode)?;
         let configs: Vec<TrainConfig> = plan.iter().map(|(_, c)| c.clone()).collect();
         let mut runs = or_planned!(Runs::run(&configs, self.jobs, stop, &self.mode, log)?);
-        let reference = &plan[0].1;
-        let reference_dir = runs
-            .get(reference)
-            .map(|o| o.dir().to_path_buf())
-            .ok_or_else(|| {
-                crate::report::nothing_measured(
-                    &self.out,
-                    &format!("# Synchronous coupling: {}", self.title()),
-                    &self.command,
-                    &runs.failed(),
-                    configs.len(),
-                    "the reference run failed",
-                )
-            })?;
-        let reference = trajectory(&reference_dir, reference.readout)?;
-        let (mut times, mut sups) = (Vec::new(), Vec::new());
-        for (part, c) in &plan[1..] {
-            let Some(dir) = runs.get(c).map(|o| o.dir().to_path_buf()) else {
+        // One reference in memory at a time (N_ref/2 rows × K + 1 snapshots each), its own runs
+        // measured against it; the rows are then put in the plan's order.
+        let mut measured: Vec<Option<(Vec<TimeRow>, SupRow)>> = plan.iter().map(|_| None).collect();
+        let mut any_reference = false;
+        for (reference_part, reference) in &plan {
+            if *reference_part != Part::Reference {
                 continue;
-            };
-            let run = match trajectory(&dir, c.readout) {
-                Ok(t) => t,
-                Err(e) => {
-                    runs.fail(c, &e);
-                    continue;
-                }
-            };
-            let d = coupling_distance(&run.particles, &reference.particles, run.dim)?;
-            for (point, value) in run.points.iter().zip(&d.per_time) {
-                times.push(TimeRow {
-                    part: *part,
-                    width: c.width,
-                    batch: c.batch,
-                    seed: c.data_seed(),
-                    time: point.time,
-                    d: *value,
-                });
             }
-            sups.push(SupRow {
-                part: *part,
-                width: c.width,
-                batch: c.batch,
-                seed: c.data_seed(),
-                d: d.sup,
-                particles: d.particles,
-                tail_index: d.tail.map(|t| t.index),
-                d_meaningful: d.d_meaningful(),
-                per_particle: d.per_particle,
-            });
+            let family: Vec<usize> = (0..plan.len())
+                .filter(|&i| {
+                    plan[i].0 != Part::Reference
+                        && self.reference_seed(plan[i].1.data_seed()) == reference.data_seed()
+                })
+                .collect();
+            let loaded = match runs.get(reference).map(|o| o.dir().to_path_buf()) {
+                None => Err("its reference run failed".to_string()),
+                Some(dir) => trajectory(&dir, reference.readout).map_err(|e| {
+                    runs.fail(reference, &e);
+                    "its reference run's snapshots could not be read".to_string()
+                }),
+            };
+            match loaded {
+                Ok(trajectory) => {
+                    any_reference = true;
+                    for i in family {
+                        let (part, c) = &plan[i];
+                        measured[i] = self.measure_run(*part, c, &trajectory, &mut runs)?;
+                    }
+                }
+                // The family's own runs trained but cannot be measured: listed, not dropped.
+                Err(why) => {
+                    for i in family {
+                        let c = &plan[i].1;
+                        if runs.get(c).is_some() {
+                            runs.fail(
+                                c,
+                                &format!(
+                                    "not measured: {why} (N_ref = {}, data seed {})",
+                                    reference.width,
+                                    reference.data_seed()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if !any_reference {
+            return Err(crate::report::nothing_measured(
+                &self.out,
+                &format!("# Synchronous coupling: {}", self.title()),
+                &self.command,
+                &runs.failed(),
+                configs.len(),
+                "no reference run could be used",
+            ));
+        }
+        let (mut times, mut sups) = (Vec::new(), Vec::new());
+        for (run_times, sup) in measured.into_iter().flatten() {
+            times.extend(run_times);
+            sups.push(sup);
         }
         let fits = self.fit(&sups, &times);
         Ok(Measured::Done(CouplingResult {
@@ -357,6 +413,53 @@ impl CouplingStudy {
             failed_runs: runs.failed(),
             seconds: start.elapsed().as_secs_f64(),
         }))
+    }
+
+    /// D of one finished run against its reference: a row per snapshot time and the sup; `None`
+    /// when the run failed, and a run whose snapshots cannot be read is listed as failed.
+    fn measure_run(
+        &self,
+        part: Part,
+        c: &TrainConfig,
+        reference: &Trajectory,
+        runs: &mut Runs,
+    ) -> Result<Option<(Vec<TimeRow>, SupRow)>, StudyError> {
+        let Some(dir) = runs.get(c).map(|o| o.dir().to_path_buf()) else {
+            return Ok(None);
+        };
+        let run = match trajectory(&dir, c.readout) {
+            Ok(t) => t,
+            Err(e) => {
+                runs.fail(c, &e);
+                return Ok(None);
+            }
+        };
+        let d = coupling_distance(&run.particles, &reference.particles, run.dim)?;
+        let times = run
+            .points
+            .iter()
+            .zip(&d.per_time)
+            .map(|(point, value)| TimeRow {
+                part,
+                width: c.width,
+                batch: c.batch,
+                seed: c.data_seed(),
+                time: point.time,
+                d: *value,
+            })
+            .collect();
+        let sup = SupRow {
+            part,
+            width: c.width,
+            batch: c.batch,
+            seed: c.data_seed(),
+            d: d.sup,
+            particles: d.particles,
+            tail_index: d.tail.map(|t| t.index),
+            d_meaningful: d.d_meaningful(),
+            per_particle: d.per_particle,
+        };
+        Ok(Some((times, sup)))
     }
 
     /// The theorem's exponents in N for this setting.
@@ -452,6 +555,19 @@ impl CouplingStudy {
             0,
         )
         .ok();
+        // Each data seed's runs over the widths: its slope, when it has two or more widths.
+        let families: Vec<(u64, f64)> = self
+            .data_seeds()
+            .into_iter()
+            .filter_map(|seed| {
+                let family: Vec<(f64, f64)> = sups
+                    .iter()
+                    .filter(|r| r.part == Part::Width && r.seed == seed)
+                    .map(|r| (r.width as f64, r.d))
+                    .collect();
+                fit_rate(&family).ok().map(|f| (seed, f.slope))
+            })
+            .collect();
         CouplingFits {
             width: ExponentFit {
                 fit: fit_rate(&width_points).ok(),
@@ -472,23 +588,8 @@ impl CouplingStudy {
             two_term,
             width_corrected: reference_share
                 .and_then(|share| corrected_rate(&width_points, share).ok()),
-            families: (!self.shared_noise)
-                .then(|| {
-                    let slopes: Vec<f64> = self
-                        .data_seeds()
-                        .iter()
-                        .filter_map(|&seed| {
-                            let family: Vec<(f64, f64)> = sups
-                                .iter()
-                                .filter(|r| r.part == Part::Width && r.seed == seed)
-                                .map(|r| (r.width as f64, r.d))
-                                .collect();
-                            fit_rate(&family).ok().map(|f| f.slope)
-                        })
-                        .collect();
-                    replicate_interval(&slopes).ok()
-                })
-                .flatten(),
+            families: replicate_interval(&families.iter().map(|f| f.1).collect::<Vec<_>>()).ok(),
+            family_seeds: families.iter().map(|f| f.0).collect(),
         }
     }
 
@@ -538,4 +639,13 @@ fn trajectory(dir: &Path, readout: Readout) -> Result<Trajectory, StudyError> {
             dim: input_dim,
         })
     }
+}
+
+/// The first value of `values` given earlier too, with its position (from 1).
+fn first_repeat<T: PartialEq>(values: &[T]) -> Option<(usize, &T)> {
+    values
+        .iter()
+        .enumerate()
+        .find(|(i, v)| values[..*i].contains(v))
+        .map(|(i, v)| (i + 1, v))
 }

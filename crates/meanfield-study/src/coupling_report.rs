@@ -141,11 +141,16 @@ impl CouplingStudy {
 
     fn report(&self, r: &CouplingResult) -> String {
         let mut md = format!(
-            "# Synchronous coupling: {}\n\nWidths {:?} against the reference N_ref = {}; {} data seed(s) per width; {} snapshots (t_j = jT/K, K = {}); initial-weight seed {}. {} runs, {:.0} s in all (including runs reused from earlier calls).\n\n\
+            "# Synchronous coupling: {}\n\nWidths {:?} against {} N_ref = {}; {} data seed(s) per width; {} snapshots (t_j = jT/K, K = {}); initial-weight seed {}. {} runs, {:.0} s in all (including runs reused from earlier calls).\n\n\
              D(N) = mean over the particles k < N of max_j |W^{{k,N}}_{{t_j}} − W^{{k,N_ref}}_{{t_j}}|² (hidden row, and readout row when trained).\n\n\
              ![D against N](coupling_width.png)\n\n![D along the trajectory](coupling_time.png)\n\n",
             self.title(),
             self.widths,
+            if self.reference_per_family() {
+                "a reference per data seed, on its noise,"
+            } else {
+                "the reference"
+            },
             self.reference_width,
             self.data_seeds().len(),
             self.snapshots + 1,
@@ -207,7 +212,12 @@ impl CouplingStudy {
         }
         if let Some(f) = &r.fits.families {
             md.push_str(&format!(
-                "\nAcross replicate families (each data seed's runs over the widths, one batch sequence per width, against the one reference): the slope in N is {m:.3} [{lo:.3}, {hi:.3}] (mean of {n} families ± t·sd/√n; `meanfield_chaos::replicate_interval`), the families' slopes {v}. This interval counts the families' spread; the one above, every run as a point.\n",
+                "\nAcross replicate families ({what}): the slope in N is {m:.3} [{lo:.3}, {hi:.3}] (mean of {n} families ± t·sd/√n; `meanfield_chaos::replicate_interval`), the families' slopes {v}. This interval counts the families' spread; the one above, every run as a point.\n",
+                what = if self.shared_noise {
+                    "each data seed's runs over the widths against a reference on the same noise, trained on that seed too"
+                } else {
+                    "each data seed's runs over the widths, one batch sequence per width, against the one reference"
+                },
                 m = f.mean,
                 lo = f.ci_low,
                 hi = f.ci_high,
@@ -215,15 +225,24 @@ impl CouplingStudy {
                 v = f
                     .values
                     .iter()
-                    .map(|x| format!("{x:.3}"))
+                    .zip(&r.fits.family_seeds)
+                    .map(|(x, seed)| format!("{x:.3} (seed {seed})"))
                     .collect::<Vec<_>>()
                     .join(", "),
             ));
         }
         if let (Some(share), Some(small)) = (r.fits.reference_share, r.fits.smallest_width_d) {
             md.push_str(&format!(
-                "\nThe reference's own share: D between N_ref/2 = {} and N_ref is {share:.4e}, against {small:.4e} at the smallest width: widths whose D is not well above it measure the reference as much as themselves.\n",
-                self.reference_width / 2
+                "\nThe reference's own share: D between N_ref/2 = {} and N_ref{} is {share:.4e}, against {small:.4e} at the smallest width: widths whose D is not well above it measure the reference as much as themselves.\n",
+                self.reference_width / 2,
+                if self.reference_per_family() {
+                    format!(
+                        " (both on the first data seed's noise, {}; one family's share stands for all)",
+                        self.data_seeds()[0]
+                    )
+                } else {
+                    String::new()
+                }
             ));
             if let (Some(f), Some(raw)) = (&r.fits.width_corrected, &r.fits.width.fit) {
                 md.push_str(&format!(

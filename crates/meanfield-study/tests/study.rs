@@ -499,6 +499,249 @@ fn coupling_study_on_the_diffusion() {
     assert!(hidden(&seed0) != hidden(&dir.path().join("other-seed")));
 }
 
+/// Shared noise with several data seeds (Theorem 2's replicate families): one reference per
+/// seed, on that seed's batches, each width measured against its own family's reference (D
+/// recomputed from the runs' snapshots), far closer to it than to another family's; one slope
+/// per family and their interval; the reference's share on the first family's noise; and a
+/// second call reuses every run.
+#[test]
+fn shared_noise_families_each_have_their_own_reference() {
+    use meanfield_chaos::coupling_distance;
+    use meanfield_study::coupling::{CouplingStudy, Part};
+    use meanfield_train::{StopHandle, run_dir, snapshot};
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = synthetic();
+    base.beta = 1.0;
+    base.gamma = 0.5;
+    base.synthetic.train = 300;
+    let study = CouplingStudy {
+        base,
+        widths: vec![20, 40, 80],
+        reference_width: 320,
+        data_seeds: Some(vec![3, 4]),
+        shared_noise: true,
+        batch_sweep: vec![],
+        batch_sweep_width: None,
+        snapshots: 4,
+        jobs: 2,
+        mode: Default::default(),
+        command: "experiments (test)".into(),
+        out: dir.path().join("coupling"),
+    };
+    let plan = study.plan().unwrap();
+    let references: Vec<u64> = plan
+        .iter()
+        .filter(|(p, _)| *p == Part::Reference)
+        .map(|(_, c)| c.data_seed())
+        .collect();
+    assert_eq!(references, [3, 4]);
+    // The first reference keeps N_ref/2 rows for the share; the other only the widths'.
+    let rows: Vec<Option<usize>> = plan
+        .iter()
+        .filter(|(p, _)| *p == Part::Reference)
+        .map(|(_, c)| c.snapshot_rows)
+        .collect();
+    assert_eq!(rows, [Some(160), Some(80)]);
+    let lines = Mutex::new(Vec::new());
+    let log = |l: &str| lines.lock().unwrap().push(l.to_string());
+    let result = study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
+    assert!(result.failed_runs.is_empty(), "{:?}", result.failed_runs);
+    // 3 widths × 2 families, the share once on the first family's noise; 2 references.
+    let count = |p: Part| result.sups.iter().filter(|s| s.part == p).count();
+    assert_eq!((count(Part::Width), count(Part::ReferenceShare)), (6, 1));
+    assert_eq!(result.runs, 6 + 1 + 2);
+    let share = result
+        .sups
+        .iter()
+        .find(|s| s.part == Part::ReferenceShare)
+        .unwrap();
+    assert_eq!((share.width, share.seed), (160, 3));
+    let load = |width: usize, seed: u64, rows: usize| {
+        snapshot::load(&run_dir::run_dir(&study.run_config(
+            width,
+            study.base.batch,
+            seed,
+            rows,
+        )))
+        .unwrap()
+    };
+    let first = load(320, 3, 160);
+    let dim = first.input_dim;
+    let reference = [(3u64, first.hidden), (4, load(320, 4, 80).hidden)];
+    for row in result.sups.iter().filter(|s| s.part == Part::Width) {
+        let run = load(row.width, row.seed, row.width).hidden;
+        let own = &reference.iter().find(|(s, _)| *s == row.seed).unwrap().1;
+        let other = &reference.iter().find(|(s, _)| *s != row.seed).unwrap().1;
+        let d = coupling_distance(&run, own, dim).unwrap();
+        // The row is D against its own family's reference, exactly.
+        assert_eq!(d.sup, row.d, "N = {}, seed {}", row.width, row.seed);
+        // On the same noise the run stays close to its reference; another family's
+        // reference took other batches (ratios of 58 to 252 observed here).
+        let across = coupling_distance(&run, other, dim).unwrap();
+        assert!(
+            across.sup > 4.0 * d.sup,
+            "N = {}, seed {}: D {} against its own reference, {} against the other",
+            row.width,
+            row.seed,
+            d.sup,
+            across.sup
+        );
+    }
+    let families = result.fits.families.as_ref().expect("two families");
+    for (seed, slope) in [3u64, 4].iter().zip(&families.values) {
+        let own: Vec<(f64, f64)> = result
+            .sups
+            .iter()
+            .filter(|r| r.part == Part::Width && r.seed == *seed)
+            .map(|r| (r.width as f64, r.d))
+            .collect();
+        assert_eq!(meanfield_chaos::fit_rate(&own).unwrap().slope, *slope);
+    }
+    let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
+    assert!(report.contains("a reference per data seed"), "{report}");
+    assert!(report.contains("Across replicate families (each data seed's runs over the widths against a reference on the same noise"), "{report}");
+    lines.lock().unwrap().clear();
+    study
+        .run(&StopHandle::new(), &log)
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
+    assert_all_reused(&lines.lock().unwrap());
+    assert_eq!(result.fits.family_seeds, [3, 4]);
+
+    // Family 4's reference cannot be used: one of its snapshot files replaced by a folder of
+    // someone's, so it is found damaged, and training it again cannot write that file (the
+    // folder is not the program's to remove). Its widths trained but are listed as not
+    // measured, and family 3 is measured as before.
+    let damaged = run_dir::run_dir(&study.run_config(320, study.base.batch, 4, 80))
+        .join("snapshots/hidden_2.npy");
+    std::fs::remove_file(&damaged).unwrap();
+    std::fs::create_dir(&damaged).unwrap();
+    std::fs::write(damaged.join("notes.txt"), "mine").unwrap();
+    let partial = study
+        .run(&StopHandle::new(), &|_: &str| {})
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
+    assert!(
+        partial.sups.iter().all(|s| s.seed == 3),
+        "{:?}",
+        partial.sups
+    );
+    assert_eq!(partial.sups.len(), 3 + 1);
+    for width in [20, 40, 80] {
+        let line = format!("N = {width},");
+        assert!(
+            partial.failed_runs.iter().any(|f| f.contains(&line)
+                && f.contains("not measured")
+                && f.contains("data seed 4")),
+            "{:?}",
+            partial.failed_runs
+        );
+    }
+    assert!(partial.fits.families.is_none());
+    assert_eq!(
+        std::fs::read_to_string(damaged.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    // One data seed with shared noise: the reference takes it too (it took the default
+    // reference seed, on other batches than the widths', before).
+    let one = CouplingStudy {
+        data_seeds: Some(vec![3]),
+        ..study.clone()
+    };
+    let seeds: Vec<(Part, u64)> = one
+        .plan()
+        .unwrap()
+        .iter()
+        .map(|(p, c)| (*p, c.data_seed()))
+        .collect();
+    assert!(seeds.iter().all(|(_, s)| *s == 3), "{seeds:?}");
+}
+
+/// The plans of the study's defaults, pinned (their runs, and so their folders, must not move):
+/// independent noise, one reference on REFERENCE_DATA_SEED keeping N_ref/2 rows, the widths on
+/// 0 and 1, the share on REFERENCE_DATA_SEED + 1; shared noise, every run on REFERENCE_DATA_SEED.
+/// And the data seeds a plan refuses: none, or one twice.
+#[test]
+fn coupling_default_plans_and_refused_seeds() {
+    use meanfield_study::coupling::{CouplingStudy, Part, REFERENCE_DATA_SEED};
+    let study = CouplingStudy {
+        base: synthetic(),
+        widths: vec![20, 40],
+        reference_width: 320,
+        data_seeds: None,
+        shared_noise: false,
+        batch_sweep: vec![10],
+        batch_sweep_width: None,
+        snapshots: 4,
+        jobs: 1,
+        mode: Default::default(),
+        command: "experiments (test)".into(),
+        out: "unused".into(),
+    };
+    let r = REFERENCE_DATA_SEED;
+    let summary = |s: &CouplingStudy| -> Vec<(Part, usize, usize, u64, Option<usize>)> {
+        s.plan()
+            .unwrap()
+            .iter()
+            .map(|(p, c)| (*p, c.width, c.batch, c.data_seed(), c.snapshot_rows))
+            .collect()
+    };
+    use Part::*;
+    assert_eq!(
+        summary(&study),
+        [
+            (Reference, 320, 100, r, Some(160)),
+            (Width, 20, 100, 0, Some(20)),
+            (Width, 40, 100, 0, Some(40)),
+            (Batch, 40, 10, 0, Some(40)),
+            (Width, 20, 100, 1, Some(20)),
+            (Width, 40, 100, 1, Some(40)),
+            (Batch, 40, 10, 1, Some(40)),
+            (ReferenceShare, 160, 100, r + 1, Some(160)),
+        ]
+    );
+    let shared = CouplingStudy {
+        shared_noise: true,
+        ..study.clone()
+    };
+    assert_eq!(
+        summary(&shared),
+        [
+            (Reference, 320, 100, r, Some(160)),
+            (Width, 20, 100, r, Some(20)),
+            (Width, 40, 100, r, Some(40)),
+            (Batch, 40, 10, r, Some(40)),
+            (ReferenceShare, 160, 100, r, Some(160)),
+        ]
+    );
+    for (seeds, refusal) in [
+        (vec![], "is empty"),
+        (vec![5, 6, 5], "gives 5 twice (at position 3)"),
+    ] {
+        for shared_noise in [false, true] {
+            let err = CouplingStudy {
+                data_seeds: Some(seeds.clone()),
+                shared_noise,
+                ..study.clone()
+            }
+            .plan()
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("`data_seeds`") && err.contains(refusal),
+                "{err}"
+            );
+        }
+    }
+}
+
 /// SGD against its diffusion on a tiny synthetic grid: every file, one row per (β, γ), the
 /// run-to-run baselines and the spreads present, SGD's noise correlation a correlation, and
 /// every run reused on a second call.

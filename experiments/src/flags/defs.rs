@@ -296,7 +296,7 @@ pub struct CouplingArgs {
     /// N_ref, the run that stands for the limit [default: 8 × the largest width].
     #[arg(long)]
     pub reference_width: Option<usize>,
-    /// Every run on the same noise: one data seed for all, so every width takes the same batches (SGD) or the same Brownian motions (the diffusion) at the same times.
+    /// Each width on its reference's noise: the same batches (SGD) or the same Brownian motions (the diffusion) at the same times, Theorem 2's coupling. With several --data-seeds, each seed is one replicate family with a reference of its own.
     #[arg(long)]
     pub shared_noise: bool,
     /// Batch sizes M for D against M, comma-separated (at --batch-sweep-width; the widths' runs use --batch).

@@ -192,7 +192,7 @@ pub fn takes(name: &str) -> Option<Takes> {
 
 /// The coupling study's data seeds unless given, in words ([`CouplingStudy`]'s rule).
 fn coupling_data_seeds() -> String {
-    format!("0,1 (with --shared-noise, one for every run, {REFERENCE_DATA_SEED})")
+    format!("0,1 (with --shared-noise, {REFERENCE_DATA_SEED}, the reference's)")
 }
 
 /// The whole command line: the commands, each with its setting and axis flags and their help
