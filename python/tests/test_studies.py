@@ -82,6 +82,23 @@ def test_coupling_d_is_the_coupling_distance_of_the_runs_snapshots(work):
     assert len({r["time"] for r in result.tables["times"]}) == 11
 
 
+def test_shared_noise_families_are_measured_against_their_own_reference(work):
+    # Shared noise with two data seeds: two references (N_ref = 160, one per seed), each
+    # family's widths measured against the reference on its own noise.
+    result = mf.coupling([20, 40], reference_width=160, data_seeds=[3, 4], shared_noise=True,
+                         beta=1.0, horizon=20, out="f", **SMALL)
+    runs = runs_by(Path("f"), "width", "data_seed")
+    assert sorted(k for k in runs if k[0] == 160) == [(160, 3), (160, 4)]
+    sups = [r for r in result.tables["sups"] if r["part"] == "width"]
+    assert sorted((r["width"], r["seed"]) for r in sups) == [(20, 3), (20, 4), (40, 3), (40, 4)]
+    for row in sups:
+        mine = runs[(row["width"], row["seed"])].snapshots().particles()
+        own = runs[(160, row["seed"])].snapshots().particles()
+        assert row["d"] == pytest.approx(mf.coupling_distance(mine, own)["sup"], rel=1e-12)
+    assert result.fits["family_seeds"] == [3, 4]
+    assert len(result.fits["families"]["values"]) == 2
+
+
 def test_chaos_rows_measure_the_runs_coordinates(work):
     result = mf.chaos([20, 40], seeds=[0, 1], projections=20, steps=10, out="ch", **SMALL)
     runs = runs_by(Path("ch"), "width", "seed")
