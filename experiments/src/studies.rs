@@ -291,10 +291,30 @@ pub(crate) fn coupling(
             "reference share: D(N_ref/2, N_ref) = {share:.4e}; D at the smallest width = {small:.4e}"
         );
     }
+    if let Some(f) = &fits.families {
+        println!(
+            "across {} replicate families: slope {:.3}, 95% interval [{:.3}, {:.3}]",
+            f.values.len(),
+            f.mean,
+            f.ci_low,
+            f.ci_high
+        );
+    }
     if let Some(f) = &fits.two_term {
         println!(
-            "D = a·N^(−{:.3})/M + b/N: a = {:.4e} [{:.4e}, {:.4e}], b = {:.4e} [{:.4e}, {:.4e}] (bootstrap 95%, after the reference's share)",
-            f.noise_exponent, f.a, f.a_ci.0, f.a_ci.1, f.b, f.b_ci.0, f.b_ci.1
+            "D = a·N^(−{:.3})/M + b/N: a = {:.4e} [{:.4e}, {:.4e}], b = {:.4e} [{:.4e}, {:.4e}] (bootstrap 95%, {})",
+            f.noise_exponent,
+            f.a,
+            f.a_ci.0,
+            f.a_ci.1,
+            f.b,
+            f.b_ci.0,
+            f.b_ci.1,
+            if fits.reference_share.is_some() {
+                "after the reference's share"
+            } else {
+                "uncorrected: the reference's share was not measured"
+            }
         );
     }
     finish(result.failed_runs.len(), result.seconds, &out)

@@ -256,6 +256,15 @@ impl CouplingStudy {
                     "`data_seeds` is empty: give at least one, or leave it out".into(),
                 ));
             }
+            // With independent noise the reference and its share have data seeds of their own:
+            // a width on one of them would share its noise.
+            if let Some(seed) = seeds.iter().find(|s| {
+                !self.shared_noise && [REFERENCE_DATA_SEED, REFERENCE_DATA_SEED + 1].contains(s)
+            }) {
+                return Err(StudyError::Invalid(format!(
+                    "`data_seeds` gives {seed}, the data seed of the reference (or of its share) with independent noise: the widths would share its noise; give another seed, or `shared_noise` to share it on purpose"
+                )));
+            }
             if let Some((i, seed)) = first_repeat(seeds) {
                 return Err(StudyError::Invalid(format!(
                     "`data_seeds` gives {seed} twice (at position {i}): each seed is one set of runs, give it once"
@@ -280,6 +289,12 @@ impl CouplingStudy {
             return Err(StudyError::Invalid("`snapshots` K must be ≥ 1".into()));
         }
         let batch_width = self.batch_sweep_width.unwrap_or(largest);
+        if batch_width >= self.reference_width {
+            return Err(StudyError::Invalid(format!(
+                "`batch_sweep_width` {batch_width} must be below the reference width {}: each run is measured against the reference's first particles",
+                self.reference_width
+            )));
+        }
         let m = self.base.batch;
         let seeds = self.data_seeds();
         // One reference, or one per family with shared noise. The first keeps the rows the

@@ -210,6 +210,13 @@ impl CouplingStudy {
         if let Some(b) = &r.fits.batch {
             row("M", b);
         }
+        if r.fits.families.is_none() && self.data_seeds().len() > 1 {
+            md.push_str(&format!(
+                "\nAcross replicate families: {} of {} families could be fitted (a family needs its reference and two widths); no interval across families.\n",
+                r.fits.family_seeds.len(),
+                self.data_seeds().len()
+            ));
+        }
         if let Some(f) = &r.fits.families {
             md.push_str(&format!(
                 "\nAcross replicate families ({what}): the slope in N is {m:.3} [{lo:.3}, {hi:.3}] (mean of {n} families ± t·sd/√n; `meanfield_chaos::replicate_interval`), the families' slopes {v}. This interval counts the families' spread; the one above, every run as a point.\n",
@@ -259,7 +266,7 @@ impl CouplingStudy {
         }
         if let Some(f) = &r.fits.two_term {
             md.push_str(&format!(
-                "\n## In the theorem's own form\n\nD(N) = a·N^(−{e:.3})/M + b/N with a, b ≥ 0 (M = {m}; {first}), fitted by non-negative least squares on relative residuals after subtracting the reference's own share D(N_ref/2, N_ref)/3 = {c:.4e} (the share under independent errors and 1/N near N_ref){left}. 95% intervals: percentiles of {reps} bootstrap replicates resampling runs and, within each, particles (particles interact, so the intervals are somewhat optimistic; `meanfield_chaos::two_term`).\n\n- a = {a:.4e} [{al:.4e}, {ah:.4e}]\n- b = {b:.4e} [{bl:.4e}, {bh:.4e}]\n\n| N | D − correction | a·N^(−e)/M | b/N | larger term |\n|---:|---:|---:|---:|---|\n",
+                "\n## In the theorem's own form\n\nD(N) = a·N^(−{e:.3})/M + b/N with a, b ≥ 0 (M = {m}; {first}), fitted by non-negative least squares on relative residuals {after}{left}. 95% intervals: percentiles of {reps} bootstrap replicates resampling runs and, within each, particles (particles interact, so the intervals are somewhat optimistic; `meanfield_chaos::two_term`).\n\n- a = {a:.4e} [{al:.4e}, {ah:.4e}]\n- b = {b:.4e} [{bl:.4e}, {bh:.4e}]\n\n| N | D − correction | a·N^(−e)/M | b/N | larger term |\n|---:|---:|---:|---:|---|\n",
                 e = f.noise_exponent,
                 m = f.batch,
                 first = if f.noise_exponent == 0.0 {
@@ -267,7 +274,14 @@ impl CouplingStudy {
                 } else {
                     "the first term is Theorem 1's noise term"
                 },
-                c = f.reference_correction,
+                after = if r.fits.reference_share.is_some() {
+                    format!(
+                        "after subtracting the reference's own share D(N_ref/2, N_ref)/3 = {:.4e} (the share under independent errors and 1/N near N_ref)",
+                        f.reference_correction
+                    )
+                } else {
+                    "with no correction for the reference's own share: it was not measured (its run, or its family's reference, failed)".to_string()
+                },
                 left = if f.widths_left_out > 0 {
                     format!("; {} width(s) whose D is at or below it are left out", f.widths_left_out)
                 } else {

@@ -648,6 +648,35 @@ fn shared_noise_families_each_have_their_own_reference() {
         std::fs::read_to_string(damaged.join("notes.txt")).unwrap(),
         "mine"
     );
+    let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
+    assert!(
+        report.contains("1 of 2 families could be fitted"),
+        "{report}"
+    );
+
+    // The first family's reference unusable instead: the share (on its noise) is unknown, and
+    // the two-term fit says it is uncorrected rather than subtracting nothing silently.
+    std::fs::remove_dir_all(&damaged).unwrap();
+    let first = run_dir::run_dir(&study.run_config(320, study.base.batch, 3, 160))
+        .join("snapshots/hidden_2.npy");
+    std::fs::remove_file(&first).unwrap();
+    std::fs::create_dir(&first).unwrap();
+    let partial = study
+        .run(&StopHandle::new(), &|_: &str| {})
+        .unwrap()
+        .done()
+        .expect("measured, not planned");
+    assert!(
+        partial.sups.iter().all(|s| s.seed == 4),
+        "{:?}",
+        partial.sups
+    );
+    assert!(partial.fits.reference_share.is_none());
+    let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
+    assert!(
+        report.contains("with no correction for the reference's own share"),
+        "{report}"
+    );
 
     // One data seed with shared noise: the reference takes it too (it took the default
     // reference seed, on other batches than the widths', before).
@@ -721,6 +750,43 @@ fn coupling_default_plans_and_refused_seeds() {
             (ReferenceShare, 160, 100, r, Some(160)),
         ]
     );
+    // With independent noise the reference's and its share's data seeds are not the widths' to
+    // take; with shared noise the reference's seed is the default.
+    for seed in [r, r + 1] {
+        let err = CouplingStudy {
+            data_seeds: Some(vec![0, seed]),
+            ..study.clone()
+        }
+        .plan()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("gives {seed}, the data seed of the reference")),
+            "{err}"
+        );
+    }
+    assert!(
+        CouplingStudy {
+            data_seeds: Some(vec![r]),
+            ..shared.clone()
+        }
+        .plan()
+        .is_ok()
+    );
+    // The batch sweep's width below the reference's.
+    for width in [320, 640] {
+        let err = CouplingStudy {
+            batch_sweep_width: Some(width),
+            ..study.clone()
+        }
+        .plan()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("must be below the reference width 320"),
+            "{err}"
+        );
+    }
     for (seeds, refusal) in [
         (vec![], "is empty"),
         (vec![5, 6, 5], "gives 5 twice (at position 3)"),
