@@ -134,6 +134,7 @@ def test_chaos_rows_measure_the_runs_coordinates(work):
         (lambda: mf.tails([40], force=True, assemble_only=True, **SMALL), "assemble_only"),
         (lambda: mf.tails([40], jobs=0, **SMALL), "`jobs`"),
         (lambda: mf.coupling([20], reference_width=10, **SMALL), "reference width"),
+        (lambda: mf.coupling([20], steps=5, **SMALL), "horizon"),
         (lambda: mf.coupling([20], data_seeds=[0, 0], shared_noise=True, **SMALL), "twice"),
         (lambda: mf.chaos([20], seeds=[0], config={"seed": 3}, **SMALL), "seed"),
         (lambda: mf.chaos([20], seeds=[0], assemble_only=True, jobs=4, **SMALL), "`jobs`"),

@@ -178,7 +178,16 @@ impl CouplingStudy {
 
     /// What the study sets in every run itself, refused as a setting, with why.
     pub fn refused() -> Vec<(&'static str, String)> {
-        crate::axes::refused_settings("coupling", Self::AXES, &[], true, true)
+        crate::axes::refused_settings(
+            "coupling",
+            Self::AXES,
+            &[(
+                "steps",
+                "each width takes the steps to the snapshot times t_j = jT/K that every width shares (⌊t_j/γ_{α,β}(N)⌋), so the horizon T sets them: give `horizon`",
+            )],
+            true,
+            true,
+        )
     }
 
     /// Its results folder unless given: `studies/coupling-<dataset>-beta<β>…`, `-shared` with
