@@ -24,6 +24,30 @@ fn assert_files(dir: &std::path::Path, files: &[&str]) {
     }
 }
 
+/// The coupling study's replicate families: one per data seed of `seeds`, in order, each the
+/// least-squares slope over its own `widths` width runs. Returns the interval across them.
+fn assert_family_slopes<'a>(
+    result: &'a meanfield_study::coupling::CouplingResult,
+    seeds: &[u64],
+    widths: usize,
+) -> &'a meanfield_chaos::ReplicateInterval {
+    use meanfield_study::coupling::Part;
+    let families = result.fits.families.as_ref().expect("two or more families");
+    assert_eq!(result.fits.family_seeds, seeds);
+    assert_eq!(families.values.len(), seeds.len());
+    for (seed, slope) in seeds.iter().zip(&families.values) {
+        let own: Vec<(f64, f64)> = result
+            .sups
+            .iter()
+            .filter(|r| r.part == Part::Width && r.seed == *seed)
+            .map(|r| (r.width as f64, r.d))
+            .collect();
+        assert_eq!(own.len(), widths);
+        assert_eq!(meanfield_chaos::fit_rate(&own).unwrap().slope, *slope);
+    }
+    families
+}
+
 /// Synthetic runs at N = 20, 30, 40 under `dir/runs`.
 fn three_widths(dir: &std::path::Path) -> Vec<TrainConfig> {
     [20, 30, 40]
@@ -379,17 +403,7 @@ fn coupling_study_writes_everything_reuses_runs_and_exact_cases_hold() {
     assert!(result.sups.iter().all(|s| s.d > 0.0));
     assert!(result.fits.width.fit.is_some() && result.fits.batch.is_some());
     // Two replicate families (data seeds 0 and 1), each its own runs' slope over the widths.
-    let families = result.fits.families.as_ref().expect("two families");
-    for (seed, slope) in [0u64, 1].iter().zip(&families.values) {
-        let own: Vec<(f64, f64)> = result
-            .sups
-            .iter()
-            .filter(|r| r.part == Part::Width && r.seed == *seed)
-            .map(|r| (r.width as f64, r.d))
-            .collect();
-        assert_eq!(own.len(), 3);
-        assert_eq!(meanfield_chaos::fit_rate(&own).unwrap().slope, *slope);
-    }
+    let families = assert_family_slopes(&result, &[0, 1], 3);
     assert!((families.mean - (families.values[0] + families.values[1]) / 2.0).abs() < 1e-12);
     let trained = lines
         .lock()
@@ -591,16 +605,7 @@ fn shared_noise_families_each_have_their_own_reference() {
             across.sup
         );
     }
-    let families = result.fits.families.as_ref().expect("two families");
-    for (seed, slope) in [3u64, 4].iter().zip(&families.values) {
-        let own: Vec<(f64, f64)> = result
-            .sups
-            .iter()
-            .filter(|r| r.part == Part::Width && r.seed == *seed)
-            .map(|r| (r.width as f64, r.d))
-            .collect();
-        assert_eq!(meanfield_chaos::fit_rate(&own).unwrap().slope, *slope);
-    }
+    assert_family_slopes(&result, &[3, 4], 3);
     let report = std::fs::read_to_string(dir.path().join("coupling/report.md")).unwrap();
     assert!(report.contains("a reference per data seed"), "{report}");
     assert!(report.contains("Across replicate families (each data seed's runs over the widths against a reference on the same noise"), "{report}");
@@ -617,16 +622,24 @@ fn shared_noise_families_each_have_their_own_reference() {
     // someone's, so it is found damaged, and training it again cannot write that file (the
     // folder is not the program's to remove). Its widths trained but are listed as not
     // measured, and family 3 is measured as before.
-    let damaged = run_dir::run_dir(&study.run_config(320, study.base.batch, 4, 80))
-        .join("snapshots/hidden_2.npy");
-    std::fs::remove_file(&damaged).unwrap();
-    std::fs::create_dir(&damaged).unwrap();
-    std::fs::write(damaged.join("notes.txt"), "mine").unwrap();
-    let partial = study
-        .run(&StopHandle::new(), &|_: &str| {})
-        .unwrap()
-        .done()
-        .expect("measured, not planned");
+    // A reference's snapshot file replaced by a folder of someone's; then the study again.
+    let block = |seed: u64, rows: usize| {
+        let file = run_dir::run_dir(&study.run_config(320, study.base.batch, seed, rows))
+            .join("snapshots/hidden_2.npy");
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        std::fs::write(file.join("notes.txt"), "mine").unwrap();
+        file
+    };
+    let again = || {
+        study
+            .run(&StopHandle::new(), &|_: &str| {})
+            .unwrap()
+            .done()
+            .expect("measured, not planned")
+    };
+    let damaged = block(4, 80);
+    let partial = again();
     assert!(
         partial.sups.iter().all(|s| s.seed == 3),
         "{:?}",
@@ -657,15 +670,8 @@ fn shared_noise_families_each_have_their_own_reference() {
     // The first family's reference unusable instead: the share (on its noise) is unknown, and
     // the two-term fit says it is uncorrected rather than subtracting nothing silently.
     std::fs::remove_dir_all(&damaged).unwrap();
-    let first = run_dir::run_dir(&study.run_config(320, study.base.batch, 3, 160))
-        .join("snapshots/hidden_2.npy");
-    std::fs::remove_file(&first).unwrap();
-    std::fs::create_dir(&first).unwrap();
-    let partial = study
-        .run(&StopHandle::new(), &|_: &str| {})
-        .unwrap()
-        .done()
-        .expect("measured, not planned");
+    block(3, 160);
+    let partial = again();
     assert!(
         partial.sups.iter().all(|s| s.seed == 4),
         "{:?}",
