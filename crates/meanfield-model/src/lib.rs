@@ -9,12 +9,14 @@
 //! - [`gradient`] — the closed-form gradient of the batch loss (checked against autodiff).
 //! - [`flex_products`] — the forward product and the fused W1 update on Flex (CPU), split over
 //!   threads by particles.
+//! - [`flex_relu`] — ReLU's backward on Flex in one pass, in place.
 //! - [`error`] — typed errors.
 
 pub mod activation;
 pub mod config;
 pub mod error;
 pub mod flex_products;
+pub mod flex_relu;
 pub mod gradient;
 pub mod init;
 pub mod loss;

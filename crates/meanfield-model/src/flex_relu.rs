@@ -1,0 +1,66 @@
+//! ReLU's backward `grad ⊙ 1[h > 0]` on Flex in one pass, in place on `grad`.
+//!
+//! Through Burn's tensor API it is three passes over the [N, M] buffers, each with its own
+//! allocation: the comparison `h > 0` (a bool tensor), its conversion to a 0/1 float mask, and
+//! the product with `grad` (20 ms at N = 10^5, M = 100 on a 2-core machine, [`crate::activation`]).
+//! Here each element is `grad · m` with `m` the same 0.0 or 1.0 the mask holds, one IEEE
+//! product as the tensor path's, so the bits are the same (signed zeros and NaN included:
+//! `tests/activation_flex.rs`); it reads `h` and rewrites `grad`'s own storage.
+//!
+//! Like [`crate::flex_products`], this reaches below Burn's tensor API (Flex's primitive); other
+//! backends, autodiff and layouts it does not take keep the tensor path.
+
+use burn::tensor::{DType, Tensor};
+use burn_flex::Flex;
+use rayon::prelude::*;
+
+/// Elements per task: large enough that a task's work outweighs its scheduling.
+const CHUNK: usize = 1 << 16;
+
+/// Whether [`relu_backward`] takes `h` and `grad`: f32 tensors of one shape on Flex without
+/// autodiff, each contiguous from its first element.
+pub fn takes<const D: usize>(h: &Tensor<D>, grad: &Tensor<D>) -> bool {
+    let whole = |t: &Tensor<D>| {
+        t.clone()
+            .try_into_primitive::<Flex>()
+            .is_ok_and(|p| p.is_contiguous() && p.layout().start_offset() == 0)
+    };
+    crate::flex_products::supports(&h.device())
+        && grad.device() == h.device()
+        && h.dtype() == DType::F32
+        && grad.dtype() == DType::F32
+        && h.dims() == grad.dims()
+        && whole(h)
+        && whole(grad)
+}
+
+/// `grad ⊙ 1[h > 0]`, in place on `grad`'s storage (copied first if another handle shares it).
+///
+/// # Panics
+/// When [`takes`] is false for `h` and `grad` (the caller takes the tensor path instead).
+pub fn relu_backward<const D: usize>(h: &Tensor<D>, grad: Tensor<D>) -> Tensor<D> {
+    assert!(
+        takes(h, &grad),
+        "ReLU backward on Flex: h and grad must be contiguous f32 tensors of one shape on Flex"
+    );
+    let hs = h
+        .clone()
+        .try_into_primitive::<Flex>()
+        .expect("checked by `takes`: the tensor lives on Flex");
+    let mut gs = grad
+        .try_into_primitive::<Flex>()
+        .expect("checked by `takes`: the tensor lives on Flex");
+    let n = hs.layout().shape().num_elements();
+    let pre = &hs.storage::<f32>()[..n];
+    let out = &mut gs.storage_mut::<f32>()[..n];
+    out.par_chunks_mut(CHUNK)
+        .zip(pre.par_chunks(CHUNK))
+        .for_each(|(g, h)| {
+            for (g, h) in g.iter_mut().zip(h) {
+                // The mask's own value times grad: the tensor path's product, bit for bit.
+                *g *= if *h > 0.0 { 1.0 } else { 0.0 };
+            }
+        });
+    drop(hs);
+    Tensor::from_primitive::<Flex>(gs)
+}
