@@ -27,9 +27,9 @@
 //! blocks the depth differently. So the weights do not depend on the thread count (tests
 //! `products_do_not_depend_on_the_split` here and `same_weights_with_one_or_two_threads`).
 //!
-//! This is the one place the project reaches below Burn's tensor API: tensors are taken to
-//! Flex's primitive ([`Tensor::try_into_primitive`], Burn's extension interface), multiplied,
-//! and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
+//! This and [`crate::flex_relu`] are where the project reaches below Burn's tensor API:
+//! tensors are taken to Flex's primitive ([`Tensor::try_into_primitive`], Burn's extension
+//! interface), multiplied, and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
 //! plain tensor path; tests check that both give the same weights.
 
 use burn::tensor::{DType, Device, Shape, Tensor};

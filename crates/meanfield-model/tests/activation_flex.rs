@@ -71,24 +71,33 @@ fn one_pass_gives_the_tensor_paths_bits() {
 #[test]
 fn layouts_it_does_not_take_go_the_tensor_path() {
     let shape = [300, 7];
-    let (h, grad) = (
-        tensor(values(2100, 3), shape),
-        tensor(values(2100, 4), shape),
-    );
-    let want = bits(grad.clone());
-    // A transposed (strided) h: the tensor path's job; grad returned as it was.
+    let grad = tensor(values(2100, 4), shape);
+    // Not taken: a transposed (strided) h, a row slice (contiguous, but from an offset), h of
+    // another shape.
     let h_t = tensor(values(2100, 5), [7, 300]).transpose();
-    assert!(!takes(&h_t, &grad), "strided h: not taken");
-    // Another shape: not taken.
-    let other = tensor(values(2100, 6), [700, 3]);
-    assert!(!takes(&other, &grad));
-    // Asking was free: grad is as it was.
-    assert_eq!(bits(grad.clone()), want);
-    // Through Activation::Relu the strided case still gives the tensor path's bits.
-    let expected = bits(grad.clone() * h_t.clone().greater_elem(0.0).float());
-    assert_eq!(
-        bits(Activation::Relu.backward(h_t.clone(), h_t, grad)),
-        expected
-    );
-    drop(h);
+    let sliced = tensor(values(2107, 6), [301, 7]).slice([1..301, 0..7]);
+    let other = tensor(values(2100, 7), [700, 3]);
+    for h in [&h_t, &sliced, &other] {
+        assert!(!takes(h, &grad));
+    }
+    // Through Activation::Relu they still give the tensor path's bits.
+    for h in [h_t, sliced] {
+        let expected = bits(grad.clone() * h.clone().greater_elem(0.0).float());
+        assert_eq!(
+            bits(Activation::Relu.backward(h.clone(), h, grad.clone())),
+            expected
+        );
+    }
+}
+
+#[test]
+fn grad_and_h_one_tensor() {
+    // The same tensor as both: read from it, written on a copy (copy-on-write), the tensor
+    // path's bits, the caller's handle unchanged.
+    let t = tensor(values(5000, 8), [500, 10]);
+    let kept = bits(t.clone());
+    let expected = bits(t.clone() * t.clone().greater_elem(0.0).float());
+    assert!(takes(&t, &t));
+    assert_eq!(bits(relu_backward(&t, t.clone())), expected);
+    assert_eq!(bits(t), kept);
 }
