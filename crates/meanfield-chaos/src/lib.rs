@@ -10,12 +10,14 @@
 //! - [`tail`] — tail indices (Hill, moment estimator) with their intervals, whether W2 can
 //!   converge for such a law, and distances that stay finite for heavy tails (W1, trimmed W2).
 //! - [`rate`] — the least-squares fit of log W2 against log N, with a confidence interval.
+//! - [`repeat`] — the first value a list gives twice.
 //! - [`error`] — typed errors.
 
 pub mod coupling;
 pub mod density;
 pub mod error;
 pub mod rate;
+pub mod repeat;
 pub mod sliced;
 pub mod tail;
 pub mod two_term;
@@ -25,6 +27,7 @@ pub use coupling::{CouplingDistance, coupling_distance};
 pub use density::{Histogram, histogram, kde, linspace};
 pub use error::ChaosError;
 pub use rate::{RateFit, ReplicateInterval, confidence_band, fit_rate, replicate_interval};
+pub use repeat::first_repeat;
 pub use sliced::{Cloud, SlicedW2, sliced_w2, sliced_w2_seeds};
 pub use tail::{TailIndex, TailVerdict, hill, tail_index, trimmed_w2_1d, w1_1d};
 pub use two_term::{

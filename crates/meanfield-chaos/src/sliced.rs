@@ -136,14 +136,9 @@ pub fn check_projection_seeds(seeds: &[u64]) -> Result<(), ChaosError> {
         ));
     }
     // A seed twice would count one set of directions twice and shrink the spread.
-    if let Some((i, s)) = seeds
-        .iter()
-        .enumerate()
-        .find(|(i, s)| seeds[..*i].contains(s))
-    {
+    if let Some((i, s)) = crate::first_repeat(seeds) {
         return Err(ChaosError::Invalid(format!(
-            "`projection_seeds` gives seed {s} twice (at position {}): give each seed once",
-            i + 1
+            "`projection_seeds` gives seed {s} twice (at position {i}): give each seed once"
         )));
     }
     Ok(())

@@ -49,8 +49,9 @@ pub fn supports(device: &Device) -> bool {
     *device == Device::flex() && !device.is_autodiff()
 }
 
-/// Whether these products take `tensors`: all f32 on Flex without autodiff.
-pub fn applies(tensors: &[&Tensor<2>]) -> bool {
+/// Whether these products (and [`crate::flex_relu`]) take `tensors`: all f32 on Flex without
+/// autodiff.
+pub fn applies<const D: usize>(tensors: &[&Tensor<D>]) -> bool {
     tensors
         .iter()
         .all(|t| supports(&t.device()) && t.dtype() == DType::F32)

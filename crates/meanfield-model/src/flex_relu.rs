@@ -10,7 +10,7 @@
 //! Like [`crate::flex_products`], this reaches below Burn's tensor API (Flex's primitive); other
 //! backends, autodiff and layouts it does not take keep the tensor path.
 
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 use burn_flex::Flex;
 use rayon::prelude::*;
 
@@ -25,13 +25,7 @@ pub fn takes<const D: usize>(h: &Tensor<D>, grad: &Tensor<D>) -> bool {
             .try_into_primitive::<Flex>()
             .is_ok_and(|p| p.is_contiguous() && p.layout().start_offset() == 0)
     };
-    crate::flex_products::supports(&h.device())
-        && grad.device() == h.device()
-        && h.dtype() == DType::F32
-        && grad.dtype() == DType::F32
-        && h.dims() == grad.dims()
-        && whole(h)
-        && whole(grad)
+    crate::flex_products::applies(&[h, grad]) && h.dims() == grad.dims() && whole(h) && whole(grad)
 }
 
 /// `grad ⊙ 1[h > 0]`, in place on `grad`'s storage (copied first if another handle shares it).

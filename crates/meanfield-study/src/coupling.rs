@@ -254,7 +254,7 @@ impl CouplingStudy {
                 "`batch_sweep_width` is the width of the batch sweep, and `batch_sweep` lists no batch: give `batch_sweep`, or leave `batch_sweep_width` out".into(),
             ));
         }
-        if let Some((i, m)) = first_repeat(&self.batch_sweep) {
+        if let Some((i, m)) = meanfield_chaos::first_repeat(&self.batch_sweep) {
             return Err(StudyError::Invalid(format!(
                 "`batch_sweep` gives {m} twice (at position {i}): give each batch once"
             )));
@@ -274,7 +274,7 @@ impl CouplingStudy {
                     "`data_seeds` gives {seed}, the data seed of the reference (or of its share) with independent noise: the widths would share its noise; give another seed, or `shared_noise` to share it on purpose"
                 )));
             }
-            if let Some((i, seed)) = first_repeat(seeds) {
+            if let Some((i, seed)) = meanfield_chaos::first_repeat(seeds) {
                 return Err(StudyError::Invalid(format!(
                     "`data_seeds` gives {seed} twice (at position {i}): each seed is one set of runs, give it once"
                 )));
@@ -663,13 +663,4 @@ fn trajectory(dir: &Path, readout: Readout) -> Result<Trajectory, StudyError> {
             dim: input_dim,
         })
     }
-}
-
-/// The first value of `values` given earlier too, with its position (from 1).
-fn first_repeat<T: PartialEq>(values: &[T]) -> Option<(usize, &T)> {
-    values
-        .iter()
-        .enumerate()
-        .find(|(i, v)| values[..*i].contains(v))
-        .map(|(i, v)| (i + 1, v))
 }
