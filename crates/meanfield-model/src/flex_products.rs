@@ -32,6 +32,7 @@
 //! interface), multiplied, and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
 //! plain tensor path; tests check that both give the same weights.
 
+use crate::flex_update;
 use burn::tensor::{DType, Device, Shape, Tensor};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
@@ -148,10 +149,29 @@ pub fn add_transposed_product(
 ) -> Tensor<2> {
     let [n, p] = w.dims();
     let m = x.dims()[0];
-    add_transposed_product_in(w, d, x, a, b, blocks_for(n, n * p * m))
+    add_transposed_product_in(
+        w,
+        d,
+        x,
+        a,
+        b,
+        blocks_for(n, n * p * m),
+        UpdateKernel::Fastest,
+    )
 }
 
-/// [`add_transposed_product`] in exactly `blocks` blocks (tests compare splits).
+/// Which kernel computes the fused update: the same bits either way (tests compare them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKernel {
+    /// [`crate::flex_update`]'s one pass over W1's rows where it applies (AVX-512 and the
+    /// shapes [`crate::flex_update::takes`] admits), `gemm` elsewhere: what the step uses.
+    Fastest,
+    /// `gemm` alone.
+    Gemm,
+}
+
+/// [`add_transposed_product`] in exactly `blocks` blocks, with `kernel` (tests compare splits
+/// and kernels).
 pub fn add_transposed_product_in(
     w: Tensor<2>,
     d: &Tensor<2>,
@@ -159,6 +179,7 @@ pub fn add_transposed_product_in(
     a: f32,
     b: f32,
     blocks: usize,
+    kernel: UpdateKernel,
 ) -> Tensor<2> {
     assert!(
         applies(&[&w, d, x]),
@@ -189,6 +210,30 @@ pub fn add_transposed_product_in(
         .enumerate()
         .for_each(|(i, block)| {
             let start = i * rows_per_block;
+            let rows = block.len() / p;
+            if kernel == UpdateKernel::Fastest && flex_update::takes(rows, p, m, x_at.col) {
+                // SAFETY: `block` is this block's rows of W1's own storage (unique after
+                // `storage_mut`, row-major, disjoint from the other blocks); d and x are live
+                // (`ds`, `xs` are held to the end of the function), their layouts give every
+                // d[i, start + j] and x[i, k] inside their storage, and neither aliases `out`;
+                // `takes` holds.
+                unsafe {
+                    flex_update::add_rows(flex_update::Operands {
+                        w: block.as_mut_ptr(),
+                        rows,
+                        p,
+                        d: d_at.ptr().offset(start as isize * d_at.col),
+                        d_i: d_at.row,
+                        d_j: d_at.col,
+                        x: x_at.ptr(),
+                        x_i: x_at.row,
+                        m,
+                        a,
+                        b,
+                    });
+                }
+                return;
+            }
             // `gemm` computes dst := alpha·dst + beta·lhs·rhs for an [rows, k] lhs and a [k, p]
             // rhs, given each matrix's column and row strides. lhs = ∇H[:, rows]ᵀ: element
             // (i, j) is d[j, start + i], so its row stride is d's column stride and vice versa.
@@ -198,7 +243,7 @@ pub fn add_transposed_product_in(
             // their storage, and neither aliases `out`.
             unsafe {
                 gemm::gemm(
-                    block.len() / p,
+                    rows,
                     p,
                     m,
                     block.as_mut_ptr(),

@@ -1,12 +1,15 @@
 //! The Flex products (`meanfield_model::flex_products`): the forward `W xᵀ` and the fused update
 //! `a·W + b·Dᵀx` against float64 recomputations on awkward layouts, and the same bits whatever
-//! the number of blocks they are split into (so the weights do not depend on the thread count).
+//! the number of blocks they are split into (so the weights do not depend on the thread count),
+//! and the update's own AVX-512 kernel (`meanfield_model::flex_update`) against `gemm`'s, bit for
+//! bit.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_model::flex_products::{
-    MIN_BLOCK_ROWS, add_transposed_product, add_transposed_product_in, product_transposed,
-    product_transposed_in,
+    MIN_BLOCK_ROWS, UpdateKernel, add_transposed_product, add_transposed_product_in,
+    product_transposed, product_transposed_in,
 };
+use meanfield_model::flex_update;
 use meanfield_model::net::to_vec;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -54,8 +57,8 @@ fn forward_matches_float64_on_strided_inputs() {
 }
 
 /// The step's shapes (M = 100, p = 784, N = 1000): both products give the same bits in 1, 2, 3
-/// and 7 blocks (7 blocks of 143 rows: every block above gemm's 64-row small-matrix path), and
-/// the forward agrees with Burn's own matmul to rounding.
+/// and 7 blocks (7 blocks of 143 rows: every block above gemm's 64-row small-matrix path), with
+/// either update kernel, and the forward agrees with Burn's own matmul to rounding.
 #[test]
 fn products_do_not_depend_on_the_split() {
     let (n, p, m) = (1000, 784, 100);
@@ -63,25 +66,30 @@ fn products_do_not_depend_on_the_split() {
     let w = tensor(&uniform(n * p, 4), [n, p]);
     let d = tensor(&uniform(m * n, 5), [m, n]);
     let forward = to_vec(product_transposed_in(&w, &x, 1));
-    let update = to_vec(add_transposed_product_in(w.clone(), &d, &x, 0.9, -0.01, 1));
-    for blocks in [2, 3, 7] {
-        let f = to_vec(product_transposed_in(&w, &x, blocks));
-        assert!(
-            f == forward,
-            "forward in {blocks} blocks differs from one block"
-        );
-        let u = to_vec(add_transposed_product_in(
+    let update = |blocks, kernel| {
+        to_vec(add_transposed_product_in(
             w.clone(),
             &d,
             &x,
             0.9,
             -0.01,
             blocks,
-        ));
+            kernel,
+        ))
+    };
+    let one = update(1, UpdateKernel::Gemm);
+    for blocks in [1, 2, 3, 7] {
+        let f = to_vec(product_transposed_in(&w, &x, blocks));
         assert!(
-            u == update,
-            "update in {blocks} blocks differs from one block"
+            f == forward,
+            "forward in {blocks} blocks differs from one block"
         );
+        for kernel in [UpdateKernel::Gemm, UpdateKernel::Fastest] {
+            assert!(
+                update(blocks, kernel) == one,
+                "update in {blocks} blocks ({kernel:?}) differs from gemm in one block"
+            );
+        }
     }
     assert!(
         to_vec(product_transposed(&w, &x)) == forward,
@@ -92,6 +100,143 @@ fn products_do_not_depend_on_the_split() {
     let burn = to_vec(w.clone().matmul(x.clone().transpose()));
     for (a, b) in forward.iter().zip(&burn) {
         assert!((a - b).abs() < 1e-4, "{a} vs Burn's {b}");
+    }
+}
+
+/// Values that stress the arithmetic: ±0, subnormals, large and tiny magnitudes, ±∞ and NaN
+/// among ordinary draws.
+fn awkward(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let special = [
+        0.0,
+        -0.0,
+        1e-40,
+        -3e-42,
+        f32::MIN_POSITIVE,
+        3e38,
+        -1e-30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    (0..len)
+        .map(|_| {
+            if rng.random_range(0..40) == 0 {
+                special[rng.random_range(0..special.len())]
+            } else {
+                rng.random_range(-2.0..2.0f32)
+            }
+        })
+        .collect()
+}
+
+/// Equal bits, or both NaN (which NaN an operation returns when several of its inputs are NaN
+/// is not fixed by IEEE 754; every other result is).
+fn same(a: &[f32], b: &[f32]) -> Option<usize> {
+    assert_eq!(a.len(), b.len());
+    (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits() && !(a[i].is_nan() && b[i].is_nan()))
+}
+
+/// The update's AVX-512 kernel gives gemm's bits: every branch of its combine (a = 1, a = 0,
+/// a = −0, any other a), depths 3 and 512 (the ends of what it takes), row counts that are not
+/// multiples of its 12-row groups, column counts with masked tails (p = 17, 19, 51) and two
+/// panels (p = 3072 at M = 100), d in the step's layout (a transposed view) and contiguous, x a
+/// column slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the
+/// kernel runs, the test checks that it does run (the case is not gemm against gemm).
+#[test]
+fn update_kernel_gives_gemms_bits() {
+    let device = Device::flex();
+    let cases: [(usize, usize, usize); 7] = [
+        (1000, 784, 100),
+        (37, 19, 5),
+        (150, 17, 3),
+        (25, 51, 512),
+        (30, 3072, 100),
+        (13, 64, 7),
+        (200, 2, 9),
+    ];
+    let mut ran = 0;
+    for (case, &(n, p, m)) in cases.iter().enumerate() {
+        let seed = 10 * case as u64;
+        let w = Tensor::<2>::from_data(TensorData::new(awkward(n * p, seed), [n, p]), &device);
+        // x a column slice of a wider [m, p + 3] (row stride p + 3).
+        let x = Tensor::<2>::from_data(
+            TensorData::new(awkward(m * (p + 3), seed + 1), [m, p + 3]),
+            &device,
+        )
+        .slice([0..m, 1..p + 1]);
+        let d_values = awkward(n * m, seed + 2);
+        let layouts = [
+            // The step's: ∇H [M, N] as the transposed view of the particle-major [N, M].
+            Tensor::<2>::from_data(TensorData::new(d_values.clone(), [n, m]), &device).transpose(),
+            Tensor::<2>::from_data(TensorData::new(d_values, [m, n]), &device),
+        ];
+        for d in &layouts {
+            for a in [1.0f32, 0.0, -0.0, 0.999, -1.5] {
+                for blocks in [1, 2] {
+                    let b = -0.37f32;
+                    let gemm = to_vec(add_transposed_product_in(
+                        w.clone(),
+                        d,
+                        &x,
+                        a,
+                        b,
+                        blocks,
+                        UpdateKernel::Gemm,
+                    ));
+                    let own = to_vec(add_transposed_product_in(
+                        w.clone(),
+                        d,
+                        &x,
+                        a,
+                        b,
+                        blocks,
+                        UpdateKernel::Fastest,
+                    ));
+                    if let Some(i) = same(&gemm, &own) {
+                        panic!(
+                            "N {n}, p {p}, M {m}, a {a}, {blocks} blocks: element {i}: gemm {} \
+                             ({:#x}), kernel {} ({:#x})",
+                            gemm[i],
+                            gemm[i].to_bits(),
+                            own[i],
+                            own[i].to_bits()
+                        );
+                    }
+                }
+            }
+        }
+        if flex_update::takes(n, p, m, 1) {
+            ran += 1;
+        }
+    }
+    // With AVX-512F all seven take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
+    // its two blocks of 200 go to gemm); without it none does, and Fastest is gemm.
+    let expected = if flex_update::available() { 7 } else { 0 };
+    assert_eq!(ran, expected, "cases on the kernel's path");
+}
+
+/// The shapes the kernel refuses, each where gemm takes another path (module docs of
+/// `flex_update`): depth ≤ 2 (gemm's `gevv`), above 512 (more than one depth block), one row
+/// or one column (`gemv`), at most 256 elements (gemm's horizontal kernels), and a strided x
+/// row.
+#[test]
+fn update_kernel_refuses_gemms_other_paths() {
+    let on = flex_update::available();
+    assert_eq!(flex_update::takes(1000, 784, 100, 1), on);
+    for (rows, p, m, x_k) in [
+        (1000, 784, 2, 1),
+        (1000, 784, 513, 1),
+        (1, 784, 100, 1),
+        (1000, 1, 100, 1),
+        (16, 16, 100, 1),
+        (128, 2, 100, 1),
+        (1000, 784, 100, 2),
+    ] {
+        assert!(
+            !flex_update::takes(rows, p, m, x_k),
+            "rows {rows}, p {p}, M {m}, x column stride {x_k}"
+        );
     }
 }
 
