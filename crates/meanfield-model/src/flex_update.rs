@@ -37,16 +37,14 @@ pub const PANEL_BYTES: usize = 640 * 1024;
 /// Rows of W1 a tile takes (and how far ahead, in rows, a tile prefetches).
 const GROUP: usize = 12;
 
-/// The update's operands: row `r` of W1's block at `w + r·p`, `d[i, j]` at `d + i·d_i + j·d_j`
-/// (j counting the block's rows), `x[i, k]` at `x + i·x_i + k`.
+/// The update's operands: row `r` of W1's block at `w + r·p`, `x[i, k]` at `x + i·x_i + k`,
+/// and the gradient d (`∇H`, [M, rows]) given or formed here.
 #[derive(Clone, Copy)]
 pub struct Operands {
     pub w: *mut f32,
     pub rows: usize,
     pub p: usize,
-    pub d: *const f32,
-    pub d_i: isize,
-    pub d_j: isize,
+    pub d: Gradient,
     pub x: *const f32,
     pub x_i: isize,
     pub m: usize,
@@ -54,11 +52,43 @@ pub struct Operands {
     pub b: f32,
 }
 
+/// Where the kernel takes `d[i, j]` (j counting the block's rows) from.
+#[derive(Clone, Copy)]
+pub enum Gradient {
+    /// Stored: `d[i, j]` at `d + i·d_i + j·d_j`.
+    Given {
+        d: *const f32,
+        d_i: isize,
+        d_j: isize,
+    },
+    /// ReLU's, formed a group of rows at a time and never stored whole:
+    /// `d[i, j] = (Σ_c w2[j, c]·g[i, c]) · 1[h[i, j] > 0]`, the sum an FMA chain over
+    /// c = 0, 1, …, C−1 from +0 (as `gemm` forms `W2 Gᵀ`) and the mask a product by 1.0 or 0.0
+    /// (as [`crate::flex_relu`]), so the bits are those of the stored path. `h[i, j]` at
+    /// `h + j·h_j + i` (particle-major), `w2[j, c]` at `w2 + j·w2_j + c·w2_c`, `g[i, c]` at
+    /// `g_t + c·m + i` (Gᵀ, [C, M] contiguous).
+    Relu {
+        h: *const f32,
+        h_j: isize,
+        w2: *const f32,
+        w2_j: isize,
+        w2_c: isize,
+        g_t: *const f32,
+        classes: usize,
+    },
+}
+
 /// Whether this CPU runs the kernel and `gemm` would compute an update of this shape (`rows`
 /// rows of W1, `p` columns, depth `m`, x's column stride `x_k`) on the path whose bits the
 /// kernel reproduces (module docs).
 pub fn takes(rows: usize, p: usize, m: usize, x_k: isize) -> bool {
     available() && x_k == 1 && (3..=512).contains(&m) && rows >= 2 && p >= 2 && rows * p > 256
+}
+
+/// How many panels of columns an update with depth `m` and `p` columns is taken in: as few as
+/// keep each panel's share of x within [`PANEL_BYTES`].
+pub fn panels(m: usize, p: usize) -> usize {
+    (m * p * 4).div_ceil(PANEL_BYTES).max(1)
 }
 
 /// Whether the CPU has AVX-512F (checked at run time; `std` caches the answer).
@@ -98,7 +128,7 @@ pub unsafe fn add_rows(op: Operands) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{GROUP, Operands, PANEL_BYTES};
+    use super::{GROUP, Gradient, Operands, panels};
     use core::arch::x86_64::*;
 
     /// How the old value and the sum combine, as `gemm` does for its `alpha` (module docs).
@@ -123,8 +153,9 @@ mod avx512 {
         };
         // Columns in panels whose share of x fits PANEL_BYTES, of equal widths rounded up to
         // whole tiles (32 columns).
-        let panels = (op.m * op.p * 4).div_ceil(PANEL_BYTES).max(1);
-        let width = op.p.div_ceil(panels).next_multiple_of(32);
+        let width = op.p.div_ceil(panels(op.m, op.p)).next_multiple_of(32);
+        // The group's d, [rows][M] (each row's M values contiguous, for the broadcasts).
+        let mut d = vec![0.0f32; GROUP * op.m];
         let mut k0 = 0;
         while k0 < op.p {
             let cols = width.min(op.p - k0);
@@ -132,21 +163,25 @@ mod avx512 {
             while j < op.rows {
                 let rows = GROUP.min(op.rows - j);
                 // SAFETY (every call): rows j..j+rows and columns k0..k0+cols are inside the
-                // block and x (the caller's contract).
+                // block, x and the gradient's operands (the caller's contract); `d` holds
+                // GROUP·M floats.
                 unsafe {
+                    gather(&op, j, rows, &mut d);
+                    prefetch_gradient(&op, j + rows, GROUP.min(op.rows.saturating_sub(j + rows)));
+                    let d = d.as_ptr();
                     match rows {
-                        12 => group::<12>(op, combine, j, k0, cols),
-                        11 => group::<11>(op, combine, j, k0, cols),
-                        10 => group::<10>(op, combine, j, k0, cols),
-                        9 => group::<9>(op, combine, j, k0, cols),
-                        8 => group::<8>(op, combine, j, k0, cols),
-                        7 => group::<7>(op, combine, j, k0, cols),
-                        6 => group::<6>(op, combine, j, k0, cols),
-                        5 => group::<5>(op, combine, j, k0, cols),
-                        4 => group::<4>(op, combine, j, k0, cols),
-                        3 => group::<3>(op, combine, j, k0, cols),
-                        2 => group::<2>(op, combine, j, k0, cols),
-                        _ => group::<1>(op, combine, j, k0, cols),
+                        12 => group::<12>(op, d, combine, j, k0, cols),
+                        11 => group::<11>(op, d, combine, j, k0, cols),
+                        10 => group::<10>(op, d, combine, j, k0, cols),
+                        9 => group::<9>(op, d, combine, j, k0, cols),
+                        8 => group::<8>(op, d, combine, j, k0, cols),
+                        7 => group::<7>(op, d, combine, j, k0, cols),
+                        6 => group::<6>(op, d, combine, j, k0, cols),
+                        5 => group::<5>(op, d, combine, j, k0, cols),
+                        4 => group::<4>(op, d, combine, j, k0, cols),
+                        3 => group::<3>(op, d, combine, j, k0, cols),
+                        2 => group::<2>(op, d, combine, j, k0, cols),
+                        _ => group::<1>(op, d, combine, j, k0, cols),
                     }
                 }
                 j += rows;
@@ -155,11 +190,102 @@ mod avx512 {
         }
     }
 
+    /// Prefetches what [`gather`] reads for rows `j..j + rows` (the next group's): read once
+    /// every group, too sparsely for the hardware prefetchers, these reads otherwise wait on
+    /// memory at the start of every group (12% of the update at N = 10^4, p = 784).
+    #[inline(always)]
+    unsafe fn prefetch_gradient(op: &Operands, j: usize, rows: usize) {
+        // SAFETY: a prefetch never faults, whatever the address.
+        let line = |at: *const f32| unsafe { _mm_prefetch::<_MM_HINT_T0>(at as *const i8) };
+        for r in 0..rows {
+            let jr = (j + r) as isize;
+            match op.d {
+                Gradient::Given { d, d_i, d_j } => {
+                    for i in (0..op.m).step_by(16) {
+                        line(d.wrapping_offset(jr * d_j + i as isize * d_i));
+                    }
+                }
+                Gradient::Relu {
+                    h, h_j, w2, w2_j, ..
+                } => {
+                    for i in (0..op.m).step_by(16) {
+                        line(h.wrapping_offset(jr * h_j + i as isize));
+                    }
+                    line(w2.wrapping_offset(jr * w2_j));
+                }
+            }
+        }
+    }
+
+    /// d of rows `j..j + rows` into `out` ([rows][M]): copied, or formed (ReLU's, [`Gradient`]).
+    #[target_feature(enable = "avx512f")]
+    #[inline(never)]
+    unsafe fn gather(op: &Operands, j: usize, rows: usize, out: &mut [f32]) {
+        let m = op.m;
+        unsafe {
+            match op.d {
+                Gradient::Given { d, d_i, d_j } => {
+                    for r in 0..rows {
+                        let col = d.offset((j + r) as isize * d_j);
+                        for (i, o) in out[r * m..(r + 1) * m].iter_mut().enumerate() {
+                            *o = *col.offset(i as isize * d_i);
+                        }
+                    }
+                }
+                Gradient::Relu {
+                    h,
+                    h_j,
+                    w2,
+                    w2_j,
+                    w2_c,
+                    g_t,
+                    classes,
+                } => {
+                    let (zero, one) = (_mm512_setzero_ps(), _mm512_set1_ps(1.0));
+                    for r in 0..rows {
+                        let hr = h.offset((j + r) as isize * h_j);
+                        let wr = w2.offset((j + r) as isize * w2_j);
+                        // Eight 16-lane chunks of examples at a time: eight independent FMA
+                        // chains over c (one chain at a time waits on the FMA's latency).
+                        let mut i = 0;
+                        while i < m {
+                            let mut masks = [0u16; 8];
+                            for (v, mask) in masks.iter_mut().enumerate() {
+                                let lanes = m.saturating_sub(i + 16 * v).min(16);
+                                *mask = ((1u32 << lanes) - 1) as u16;
+                            }
+                            let mut acc = [zero; 8];
+                            for c in 0..classes {
+                                let w = _mm512_set1_ps(*wr.offset(c as isize * w2_c));
+                                let gc = g_t.add(c * m + i);
+                                for (v, acc) in acc.iter_mut().enumerate() {
+                                    let g =
+                                        _mm512_maskz_loadu_ps(masks[v], gc.wrapping_add(16 * v));
+                                    *acc = _mm512_fmadd_ps(w, g, *acc);
+                                }
+                            }
+                            for (v, acc) in acc.iter().enumerate() {
+                                let at = i + 16 * v;
+                                let hv = _mm512_maskz_loadu_ps(masks[v], hr.wrapping_add(at));
+                                let on = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(hv, zero);
+                                let d = _mm512_mul_ps(*acc, _mm512_mask_blend_ps(on, zero, one));
+                                let o = out.as_mut_ptr().wrapping_add(r * m + at);
+                                _mm512_mask_storeu_ps(o, masks[v], d);
+                            }
+                            i += 128;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Rows `j..j + R`, columns `k0..k0 + cols`: tiles of 32 columns, then 16, then the last
     /// 1–15 under a mask.
     #[inline(always)]
     unsafe fn group<const R: usize>(
         op: Operands,
+        d: *const f32,
         combine: Combine,
         j: usize,
         k0: usize,
@@ -169,23 +295,25 @@ mod avx512 {
         let end = k0 + cols;
         unsafe {
             while k + 32 <= end {
-                tile::<R, 2>(op, combine, j, k, u16::MAX);
+                tile::<R, 2>(op, d, combine, j, k, u16::MAX);
                 k += 32;
             }
             if k + 16 <= end {
-                tile::<R, 1>(op, combine, j, k, u16::MAX);
+                tile::<R, 1>(op, d, combine, j, k, u16::MAX);
                 k += 16;
             }
             if k < end {
-                tile::<R, 1>(op, combine, j, k, ((1u32 << (end - k)) - 1) as u16);
+                tile::<R, 1>(op, d, combine, j, k, ((1u32 << (end - k)) - 1) as u16);
             }
         }
     }
 
-    /// One tile: rows `j..j + R`, columns `k..k + 16·V` (with V = 1, the lanes `mask` keeps).
+    /// One tile: rows `j..j + R`, columns `k..k + 16·V` (with V = 1, the lanes `mask` keeps);
+    /// `d` is the group's gradient, [R][M].
     #[inline(always)]
     unsafe fn tile<const R: usize, const V: usize>(
         op: Operands,
+        d: *const f32,
         combine: Combine,
         j: usize,
         k: usize,
@@ -202,16 +330,14 @@ mod avx512 {
                 }
             }
             let mut acc = [[_mm512_setzero_ps(); V]; R];
-            let d = op.d.offset(j as isize * op.d_j);
             for i in 0..op.m {
                 let xr = op.x.offset(i as isize * op.x_i).add(k);
                 let mut xv = [_mm512_setzero_ps(); V];
                 for (v, x) in xv.iter_mut().enumerate() {
                     *x = _mm512_maskz_loadu_ps(mask, xr.add(16 * v));
                 }
-                let di = d.offset(i as isize * op.d_i);
                 for (r, acc) in acc.iter_mut().enumerate() {
-                    let dij = _mm512_set1_ps(*di.offset(r as isize * op.d_j));
+                    let dij = _mm512_set1_ps(*d.add(r * op.m + i));
                     for (a, x) in acc.iter_mut().zip(&xv) {
                         *a = _mm512_fmadd_ps(*x, dij, *a);
                     }

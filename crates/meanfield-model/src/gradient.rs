@@ -12,8 +12,9 @@
 //! 4·M·p·N flops. Tests check it against Burn's autodiff and finite differences.
 
 use crate::net::PartialSum;
-use crate::{MeanFieldNet, Readout};
+use crate::{Activation, MeanFieldNet, Readout, flex_products};
 use burn::tensor::{Tensor, activation};
+use std::cell::OnceCell;
 
 /// Gradients of the batch loss with respect to the weights.
 pub struct Gradients {
@@ -27,9 +28,14 @@ pub struct Gradients {
 
 /// The gradients with ∇W1 = ∇Hᵀ x left as its two factors, so it can be formed a block of rows
 /// at a time (and each block applied at once): the full [N, p] product is never materialised.
+/// Without per-example weights, ∇H itself is formed only when asked for ([`Self::d_pre`]): the
+/// fused update on Flex forms ReLU's inside its kernel instead
+/// ([`flex_products::add_relu_transposed_product`]), same bits, no [N, M] buffer.
 pub struct GradientFactors {
-    /// ∇H, [M, N] (the transposed view of the particle-major ∇Hᵀ [N, M] the step computes).
-    pub d_pre: Tensor<2>,
+    /// ∇H, [M, N] (the transposed view of the particle-major ∇Hᵀ [N, M]), once formed.
+    d_pre: OnceCell<Tensor<2>>,
+    /// What ∇H is made of, where it is formed on demand.
+    parts: Option<HiddenParts>,
     /// The batch x, [M, p].
     pub x: Tensor<2>,
     /// ∇W2, [N, C]; `None` for a fixed readout.
@@ -38,20 +44,91 @@ pub struct GradientFactors {
     pub logits: Tensor<2>,
 }
 
+/// ∇Hᵀ = (W2 (G/N)ᵀ) ⊙ act'(H), [N, M], in its factors.
+struct HiddenParts {
+    activation: Activation,
+    /// Hᵀ and act(H)ᵀ, [N, M].
+    pre_t: Tensor<2>,
+    act_t: Tensor<2>,
+    /// W2, [N, C].
+    w2: Tensor<2>,
+    /// G/N (with the batch's 1/M), [M, C].
+    g_n: Tensor<2>,
+}
+
+impl HiddenParts {
+    /// ∇H [M, N], through the tensor API (and [`crate::flex_relu`] on Flex).
+    fn form(&self) -> Tensor<2> {
+        let d_act_t = self.w2.clone().matmul(self.g_n.clone().transpose());
+        self.activation
+            .backward(self.pre_t.clone(), self.act_t.clone(), d_act_t)
+            .transpose()
+    }
+}
+
 impl GradientFactors {
+    /// ∇H, [M, N] (formed on the first call).
+    pub fn d_pre(&self) -> Tensor<2> {
+        self.d_pre
+            .get_or_init(|| {
+                self.parts
+                    .as_ref()
+                    .expect("∇H is stored or its parts are kept")
+                    .form()
+            })
+            .clone()
+    }
+
     /// Rows `rows` of ∇W1: ∇H[:, rows]ᵀ x, [rows.len(), p].
     pub fn hidden_rows(&self, rows: std::ops::Range<usize>) -> Tensor<2> {
-        let m = self.d_pre.dims()[0];
-        self.d_pre
-            .clone()
-            .slice([0..m, rows])
-            .transpose()
-            .matmul(self.x.clone())
+        let d_pre = self.d_pre();
+        let m = d_pre.dims()[0];
+        d_pre.slice([0..m, rows]).transpose().matmul(self.x.clone())
     }
 
     /// The whole ∇W1, [N, p].
     pub fn hidden(&self) -> Tensor<2> {
-        self.d_pre.clone().transpose().matmul(self.x.clone())
+        self.d_pre().transpose().matmul(self.x.clone())
+    }
+
+    /// `w ← a·w + b·∇Hᵀx` (∇W1 never materialised) on Flex: with ReLU and ∇H not yet formed,
+    /// ∇H formed inside the kernel ([`flex_products::add_relu_transposed_product`]), else the
+    /// stored ∇H ([`flex_products::add_transposed_product`]); the same bits either way.
+    /// `Err(w)`, untouched, off Flex (the caller takes the tensor path).
+    // Ok and Err both hold W1 (a `Tensor`): boxing Err would not make the `Result` smaller.
+    #[allow(clippy::result_large_err)]
+    pub fn fused_hidden_update(
+        &self,
+        w: Tensor<2>,
+        a: f32,
+        b: f32,
+    ) -> Result<Tensor<2>, Tensor<2>> {
+        let mut w = w;
+        if let Some(parts) = &self.parts
+            && parts.activation == Activation::Relu
+            && self.d_pre.get().is_none()
+        {
+            match flex_products::add_relu_transposed_product(
+                w,
+                &parts.pre_t,
+                &parts.w2,
+                &parts.g_n,
+                &self.x,
+                a,
+                b,
+            ) {
+                Ok(updated) => return Ok(updated),
+                Err(back) => w = back,
+            }
+        }
+        let d_pre = self.d_pre();
+        if flex_products::applies(&[&w, &d_pre, &self.x]) {
+            Ok(flex_products::add_transposed_product(
+                w, &d_pre, &self.x, a, b,
+            ))
+        } else {
+            Err(w)
+        }
     }
 }
 
@@ -124,7 +201,7 @@ fn factors(
     let act_t = trace.act.transpose();
     let w2 = model.readout.val();
     let residual = activation::softmax(trace.logits.clone(), 1) - targets;
-    let (readout, d_pre) = match per_example {
+    let (readout, d_pre, parts) = match per_example {
         None => {
             // G / N: the 1/N of both ∇W2 and ∇H applied once, on [M, C], not on [N, C] and
             // [M, N].
@@ -133,9 +210,14 @@ fn factors(
                 Readout::Trainable => Some(act_t.clone().matmul(g_n.clone())),
                 Readout::Fixed => None,
             };
-            let d_act_t = w2.matmul(g_n.transpose());
-            let d_pre_t = model.activation.backward(pre_t, act_t, d_act_t);
-            (readout, d_pre_t.transpose())
+            let parts = HiddenParts {
+                activation: model.activation,
+                pre_t,
+                act_t,
+                w2,
+                g_n,
+            };
+            (readout, OnceCell::new(), Some(parts))
         }
         Some(q) => {
             let q_t = q.transpose();
@@ -146,11 +228,12 @@ fn factors(
             };
             let d_act_t = w2.matmul(r_n.transpose());
             let d_pre_t = model.activation.backward(pre_t, act_t, d_act_t) * q_t;
-            (readout, d_pre_t.transpose())
+            (readout, OnceCell::from(d_pre_t.transpose()), None)
         }
     };
     GradientFactors {
         d_pre,
+        parts,
         x,
         readout,
         logits: trace.logits,

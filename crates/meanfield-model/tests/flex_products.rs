@@ -216,6 +216,120 @@ fn update_kernel_gives_gemms_bits() {
     assert_eq!(ran, expected, "cases on the kernel's path");
 }
 
+/// ReLU's ∇H formed inside the update kernel gives the bits of the stored path (∇H formed
+/// with Burn's matmul and ReLU's backward, as `meanfield_model::gradient` does, then the fused
+/// update with gemm): every combine branch, one and two blocks, C = 3 (the smallest it takes)
+/// and 10, M from 3 to 100, masked row tails (M = 5, 100) and column tails (p = 17, 19), the
+/// widest single panel (p = 1536 at M = 100); H with ±0 and NaN (masked off: 1[NaN > 0] = 0), W2 and G with ±0,
+/// subnormals, ±∞ and NaN; W1 and the other handles of every input left as they were.
+#[test]
+fn relu_update_gives_the_stored_paths_bits() {
+    use meanfield_model::Activation;
+    use meanfield_model::flex_products::{add_relu_transposed_product_in, relu_update_applies};
+    let device = Device::flex();
+    let t =
+        |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
+    let cases: [(usize, usize, usize, usize); 5] = [
+        (1000, 784, 100, 10),
+        (60, 19, 5, 3),
+        (30, 1536, 100, 10),
+        (150, 17, 3, 4),
+        (64, 40, 9, 10),
+    ];
+    for (case, &(n, p, m, c)) in cases.iter().enumerate() {
+        let seed = 100 + 10 * case as u64;
+        let w = t(awkward(n * p, seed), [n, p]);
+        let h_t = t(awkward(n * m, seed + 1), [n, m]);
+        let w2 = t(awkward(n * c, seed + 2), [n, c]);
+        let g = t(awkward(m * c, seed + 3), [m, c]);
+        let x = t(awkward(m * (p + 3), seed + 4), [m, p + 3]).slice([0..m, 1..p + 1]);
+        // The stored path, exactly as the step formed ∇H before.
+        let d = Activation::Relu
+            .backward(
+                h_t.clone(),
+                burn::tensor::activation::relu(h_t.clone()),
+                w2.clone().matmul(g.clone().transpose()),
+            )
+            .transpose();
+        let inputs = [&w, &h_t, &w2, &g, &x].map(|t| to_vec(t.clone()));
+        for a in [1.0f32, 0.0, 0.999] {
+            for blocks in [1, 2] {
+                assert!(
+                    relu_update_applies(&w, &h_t, &w2, &g, &x, blocks),
+                    "case {case} in {blocks} blocks is on the kernel's path"
+                );
+                let stored = to_vec(add_transposed_product_in(
+                    w.clone(),
+                    &d,
+                    &x,
+                    a,
+                    -0.37,
+                    blocks,
+                    UpdateKernel::Gemm,
+                ));
+                let formed =
+                    add_relu_transposed_product_in(w.clone(), &h_t, &w2, &g, &x, a, -0.37, blocks)
+                        .map(to_vec)
+                        .unwrap_or_else(|_| panic!("case {case}: refused"));
+                if let Some(i) = same(&stored, &formed) {
+                    panic!(
+                        "N {n}, p {p}, M {m}, C {c}, a {a}, {blocks} blocks: element {i}: \
+                         stored {} ({:#x}), formed {} ({:#x})",
+                        stored[i],
+                        stored[i].to_bits(),
+                        formed[i],
+                        formed[i].to_bits()
+                    );
+                }
+            }
+        }
+        let after = [&w, &h_t, &w2, &g, &x].map(|t| to_vec(t.clone()));
+        for (before, after) in inputs.iter().zip(&after) {
+            assert!(
+                same(before, after).is_none(),
+                "case {case}: an input changed"
+            );
+        }
+    }
+}
+
+/// Where the ReLU-formed update does not apply it hands W1 back untouched, and the caller takes
+/// the stored path: C = 2 (gemm forms W2 Gᵀ on its `gevv` path), 256 or fewer elements of ∇H
+/// (gemm's horizontal kernels), H not particle-major (a transposed view), shapes that do not
+/// fit, a block the kernel does not take (M = 513), and x in two panels (p = 3072, M = 100).
+#[test]
+fn relu_update_refusals_hand_w1_back() {
+    use meanfield_model::flex_products::add_relu_transposed_product_in;
+    let device = Device::flex();
+    let ones = |shape: [usize; 2]| Tensor::<2>::ones(shape, &device);
+    let refused = |n: usize, p: usize, m: usize, c: usize, h_t: Tensor<2>| {
+        let w = Tensor::<2>::from_data(
+            TensorData::new((0..n * p).map(|v| v as f32).collect::<Vec<_>>(), [n, p]),
+            &device,
+        );
+        let keep = to_vec(w.clone());
+        match add_relu_transposed_product_in(
+            w,
+            &h_t,
+            &ones([n, c]),
+            &ones([m, c]),
+            &ones([m, p]),
+            1.0,
+            -0.5,
+            1,
+        ) {
+            Ok(_) => panic!("N {n}, p {p}, M {m}, C {c}: taken"),
+            Err(w) => assert_eq!(to_vec(w), keep, "W1 handed back changed"),
+        }
+    };
+    refused(100, 20, 10, 2, ones([100, 10]));
+    refused(25, 20, 10, 10, ones([25, 10]));
+    refused(100, 20, 10, 10, ones([10, 100]).transpose());
+    refused(100, 20, 10, 10, ones([99, 10]));
+    refused(100, 20, 513, 10, ones([100, 513]));
+    refused(100, 3072, 100, 10, ones([100, 100]));
+}
+
 /// The shapes the kernel refuses, each where gemm takes another path (module docs of
 /// `flex_update`): depth ≤ 2 (gemm's `gevv`), above 512 (more than one depth block), one row
 /// or one column (`gemv`), at most 256 elements (gemm's horizontal kernels), and a strided x

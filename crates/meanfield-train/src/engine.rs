@@ -115,15 +115,16 @@ impl StepEngine {
                 // the only reference and the backend can write it in place: no second [N, p]
                 // buffer per step (at N = 10^6 on MNIST W1 alone is 3.1 GB).
                 m.hidden = m.hidden.map(|w| match *hidden_update {
-                    HiddenUpdate::Fused if flex_products::applies(&[&w, &f.d_pre, &f.x]) => {
-                        // W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx in one matrix-product call.
+                    // W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx in one pass on Flex; on tensors it does
+                    // not take (off Flex, not f32), the tensor path.
+                    HiddenUpdate::Fused => {
                         let a = sgd.weight_factor(lr) as f32;
-                        let w =
-                            flex_products::add_transposed_product(w, &f.d_pre, &f.x, a, -lr as f32);
-                        sgd.add_noise(lr, w)
+                        match f.fused_hidden_update(w, a, -lr as f32) {
+                            Ok(w) => sgd.add_noise(lr, w),
+                            Err(w) => sgd.update(lr, w, f.hidden()),
+                        }
                     }
-                    // Fused on tensors it does not take (off Flex, not f32): the tensor path.
-                    HiddenUpdate::Fused | HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
+                    HiddenUpdate::Whole => sgd.update(lr, w, f.hidden()),
                     HiddenUpdate::Blocks(rows) => {
                         // Each block of ∇W1 is formed and applied at once: the full gradient
                         // never exists, and the block products stay cache- and TLB-friendly.
