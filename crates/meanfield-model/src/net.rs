@@ -70,9 +70,15 @@ impl MeanFieldNet {
             w.matmul(x.transpose())
         };
         let act_t = self.activation.forward(pre_t.clone());
+        let w2 = self.readout.val();
+        let logits = if crate::flex_logits::applies(&act_t, &w2) {
+            crate::flex_logits::logits(&act_t, &w2)
+        } else {
+            act_t.clone().transpose().matmul(w2)
+        }
+        .div_scalar(n);
         let pre = pre_t.transpose();
         let act = act_t.transpose();
-        let logits = act.clone().matmul(self.readout.val()).div_scalar(n);
         let logits = match part {
             None => logits,
             Some(p) => p.sum(logits),

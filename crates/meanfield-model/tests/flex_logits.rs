@@ -1,0 +1,86 @@
+//! The logits product split by depth block over threads (`meanfield_model::flex_logits`)
+//! against Burn's own matmul on Flex, bit for bit.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use meanfield_model::flex_logits::{applies, logits};
+use meanfield_model::net::to_vec;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Ordinary draws with ±0, subnormals, large values, ±∞ and NaN among them.
+fn awkward(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let special = [
+        0.0,
+        -0.0,
+        1e-40,
+        3e37,
+        -1e-30,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    (0..len)
+        .map(|_| {
+            if rng.random_range(0..2000) == 0 {
+                special[rng.random_range(0..special.len())]
+            } else {
+                rng.random_range(-2.0..2.0f32)
+            }
+        })
+        .collect()
+}
+
+/// Equal bits, or both NaN (IEEE 754 does not fix which NaN comes out of several).
+fn same(a: &[f32], b: &[f32]) -> Option<usize> {
+    assert_eq!(a.len(), b.len());
+    (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits() && !(a[i].is_nan() && b[i].is_nan()))
+}
+
+/// Depths of one block and a half, many blocks with a short last one, and the step's widths
+/// (10^4, 10^5); M = 65 (the smallest it takes), 100 and 129; C = 2, 5 and 10. Burn's product
+/// on the same tensors, the step's layout (A the transposed view of the particle-major Aᵀ).
+#[test]
+fn logits_give_burns_bits() {
+    let device = Device::flex();
+    let on = meanfield_model::flex_update::available();
+    let cases = [
+        (800, 100, 10),
+        (3007, 65, 5),
+        (10_000, 100, 10),
+        (5000, 129, 2),
+        (100_000, 100, 10),
+    ];
+    for (case, &(n, m, c)) in cases.iter().enumerate() {
+        let seed = 7 * case as u64;
+        let act_t = Tensor::<2>::from_data(TensorData::new(awkward(n * m, seed), [n, m]), &device);
+        let w2 = Tensor::<2>::from_data(TensorData::new(awkward(n * c, seed + 1), [n, c]), &device);
+        assert_eq!(applies(&act_t, &w2), on, "N {n}, M {m}, C {c}");
+        if !on {
+            continue;
+        }
+        let burn = to_vec(act_t.clone().transpose().matmul(w2.clone()));
+        let split = to_vec(logits(&act_t, &w2));
+        if let Some(i) = same(&burn, &split) {
+            panic!(
+                "N {n}, M {m}, C {c}: element {i}: Burn {} ({:#x}), split {} ({:#x})",
+                burn[i],
+                burn[i].to_bits(),
+                split[i],
+                split[i].to_bits()
+            );
+        }
+    }
+}
+
+/// The shapes it leaves to Burn's matmul: M ≤ 64 (gemm's small-matrix path blocks the depth
+/// another way), C = 1, depth of one block (nothing to split), other shapes.
+#[test]
+fn logits_refusals() {
+    let device = Device::flex();
+    let t = |shape: [usize; 2]| Tensor::<2>::ones(shape, &device);
+    assert!(!applies(&t([10_000, 64]), &t([10_000, 10])));
+    assert!(!applies(&t([10_000, 100]), &t([10_000, 1])));
+    assert!(!applies(&t([300, 100]), &t([300, 10])));
+    assert!(!applies(&t([10_000, 100]), &t([9_999, 10])));
+}
