@@ -18,7 +18,7 @@
 //! (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
 
 use crate::flex_products::applies as on_flex;
-use burn::tensor::{DType, Shape, Tensor};
+use burn::tensor::{Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
@@ -115,9 +115,7 @@ pub fn logits(act_t: &Tensor<2>, w2: &Tensor<2>) -> Tensor<2> {
             *s += *b;
         }
     }
-    let mut out = FlexTensor::empty(Shape::from(vec![m, c]), DType::F32);
-    out.storage_mut::<f32>().copy_from_slice(&sum);
-    Tensor::from_primitive::<Flex>(out)
+    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(sum, [m, c])))
 }
 
 /// A 2-D f32 Flex tensor's first element and strides.

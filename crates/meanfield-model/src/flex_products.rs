@@ -33,7 +33,7 @@
 //! plain tensor path; tests check that both give the same weights.
 
 use crate::flex_update;
-use burn::tensor::{DType, Device, Shape, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
@@ -96,8 +96,11 @@ pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Ten
     );
     let (ws, xs) = (primitive(w.clone()), primitive(x.clone()));
     let (w_at, x_at) = (Strided::of(&ws), Strided::of(&xs));
-    let mut out = FlexTensor::empty(Shape::from(vec![n, m]), DType::F32);
-    let dst = Address(out.storage_mut::<f32>().as_mut_ptr());
+    // The output is written whole by the blocks below, so it is not zeroed first, and it is
+    // handed to Flex as f32 elements: `FlexTensor::empty` zeroes a byte vector and then copies it
+    // into 16-byte-aligned storage, two extra passes over [N, M] (docs/performance.md).
+    let mut out = Vec::<f32>::with_capacity(n * m);
+    let dst = Address(out.as_mut_ptr());
     for_blocks(n, blocks, |rows| {
         // Rows `rows` of Hᵀ, i.e. columns of H = x w[rows]ᵀ [m, rows.len()], column-major in
         // the [n, m] output (column stride m, row stride 1): `gemm`'s own orientation, so it
@@ -132,7 +135,10 @@ pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Ten
         }
     });
     drop((ws, xs));
-    Tensor::from_primitive::<Flex>(out)
+    // SAFETY: the blocks cover rows 0..n, and each gemm call (`read_dst` false) writes every
+    // element of its rows of the [n, m] output without reading it.
+    unsafe { out.set_len(n * m) };
+    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, m])))
 }
 
 /// `w ← a·w + b·dᵀ x` in place, for `w` [N, p], `d` [M, N], `x` [M, p] (the fused W1 update:
