@@ -14,10 +14,11 @@
 //! between threads, and the sums taken afterwards in block order. [`applies`] admits only the
 //! shapes where `gemm` takes that path with its AVX-512 kernel (whose tile, 64 × 6, enters
 //! `kernel_params`): more than 64 examples (the small-matrix path blocks the depth otherwise),
-//! C ≥ 2 and M·C > 256 (its `gemv` and horizontal kernels), depth ≥ 3 (`gevv`). Tests
+//! C ≥ 2 and M·C > 256 (its `gemv` and horizontal kernels), every block's depth ≥ 3 (`gevv`,
+//! whose sums are not FMAs), forward strides (it reverses the depth for backward ones). Tests
 //! (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
 
-use crate::flex_products::applies as on_flex;
+use crate::flex_products::{Strided, applies as on_flex};
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
@@ -26,27 +27,54 @@ use rayon::prelude::*;
 /// blocking.
 const TILE: (usize, usize) = (64, 6);
 
-/// Whether [`logits`] takes `act_t` (Aᵀ, [N, M]) and `w2` ([N, C]) and gives Burn's bits.
+/// Whether `gemm` multiplies f32 with its AVX-512 kernels here (the tile [`TILE`] assumes): it
+/// does where the CPU has pulp's `x86-v4` level (AVX-512 F, BW, CD, DQ and VL), because the
+/// workspace builds `gemm` with its `x86-v4` feature (Cargo.toml); elsewhere it picks other
+/// kernels, other tiles, and so maybe other depth blocks.
+fn gemm_on_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether [`logits`] takes `act_t` (Aᵀ, [N, M]) and `w2` ([N, C]) and gives Burn's bits:
+/// f32 on Flex, `gemm` on its AVX-512 kernels, more than 64 examples, C ≥ 2 and M·C > 256,
+/// forward strides (`gemm` reverses the depth for a backward one), and at least two depth
+/// blocks, the last of at least 3 (module docs).
 pub fn applies(act_t: &Tensor<2>, w2: &Tensor<2>) -> bool {
     let ([n, m], [n2, c]) = (act_t.dims(), w2.dims());
     n == n2
         && on_flex(&[act_t, w2])
-        && crate::flex_update::available()
-        && m > 64
-        && c >= 2
-        && m * c > 256
-        && n >= 3
-        && blocks(n, m, c) >= 2
+        && [act_t, w2].iter().all(|t| {
+            let (r, c) = Strided::strides(t);
+            r >= 0 && c >= 0
+        })
+        && takes(n, m, c)
+}
+
+/// The shape conditions of [`applies`]: depth `n`, `m` examples, `c` classes.
+fn takes(n: usize, m: usize, c: usize) -> bool {
+    if !(gemm_on_avx512() && m > 64 && c >= 2 && m * c > 256 && n >= 3) {
+        return false;
+    }
+    let kc = depth_block(n, m, c).max(1);
+    let blocks = n.div_ceil(kc);
+    blocks >= 2 && n - kc * (blocks - 1) >= 3
 }
 
 /// The depth blocks `gemm` cuts `n` into for an [m, c] output (module docs).
 fn depth_block(n: usize, m: usize, c: usize) -> usize {
     // `gemm` transposes a row-major output: its problem is [c, m] with depth n.
     gemm_common::cache::kernel_params(c, m, n, TILE.0, TILE.1, size_of::<f32>()).kc
-}
-
-fn blocks(n: usize, m: usize, c: usize) -> usize {
-    n.div_ceil(depth_block(n, m, c).max(1))
 }
 
 /// `A W2` [M, C] for `act_t` = Aᵀ [N, M] and `w2` [N, C]: the bits of
@@ -108,39 +136,41 @@ pub fn logits(act_t: &Tensor<2>, w2: &Tensor<2>) -> Tensor<2> {
             }
         });
     drop((a, w));
-    // The blocks' sums in order, as gemm adds them (`fma(1, acc, out)` is `out + acc`).
-    let mut sum = partial[..m * c].to_vec();
-    for block in partial.chunks(m * c).skip(1) {
+    // The blocks' sums in order, into the first block, as gemm adds them (`fma(1, acc, out)`
+    // is `out + acc`).
+    let (sum, rest) = partial.split_at_mut(m * c);
+    for block in rest.chunks(m * c) {
         for (s, b) in sum.iter_mut().zip(block) {
             *s += *b;
         }
     }
-    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(sum, [m, c])))
+    partial.truncate(m * c);
+    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(partial, [m, c])))
 }
 
-/// A 2-D f32 Flex tensor's first element and strides.
-struct Strided {
-    first: *const f32,
-    row: isize,
-    col: isize,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-// SAFETY: only read, while the tensor it points into is held (see `logits`).
-unsafe impl Sync for Strided {}
-
-impl Strided {
-    fn of(t: &FlexTensor) -> Self {
-        let layout = t.layout();
-        Strided {
-            first: t.storage::<f32>()[layout.start_offset()..].as_ptr(),
-            row: layout.strides()[0],
-            col: layout.strides()[1],
+    /// A last depth block of 1 or 2 (its own `gemm` call would go to `gevv`, whose sums are not
+    /// FMAs) is refused; the widths around it are taken. Searched near 2^18, where such blocks
+    /// occur with gemm's blocks of about 512.
+    #[test]
+    fn short_last_blocks_are_refused() {
+        if !gemm_on_avx512() {
+            return;
         }
-    }
-
-    /// The address of element (i, j).
-    fn at(&self, i: usize, j: usize) -> *const f32 {
-        self.first
-            .wrapping_offset(i as isize * self.row + j as isize * self.col)
+        let (m, c) = (65, 5);
+        let mut short = 0;
+        for n in 200_000..270_000 {
+            let kc = depth_block(n, m, c);
+            let last = n - kc * (n.div_ceil(kc) - 1);
+            assert_eq!(takes(n, m, c), last >= 3, "N {n}: last block {last}");
+            short += usize::from(last < 3);
+        }
+        assert!(
+            short > 0,
+            "no width with a short last block in the range searched"
+        );
     }
 }

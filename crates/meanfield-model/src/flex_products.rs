@@ -7,11 +7,13 @@
 //! sweeps over an [N, p] buffer (1.2 GB of memory traffic a step at N = 10^5, p = 784). BLAS
 //! libraries fuse the two (`C ← αC + βAB`, PyTorch's `addmm_`); Flex's own matrix kernel, the
 //! `gemm` crate, takes the same form. [`add_transposed_product`] calls it on W1's storage: one
-//! pass, no gradient buffer.
+//! pass, no gradient buffer. On CPUs with AVX-512 the pass is [`crate::flex_update`]'s kernel
+//! instead (same bits, W1 streamed row after row), and [`add_relu_transposed_product`] also
+//! forms ReLU's ∇H inside it.
 //!
 //! **Split over the particles.** Both products are cut into blocks of W1's rows (particles),
-//! one block per thread, each block one single-threaded `gemm` call: one fork and one join per
-//! product. Through Burn's matmul, `gemm`'s own threading packed W1 into its microkernel's
+//! one block per thread, each block one single-threaded call (`gemm`'s or the kernel's): one
+//! fork and one join per product. Through Burn's matmul, `gemm`'s own threading packed W1 into its microkernel's
 //! layout on every forward, on the calling thread alone when W1 is small (N ≲ 10^3 at p = 784:
 //! 12% of the step's samples, the other core idle), and joined its threads once per depth block.
 //!
@@ -27,7 +29,8 @@
 //! blocks the depth differently. So the weights do not depend on the thread count (tests
 //! `products_do_not_depend_on_the_split` here and `same_weights_with_one_or_two_threads`).
 //!
-//! This and [`crate::flex_relu`] are where the project reaches below Burn's tensor API:
+//! This, [`crate::flex_update`], [`crate::flex_logits`] and [`crate::flex_relu`] are where the
+//! project reaches below Burn's tensor API:
 //! tensors are taken to Flex's primitive ([`Tensor::try_into_primitive`], Burn's extension
 //! interface), multiplied, and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
 //! plain tensor path; tests check that both give the same weights.
@@ -174,10 +177,16 @@ pub enum UpdateKernel {
     Fastest,
     /// `gemm` alone.
     Gemm,
+    /// [`crate::flex_update`] alone (tests: it panics where the kernel does not apply).
+    Own,
 }
 
 /// [`add_transposed_product`] in exactly `blocks` blocks, with `kernel` (tests compare splits
 /// and kernels).
+///
+/// # Panics
+/// As [`add_transposed_product`]; with [`UpdateKernel::Own`], where the kernel does not take a
+/// block.
 pub fn add_transposed_product_in(
     w: Tensor<2>,
     d: &Tensor<2>,
@@ -201,27 +210,29 @@ pub fn add_transposed_product_in(
     if n == 0 || p == 0 || m == 0 {
         return w.mul_scalar(a);
     }
-    let mut dst = primitive(w);
-    if !(dst.is_contiguous() && dst.layout().start_offset() == 0) {
-        dst = dst.to_contiguous();
-    }
+    let mut dst = writable(w);
     let (ds, xs) = (primitive(d.clone()), primitive(x.clone()));
     let (d_at, x_at) = (Strided::of(&ds), Strided::of(&xs));
-    // Copy-on-write: a W1 shared with another tensor is copied first, so the write below never
-    // shows through another handle. The engine hands over the only reference (no copy).
-    let out = dst.storage_mut::<f32>();
-    debug_assert_eq!(out.len(), n * p);
-    let rows_per_block = n.div_ceil(blocks.clamp(1, n.max(1)));
-    out.par_chunks_mut(rows_per_block * p)
+    let per = rows_per_block(n, blocks);
+    dst.storage_mut::<f32>()[..n * p]
+        .par_chunks_mut(per * p)
         .enumerate()
         .for_each(|(i, block)| {
-            let start = i * rows_per_block;
+            let start = i * per;
             let rows = block.len() / p;
-            if kernel == UpdateKernel::Fastest && flex_update::takes(rows, p, m, x_at.col) {
+            // gemm reverses the depth for a negative stride along it (d's and x's row strides):
+            // the kernel's chain runs forward, so it takes only forward strides.
+            let own = flex_update::takes(rows, p, m, x_at.col) && d_at.forward() && x_at.forward();
+            assert!(
+                own || kernel != UpdateKernel::Own,
+                "fused update: the AVX-512 kernel does not take a block of {rows} rows, p = {p}, \
+                 M = {m} (UpdateKernel::Fastest falls back to gemm)"
+            );
+            if own && kernel != UpdateKernel::Gemm {
                 // SAFETY: `block` is this block's rows of W1's own storage (unique after
                 // `storage_mut`, row-major, disjoint from the other blocks); d and x are live
                 // (`ds`, `xs` are held to the end of the function), their layouts give every
-                // d[i, start + j] and x[i, k] inside their storage, and neither aliases `out`;
+                // d[i, start + j] and x[i, k] inside their storage, and neither aliases `dst`;
                 // `takes` holds.
                 unsafe {
                     flex_update::add_rows(flex_update::Operands {
@@ -248,7 +259,7 @@ pub fn add_transposed_product_in(
             // SAFETY: `block` is this block's rows of W1's own storage (unique after
             // `storage_mut`, row-major, disjoint from the other blocks); d and x are live (`ds`,
             // `xs` are held to the end of the function), their layouts give every (i, j) inside
-            // their storage, and neither aliases `out`.
+            // their storage, and neither aliases `dst`.
             unsafe {
                 gemm::gemm(
                     rows,
@@ -301,14 +312,14 @@ pub fn add_relu_transposed_product(
 }
 
 /// Whether [`add_relu_transposed_product`] takes these operands in `blocks` blocks: f32 on
-/// Flex, shapes that fit, h_t and x with contiguous rows, the AVX-512 kernel taking every block
-/// ([`flex_update::takes`]), `gemm` forming `W2 Gᵀ` on its microkernel path (C ≥ 3 and more
-/// than 256 elements), whose bits the kernel reproduces, and x in one panel
-/// ([`flex_update::panels`]). In more panels the kernel forms each group's ∇H once per panel,
-/// reading H from memory each time, and measured no faster than the stored path (N = 10^4,
-/// p = 3072 on a 2-core AMD EPYC: 17.3–17.9 ms against 17.3–17.6 for the mask pass and the
-/// update together), while at p = 784 it saves the stored path's two passes (3.5–3.6 ms against
-/// 4.0–4.6).
+/// Flex, shapes that fit, h_t and x with contiguous rows and every stride forward, the AVX-512
+/// kernel taking every block ([`flex_update::takes`]), `gemm` forming `W2 Gᵀ` in one FMA
+/// chain on its microkernel path (3 ≤ C ≤ 512 and more than 256 elements), whose bits the
+/// kernel reproduces, and x in one panel ([`flex_update::panels`]). In more panels the kernel
+/// forms each group's ∇H once per panel, reading H from memory each time, and measured no
+/// faster than the stored path (N = 10^4, p = 3072 on a 2-core AMD EPYC: 17.3–17.9 ms against
+/// 17.3–17.6 for the mask pass and the update together), while at p = 784 it saves the stored
+/// path's two passes (3.5–3.6 ms against 4.0–4.6).
 pub fn relu_update_applies(
     w: &Tensor<2>,
     h_t: &Tensor<2>,
@@ -320,18 +331,16 @@ pub fn relu_update_applies(
     let ([n, p], [n2, m], [n3, c], [m2, c2], [m3, p2]) =
         (w.dims(), h_t.dims(), w2.dims(), g.dims(), x.dims());
     let fits = n == n2 && n == n3 && m == m2 && m == m3 && c == c2 && p == p2;
-    let rows_first = |t: &Tensor<2>| {
-        t.clone()
-            .try_into_primitive::<Flex>()
-            .is_ok_and(|t| t.layout().strides()[1] == 1)
-    };
-    let per = n.div_ceil(blocks.clamp(1, n.max(1))).max(1);
-    let last = n - per * (n.div_ceil(per).max(1) - 1);
-    fits && applies(&[w, h_t, w2, g, x])
-        && c >= 3
+    if !(fits && applies(&[w, h_t, w2, g, x])) {
+        return false;
+    }
+    let strides = [h_t, w2, g, x].map(Strided::strides);
+    let (per, last) = block_sizes(n, blocks);
+    strides.iter().all(|&(r, c)| r >= 0 && c >= 0)
+        && strides[0].1 == 1
+        && strides[3].1 == 1
+        && (3..=512).contains(&c)
         && m * n > 256
-        && rows_first(h_t)
-        && rows_first(x)
         && flex_update::takes(per, p, m, 1)
         && flex_update::takes(last, p, m, 1)
         && flex_update::panels(m, p) == 1
@@ -355,41 +364,35 @@ pub fn add_relu_transposed_product_in(
     }
     let [n, p] = w.dims();
     let [m, c] = g.dims();
-    let mut dst = primitive(w);
-    if !(dst.is_contiguous() && dst.layout().start_offset() == 0) {
-        dst = dst.to_contiguous();
-    }
-    let (hs, w2s, xs) = (
+    let mut dst = writable(w);
+    let (hs, w2s, xs, gs) = (
         primitive(h_t.clone()),
         primitive(w2.clone()),
         primitive(x.clone()),
+        primitive(g.clone()),
     );
-    let (h_at, w2_at, x_at) = (Strided::of(&hs), Strided::of(&w2s), Strided::of(&xs));
+    let (h_at, w2_at, x_at, g_at) = (
+        Strided::of(&hs),
+        Strided::of(&w2s),
+        Strided::of(&xs),
+        Strided::of(&gs),
+    );
     // Gᵀ [C, M], contiguous: the kernel reads each class's M values as vectors.
-    let g_t: Vec<f32> = {
-        let gs = primitive(g.clone());
-        let at = Strided::of(&gs);
-        let mut out = Vec::with_capacity(c * m);
-        for k in 0..c {
-            for i in 0..m {
-                // SAFETY: (i, k) is inside g, which `gs` holds.
-                out.push(unsafe { *at.ptr().offset(i as isize * at.row + k as isize * at.col) });
-            }
-        }
-        out
-    };
-    // Copy-on-write, as in `add_transposed_product_in`.
-    let out = dst.storage_mut::<f32>();
-    let rows_per_block = n.div_ceil(blocks.clamp(1, n.max(1)));
-    out.par_chunks_mut(rows_per_block * p)
+    // SAFETY: every (i, k) is inside g, which `gs` holds.
+    let g_t: Vec<f32> = (0..c * m)
+        .map(|e| unsafe { *g_at.at(e % m, e / m) })
+        .collect();
+    let per = rows_per_block(n, blocks);
+    dst.storage_mut::<f32>()[..n * p]
+        .par_chunks_mut(per * p)
         .enumerate()
         .for_each(|(i, block)| {
-            let start = (i * rows_per_block) as isize;
+            let start = (i * per) as isize;
             // SAFETY: `block` is this block's rows of W1's own storage (unique after
             // `storage_mut`, disjoint from the other blocks); h_t, w2 and x are live (`hs`, `w2s`,
             // `xs` held to the end of the function) with every element the kernel reads inside
             // them (shapes checked by `relu_update_applies`), as is `g_t` (C·M floats); none
-            // aliases `out`; `takes` holds for every block.
+            // aliases `dst`; `takes` holds for every block.
             unsafe {
                 flex_update::add_rows(flex_update::Operands {
                     w: block.as_mut_ptr(),
@@ -412,13 +415,36 @@ pub fn add_relu_transposed_product_in(
                 });
             }
         });
-    drop((hs, w2s, xs));
+    drop((hs, w2s, xs, gs));
     Ok(Tensor::from_primitive::<Flex>(dst))
+}
+
+/// W1's storage made writable in place: contiguous from its first element (copied otherwise),
+/// and copied too if another handle shares it (copy-on-write, so the write never shows through
+/// another tensor; the engine hands over the only reference). The caller writes only its first
+/// N·p floats: a contiguous view of a larger tensor's first rows has more storage behind it.
+fn writable(w: Tensor<2>) -> FlexTensor {
+    let mut dst = primitive(w);
+    if !(dst.is_contiguous() && dst.layout().start_offset() == 0) {
+        dst = dst.to_contiguous();
+    }
+    dst
+}
+
+/// Rows in each block when `rows` rows are cut into `blocks` blocks (the last may be shorter).
+fn rows_per_block(rows: usize, blocks: usize) -> usize {
+    rows.div_ceil(blocks.clamp(1, rows.max(1))).max(1)
+}
+
+/// The rows of a full block and of the last one when `rows` rows are cut into `blocks` blocks.
+fn block_sizes(rows: usize, blocks: usize) -> (usize, usize) {
+    let per = rows_per_block(rows, blocks);
+    (per, rows - per * (rows.div_ceil(per).max(1) - 1))
 }
 
 /// Calls `f` on `blocks` contiguous ranges covering `0..rows`, in parallel.
 fn for_blocks(rows: usize, blocks: usize, f: impl Fn(std::ops::Range<usize>) + Sync) {
-    let per = rows.div_ceil(blocks.clamp(1, rows.max(1))).max(1);
+    let per = rows_per_block(rows, blocks);
     (0..rows.div_ceil(per))
         .into_par_iter()
         .for_each(|i| f(i * per..((i + 1) * per).min(rows)));
@@ -432,14 +458,14 @@ fn primitive(t: Tensor<2>) -> FlexTensor {
 /// The first element and the (row, column) strides of a 2-D f32 Flex tensor, as an address
 /// that can cross threads (the tensor it points into is held by the caller).
 #[derive(Clone, Copy)]
-struct Strided {
+pub(crate) struct Strided {
     first: Address,
-    row: isize,
-    col: isize,
+    pub(crate) row: isize,
+    pub(crate) col: isize,
 }
 
 impl Strided {
-    fn of(t: &FlexTensor) -> Self {
+    pub(crate) fn of(t: &FlexTensor) -> Self {
         let layout = t.layout();
         let strides = layout.strides();
         let storage = t.storage::<f32>();
@@ -450,8 +476,28 @@ impl Strided {
         }
     }
 
-    fn ptr(self) -> *const f32 {
+    /// The (row, column) strides of a 2-D Flex tensor.
+    pub(crate) fn strides(t: &Tensor<2>) -> (isize, isize) {
+        let s = primitive(t.clone()).layout().strides().to_vec();
+        (s[0], s[1])
+    }
+
+    pub(crate) fn ptr(self) -> *const f32 {
         self.first.get()
+    }
+
+    /// The address of element (i, j) (computed with wrapping arithmetic; valid to read while
+    /// (i, j) is inside the tensor).
+    pub(crate) fn at(self, i: usize, j: usize) -> *const f32 {
+        self.ptr()
+            .wrapping_offset(i as isize * self.row + j as isize * self.col)
+    }
+
+    /// Whether both strides are forward (≥ 0). `gemm` reverses a product's depth for a
+    /// negative stride along it (Flex's `flip` makes such views), which the crate's kernels,
+    /// whose chains run forward, do not.
+    pub(crate) fn forward(self) -> bool {
+        self.row >= 0 && self.col >= 0
     }
 }
 

@@ -34,9 +34,6 @@
 /// with one panel, N = 10^4).
 pub const PANEL_BYTES: usize = 640 * 1024;
 
-/// Rows of W1 a tile takes (and how far ahead, in rows, a tile prefetches).
-const GROUP: usize = 12;
-
 /// The update's operands: row `r` of W1's block at `w + r·p`, `x[i, k]` at `x + i·x_i + k`,
 /// and the gradient d (`∇H`, [M, rows]) given or formed here.
 #[derive(Clone, Copy)]
@@ -128,8 +125,11 @@ pub unsafe fn add_rows(op: Operands) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{GROUP, Gradient, Operands, panels};
+    use super::{Gradient, Operands, panels};
     use core::arch::x86_64::*;
+
+    /// Rows of W1 a tile takes (and how far ahead, in rows, a tile prefetches).
+    const GROUP: usize = 12;
 
     /// How the old value and the sum combine, as `gemm` does for its `alpha` (module docs).
     #[derive(Clone, Copy)]

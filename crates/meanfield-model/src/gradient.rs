@@ -47,9 +47,10 @@ pub struct GradientFactors {
 /// ∇Hᵀ = (W2 (G/N)ᵀ) ⊙ act'(H), [N, M], in its factors.
 struct HiddenParts {
     activation: Activation,
-    /// Hᵀ and act(H)ᵀ, [N, M].
+    /// Hᵀ, [N, M].
     pre_t: Tensor<2>,
-    act_t: Tensor<2>,
+    /// act(H)ᵀ, [N, M]; not kept for ReLU, whose derivative reads H alone.
+    act_t: Option<Tensor<2>>,
     /// W2, [N, C].
     w2: Tensor<2>,
     /// G/N (with the batch's 1/M), [M, C].
@@ -60,20 +61,29 @@ impl HiddenParts {
     /// ∇H [M, N], through the tensor API (and [`crate::flex_relu`] on Flex).
     fn form(&self) -> Tensor<2> {
         let d_act_t = self.w2.clone().matmul(self.g_n.clone().transpose());
+        // ReLU's backward does not read act(H) (`Activation::backward`): H stands in for it.
+        let act_t = self.act_t.clone().unwrap_or_else(|| self.pre_t.clone());
         self.activation
-            .backward(self.pre_t.clone(), self.act_t.clone(), d_act_t)
+            .backward(self.pre_t.clone(), act_t, d_act_t)
             .transpose()
     }
 }
 
 impl GradientFactors {
     /// ∇H, [M, N] (formed on the first call).
+    ///
+    /// # Panics
+    /// After [`Self::fused_hidden_update`] applied ∇H without forming it (ask before the
+    /// update).
     pub fn d_pre(&self) -> Tensor<2> {
         self.d_pre
             .get_or_init(|| {
                 self.parts
                     .as_ref()
-                    .expect("∇H is stored or its parts are kept")
+                    .expect(
+                        "∇H was applied by `fused_hidden_update` without being formed: ask for \
+                         it before the update",
+                    )
                     .form()
             })
             .clone()
@@ -94,11 +104,14 @@ impl GradientFactors {
     /// `w ← a·w + b·∇Hᵀx` (∇W1 never materialised) on Flex: with ReLU and ∇H not yet formed,
     /// ∇H formed inside the kernel ([`flex_products::add_relu_transposed_product`]), else the
     /// stored ∇H ([`flex_products::add_transposed_product`]); the same bits either way.
-    /// `Err(w)`, untouched, off Flex (the caller takes the tensor path).
+    /// `Err(w)`, untouched, off Flex (the caller takes the tensor path: ∇H is then formed and
+    /// kept for [`Self::hidden`]). Either way ∇H's parts are released, so H, act(H) and W2 are
+    /// not held past the update and the readout's update writes W2 in place; after an `Ok` with
+    /// ∇H formed inside the kernel, ∇H is spent ([`Self::d_pre`] panics).
     // Ok and Err both hold W1 (a `Tensor`): boxing Err would not make the `Result` smaller.
     #[allow(clippy::result_large_err)]
     pub fn fused_hidden_update(
-        &self,
+        &mut self,
         w: Tensor<2>,
         a: f32,
         b: f32,
@@ -117,11 +130,15 @@ impl GradientFactors {
                 a,
                 b,
             ) {
-                Ok(updated) => return Ok(updated),
+                Ok(updated) => {
+                    self.parts = None;
+                    return Ok(updated);
+                }
                 Err(back) => w = back,
             }
         }
         let d_pre = self.d_pre();
+        self.parts = None;
         if flex_products::applies(&[&w, &d_pre, &self.x]) {
             Ok(flex_products::add_transposed_product(
                 w, &d_pre, &self.x, a, b,
@@ -213,7 +230,7 @@ fn factors(
             let parts = HiddenParts {
                 activation: model.activation,
                 pre_t,
-                act_t,
+                act_t: (model.activation != Activation::Relu).then_some(act_t),
                 w2,
                 g_n,
             };

@@ -37,9 +37,10 @@ fn same(a: &[f32], b: &[f32]) -> Option<usize> {
     (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits() && !(a[i].is_nan() && b[i].is_nan()))
 }
 
-/// Depths of one block and a half, many blocks with a short last one, and the step's widths
-/// (10^4, 10^5); M = 65 (the smallest it takes), 100 and 129; C = 2, 5 and 10. Burn's product
-/// on the same tensors, the step's layout (A the transposed view of the particle-major Aᵀ).
+/// Depths of two blocks (N = 800), six with a shorter last one (3007), the step's widths
+/// (10^4, 10^5) and one past 2^18 (262 150); M = 65 (the smallest it takes), 100 and 129;
+/// C = 2, 5 and 10. Burn's product on the same tensors, the step's layout (A the transposed
+/// view of the particle-major Aᵀ).
 #[test]
 fn logits_give_burns_bits() {
     let device = Device::flex();
@@ -50,6 +51,7 @@ fn logits_give_burns_bits() {
         (10_000, 100, 10),
         (5000, 129, 2),
         (100_000, 100, 10),
+        (262_150, 65, 5),
     ];
     for (case, &(n, m, c)) in cases.iter().enumerate() {
         let seed = 7 * case as u64;

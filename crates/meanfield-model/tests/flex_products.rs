@@ -106,6 +106,12 @@ fn products_do_not_depend_on_the_split() {
 /// Values that stress the arithmetic: ±0, subnormals, large and tiny magnitudes, ±∞ and NaN
 /// among ordinary draws.
 fn awkward(len: usize, seed: u64) -> Vec<f32> {
+    awkward_one_in(len, seed, 40)
+}
+
+/// [`awkward`] with a special value once in about `rare` draws (long sums over 1-in-40 specials
+/// come out NaN almost always).
+fn awkward_one_in(len: usize, seed: u64, rare: u32) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let special = [
         0.0,
@@ -121,7 +127,7 @@ fn awkward(len: usize, seed: u64) -> Vec<f32> {
     ];
     (0..len)
         .map(|_| {
-            if rng.random_range(0..40) == 0 {
+            if rng.random_range(0..rare) == 0 {
                 special[rng.random_range(0..special.len())]
             } else {
                 rng.random_range(-2.0..2.0f32)
@@ -158,62 +164,146 @@ fn update_kernel_gives_gemms_bits() {
     let mut ran = 0;
     for (case, &(n, p, m)) in cases.iter().enumerate() {
         let seed = 10 * case as u64;
-        let w = Tensor::<2>::from_data(TensorData::new(awkward(n * p, seed), [n, p]), &device);
+        // Specials rare enough that most depth-M sums stay finite.
+        let rare = 40 * (m as u32).div_ceil(8);
+        let draw = |len, seed| awkward_one_in(len, seed, rare);
+        let w = Tensor::<2>::from_data(TensorData::new(draw(n * p, seed), [n, p]), &device);
         // x a column slice of a wider [m, p + 3] (row stride p + 3).
         let x = Tensor::<2>::from_data(
-            TensorData::new(awkward(m * (p + 3), seed + 1), [m, p + 3]),
+            TensorData::new(draw(m * (p + 3), seed + 1), [m, p + 3]),
             &device,
         )
         .slice([0..m, 1..p + 1]);
-        let d_values = awkward(n * m, seed + 2);
+        let d_values = draw(n * m, seed + 2);
         let layouts = [
             // The step's: ∇H [M, N] as the transposed view of the particle-major [N, M].
             Tensor::<2>::from_data(TensorData::new(d_values.clone(), [n, m]), &device).transpose(),
             Tensor::<2>::from_data(TensorData::new(d_values, [m, n]), &device),
         ];
+        // The kernel itself where it takes every block (`Own` panics otherwise), so the case is
+        // not gemm against gemm.
+        let own = |blocks: usize| {
+            let per = n.div_ceil(blocks);
+            let last = n - per * (n.div_ceil(per) - 1);
+            flex_update::takes(per, p, m, 1) && flex_update::takes(last, p, m, 1)
+        };
         for d in &layouts {
             for a in [1.0f32, 0.0, -0.0, 0.999, -1.5] {
                 for blocks in [1, 2] {
                     let b = -0.37f32;
-                    let gemm = to_vec(add_transposed_product_in(
-                        w.clone(),
-                        d,
-                        &x,
-                        a,
-                        b,
-                        blocks,
-                        UpdateKernel::Gemm,
-                    ));
-                    let own = to_vec(add_transposed_product_in(
-                        w.clone(),
-                        d,
-                        &x,
-                        a,
-                        b,
-                        blocks,
-                        UpdateKernel::Fastest,
-                    ));
-                    if let Some(i) = same(&gemm, &own) {
+                    let run = |kernel| {
+                        to_vec(add_transposed_product_in(
+                            w.clone(),
+                            d,
+                            &x,
+                            a,
+                            b,
+                            blocks,
+                            kernel,
+                        ))
+                    };
+                    let gemm = run(UpdateKernel::Gemm);
+                    let kernel = if own(blocks) {
+                        UpdateKernel::Own
+                    } else {
+                        UpdateKernel::Fastest
+                    };
+                    let got = run(kernel);
+                    if let Some(i) = same(&gemm, &got) {
                         panic!(
-                            "N {n}, p {p}, M {m}, a {a}, {blocks} blocks: element {i}: gemm {} \
-                             ({:#x}), kernel {} ({:#x})",
+                            "N {n}, p {p}, M {m}, a {a}, {blocks} blocks ({kernel:?}): element \
+                             {i}: gemm {} ({:#x}), kernel {} ({:#x})",
                             gemm[i],
                             gemm[i].to_bits(),
-                            own[i],
-                            own[i].to_bits()
+                            got[i],
+                            got[i].to_bits()
                         );
                     }
+                    let finite = got.iter().filter(|v| v.is_finite()).count();
+                    assert!(
+                        finite * 2 > got.len(),
+                        "N {n}, p {p}, M {m}: only {finite} of {} finite (the draws are too wild \
+                         to test rounding)",
+                        got.len()
+                    );
                 }
             }
         }
-        if flex_update::takes(n, p, m, 1) {
+        if own(1) {
             ran += 1;
         }
     }
     // With AVX-512F all seven take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
-    // its two blocks of 200 go to gemm); without it none does, and Fastest is gemm.
+    // its two blocks of 100 rows, 200 elements each, go to gemm); without it none does.
     let expected = if flex_update::available() { 7 } else { 0 };
     assert_eq!(ran, expected, "cases on the kernel's path");
+}
+
+/// A backward stride along the update's depth (x or ∇H flipped over the batch: Flex's `flip`
+/// is a view with a negative stride) makes `gemm` sum the batch from its end; the kernel, whose
+/// chains run forward, leaves such operands to gemm, and `Fastest` gives gemm's bits. The same
+/// for the ReLU-formed update's inputs.
+#[test]
+fn backward_strides_go_to_gemm() {
+    use meanfield_model::flex_products::relu_update_applies;
+    let device = Device::flex();
+    let (n, p, m) = (300, 40, 20);
+    let t =
+        |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
+    let w = t(awkward_one_in(n * p, 1, 400), [n, p]);
+    let x = t(awkward_one_in(m * p, 2, 400), [m, p]);
+    let d = t(awkward_one_in(m * n, 3, 400), [m, n]);
+    for (name, d, x) in [
+        ("x flipped", d.clone(), x.clone().flip([0])),
+        ("∇H flipped", d.clone().flip([0]), x.clone()),
+    ] {
+        let run = |kernel| {
+            to_vec(add_transposed_product_in(
+                w.clone(),
+                &d,
+                &x,
+                1.0,
+                -0.5,
+                1,
+                kernel,
+            ))
+        };
+        assert!(
+            same(&run(UpdateKernel::Gemm), &run(UpdateKernel::Fastest)).is_none(),
+            "{name}: Fastest differs from gemm"
+        );
+    }
+    let h_t = t(awkward_one_in(n * m, 4, 400), [n, m]);
+    let w2 = t(awkward_one_in(n * 10, 5, 400), [n, 10]);
+    let g = t(awkward_one_in(m * 10, 6, 400), [m, 10]);
+    assert_eq!(
+        relu_update_applies(&w, &h_t, &w2, &g, &x, 1),
+        flex_update::available()
+    );
+    assert!(!relu_update_applies(
+        &w,
+        &h_t,
+        &w2,
+        &g,
+        &x.clone().flip([0]),
+        1
+    ));
+    assert!(!relu_update_applies(
+        &w,
+        &h_t,
+        &w2,
+        &g.clone().flip([0]),
+        &x,
+        1
+    ));
+    assert!(!relu_update_applies(
+        &w,
+        &h_t,
+        &w2.clone().flip([1]),
+        &g,
+        &x,
+        1
+    ));
 }
 
 /// ReLU's ∇H formed inside the update kernel gives the bits of the stored path (∇H formed
@@ -254,10 +344,14 @@ fn relu_update_gives_the_stored_paths_bits() {
         let inputs = [&w, &h_t, &w2, &g, &x].map(|t| to_vec(t.clone()));
         for a in [1.0f32, 0.0, 0.999] {
             for blocks in [1, 2] {
-                assert!(
+                assert_eq!(
                     relu_update_applies(&w, &h_t, &w2, &g, &x, blocks),
-                    "case {case} in {blocks} blocks is on the kernel's path"
+                    flex_update::available(),
+                    "case {case} in {blocks} blocks is on the kernel's path (AVX-512F here)"
                 );
+                if !flex_update::available() {
+                    continue;
+                }
                 let stored = to_vec(add_transposed_product_in(
                     w.clone(),
                     &d,
@@ -296,7 +390,8 @@ fn relu_update_gives_the_stored_paths_bits() {
 /// Where the ReLU-formed update does not apply it hands W1 back untouched, and the caller takes
 /// the stored path: C = 2 (gemm forms W2 Gᵀ on its `gevv` path), 256 or fewer elements of ∇H
 /// (gemm's horizontal kernels), H not particle-major (a transposed view), shapes that do not
-/// fit, a block the kernel does not take (M = 513), and x in two panels (p = 3072, M = 100).
+/// fit, a block the kernel does not take (M = 513), x in two panels (p = 3072, M = 100), and
+/// C = 513 (gemm forms W2 Gᵀ in two depth blocks).
 #[test]
 fn relu_update_refusals_hand_w1_back() {
     use meanfield_model::flex_products::add_relu_transposed_product_in;
@@ -328,6 +423,7 @@ fn relu_update_refusals_hand_w1_back() {
     refused(100, 20, 10, 10, ones([99, 10]));
     refused(100, 20, 513, 10, ones([100, 513]));
     refused(100, 3072, 100, 10, ones([100, 100]));
+    refused(100, 20, 10, 513, ones([100, 10]));
 }
 
 /// The shapes the kernel refuses, each where gemm takes another path (module docs of

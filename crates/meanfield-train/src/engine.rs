@@ -106,7 +106,7 @@ impl StepEngine {
                 hidden_update,
             } => {
                 let mut m = model.take().expect("model present between steps");
-                let f = match (part, per_example) {
+                let mut f = match (part, per_example) {
                     (Some(part), q) => block_factors(&m, x, targets, q, part),
                     (None, None) => closed_form_factors(&m, x, targets),
                     (None, Some(q)) => weighted_factors(&m, x, targets, q),
@@ -178,8 +178,9 @@ impl StepEngine {
 /// How the closed-form engine applies the W1 step `W1 ← (1 − lr·λ/N)·W1 − lr·∇Hᵀx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HiddenUpdate {
-    /// One matrix-product call that adds −lr·∇Hᵀx into W1's own storage (Flex only; see
-    /// [`meanfield_model::flex_products`]): no [N, p] gradient, no elementwise pass.
+    /// One pass that adds −lr·∇Hᵀx into W1's own storage (Flex only; see
+    /// [`meanfield_model::flex_products`] and, on AVX-512, [`meanfield_model::flex_update`]):
+    /// no [N, p] gradient, no elementwise pass.
     Fused,
     /// Form the whole ∇W1 [N, p] with Burn's matmul, then step.
     Whole,
