@@ -1,7 +1,9 @@
 //! Times the step's two large products on Flex, as the step calls them
 //! ([`meanfield_model::flex_products`]): the forward `W1 xᵀ` and the fused update
-//! `W1 ← W1 + b·∇Hᵀ x`, each alone, against a square product of side 2048 through Burn's matmul
-//! on the same backend (`experiments bench`'s peak), timed after them. What the step spends
+//! `W1 ← W1 + b·∇Hᵀ x` with ∇H stored (on AVX-512 CPUs [`meanfield_model::flex_update`]'s kernel;
+//! where x fits one panel the step forms ReLU's ∇H inside that kernel instead, which this does
+//! not time), each alone, against a square product of side 2048 through Burn's matmul on the
+//! same backend (`experiments bench`'s peak), timed after them. What the step spends
 //! beyond these two is the difference between `experiments bench`'s ms per step and their sum.
 //!
 //! ```sh
