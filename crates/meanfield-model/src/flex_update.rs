@@ -166,22 +166,19 @@ mod avx512 {
                 // block, x and the gradient's operands (the caller's contract); `d` holds
                 // GROUP·M floats.
                 unsafe {
-                    gather(&op, j, rows, &mut d);
-                    prefetch_gradient(&op, j + rows, GROUP.min(op.rows.saturating_sub(j + rows)));
-                    let d = d.as_ptr();
                     match rows {
-                        12 => group::<12>(op, d, combine, j, k0, cols),
-                        11 => group::<11>(op, d, combine, j, k0, cols),
-                        10 => group::<10>(op, d, combine, j, k0, cols),
-                        9 => group::<9>(op, d, combine, j, k0, cols),
-                        8 => group::<8>(op, d, combine, j, k0, cols),
-                        7 => group::<7>(op, d, combine, j, k0, cols),
-                        6 => group::<6>(op, d, combine, j, k0, cols),
-                        5 => group::<5>(op, d, combine, j, k0, cols),
-                        4 => group::<4>(op, d, combine, j, k0, cols),
-                        3 => group::<3>(op, d, combine, j, k0, cols),
-                        2 => group::<2>(op, d, combine, j, k0, cols),
-                        _ => group::<1>(op, d, combine, j, k0, cols),
+                        12 => rows_of::<12>(&op, &mut d, combine, j, k0, cols),
+                        11 => rows_of::<11>(&op, &mut d, combine, j, k0, cols),
+                        10 => rows_of::<10>(&op, &mut d, combine, j, k0, cols),
+                        9 => rows_of::<9>(&op, &mut d, combine, j, k0, cols),
+                        8 => rows_of::<8>(&op, &mut d, combine, j, k0, cols),
+                        7 => rows_of::<7>(&op, &mut d, combine, j, k0, cols),
+                        6 => rows_of::<6>(&op, &mut d, combine, j, k0, cols),
+                        5 => rows_of::<5>(&op, &mut d, combine, j, k0, cols),
+                        4 => rows_of::<4>(&op, &mut d, combine, j, k0, cols),
+                        3 => rows_of::<3>(&op, &mut d, combine, j, k0, cols),
+                        2 => rows_of::<2>(&op, &mut d, combine, j, k0, cols),
+                        _ => rows_of::<1>(&op, &mut d, combine, j, k0, cols),
                     }
                 }
                 j += rows;
@@ -218,15 +215,32 @@ mod avx512 {
         }
     }
 
-    /// d of rows `j..j + rows` into `out` ([rows][M]): copied, or formed (ReLU's, [`Gradient`]).
-    #[target_feature(enable = "avx512f")]
-    #[inline(never)]
-    unsafe fn gather(op: &Operands, j: usize, rows: usize, out: &mut [f32]) {
+    /// Rows `j..j + R`, columns `k0..k0 + cols`: the group's d gathered (or formed) into `d`,
+    /// the next group's gradient inputs prefetched, then the tiles.
+    #[inline(always)]
+    unsafe fn rows_of<const R: usize>(
+        op: &Operands,
+        d: &mut [f32],
+        combine: Combine,
+        j: usize,
+        k0: usize,
+        cols: usize,
+    ) {
+        unsafe {
+            gather::<R>(op, j, d);
+            prefetch_gradient(op, j + R, GROUP.min(op.rows.saturating_sub(j + R)));
+            group::<R>(*op, d.as_ptr(), combine, j, k0, cols);
+        }
+    }
+
+    /// d of rows `j..j + R` into `out` ([R][M]): copied, or formed (ReLU's, [`Gradient`]).
+    #[inline(always)]
+    unsafe fn gather<const R: usize>(op: &Operands, j: usize, out: &mut [f32]) {
         let m = op.m;
         unsafe {
             match op.d {
                 Gradient::Given { d, d_i, d_j } => {
-                    for r in 0..rows {
+                    for r in 0..R {
                         let col = d.offset((j + r) as isize * d_j);
                         for (i, o) in out[r * m..(r + 1) * m].iter_mut().enumerate() {
                             *o = *col.offset(i as isize * d_i);
@@ -243,38 +257,32 @@ mod avx512 {
                     classes,
                 } => {
                     let (zero, one) = (_mm512_setzero_ps(), _mm512_set1_ps(1.0));
-                    for r in 0..rows {
-                        let hr = h.offset((j + r) as isize * h_j);
-                        let wr = w2.offset((j + r) as isize * w2_j);
-                        // Eight 16-lane chunks of examples at a time: eight independent FMA
-                        // chains over c (one chain at a time waits on the FMA's latency).
-                        let mut i = 0;
-                        while i < m {
-                            let mut masks = [0u16; 8];
-                            for (v, mask) in masks.iter_mut().enumerate() {
-                                let lanes = m.saturating_sub(i + 16 * v).min(16);
-                                *mask = ((1u32 << lanes) - 1) as u16;
+                    // 16 examples at a time, the R rows' chains over c side by side (R
+                    // independent FMA chains, not one waiting on the FMA's latency), and only
+                    // the ⌈M/16⌉ vectors the batch needs.
+                    let mut i = 0;
+                    while i < m {
+                        let lanes = (m - i).min(16);
+                        let mask = ((1u32 << lanes) - 1) as u16;
+                        let mut acc = [zero; R];
+                        for c in 0..classes {
+                            let g = _mm512_maskz_loadu_ps(mask, g_t.add(c * m + i));
+                            let wc = w2.offset(j as isize * w2_j + c as isize * w2_c);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                let w = _mm512_set1_ps(*wc.offset(r as isize * w2_j));
+                                *acc = _mm512_fmadd_ps(w, g, *acc);
                             }
-                            let mut acc = [zero; 8];
-                            for c in 0..classes {
-                                let w = _mm512_set1_ps(*wr.offset(c as isize * w2_c));
-                                let gc = g_t.add(c * m + i);
-                                for (v, acc) in acc.iter_mut().enumerate() {
-                                    let g =
-                                        _mm512_maskz_loadu_ps(masks[v], gc.wrapping_add(16 * v));
-                                    *acc = _mm512_fmadd_ps(w, g, *acc);
-                                }
-                            }
-                            for (v, acc) in acc.iter().enumerate() {
-                                let at = i + 16 * v;
-                                let hv = _mm512_maskz_loadu_ps(masks[v], hr.wrapping_add(at));
-                                let on = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(hv, zero);
-                                let d = _mm512_mul_ps(*acc, _mm512_mask_blend_ps(on, zero, one));
-                                let o = out.as_mut_ptr().wrapping_add(r * m + at);
-                                _mm512_mask_storeu_ps(o, masks[v], d);
-                            }
-                            i += 128;
                         }
+                        for (r, acc) in acc.iter().enumerate() {
+                            let hv = _mm512_maskz_loadu_ps(
+                                mask,
+                                h.offset((j + r) as isize * h_j).add(i),
+                            );
+                            let on = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(hv, zero);
+                            let d = _mm512_mul_ps(*acc, _mm512_mask_blend_ps(on, zero, one));
+                            _mm512_mask_storeu_ps(out.as_mut_ptr().add(r * m + i), mask, d);
+                        }
+                        i += lanes;
                     }
                 }
             }

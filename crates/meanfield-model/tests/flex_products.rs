@@ -308,8 +308,8 @@ fn backward_strides_go_to_gemm() {
 
 /// ReLU's ∇H formed inside the update kernel gives the bits of the stored path (∇H formed
 /// with Burn's matmul and ReLU's backward, as `meanfield_model::gradient` does, then the fused
-/// update with gemm): every combine branch, one and two blocks, C = 3 (the smallest it takes)
-/// and 10, M from 3 to 100, masked row tails (M = 5, 100) and column tails (p = 17, 19), the
+/// update with gemm): every combine branch, one and two blocks, C = 3 (the smallest it takes),
+/// 10 and 256 (with M = 3), M from 3 to 100, masked row tails (M = 5, 100) and column tails (p = 17, 19), the
 /// widest single panel (p = 1536 at M = 100); H with ±0 and NaN (masked off: 1[NaN > 0] = 0), W2 and G with ±0,
 /// subnormals, ±∞ and NaN; W1 and the other handles of every input left as they were.
 #[test]
@@ -319,8 +319,9 @@ fn relu_update_gives_the_stored_paths_bits() {
     let device = Device::flex();
     let t =
         |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
-    let cases: [(usize, usize, usize, usize); 5] = [
+    let cases: [(usize, usize, usize, usize); 6] = [
         (1000, 784, 100, 10),
+        (120, 40, 3, 256),
         (60, 19, 5, 3),
         (30, 1536, 100, 10),
         (150, 17, 3, 4),
