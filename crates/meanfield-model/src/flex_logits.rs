@@ -18,7 +18,7 @@
 //! whose sums are not FMAs), forward strides (it reverses the depth for backward ones). Tests
 //! (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
 
-use crate::flex_products::{Strided, applies as on_flex};
+use crate::flex_products::{Strided, applies as on_flex, product_into};
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
@@ -112,26 +112,11 @@ pub fn logits(act_t: &Tensor<2>, w2: &Tensor<2>) -> Tensor<2> {
             // SAFETY: `out` is this block's own [m, c]; a and w are held to the end of the
             // function and every (j, i) and (j, k) read lies inside them.
             unsafe {
-                gemm::gemm(
-                    m,
-                    c,
-                    len,
-                    out.as_mut_ptr(),
-                    1,
-                    c as isize,
-                    false,
-                    a_at.at(start, 0),
-                    a_at.row,
-                    a_at.col,
-                    w_at.at(start, 0),
-                    w_at.col,
-                    w_at.row,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                product_into(
+                    [m, c, len],
+                    (out.as_mut_ptr(), 1, c as isize),
+                    (a_at.at(start, 0), a_at.row, a_at.col),
+                    (w_at.at(start, 0), w_at.col, w_at.row),
                 );
             }
         });

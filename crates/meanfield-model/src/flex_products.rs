@@ -114,26 +114,15 @@ pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Ten
         // same element of `out` (n·m elements); w and x are live (`ws`, `xs` are held to the
         // end of the function) and their layouts give every (i, j) inside their storage.
         unsafe {
-            gemm::gemm(
-                m,
-                rows.len(),
-                p,
-                dst.get().add(rows.start * m),
-                m as isize,
-                1,
-                false,
-                x_at.ptr(),
-                x_at.col,
-                x_at.row,
-                w_at.ptr().offset(rows.start as isize * w_at.row),
-                w_at.row,
-                w_at.col,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+            product_into(
+                [m, rows.len(), p],
+                (dst.get().add(rows.start * m), m as isize, 1),
+                (x_at.ptr(), x_at.col, x_at.row),
+                (
+                    w_at.ptr().offset(rows.start as isize * w_at.row),
+                    w_at.row,
+                    w_at.col,
+                ),
             );
         }
     });
@@ -417,6 +406,45 @@ pub fn add_relu_transposed_product_in(
         });
     drop((hs, w2s, xs, gs));
     Ok(Tensor::from_primitive::<Flex>(dst))
+}
+
+/// `dst = lhs · rhs` for an [m, k] lhs and a [k, n] rhs on the calling thread, through `gemm`
+/// (the product Burn's matmul makes: `read_dst` false, α = 0, β = 1). Each operand is its
+/// first element and its (column, row) strides, in `gemm`'s argument order.
+///
+/// # Safety
+/// Every element of the three matrices lies in live memory for the given strides; dst is
+/// writable, not read, and overlaps neither input nor any memory another thread touches.
+pub(crate) unsafe fn product_into(
+    [m, n, k]: [usize; 3],
+    dst: (*mut f32, isize, isize),
+    lhs: (*const f32, isize, isize),
+    rhs: (*const f32, isize, isize),
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            dst.1,
+            dst.2,
+            false,
+            lhs.0,
+            lhs.1,
+            lhs.2,
+            rhs.0,
+            rhs.1,
+            rhs.2,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 /// W1's storage made writable in place: contiguous from its first element (copied otherwise),
