@@ -31,6 +31,7 @@ impl Activation {
     /// act(h), elementwise.
     pub fn forward<const D: usize>(&self, h: Tensor<D>) -> Tensor<D> {
         match self {
+            Activation::Relu if crate::flex_relu::takes_forward(&h) => crate::flex_relu::relu(&h),
             Activation::Relu => activation::relu(h),
             Activation::Sigmoid => activation::sigmoid(h),
             Activation::Tanh => activation::tanh(h),

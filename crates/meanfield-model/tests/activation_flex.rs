@@ -1,3 +1,4 @@
+//! ReLU on Flex over the threads (`meanfield_model::flex_relu::relu`) against Flex's own, and
 //! ReLU's backward on Flex in one pass (`meanfield_model::flex_relu`) against the tensor path it
 //! replaces, `grad * (h > 0).float()`: the same bits on values that probe every case of the
 //! product (signed zeros, subnormals, infinities, NaN in either input), across several of its
@@ -6,7 +7,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_model::Activation;
-use meanfield_model::flex_relu::{relu_backward, takes};
+use meanfield_model::flex_relu::{relu, relu_backward, takes, takes_forward};
 use meanfield_model::net::to_vec;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -100,4 +101,29 @@ fn grad_and_h_one_tensor() {
     assert!(takes(&t, &t));
     assert_eq!(bits(relu_backward(&t, t.clone())), expected);
     assert_eq!(bits(t), kept);
+}
+
+/// ReLU over the threads gives Flex's own ReLU's bits (NaN kept, −0 to +0, subnormals, ±∞)
+/// across several of its chunks, leaves its input as it was, and refuses a transposed view.
+#[test]
+fn forward_gives_flexs_bits() {
+    let shape = [2001, 100];
+    let h = tensor(values(shape[0] * shape[1], 3), shape);
+    let kept = bits(h.clone());
+    let want = bits(burn::tensor::activation::relu(h.clone()));
+    assert!(takes_forward(&h));
+    assert_eq!(bits(relu(&h)), want);
+    assert_eq!(bits(h.clone()), kept, "the input changed");
+    assert_eq!(
+        bits(Activation::Relu.forward(h.clone())),
+        want,
+        "Activation::forward takes the same path"
+    );
+    assert!(!takes_forward(&h.clone().transpose()));
+    let t = h.clone().transpose();
+    assert_eq!(
+        bits(Activation::Relu.forward(t.clone())),
+        bits(burn::tensor::activation::relu(t)),
+        "a transposed view goes to Flex's own"
+    );
 }
