@@ -54,10 +54,7 @@ pub fn applies(act_t: &Tensor<2>, w2: &Tensor<2>) -> bool {
     let ([n, m], [n2, c]) = (act_t.dims(), w2.dims());
     n == n2
         && on_flex(&[act_t, w2])
-        && [act_t, w2].iter().all(|t| {
-            let (r, c) = Strided::strides(t);
-            r >= 0 && c >= 0
-        })
+        && [act_t, w2].into_iter().all(Strided::forward_in)
         && takes(n, m, c)
 }
 

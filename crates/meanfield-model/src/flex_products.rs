@@ -199,82 +199,76 @@ pub fn add_transposed_product_in(
     if n == 0 || p == 0 || m == 0 {
         return w.mul_scalar(a);
     }
-    let mut dst = writable(w);
     let (ds, xs) = (primitive(d.clone()), primitive(x.clone()));
     let (d_at, x_at) = (Strided::of(&ds), Strided::of(&xs));
-    let per = rows_per_block(n, blocks);
-    dst.storage_mut::<f32>()[..n * p]
-        .par_chunks_mut(per * p)
-        .enumerate()
-        .for_each(|(i, block)| {
-            let start = i * per;
-            let rows = block.len() / p;
-            // gemm reverses the depth for a negative stride along it (d's and x's row strides):
-            // the kernel's chain runs forward, so it takes only forward strides.
-            let own = flex_update::takes(rows, p, m, x_at.col) && d_at.forward() && x_at.forward();
-            assert!(
-                own || kernel != UpdateKernel::Own,
-                "fused update: the AVX-512 kernel does not take a block of {rows} rows, p = {p}, \
-                 M = {m} (UpdateKernel::Fastest falls back to gemm)"
-            );
-            if own && kernel != UpdateKernel::Gemm {
-                // SAFETY: `block` is this block's rows of W1's own storage (unique after
-                // `storage_mut`, row-major, disjoint from the other blocks); d and x are live
-                // (`ds`, `xs` are held to the end of the function), their layouts give every
-                // d[i, start + j] and x[i, k] inside their storage, and neither aliases `dst`;
-                // `takes` holds.
-                unsafe {
-                    flex_update::add_rows(flex_update::Operands {
-                        w: block.as_mut_ptr(),
-                        rows,
-                        p,
-                        d: flex_update::Gradient::Given {
-                            d: d_at.ptr().offset(start as isize * d_at.col),
-                            d_i: d_at.row,
-                            d_j: d_at.col,
-                        },
-                        x: x_at.ptr(),
-                        x_i: x_at.row,
-                        m,
-                        a,
-                        b,
-                    });
-                }
-                return;
-            }
-            // `gemm` computes dst := alpha·dst + beta·lhs·rhs for an [rows, k] lhs and a [k, p]
-            // rhs, given each matrix's column and row strides. lhs = ∇H[:, rows]ᵀ: element
-            // (i, j) is d[j, start + i], so its row stride is d's column stride and vice versa.
-            // SAFETY: `block` is this block's rows of W1's own storage (unique after
-            // `storage_mut`, row-major, disjoint from the other blocks); d and x are live (`ds`,
-            // `xs` are held to the end of the function), their layouts give every (i, j) inside
-            // their storage, and neither aliases `dst`.
+    let w = update_blocks(w, blocks, |start, block| {
+        let rows = block.len() / p;
+        // gemm reverses the depth for a negative stride along it (d's and x's row strides):
+        // the kernel's chain runs forward, so it takes only forward strides.
+        let own = flex_update::takes(rows, p, m, x_at.col) && d_at.forward() && x_at.forward();
+        assert!(
+            own || kernel != UpdateKernel::Own,
+            "fused update: the AVX-512 kernel does not take a block of {rows} rows, p = {p}, \
+             M = {m} (UpdateKernel::Fastest falls back to gemm)"
+        );
+        if own && kernel != UpdateKernel::Gemm {
+            // SAFETY: `block` is this block's rows of W1's own storage (from
+            // `update_blocks`: unique, row-major, disjoint from the other blocks); d and x are live
+            // (`ds`, `xs` are held to the end of the function), their layouts give every
+            // d[i, start + j] and x[i, k] inside their storage, and neither aliases W1;
+            // `takes` holds.
             unsafe {
-                gemm::gemm(
+                flex_update::add_rows(flex_update::Operands {
+                    w: block.as_mut_ptr(),
                     rows,
                     p,
+                    d: flex_update::Gradient::Given {
+                        d: d_at.ptr().offset(start as isize * d_at.col),
+                        d_i: d_at.row,
+                        d_j: d_at.col,
+                    },
+                    x: x_at.ptr(),
+                    x_i: x_at.row,
                     m,
-                    block.as_mut_ptr(),
-                    1,
-                    p as isize,
-                    true,
-                    d_at.ptr().offset(start as isize * d_at.col),
-                    d_at.row,
-                    d_at.col,
-                    x_at.ptr(),
-                    x_at.col,
-                    x_at.row,
                     a,
                     b,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
+                });
             }
-        });
+            return;
+        }
+        // `gemm` computes dst := alpha·dst + beta·lhs·rhs for an [rows, k] lhs and a [k, p]
+        // rhs, given each matrix's column and row strides. lhs = ∇H[:, rows]ᵀ: element
+        // (i, j) is d[j, start + i], so its row stride is d's column stride and vice versa.
+        // SAFETY: `block` is this block's rows of W1's own storage (from
+        // `update_blocks`: unique, row-major, disjoint from the other blocks); d and x are live (`ds`,
+        // `xs` are held to the end of the function), their layouts give every (i, j) inside
+        // their storage, and neither aliases W1.
+        unsafe {
+            gemm::gemm(
+                rows,
+                p,
+                m,
+                block.as_mut_ptr(),
+                1,
+                p as isize,
+                true,
+                d_at.ptr().offset(start as isize * d_at.col),
+                d_at.row,
+                d_at.col,
+                x_at.ptr(),
+                x_at.col,
+                x_at.row,
+                a,
+                b,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    });
     drop((ds, xs));
-    Tensor::from_primitive::<Flex>(dst)
+    w
 }
 
 /// The fused update with ReLU's ∇H formed inside the kernel, never stored:
@@ -323,11 +317,10 @@ pub fn relu_update_applies(
     if !(fits && applies(&[w, h_t, w2, g, x])) {
         return false;
     }
-    let strides = [h_t, w2, g, x].map(Strided::strides);
     let (per, last) = block_sizes(n, blocks);
-    strides.iter().all(|&(r, c)| r >= 0 && c >= 0)
-        && strides[0].1 == 1
-        && strides[3].1 == 1
+    [h_t, w2, g, x].into_iter().all(Strided::forward_in)
+        && Strided::strides(h_t).1 == 1
+        && Strided::strides(x).1 == 1
         && (3..=512).contains(&c)
         && m * n > 256
         && flex_update::takes(per, p, m, 1)
@@ -351,9 +344,8 @@ pub fn add_relu_transposed_product_in(
     if !relu_update_applies(&w, h_t, w2, g, x, blocks) {
         return Err(w);
     }
-    let [n, p] = w.dims();
+    let p = w.dims()[1];
     let [m, c] = g.dims();
-    let mut dst = writable(w);
     let (hs, w2s, xs, gs) = (
         primitive(h_t.clone()),
         primitive(w2.clone()),
@@ -371,41 +363,37 @@ pub fn add_relu_transposed_product_in(
     let g_t: Vec<f32> = (0..c * m)
         .map(|e| unsafe { *g_at.at(e % m, e / m) })
         .collect();
-    let per = rows_per_block(n, blocks);
-    dst.storage_mut::<f32>()[..n * p]
-        .par_chunks_mut(per * p)
-        .enumerate()
-        .for_each(|(i, block)| {
-            let start = (i * per) as isize;
-            // SAFETY: `block` is this block's rows of W1's own storage (unique after
-            // `storage_mut`, disjoint from the other blocks); h_t, w2 and x are live (`hs`, `w2s`,
-            // `xs` held to the end of the function) with every element the kernel reads inside
-            // them (shapes checked by `relu_update_applies`), as is `g_t` (C·M floats); none
-            // aliases `dst`; `takes` holds for every block.
-            unsafe {
-                flex_update::add_rows(flex_update::Operands {
-                    w: block.as_mut_ptr(),
-                    rows: block.len() / p,
-                    p,
-                    d: flex_update::Gradient::Relu {
-                        h: h_at.ptr().offset(start * h_at.row),
-                        h_j: h_at.row,
-                        w2: w2_at.ptr().offset(start * w2_at.row),
-                        w2_j: w2_at.row,
-                        w2_c: w2_at.col,
-                        g_t: g_t.as_ptr(),
-                        classes: c,
-                    },
-                    x: x_at.ptr(),
-                    x_i: x_at.row,
-                    m,
-                    a,
-                    b,
-                });
-            }
-        });
+    let w = update_blocks(w, blocks, |start, block| {
+        let start = start as isize;
+        // SAFETY: `block` is this block's rows of W1's own storage (from
+        // `update_blocks`: unique, disjoint from the other blocks); h_t, w2 and x are live (`hs`, `w2s`,
+        // `xs` held to the end of the function) with every element the kernel reads inside
+        // them (shapes checked by `relu_update_applies`), as is `g_t` (C·M floats); none
+        // aliases W1; `takes` holds for every block.
+        unsafe {
+            flex_update::add_rows(flex_update::Operands {
+                w: block.as_mut_ptr(),
+                rows: block.len() / p,
+                p,
+                d: flex_update::Gradient::Relu {
+                    h: h_at.ptr().offset(start * h_at.row),
+                    h_j: h_at.row,
+                    w2: w2_at.ptr().offset(start * w2_at.row),
+                    w2_j: w2_at.row,
+                    w2_c: w2_at.col,
+                    g_t: g_t.as_ptr(),
+                    classes: c,
+                },
+                x: x_at.ptr(),
+                x_i: x_at.row,
+                m,
+                a,
+                b,
+            });
+        }
+    });
     drop((hs, w2s, xs, gs));
-    Ok(Tensor::from_primitive::<Flex>(dst))
+    Ok(w)
 }
 
 /// `dst = lhs · rhs` for an [m, k] lhs and a [k, n] rhs on the calling thread, through `gemm`
@@ -447,16 +435,24 @@ pub(crate) unsafe fn product_into(
     }
 }
 
-/// W1's storage made writable in place: contiguous from its first element (copied otherwise),
-/// and copied too if another handle shares it (copy-on-write, so the write never shows through
-/// another tensor; the engine hands over the only reference). The caller writes only its first
-/// N·p floats: a contiguous view of a larger tensor's first rows has more storage behind it.
-fn writable(w: Tensor<2>) -> FlexTensor {
+/// Calls `f(start, rows)` in parallel on `blocks` blocks of W1's rows, `rows` the block's
+/// row-major storage from row `start`, and returns W1. The storage is W1's own, written in
+/// place: made contiguous from its first element (copied otherwise) and copied too if another
+/// handle shares it (copy-on-write, so the write never shows through another tensor; the engine
+/// hands over the only reference). Only its first N·p floats are handed out: a contiguous view
+/// of a larger tensor's first rows has more storage behind it.
+fn update_blocks(w: Tensor<2>, blocks: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> Tensor<2> {
+    let [n, p] = w.dims();
     let mut dst = primitive(w);
     if !(dst.is_contiguous() && dst.layout().start_offset() == 0) {
         dst = dst.to_contiguous();
     }
-    dst
+    let per = rows_per_block(n, blocks);
+    dst.storage_mut::<f32>()[..n * p]
+        .par_chunks_mut(per * p)
+        .enumerate()
+        .for_each(|(i, rows)| f(i * per, rows));
+    Tensor::from_primitive::<Flex>(dst)
 }
 
 /// Rows in each block when `rows` rows are cut into `blocks` blocks (the last may be shorter).
@@ -508,6 +504,12 @@ impl Strided {
     pub(crate) fn strides(t: &Tensor<2>) -> (isize, isize) {
         let s = primitive(t.clone()).layout().strides().to_vec();
         (s[0], s[1])
+    }
+
+    /// [`Self::forward`] for a 2-D Flex tensor.
+    pub(crate) fn forward_in(t: &Tensor<2>) -> bool {
+        let (row, col) = Self::strides(t);
+        row >= 0 && col >= 0
     }
 
     pub(crate) fn ptr(self) -> *const f32 {

@@ -21,12 +21,14 @@ const CHUNK: usize = 1 << 16;
 /// Whether [`relu_backward`] takes `h` and `grad`: f32 tensors of one shape on Flex without
 /// autodiff, each contiguous from its first element.
 pub fn takes<const D: usize>(h: &Tensor<D>, grad: &Tensor<D>) -> bool {
-    let whole = |t: &Tensor<D>| {
-        t.clone()
-            .try_into_primitive::<Flex>()
-            .is_ok_and(|p| p.is_contiguous() && p.layout().start_offset() == 0)
-    };
     crate::flex_products::applies(&[h, grad]) && h.dims() == grad.dims() && whole(h) && whole(grad)
+}
+
+/// Whether `t` lives on Flex contiguous from its first element (its storage, from 0, is it).
+fn whole<const D: usize>(t: &Tensor<D>) -> bool {
+    t.clone()
+        .try_into_primitive::<Flex>()
+        .is_ok_and(|p| p.is_contiguous() && p.layout().start_offset() == 0)
 }
 
 /// `grad ⊙ 1[h > 0]`, in place on `grad`'s storage (copied first if another handle shares it).
@@ -63,10 +65,7 @@ pub fn relu_backward<const D: usize>(h: &Tensor<D>, grad: Tensor<D>) -> Tensor<D
 /// Whether [`relu`] takes `h`: an f32 tensor on Flex without autodiff, contiguous from its
 /// first element.
 pub fn takes_forward<const D: usize>(h: &Tensor<D>) -> bool {
-    crate::flex_products::applies(&[h])
-        && h.clone()
-            .try_into_primitive::<Flex>()
-            .is_ok_and(|p| p.is_contiguous() && p.layout().start_offset() == 0)
+    crate::flex_products::applies(&[h]) && whole(h)
 }
 
 /// `relu(h)` into a new tensor, over the threads: Flex's own ReLU (`burn_flex`'s

@@ -112,11 +112,10 @@ impl GradientFactors {
     #[allow(clippy::result_large_err)]
     pub fn fused_hidden_update(
         &mut self,
-        w: Tensor<2>,
+        mut w: Tensor<2>,
         a: f32,
         b: f32,
     ) -> Result<Tensor<2>, Tensor<2>> {
-        let mut w = w;
         if let Some(parts) = &self.parts
             && parts.activation == Activation::Relu
             && self.d_pre.get().is_none()
