@@ -10,9 +10,10 @@
 //! 0.83–0.90 (docs/performance.md). Here a tile is 12 rows × 32 columns (24 accumulators, two
 //! 16-lane vectors per row), the tiles of a group of 12 rows go left to right along the whole
 //! rows, and each tile prefetches the same columns of the next group's rows: W1 is streamed
-//! once, row after row. x is read in place (its rows are contiguous) and stays in L2 across the
-//! groups; when it is larger than [`PANEL_BYTES`] (p = 3072 at M = 100), the columns are taken
-//! in panels that keep x's share in L2.
+//! once, row after row. x stays in L2 across the groups; when it is larger than [`PANEL_BYTES`]
+//! (p = 3072 at M = 100), the columns are taken in panels that keep x's share in L2. Each panel
+//! of x is first copied with its rows an odd number of cache lines apart, so that they spread
+//! over the caches' sets (`Panel`).
 //!
 //! **Same bits as `gemm`.** For every element, `gemm` (`gemm-common` 0.19, the microkernel
 //! path, one depth block) forms `acc = fma(x[i,k], d[i,j], acc)` for i = 0, 1, …, M−1 from
@@ -29,9 +30,11 @@
 //! alone takes 3.3–3.7 ms against `gemm`'s 4.3–5.3 ms; without the prefetch, 4.4 ms.
 
 /// The most bytes of x a panel of columns reads (x is re-read from L2 by every group of rows,
-/// beside W1's stream): 640 KiB, measured on an L2 of 1 MiB per core (p = 3072, M = 100: two
-/// panels of 1536 columns, 14.5 ms against 17.1–17.7 with panels of 512–1024 and 19–20.5 ms
-/// with one panel, N = 10^4).
+/// beside W1's stream): 640 KiB, measured on an L2 of 1 MiB per core. At p = 3072, M = 100,
+/// N = 10^4 (x copied per panel, `Panel`): two panels of 1536 columns 13.4–13.7 ms, three or
+/// four 13.3–13.6, one 14.3–14.6 (`examples/products.rs` with this constant varied, 2-core AMD
+/// EPYC). Before x was copied, panels of 512–1024 columns had measured 17.1–17.7 ms and one
+/// panel 19–20.5.
 pub const PANEL_BYTES: usize = 640 * 1024;
 
 /// The update's operands: row `r` of W1's block at `w + r·p`, `x[i, k]` at `x + i·x_i + k`,
@@ -156,9 +159,12 @@ mod avx512 {
         let width = op.p.div_ceil(panels(op.m, op.p)).next_multiple_of(32);
         // The group's d, [rows][M] (each row's M values contiguous, for the broadcasts).
         let mut d = vec![0.0f32; GROUP * op.m];
+        let mut panel = Panel::default();
         let mut k0 = 0;
         while k0 < op.p {
             let cols = width.min(op.p - k0);
+            // SAFETY: x[i, k0..k0 + cols] lies in x for i < M (the caller's contract).
+            let op = unsafe { panel.copy(&op, k0, cols) };
             let mut j = 0;
             while j < op.rows {
                 let rows = GROUP.min(op.rows - j);
@@ -184,6 +190,53 @@ mod avx512 {
                 j += rows;
             }
             k0 += cols;
+        }
+    }
+
+    /// x's columns of one panel, copied with a row stride of an odd number of cache lines.
+    ///
+    /// **Why.** When x's rows lie a multiple of 4 KiB apart (p = 1024, 2048, 3072, … floats),
+    /// `x[i, k]` for all i falls into one set of the L1 cache (48 KiB, 12-way: 64 sets, a
+    /// 4 KiB period) and into 16 of the L2's 1024; the tile reads x down its rows, so each read
+    /// missed L1. At N = 10^4, M = 100 the update took 15.2–15.8 ms at p = 3072 and 13.1–13.4 ms
+    /// at p = 3088; with the copy, 13.0–13.3 ms at p = 3072 (three rounds alternating with the
+    /// binary before, which took 15.7–16.2; `examples/products.rs`, 2-core AMD EPYC). An odd
+    /// number of lines apart, the rows spread over every set. Copying costs M·p floats a call;
+    /// the values, and so the bits, are x's.
+    #[derive(Default)]
+    struct Panel {
+        values: Vec<f32>,
+    }
+
+    impl Panel {
+        /// `op` with x replaced by the copy of its columns `k0..k0 + cols` (column 0 of the copy
+        /// is x's column k0).
+        ///
+        /// # Safety
+        /// `x[i, k]` lies in live memory for i < M, k0 ≤ k < k0 + cols.
+        unsafe fn copy(&mut self, op: &Operands, k0: usize, cols: usize) -> Operands {
+            // Whole lines of 16 floats, an odd number of them; 16 more floats to start the
+            // copy on a 64-byte boundary. The panels after the first reuse the buffer (no
+            // floats beyond a row's `cols` are read: the tiles mask them).
+            let lines = cols.div_ceil(16) | 1;
+            let stride = 16 * lines;
+            if self.values.len() < op.m * stride + 16 {
+                self.values.resize(op.m * stride + 16, 0.0);
+            }
+            let start = self.values.as_ptr().align_offset(64).min(16);
+            let copy = &mut self.values[start..start + op.m * stride];
+            for (i, row) in copy.chunks_exact_mut(stride).enumerate() {
+                // SAFETY: row i's columns k0..k0 + cols of x (the caller's contract).
+                let from = unsafe {
+                    std::slice::from_raw_parts(op.x.offset(i as isize * op.x_i).add(k0), cols)
+                };
+                row[..cols].copy_from_slice(from);
+            }
+            Operands {
+                x: copy.as_ptr(),
+                x_i: stride as isize,
+                ..*op
+            }
         }
     }
 
@@ -304,21 +357,22 @@ mod avx512 {
         let end = k0 + cols;
         unsafe {
             while k + 32 <= end {
-                tile::<R, 2>(op, d, combine, j, k, u16::MAX);
+                tile::<R, 2>(op, d, combine, j, k, k - k0, u16::MAX);
                 k += 32;
             }
             if k + 16 <= end {
-                tile::<R, 1>(op, d, combine, j, k, u16::MAX);
+                tile::<R, 1>(op, d, combine, j, k, k - k0, u16::MAX);
                 k += 16;
             }
             if k < end {
-                tile::<R, 1>(op, d, combine, j, k, ((1u32 << (end - k)) - 1) as u16);
+                let mask = ((1u32 << (end - k)) - 1) as u16;
+                tile::<R, 1>(op, d, combine, j, k, k - k0, mask);
             }
         }
     }
 
-    /// One tile: rows `j..j + R`, columns `k..k + 16·V` (with V = 1, the lanes `mask` keeps);
-    /// `d` is the group's gradient, [R][M].
+    /// One tile: rows `j..j + R`, columns `k..k + 16·V` (with V = 1, the lanes `mask` keeps),
+    /// which are x's panel's columns `kx..kx + 16·V`; `d` is the group's gradient, [R][M].
     #[inline(always)]
     unsafe fn tile<const R: usize, const V: usize>(
         op: Operands,
@@ -326,6 +380,7 @@ mod avx512 {
         combine: Combine,
         j: usize,
         k: usize,
+        kx: usize,
         mask: u16,
     ) {
         unsafe {
@@ -340,7 +395,7 @@ mod avx512 {
             }
             let mut acc = [[_mm512_setzero_ps(); V]; R];
             for i in 0..op.m {
-                let xr = op.x.offset(i as isize * op.x_i).add(k);
+                let xr = op.x.offset(i as isize * op.x_i).add(kx);
                 let mut xv = [_mm512_setzero_ps(); V];
                 for (v, x) in xv.iter_mut().enumerate() {
                     *x = _mm512_maskz_loadu_ps(mask, xr.add(16 * v));

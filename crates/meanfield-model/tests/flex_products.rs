@@ -108,19 +108,21 @@ fn products_do_not_depend_on_the_split() {
 
 /// The update's AVX-512 kernel gives gemm's bits: every branch of its combine (a = 1, a = 0,
 /// a = −0, any other a), depths 3 and 512 (the ends of what it takes), row counts that are not
-/// multiples of its 12-row groups, column counts with masked tails (p = 17, 19, 51) and two
-/// panels (p = 3072 at M = 100), d in the step's layout (a transposed view) and contiguous, x a
+/// multiples of its 12-row groups, column counts with masked tails (p = 17, 19, 51), two equal
+/// panels (p = 3072 at M = 100) and two unequal ones (p = 3101: 1568 columns, then 1533 ending
+/// in a masked tile, read from the first panel's copy buffer), d in the step's layout (a transposed view) and contiguous, x a
 /// column slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the
 /// kernel runs, the test checks that it does run (the case is not gemm against gemm).
 #[test]
 fn update_kernel_gives_gemms_bits() {
     let device = Device::flex();
-    let cases: [(usize, usize, usize); 7] = [
+    let cases: [(usize, usize, usize); 8] = [
         (1000, 784, 100),
         (37, 19, 5),
         (150, 17, 3),
         (25, 51, 512),
         (30, 3072, 100),
+        (20, 3101, 100),
         (13, 64, 7),
         (200, 2, 9),
     ];
@@ -190,9 +192,9 @@ fn update_kernel_gives_gemms_bits() {
             ran += 1;
         }
     }
-    // With AVX-512F all seven take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
+    // With AVX-512F all eight take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
     // its two blocks of 100 rows, 200 elements each, go to gemm); without it none does.
-    let expected = if flex_update::available() { 7 } else { 0 };
+    let expected = if flex_update::available() { 8 } else { 0 };
     assert_eq!(ran, expected, "cases on the kernel's path");
 }
 
