@@ -298,11 +298,9 @@ pub fn add_relu_transposed_product(
 /// Flex, shapes that fit, h_t and x with contiguous rows and every stride forward, the AVX-512
 /// kernel taking every block ([`flex_update::takes`]), `gemm` forming `W2 Gᵀ` in one FMA
 /// chain on its microkernel path (3 ≤ C ≤ 512 and more than 256 elements), whose bits the
-/// kernel reproduces, and x in one panel ([`flex_update::panels`]). In more panels the kernel
-/// forms each group's ∇H once per panel, reading H from memory each time, and measured no
-/// faster than the stored path (N = 10^4, p = 3072 on a 2-core AMD EPYC: 17.3–17.9 ms against
-/// 17.3–17.6 for the mask pass and the update together), while at p = 784 it saves the stored
-/// path's two passes (3.5–3.6 ms against 4.0–4.6).
+/// kernel reproduces. At p = 784 it saves the stored path's two passes (3.5–3.6 ms against
+/// 4.0–4.6 on a 2-core AMD EPYC, N = 10^4); where x is taken in more than one panel
+/// ([`flex_update::panels`]) it keeps each block's ∇H, [rows, M], between the panels.
 pub fn relu_update_applies(
     w: &Tensor<2>,
     h_t: &Tensor<2>,
@@ -325,7 +323,6 @@ pub fn relu_update_applies(
         && m * n > 256
         && flex_update::takes(per, p, m, 1)
         && flex_update::takes(last, p, m, 1)
-        && flex_update::panels(m, p) == 1
 }
 
 /// [`add_relu_transposed_product`] in exactly `blocks` blocks (tests compare splits).

@@ -61,7 +61,8 @@ pub enum Gradient {
         d_i: isize,
         d_j: isize,
     },
-    /// ReLU's, formed a group of rows at a time and never stored whole:
+    /// ReLU's, formed a group of rows at a time and never stored whole (with x in more than
+    /// one panel, the block's rows are kept from the first panel to the last):
     /// `d[i, j] = (Σ_c w2[j, c]·g[i, c]) · 1[h[i, j] > 0]`, the sum an FMA chain over
     /// c = 0, 1, …, C−1 from +0 (as `gemm` forms `W2 Gᵀ`) and the mask a product by 1.0 or 0.0
     /// (as [`crate::flex_relu`]), so the bits are those of the stored path. `h[i, j]` at
@@ -157,8 +158,12 @@ mod avx512 {
         // Columns in panels whose share of x fits PANEL_BYTES, of equal widths rounded up to
         // whole tiles (32 columns).
         let width = op.p.div_ceil(panels(op.m, op.p)).next_multiple_of(32);
-        // The group's d, [rows][M] (each row's M values contiguous, for the broadcasts).
-        let mut d = vec![0.0f32; GROUP * op.m];
+        // d, [rows][M] (each row's M values contiguous, for the broadcasts): the group's, or,
+        // with ReLU's ∇H formed here and more than one panel, the block's, formed in the first
+        // panel and read by the others (forming it again per panel reads H from memory each
+        // time; that was no faster than the stored path at p = 3072).
+        let keep = width < op.p && matches!(op.d, Gradient::Relu { .. });
+        let mut d = vec![0.0f32; if keep { op.rows } else { GROUP } * op.m];
         let mut panel = Panel::default();
         let mut k0 = 0;
         while k0 < op.p {
@@ -173,18 +178,18 @@ mod avx512 {
                 // GROUP·M floats.
                 unsafe {
                     match rows {
-                        12 => rows_of::<12>(&op, &mut d, combine, j, k0, cols),
-                        11 => rows_of::<11>(&op, &mut d, combine, j, k0, cols),
-                        10 => rows_of::<10>(&op, &mut d, combine, j, k0, cols),
-                        9 => rows_of::<9>(&op, &mut d, combine, j, k0, cols),
-                        8 => rows_of::<8>(&op, &mut d, combine, j, k0, cols),
-                        7 => rows_of::<7>(&op, &mut d, combine, j, k0, cols),
-                        6 => rows_of::<6>(&op, &mut d, combine, j, k0, cols),
-                        5 => rows_of::<5>(&op, &mut d, combine, j, k0, cols),
-                        4 => rows_of::<4>(&op, &mut d, combine, j, k0, cols),
-                        3 => rows_of::<3>(&op, &mut d, combine, j, k0, cols),
-                        2 => rows_of::<2>(&op, &mut d, combine, j, k0, cols),
-                        _ => rows_of::<1>(&op, &mut d, combine, j, k0, cols),
+                        12 => rows_of::<12>(&op, &mut d, keep, combine, j, k0, cols),
+                        11 => rows_of::<11>(&op, &mut d, keep, combine, j, k0, cols),
+                        10 => rows_of::<10>(&op, &mut d, keep, combine, j, k0, cols),
+                        9 => rows_of::<9>(&op, &mut d, keep, combine, j, k0, cols),
+                        8 => rows_of::<8>(&op, &mut d, keep, combine, j, k0, cols),
+                        7 => rows_of::<7>(&op, &mut d, keep, combine, j, k0, cols),
+                        6 => rows_of::<6>(&op, &mut d, keep, combine, j, k0, cols),
+                        5 => rows_of::<5>(&op, &mut d, keep, combine, j, k0, cols),
+                        4 => rows_of::<4>(&op, &mut d, keep, combine, j, k0, cols),
+                        3 => rows_of::<3>(&op, &mut d, keep, combine, j, k0, cols),
+                        2 => rows_of::<2>(&op, &mut d, keep, combine, j, k0, cols),
+                        _ => rows_of::<1>(&op, &mut d, keep, combine, j, k0, cols),
                     }
                 }
                 j += rows;
@@ -268,20 +273,26 @@ mod avx512 {
         }
     }
 
-    /// Rows `j..j + R`, columns `k0..k0 + cols`: the group's d gathered (or formed) into `d`,
-    /// the next group's gradient inputs prefetched, then the tiles.
+    /// Rows `j..j + R`, columns `k0..k0 + cols`: the group's d gathered (or formed) into `d`
+    /// and the next group's gradient inputs prefetched (with `keep`, the block's d, [rows][M],
+    /// only in the first panel, into the group's rows of it), then the tiles.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn rows_of<const R: usize>(
         op: &Operands,
         d: &mut [f32],
+        keep: bool,
         combine: Combine,
         j: usize,
         k0: usize,
         cols: usize,
     ) {
+        let d = if keep { &mut d[j * op.m..] } else { d };
         unsafe {
-            gather::<R>(op, j, d);
-            prefetch_gradient(op, j + R, GROUP.min(op.rows.saturating_sub(j + R)));
+            if !keep || k0 == 0 {
+                gather::<R>(op, j, d);
+                prefetch_gradient(op, j + R, GROUP.min(op.rows.saturating_sub(j + R)));
+            }
             group::<R>(*op, d.as_ptr(), combine, j, k0, cols);
         }
     }
