@@ -12,39 +12,18 @@
 //! b = 1, 2, …, each `acc_b` an FMA chain over its block from zero. Here each block's `acc_b`
 //! is one `gemm` call on that block alone (one block, so that chain exactly), the blocks shared
 //! between threads, and the sums taken afterwards in block order. [`applies`] admits only the
-//! shapes where `gemm` takes that path with its AVX-512 kernel (whose tile, 64 × 6, enters
-//! `kernel_params`): more than 64 examples (the small-matrix path blocks the depth otherwise),
+//! shapes where `gemm` takes that path with its AVX-512 kernel (whose tile enters
+//! `kernel_params`: [`crate::flex_products::gemm_depth_block`]): more than 64 examples (the small-matrix path blocks the depth otherwise),
 //! C ≥ 2 and M·C > 256 (its `gemv` and horizontal kernels), every block's depth ≥ 3 (`gevv`,
 //! whose sums are not FMAs), forward strides (it reverses the depth for backward ones). Tests
 //! (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
 
-use crate::flex_products::{Strided, applies as on_flex, product_into};
+use crate::flex_products::{
+    Strided, applies as on_flex, gemm_depth_block, gemm_on_avx512, product_into,
+};
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
-
-/// `gemm`'s AVX-512 f32 tile (rows × columns of its microkernel), an input of its depth
-/// blocking.
-const TILE: (usize, usize) = (64, 6);
-
-/// Whether `gemm` multiplies f32 with its AVX-512 kernels here (the tile [`TILE`] assumes): it
-/// does where the CPU has pulp's `x86-v4` level (AVX-512 F, BW, CD, DQ and VL), because the
-/// workspace builds `gemm` with its `x86-v4` feature (Cargo.toml); elsewhere it picks other
-/// kernels, other tiles, and so maybe other depth blocks.
-fn gemm_on_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512cd")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
 
 /// Whether [`logits`] takes `act_t` (Aᵀ, [N, M]) and `w2` ([N, C]) and gives Burn's bits:
 /// f32 on Flex, `gemm` on its AVX-512 kernels, more than 64 examples, C ≥ 2 and M·C > 256,
@@ -71,7 +50,7 @@ fn takes(n: usize, m: usize, c: usize) -> bool {
 /// The depth blocks `gemm` cuts `n` into for an [m, c] output (module docs).
 fn depth_block(n: usize, m: usize, c: usize) -> usize {
     // `gemm` transposes a row-major output: its problem is [c, m] with depth n.
-    gemm_common::cache::kernel_params(c, m, n, TILE.0, TILE.1, size_of::<f32>()).kc
+    gemm_depth_block(c, m, n)
 }
 
 /// `A W2` [M, C] for `act_t` = Aᵀ [N, M] and `w2` [N, C]: the bits of

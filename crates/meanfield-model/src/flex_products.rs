@@ -9,7 +9,8 @@
 //! `gemm` crate, takes the same form. [`add_transposed_product`] calls it on W1's storage: one
 //! pass, no gradient buffer. On CPUs with AVX-512 the pass is [`crate::flex_update`]'s kernel
 //! instead (same bits, W1 streamed row after row), and [`add_relu_transposed_product`] also
-//! forms ReLU's ∇H inside it.
+//! forms ReLU's ∇H inside it; the forward is [`crate::flex_forward`]'s kernel (same bits,
+//! without `gemm`'s padding of the batch).
 //!
 //! **Split over the particles.** Both products are cut into blocks of W1's rows (particles),
 //! one block per thread, each block one single-threaded call (`gemm`'s or the kernel's): one
@@ -29,13 +30,13 @@
 //! blocks the depth differently. So the weights do not depend on the thread count (tests
 //! `products_do_not_depend_on_the_split` here and `same_weights_with_one_or_two_threads`).
 //!
-//! This, [`crate::flex_update`], [`crate::flex_logits`] and [`crate::flex_relu`] are where the
-//! project reaches below Burn's tensor API:
+//! This, [`crate::flex_forward`], [`crate::flex_update`], [`crate::flex_logits`] and
+//! [`crate::flex_relu`] are where the project reaches below Burn's tensor API:
 //! tensors are taken to Flex's primitive ([`Tensor::try_into_primitive`], Burn's extension
 //! interface), multiplied, and wrapped back. Every other backend (ndarray, wgpu, cuda) and the autodiff engine keep the
 //! plain tensor path; tests check that both give the same weights.
 
-use crate::flex_update;
+use crate::{flex_forward, flex_update};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
@@ -81,12 +82,21 @@ pub fn blocks_for(rows: usize, work: usize) -> usize {
 pub fn product_transposed(w: &Tensor<2>, x: &Tensor<2>) -> Tensor<2> {
     let [m, p] = x.dims();
     let [n, _] = w.dims();
-    product_transposed_in(w, x, blocks_for(n, n * p * m))
+    product_transposed_in(w, x, blocks_for(n, n * p * m), Kernel::Fastest)
 }
 
-/// [`product_transposed`] in exactly `blocks` blocks (at least one, at most one per row; tests
-/// compare splits).
-pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Tensor<2> {
+/// [`product_transposed`] in exactly `blocks` blocks (at least one, at most one per row), with
+/// `kernel` (tests compare splits and kernels).
+///
+/// # Panics
+/// As [`product_transposed`]; with [`Kernel::Own`], where [`crate::flex_forward`] does not take
+/// a block.
+pub fn product_transposed_in(
+    w: &Tensor<2>,
+    x: &Tensor<2>,
+    blocks: usize,
+    kernel: Kernel,
+) -> Tensor<2> {
     assert!(
         applies(&[w, x]),
         "Flex product: W1 and x must be f32 tensors on Flex"
@@ -104,7 +114,37 @@ pub fn product_transposed_in(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> Ten
     // into 16-byte-aligned storage, two extra passes over [N, M] (docs/performance.md).
     let mut out = Vec::<f32>::with_capacity(n * m);
     let dst = Address(out.as_mut_ptr());
+    // The kernel sums each depth block forward; gemm reverses it for a negative stride along
+    // the depth (W1's or x's column stride), so the kernel takes only forward strides.
+    let (per, last) = block_sizes(n, blocks);
+    let own = w_at.forward()
+        && x_at.forward()
+        && flex_forward::takes(per, p, m, w_at.col)
+        && flex_forward::takes(last, p, m, w_at.col);
+    assert!(
+        own || kernel != Kernel::Own,
+        "forward: the AVX-512 kernel does not take blocks of {per} and {last} rows, p = {p}, \
+         M = {m} (Kernel::Fastest falls back to gemm)"
+    );
+    let packed = (own && kernel != Kernel::Gemm).then(|| {
+        // SAFETY: every (i, k) is inside x, which `xs` holds.
+        flex_forward::Packed::new(m, p, |i, k| unsafe { *x_at.at(i, k) })
+    });
     for_blocks(n, blocks, |rows| {
+        if let Some(packed) = &packed {
+            // SAFETY: as below; `takes` holds for every block.
+            unsafe {
+                flex_forward::rows(
+                    w_at.ptr().offset(rows.start as isize * w_at.row),
+                    w_at.row as usize,
+                    rows.len(),
+                    packed,
+                    flex_forward::depth_block(m, rows.len(), p),
+                    dst.get().add(rows.start * m),
+                );
+            }
+            return;
+        }
         // Rows `rows` of Hᵀ, i.e. columns of H = x w[rows]ᵀ [m, rows.len()], column-major in
         // the [n, m] output (column stride m, row stride 1): `gemm`'s own orientation, so it
         // does not transpose the problem, and w is its right-hand side, read in place (its
@@ -147,26 +187,19 @@ pub fn add_transposed_product(
 ) -> Tensor<2> {
     let [n, p] = w.dims();
     let m = x.dims()[0];
-    add_transposed_product_in(
-        w,
-        d,
-        x,
-        a,
-        b,
-        blocks_for(n, n * p * m),
-        UpdateKernel::Fastest,
-    )
+    add_transposed_product_in(w, d, x, a, b, blocks_for(n, n * p * m), Kernel::Fastest)
 }
 
-/// Which kernel computes the fused update: the same bits either way (tests compare them).
+/// Which kernel computes the forward or the fused update: the same bits either way (tests
+/// compare them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateKernel {
-    /// [`crate::flex_update`]'s one pass over W1's rows where it applies (AVX-512 and the
-    /// shapes [`crate::flex_update::takes`] admits), `gemm` elsewhere: what the step uses.
+pub enum Kernel {
+    /// This crate's AVX-512 kernel ([`crate::flex_forward`], [`crate::flex_update`]) where it
+    /// applies (the shapes its `takes` admits), `gemm` elsewhere: what the step uses.
     Fastest,
     /// `gemm` alone.
     Gemm,
-    /// [`crate::flex_update`] alone (tests: it panics where the kernel does not apply).
+    /// This crate's kernel alone (tests: it panics where the kernel does not apply).
     Own,
 }
 
@@ -174,7 +207,7 @@ pub enum UpdateKernel {
 /// and kernels).
 ///
 /// # Panics
-/// As [`add_transposed_product`]; with [`UpdateKernel::Own`], where the kernel does not take a
+/// As [`add_transposed_product`]; with [`Kernel::Own`], where the kernel does not take a
 /// block.
 pub fn add_transposed_product_in(
     w: Tensor<2>,
@@ -183,7 +216,7 @@ pub fn add_transposed_product_in(
     a: f32,
     b: f32,
     blocks: usize,
-    kernel: UpdateKernel,
+    kernel: Kernel,
 ) -> Tensor<2> {
     assert!(
         applies(&[&w, d, x]),
@@ -207,11 +240,11 @@ pub fn add_transposed_product_in(
         // the kernel's chain runs forward, so it takes only forward strides.
         let own = flex_update::takes(rows, p, m, x_at.col) && d_at.forward() && x_at.forward();
         assert!(
-            own || kernel != UpdateKernel::Own,
+            own || kernel != Kernel::Own,
             "fused update: the AVX-512 kernel does not take a block of {rows} rows, p = {p}, \
-             M = {m} (UpdateKernel::Fastest falls back to gemm)"
+             M = {m} (Kernel::Fastest falls back to gemm)"
         );
-        if own && kernel != UpdateKernel::Gemm {
+        if own && kernel != Kernel::Gemm {
             // SAFETY: `block` is this block's rows of W1's own storage (from
             // `update_blocks`: unique, row-major, disjoint from the other blocks); d and x are live
             // (`ds`, `xs` are held to the end of the function), their layouts give every
@@ -430,6 +463,37 @@ pub(crate) unsafe fn product_into(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// `gemm`'s AVX-512 f32 tile (rows × columns of its microkernel), an input of its depth
+/// blocking.
+const GEMM_TILE: (usize, usize) = (64, 6);
+
+/// Whether `gemm` multiplies f32 with its AVX-512 kernels here (the tile [`GEMM_TILE`]
+/// assumes): it does where the CPU has pulp's `x86-v4` level (AVX-512 F, BW, CD, DQ and VL),
+/// because the workspace builds `gemm` with its `x86-v4` feature (Cargo.toml); elsewhere it
+/// picks other kernels, other tiles, and so maybe other depth blocks.
+pub(crate) fn gemm_on_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The depth `gemm` (`gemm-common` 0.19) takes at a time for an [m, n] output (in its own,
+/// column-major orientation) with depth k on its AVX-512 kernels
+/// ([`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the shape); where
+/// [`gemm_on_avx512`] holds, the depth blocks its sums are cut into.
+pub(crate) fn gemm_depth_block(m: usize, n: usize, k: usize) -> usize {
+    gemm_common::cache::kernel_params(m, n, k, GEMM_TILE.0, GEMM_TILE.1, size_of::<f32>()).kc
 }
 
 /// Calls `f(start, rows)` in parallel on `blocks` blocks of W1's rows, `rows` the block's

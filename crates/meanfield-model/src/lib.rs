@@ -9,6 +9,8 @@
 //! - [`gradient`] — the closed-form gradient of the batch loss (checked against autodiff).
 //! - [`flex_products`] — the forward product and the fused W1 update on Flex (CPU), split over
 //!   threads by particles.
+//! - [`flex_forward`] — the forward product as one kernel without `gemm`'s padding of the batch
+//!   (AVX-512, `gemm`'s bits).
 //! - [`flex_logits`] — the logits product on Flex over both threads, with `gemm`'s bits.
 //! - [`flex_update`] — the fused W1 update as one pass over W1's rows (AVX-512, `gemm`'s bits).
 //! - [`flex_relu`] — ReLU's backward on Flex in one pass, in place.
@@ -17,6 +19,7 @@
 pub mod activation;
 pub mod config;
 pub mod error;
+pub mod flex_forward;
 pub mod flex_logits;
 pub mod flex_products;
 pub mod flex_relu;

@@ -2,15 +2,15 @@
 //! `a·W + b·Dᵀx` against float64 recomputations on awkward layouts, and the same bits whatever
 //! the number of blocks they are split into (so the weights do not depend on the thread count),
 //! and the update's own AVX-512 kernel (`meanfield_model::flex_update`) against `gemm`'s, bit for
-//! bit.
+//! bit, as the forward's (`meanfield_model::flex_forward`).
 
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_model::flex_products::{
-    MIN_BLOCK_ROWS, UpdateKernel, add_transposed_product, add_transposed_product_in,
-    product_transposed, product_transposed_in,
+    Kernel, MIN_BLOCK_ROWS, add_transposed_product, add_transposed_product_in, product_transposed,
+    product_transposed_in,
 };
-use meanfield_model::flex_update;
 use meanfield_model::net::to_vec;
+use meanfield_model::{flex_forward, flex_update};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,7 +40,7 @@ fn forward_matches_float64_on_strided_inputs() {
     let x = tensor(&x_wide, [m, p + 4]).slice([0..m, 2..p + 2]);
     let w = tensor(&w_t, [p, n]).transpose();
     for blocks in [1, 3] {
-        let out = product_transposed_in(&w, &x, blocks);
+        let out = product_transposed_in(&w, &x, blocks, Kernel::Fastest);
         assert_eq!(out.dims(), [n, m], "particle-major: W xᵀ");
         let got = to_vec(out);
         for i in 0..m {
@@ -68,7 +68,7 @@ fn products_do_not_depend_on_the_split() {
     let x = tensor(&uniform(m * p, 3), [m, p]);
     let w = tensor(&uniform(n * p, 4), [n, p]);
     let d = tensor(&uniform(m * n, 5), [m, n]);
-    let forward = to_vec(product_transposed_in(&w, &x, 1));
+    let forward = to_vec(product_transposed_in(&w, &x, 1, Kernel::Fastest));
     let update = |blocks, kernel| {
         to_vec(add_transposed_product_in(
             w.clone(),
@@ -80,14 +80,14 @@ fn products_do_not_depend_on_the_split() {
             kernel,
         ))
     };
-    let one = update(1, UpdateKernel::Gemm);
+    let one = update(1, Kernel::Gemm);
     for blocks in [1, 2, 3, 7] {
-        let f = to_vec(product_transposed_in(&w, &x, blocks));
+        let f = to_vec(product_transposed_in(&w, &x, blocks, Kernel::Fastest));
         assert!(
             f == forward,
             "forward in {blocks} blocks differs from one block"
         );
-        for kernel in [UpdateKernel::Gemm, UpdateKernel::Fastest] {
+        for kernel in [Kernel::Gemm, Kernel::Fastest] {
             assert!(
                 update(blocks, kernel) == one,
                 "update in {blocks} blocks ({kernel:?}) differs from gemm in one block"
@@ -167,11 +167,11 @@ fn update_kernel_gives_gemms_bits() {
                             kernel,
                         ))
                     };
-                    let gemm = run(UpdateKernel::Gemm);
+                    let gemm = run(Kernel::Gemm);
                     let kernel = if own(blocks) {
-                        UpdateKernel::Own
+                        Kernel::Own
                     } else {
-                        UpdateKernel::Fastest
+                        Kernel::Fastest
                     };
                     let got = run(kernel);
                     if let Some(i) = same(&gemm, &got) {
@@ -196,6 +196,131 @@ fn update_kernel_gives_gemms_bits() {
     // its two blocks of 100 rows, 200 elements each, go to gemm); without it none does.
     let expected = if flex_update::available() { 8 } else { 0 };
     assert_eq!(ran, expected, "cases on the kernel's path");
+}
+
+/// The forward's AVX-512 kernel gives gemm's bits: batches with no partial vector (M = 16, 64,
+/// 112), with the last 1–4 examples of a group's 4 rows in one shared vector (M = 3, 17, 20, 100)
+/// and with one per row (M = 5, 24, 111), row counts that are not multiples of its 4-row groups
+/// (down to 3 rows),
+/// one depth block (p = 3, 17, 784) and several (p = 3072, 4100: gemm's blocks of `kc`, summed
+/// as gemm sums them, in panels of whole blocks), W1 contiguous and a column slice, x a column
+/// slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the kernel runs,
+/// the test checks that it does run (the case is not gemm against gemm).
+#[test]
+fn forward_kernel_gives_gemms_bits() {
+    let device = Device::flex();
+    let cases: [(usize, usize, usize); 13] = [
+        (1000, 784, 100),
+        (3, 784, 100),
+        (131, 3072, 100),
+        (70, 4100, 17),
+        (150, 17, 3),
+        (101, 3, 5),
+        (90, 40, 16),
+        (67, 33, 20),
+        (66, 100, 24),
+        (65, 50, 64),
+        (9, 60, 111),
+        (30, 784, 112),
+        (130, 64, 2),
+    ];
+    let mut ran = 0;
+    for (case, &(n, p, m)) in cases.iter().enumerate() {
+        let seed = 300 + 10 * case as u64;
+        // Specials rare enough that most depth-p sums stay finite.
+        let rare = 40 * (p as u32).div_ceil(8);
+        let draw = |len, seed| awkward_one_in(len, seed, rare);
+        let t = |v: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(v, shape), &device)
+        };
+        let x = t(draw(m * (p + 3), seed + 1), [m, p + 3]).slice([0..m, 1..p + 1]);
+        let ws = [
+            t(draw(n * p, seed), [n, p]),
+            // A column slice of a wider [n, p + 5] (row stride p + 5).
+            t(draw(n * (p + 5), seed + 2), [n, p + 5]).slice([0..n, 2..p + 2]),
+        ];
+        for w in &ws {
+            for blocks in [1, 2] {
+                let per = n.div_ceil(blocks);
+                let last = n - per * (n.div_ceil(per) - 1);
+                let own = flex_forward::takes(per, p, m, 1) && flex_forward::takes(last, p, m, 1);
+                let kernel = if own { Kernel::Own } else { Kernel::Fastest };
+                let gemm = to_vec(product_transposed_in(w, &x, blocks, Kernel::Gemm));
+                let got = to_vec(product_transposed_in(w, &x, blocks, kernel));
+                if let Some(i) = same(&gemm, &got) {
+                    panic!(
+                        "N {n}, p {p}, M {m}, {blocks} blocks ({kernel:?}): element {i} \
+                         (particle {}, example {}): gemm {} ({:#x}), kernel {} ({:#x})",
+                        i / m,
+                        i % m,
+                        gemm[i],
+                        gemm[i].to_bits(),
+                        got[i],
+                        got[i].to_bits()
+                    );
+                }
+                mostly_finite(&got, &format!("N {n}, p {p}, M {m}"));
+            }
+        }
+        if flex_forward::takes(n, p, m, 1) {
+            ran += 1;
+        }
+    }
+    // With AVX-512 every case takes the kernel in one block; without it none does.
+    let expected = if flex_forward::available() { 13 } else { 0 };
+    assert_eq!(ran, expected, "cases on the kernel's path");
+    // Some cases sum several depth blocks (the combine after the first block is tested).
+    let several = cases
+        .iter()
+        .filter(|&&(n, p, m)| flex_forward::depth_block(m, n, p) < p)
+        .count();
+    assert!(
+        several >= 2,
+        "{several} cases with more than one depth block"
+    );
+}
+
+/// The shapes the forward kernel refuses, each where gemm takes another path or the kernel has
+/// no tile (module docs of `flex_forward`): M = 1 or above 112, one row, depth ≤ 2, at most 256
+/// elements, both sides at most 64 (gemm's small-matrix path), a strided W1 row; and backward
+/// strides (W1 or x flipped along the depth), where `Fastest` gives gemm's bits.
+#[test]
+fn forward_kernel_refuses_gemms_other_paths() {
+    assert_eq!(
+        flex_forward::takes(1000, 784, 100, 1),
+        flex_forward::available()
+    );
+    for (rows, p, m, w_k) in [
+        (1000, 784, 1, 1),
+        (1000, 784, 113, 1),
+        (1, 784, 100, 1),
+        (1000, 2, 100, 1),
+        (100, 784, 2, 1),
+        (64, 784, 64, 1),
+        (1000, 784, 100, 2),
+    ] {
+        assert!(
+            !flex_forward::takes(rows, p, m, w_k),
+            "rows {rows}, p {p}, M {m}, W1 column stride {w_k}"
+        );
+    }
+    let device = Device::flex();
+    let (n, p, m) = (300, 40, 20);
+    let t =
+        |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
+    let w = t(awkward_one_in(n * p, 11, 400), [n, p]);
+    let x = t(awkward_one_in(m * p, 12, 400), [m, p]);
+    for (name, w, x) in [
+        ("W1 flipped", w.clone().flip([1]), x.clone()),
+        ("x flipped", w.clone(), x.clone().flip([1])),
+    ] {
+        let gemm = to_vec(product_transposed_in(&w, &x, 1, Kernel::Gemm));
+        let fastest = to_vec(product_transposed_in(&w, &x, 1, Kernel::Fastest));
+        assert!(
+            same(&gemm, &fastest).is_none(),
+            "{name}: Fastest differs from gemm"
+        );
+    }
 }
 
 /// A backward stride along the update's depth (x or ∇H flipped over the batch: Flex's `flip`
@@ -228,7 +353,7 @@ fn backward_strides_go_to_gemm() {
             ))
         };
         assert!(
-            same(&run(UpdateKernel::Gemm), &run(UpdateKernel::Fastest)).is_none(),
+            same(&run(Kernel::Gemm), &run(Kernel::Fastest)).is_none(),
             "{name}: Fastest differs from gemm"
         );
     }
@@ -328,7 +453,7 @@ fn relu_update_gives_the_stored_paths_bits() {
                     a,
                     -0.37,
                     blocks,
-                    UpdateKernel::Gemm,
+                    Kernel::Gemm,
                 ));
                 let formed =
                     add_relu_transposed_product_in(w.clone(), &h_t, &w2, &g, &x, a, -0.37, blocks)

@@ -1,0 +1,318 @@
+//! The forward product `Hᵀ = W1 xᵀ` ([N, M], particle-major; see [`crate::flex_products`]) as
+//! an AVX-512 kernel that gives `gemm`'s bits without its padding of the batch.
+//!
+//! **Why.** `gemm` puts the M examples on its 16-lane vectors, in tiles of 64 and 48 lanes: at
+//! M = 100 its second tile carries 36 examples in 48 lanes, so 12 of every 112 multiply-adds
+//! are spent on padding, and the forward ran at 0.88–0.92 of the rate of the update's kernel
+//! (the same flops). Here a tile is 4 rows of W1 × the batch: the full vectors of 16 examples
+//! for each row, and the last M mod 16 examples of several rows packed into one vector (at
+//! M = 100, the last 4 examples of the 4 rows: 25 vectors of multiply-adds per column of W1
+//! where `gemm` does 28). x is packed once per call as [p][16·(⌊M/16⌋ + 1)], the last vector
+//! of each column holding the last examples repeated; W1 is read in place, a group of 4 rows
+//! through whole depth blocks, prefetching the next group's rows. When the packed x would not
+//! stay in L2 ([`PANEL_BYTES`]; p = 3072 at M = 100), the columns are taken in panels of whole
+//! depth blocks, every group through one panel before the next.
+//!
+//! Measured on the 2-core AMD EPYC (`examples/products.rs`, best of 20 rounds alternating with
+//! `gemm` in the same process, N = 10^4, M = 100): 3.29 ms against `gemm`'s 3.68–3.80 at
+//! p = 784, 12.9–13.6 ms against 15.4–15.7 at p = 3072; at N = 10^5, p = 784, 33.5 against
+//! 38.5. An earlier kernel with the batch padded as `gemm` pads it (3 rows × 7 vectors) gained
+//! half as much alone and lost in the step at p = 3072, where it took x one depth block at a
+//! time (docs/performance.md).
+//!
+//! **Same bits as `gemm`.** `gemm` (`gemm-common` 0.19, its microkernel path) cuts the depth p
+//! into blocks of `kc` ([`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the
+//! shape) and writes each element as `1·acc_0`, then `fma(1, acc_b, h)` for b = 1, 2, …, each
+//! `acc_b` an FMA chain over its block from zero, in full tiles and partial ones alike. This
+//! kernel forms each element the same way, whichever lane it sits in. [`takes`] admits only
+//! the shapes where `gemm` takes that path with its AVX-512 kernels (whose tile enters
+//! `kernel_params`: [`crate::flex_products::gemm_depth_block`]): M from 2 to 112 (7 vectors), at least 2 rows, depth ≥ 3 (gemm's `gevv`
+//! below), more than 256 elements (its horizontal kernels), and not both M and the block's rows
+//! at most 64 (its small-matrix path blocks the depth by 512 without evening the blocks out).
+//! Tests (`tests/flex_products.rs`) compare the two bit for bit.
+
+use crate::flex_products::{gemm_depth_block, gemm_on_avx512};
+use crate::flex_update::PANEL_BYTES;
+
+/// Rows of W1 a tile takes.
+const GROUP: usize = 4;
+
+/// The most vectors of 16 examples.
+const VECTORS: usize = 7;
+
+/// Whether this CPU runs the kernel and `gemm` would compute a forward block of this shape
+/// (`rows` rows of W1 with column stride `w_k`, `p` columns, batch `m`) on the path whose bits
+/// the kernel reproduces (module docs).
+pub fn takes(rows: usize, p: usize, m: usize, w_k: isize) -> bool {
+    available()
+        && w_k == 1
+        && (2..=16 * VECTORS).contains(&m)
+        && rows >= 2
+        && p >= 3
+        && m * rows > 256
+        && !(m <= 64 && rows <= 64)
+}
+
+/// Whether this CPU runs the kernel (AVX-512F) and `gemm` runs its AVX-512 kernels, whose depth
+/// blocks the kernel follows.
+pub fn available() -> bool {
+    crate::flex_update::available() && gemm_on_avx512()
+}
+
+/// The depth blocks `gemm` cuts p into for an M-row forward block of `rows` rows (module docs).
+pub fn depth_block(m: usize, rows: usize, p: usize) -> usize {
+    gemm_depth_block(m, rows, p)
+}
+
+/// x packed for the kernel: for each column k, the ⌊M/16⌋ full vectors of x[·, k], then (when
+/// M mod 16 = t > 0) one vector holding x[16⌊M/16⌋ + l mod t, k] in lane l (the last t
+/// examples, repeated for as many rows as share the vector), zero beyond.
+pub struct Packed {
+    values: Vec<f32>,
+    m: usize,
+    p: usize,
+}
+
+impl Packed {
+    /// Packs x [m, p], `x[i, k]` read through `at(i, k)`.
+    pub fn new(m: usize, p: usize, at: impl Fn(usize, usize) -> f32) -> Self {
+        let (full, tail) = (m / 16, m % 16);
+        let width = 16 * (full + usize::from(tail > 0));
+        // The rows of a group share the last vector when their examples fit it.
+        let shared = if tail > 0 && tail * GROUP <= 16 {
+            GROUP * tail
+        } else {
+            tail
+        };
+        let mut values = vec![0.0f32; p * width];
+        // The lanes example i fills in every column.
+        let lanes: Vec<Vec<usize>> = (0..m)
+            .map(|i| {
+                if i < 16 * full {
+                    vec![i]
+                } else {
+                    (i - 16 * full..shared)
+                        .step_by(tail)
+                        .map(|l| 16 * full + l)
+                        .collect()
+                }
+            })
+            .collect();
+        // 64 columns at a time (their packed values stay in L1), example by example along x's
+        // rows. Column by column, the reads of a column land a row stride apart, in one cache set
+        // when that is a multiple of 4 KiB: at p = 3072, M = 100 the packing took 0.8 ms a
+        // call; this way 0.25 (2-core AMD EPYC).
+        for k0 in (0..p).step_by(64) {
+            let k1 = (k0 + 64).min(p);
+            let block = &mut values[k0 * width..k1 * width];
+            for (i, lanes) in lanes.iter().enumerate() {
+                if let [lane] = lanes[..] {
+                    for (column, k) in block.chunks_exact_mut(width).zip(k0..k1) {
+                        column[lane] = at(i, k);
+                    }
+                } else {
+                    for (column, k) in block.chunks_exact_mut(width).zip(k0..k1) {
+                        let v = at(i, k);
+                        for &lane in lanes {
+                            column[lane] = v;
+                        }
+                    }
+                }
+            }
+        }
+        Packed { values, m, p }
+    }
+
+    /// Floats per column.
+    fn width(&self) -> usize {
+        16 * self.m.div_ceil(16)
+    }
+}
+
+/// Rows of Hᵀ for one block: `h[r·m + i] = Σ_k w[r·p_w + k]·x[i, k]` for r < rows.
+///
+/// # Safety
+/// [`takes`] is true for (rows, p, m, 1); `w` points to `rows` rows of p floats at stride
+/// `p_w`; `h` to `rows·m` writable floats no other thread touches; `kc` is
+/// [`depth_block`]`(m, rows, p)`.
+pub unsafe fn rows(w: *const f32, p_w: usize, rows: usize, x: &Packed, kc: usize, h: *mut f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(
+            available(),
+            "the AVX-512 forward needs AVX-512 (check `takes`)"
+        );
+        // SAFETY: AVX-512F is present; the caller's contract covers the rest.
+        unsafe {
+            // The last M mod 16 examples: none, one vector shared by a group's rows (at most
+            // 4 examples), or one vector per row (as `gemm`'s padding).
+            macro_rules! full {
+                ($mode:literal) => {
+                    match x.m / 16 {
+                        0 => avx512::rows::<0, $mode>(w, p_w, rows, x, kc, h),
+                        1 => avx512::rows::<1, $mode>(w, p_w, rows, x, kc, h),
+                        2 => avx512::rows::<2, $mode>(w, p_w, rows, x, kc, h),
+                        3 => avx512::rows::<3, $mode>(w, p_w, rows, x, kc, h),
+                        4 => avx512::rows::<4, $mode>(w, p_w, rows, x, kc, h),
+                        5 => avx512::rows::<5, $mode>(w, p_w, rows, x, kc, h),
+                        6 => avx512::rows::<6, $mode>(w, p_w, rows, x, kc, h),
+                        _ => avx512::rows::<7, $mode>(w, p_w, rows, x, kc, h),
+                    }
+                };
+            }
+            match x.m % 16 {
+                0 => full!(0),
+                1..=4 => full!(1),
+                _ => full!(2),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (w, p_w, rows, x, kc, h);
+        unreachable!("`takes` is false off x86_64");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{GROUP, PANEL_BYTES, Packed};
+    use core::arch::x86_64::*;
+
+    /// All rows, in panels of whole depth blocks whose packed x stays in L2, each panel taken
+    /// by every group of rows in turn.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn rows<const F: usize, const MODE: u8>(
+        w: *const f32,
+        p_w: usize,
+        rows: usize,
+        x: &Packed,
+        kc: usize,
+        h: *mut f32,
+    ) {
+        let p = x.p;
+        let column = x.width() * size_of::<f32>();
+        let panel = kc * (PANEL_BYTES / (column * kc)).max(1);
+        let mut q0 = 0;
+        while q0 < p {
+            let q1 = (q0 + panel).min(p);
+            let mut j = 0;
+            while j < rows {
+                let r = GROUP.min(rows - j);
+                // SAFETY: rows j..j + r of w and h are inside the block (the caller's
+                // contract); columns q0..q1 inside p.
+                unsafe {
+                    let (wj, hj) = (w.add(j * p_w), h.add(j * x.m));
+                    match r {
+                        4 => group::<4, F, MODE>(wj, p_w, x, kc, q0, q1, hj),
+                        3 => group::<3, F, MODE>(wj, p_w, x, kc, q0, q1, hj),
+                        2 => group::<2, F, MODE>(wj, p_w, x, kc, q0, q1, hj),
+                        _ => group::<1, F, MODE>(wj, p_w, x, kc, q0, q1, hj),
+                    }
+                }
+                j += r;
+            }
+            q0 = q1;
+        }
+    }
+
+    /// Rows `0..R` from `w`, columns `q0..q1` (whole depth blocks of `kc`, counted from 0), F
+    /// full vectors of examples; the last M mod 16 examples in no vector (MODE 0), in one
+    /// vector shared by the R rows (MODE 1, M mod 16 ≤ 4), or in one vector per row (MODE 2).
+    #[inline(always)]
+    unsafe fn group<const R: usize, const F: usize, const MODE: u8>(
+        w: *const f32,
+        p_w: usize,
+        x: &Packed,
+        kc: usize,
+        q0: usize,
+        q1: usize,
+        h: *mut f32,
+    ) {
+        let m = x.m;
+        let width = x.width();
+        let tail = m - 16 * F;
+        // Rows per shared vector, and how many shared vectors the R rows need.
+        let (per, shared) = match MODE {
+            0 => (R, 0),
+            1 => (R, 1),
+            _ => (1, R),
+        };
+        // Row r's lanes in its shared vector.
+        let lanes = |r: usize| -> u16 { (((1u32 << tail) - 1) << ((r % per) * tail)) as u16 };
+        unsafe {
+            let one = _mm512_set1_ps(1.0);
+            let mut k0 = q0;
+            while k0 < q1 {
+                let k1 = (k0 + kc).min(q1);
+                let mut acc = [[_mm512_setzero_ps(); F]; R];
+                // At most R shared vectors (one per row when the tail is over 8 lanes).
+                let mut last = [_mm512_setzero_ps(); R];
+                for k in k0..k1 {
+                    if (k - k0).is_multiple_of(16) {
+                        // The next group's weights, one line per row every 16 columns; past
+                        // the block's end a prefetch is harmless (it never faults).
+                        for r in 0..R {
+                            let ahead = w.wrapping_add((GROUP + r) * p_w + k);
+                            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+                        }
+                    }
+                    let xk = x.values.as_ptr().add(k * width);
+                    let mut b = [_mm512_setzero_ps(); R];
+                    for (r, b) in b.iter_mut().enumerate() {
+                        *b = _mm512_set1_ps(*w.add(r * p_w + k));
+                    }
+                    for v in 0..F {
+                        let xv = _mm512_loadu_ps(xk.add(16 * v));
+                        for (acc, b) in acc.iter_mut().zip(&b) {
+                            acc[v] = _mm512_fmadd_ps(xv, *b, acc[v]);
+                        }
+                    }
+                    if shared > 0 {
+                        let xv = _mm512_loadu_ps(xk.add(16 * F));
+                        for (s, last) in last.iter_mut().enumerate().take(shared) {
+                            // Row s·per's weight in every lane, then the other rows' in theirs
+                            // (lanes past the rows' meet x's zeros and are never written).
+                            let mut wv = b[s * per];
+                            for (r, b) in b.iter().enumerate().take(R).skip(s * per + 1) {
+                                if r < (s + 1) * per {
+                                    wv = _mm512_mask_mov_ps(wv, lanes(r), *b);
+                                }
+                            }
+                            *last = _mm512_fmadd_ps(xv, wv, *last);
+                        }
+                    }
+                }
+                // gemm's write of a depth block: 1·acc for the first, fma(1, acc, h) after.
+                for (r, acc) in acc.iter().enumerate() {
+                    for (v, acc) in acc.iter().enumerate() {
+                        let at = h.add(r * m + 16 * v);
+                        let new = if k0 == 0 {
+                            _mm512_mul_ps(one, *acc)
+                        } else {
+                            _mm512_fmadd_ps(one, *acc, _mm512_loadu_ps(at))
+                        };
+                        _mm512_storeu_ps(at, new);
+                    }
+                }
+                for (s, last) in last.iter().enumerate().take(shared) {
+                    let mut values = [0.0f32; 16];
+                    _mm512_storeu_ps(values.as_mut_ptr(), *last);
+                    for r in (s * per)..((s + 1) * per).min(R) {
+                        let from = (r % per) * tail;
+                        let row = h.add(r * m + 16 * F);
+                        for (e, &acc) in values[from..from + tail].iter().enumerate() {
+                            let at = row.add(e);
+                            *at = if k0 == 0 {
+                                1.0 * acc
+                            } else {
+                                1.0f32.mul_add(acc, *at)
+                            };
+                        }
+                    }
+                }
+                k0 = k1;
+            }
+        }
+    }
+}
