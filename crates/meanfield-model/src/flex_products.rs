@@ -97,6 +97,55 @@ pub fn product_transposed_in(
     blocks: usize,
     kernel: Kernel,
 ) -> Tensor<2> {
+    forward_in(w, x, blocks, kernel, false).0
+}
+
+/// [`product_transposed`] and ReLU of it, `(Hᵀ, relu(Hᵀ))`, both written by
+/// [`crate::flex_forward`]'s kernel as it finishes each element (Flex's ReLU, the same bits as
+/// [`crate::flex_relu::relu`]): one pass over [N, M] less than the product and then ReLU.
+/// `None` where that kernel does not take the operands (the caller takes the two steps).
+///
+/// # Panics
+/// When [`applies`] is false for `w` and `x` or the shapes do not fit.
+pub fn product_transposed_relu(w: &Tensor<2>, x: &Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    let [m, p] = x.dims();
+    let [n, _] = w.dims();
+    product_transposed_relu_in(w, x, blocks_for(n, n * p * m))
+}
+
+/// [`product_transposed_relu`] in exactly `blocks` blocks (tests compare splits).
+pub fn product_transposed_relu_in(
+    w: &Tensor<2>,
+    x: &Tensor<2>,
+    blocks: usize,
+) -> Option<(Tensor<2>, Tensor<2>)> {
+    forward_kernel_takes(w, x, blocks).then(|| {
+        let (h, relu) = forward_in(w, x, blocks, Kernel::Own, true);
+        (h, relu.expect("asked for"))
+    })
+}
+
+/// Whether [`crate::flex_forward`]'s kernel takes every block of `w xᵀ` cut in `blocks` blocks:
+/// f32 on Flex, shapes that fit, forward strides (the kernel sums each depth block forward;
+/// `gemm` reverses it for a negative stride along the depth) and the shapes its `takes` admits.
+fn forward_kernel_takes(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> bool {
+    let ([m, p], [n, p2]) = (x.dims(), w.dims());
+    if !(p == p2 && applies(&[w, x]) && Strided::forward_in(w) && Strided::forward_in(x)) {
+        return false;
+    }
+    let (per, last) = block_sizes(n, blocks);
+    let w_k = Strided::strides(w).1;
+    flex_forward::takes(per, p, m, w_k) && flex_forward::takes(last, p, m, w_k)
+}
+
+/// `w xᵀ` [N, M] in `blocks` blocks, with ReLU of it when `relu` (the kernel only).
+fn forward_in(
+    w: &Tensor<2>,
+    x: &Tensor<2>,
+    blocks: usize,
+    kernel: Kernel,
+    relu: bool,
+) -> (Tensor<2>, Option<Tensor<2>>) {
     assert!(
         applies(&[w, x]),
         "Flex product: W1 and x must be f32 tensors on Flex"
@@ -107,32 +156,31 @@ pub fn product_transposed_in(
         p, p2,
         "Flex product: W1 [{n}, {p2}] and x [{m}, {p}] do not fit"
     );
-    let (ws, xs) = (primitive(w.clone()), primitive(x.clone()));
-    let (w_at, x_at) = (Strided::of(&ws), Strided::of(&xs));
-    // The output is written whole by the blocks below, so it is not zeroed first, and it is
-    // handed to Flex as f32 elements: `FlexTensor::empty` zeroes a byte vector and then copies it
-    // into 16-byte-aligned storage, two extra passes over [N, M] (docs/performance.md).
-    let mut out = Vec::<f32>::with_capacity(n * m);
-    let dst = Address(out.as_mut_ptr());
-    // The kernel sums each depth block forward; gemm reverses it for a negative stride along
-    // the depth (W1's or x's column stride), so the kernel takes only forward strides.
-    let (per, last) = block_sizes(n, blocks);
-    let own = w_at.forward()
-        && x_at.forward()
-        && flex_forward::takes(per, p, m, w_at.col)
-        && flex_forward::takes(last, p, m, w_at.col);
+    let own = forward_kernel_takes(w, x, blocks);
     assert!(
         own || kernel != Kernel::Own,
-        "forward: the AVX-512 kernel does not take blocks of {per} and {last} rows, p = {p}, \
-         M = {m} (Kernel::Fastest falls back to gemm)"
+        "forward: the AVX-512 kernel does not take W1 [{n}, {p}] in {blocks} blocks, M = {m} \
+         (Kernel::Fastest falls back to gemm)"
     );
+    assert!(!relu || own, "forward with ReLU: the kernel only");
+    let (ws, xs) = (primitive(w.clone()), primitive(x.clone()));
+    let (w_at, x_at) = (Strided::of(&ws), Strided::of(&xs));
+    // The outputs are written whole by the blocks below, so they are not zeroed first, and
+    // they are handed to Flex as f32 elements: `FlexTensor::empty` zeroes a byte vector and
+    // then copies it into 16-byte-aligned storage, two extra passes over [N, M]
+    // (docs/performance.md).
+    let mut out = Vec::<f32>::with_capacity(n * m);
+    let mut out_relu = Vec::<f32>::with_capacity(if relu { n * m } else { 0 });
+    let (dst, dst_relu) = (Address(out.as_mut_ptr()), Address(out_relu.as_mut_ptr()));
     let packed = (own && kernel != Kernel::Gemm).then(|| {
         // SAFETY: every (i, k) is inside x, which `xs` holds.
         flex_forward::Packed::new(m, p, |i, k| unsafe { *x_at.at(i, k) })
     });
     for_blocks(n, blocks, |rows| {
         if let Some(packed) = &packed {
-            // SAFETY: as below; `takes` holds for every block.
+            // SAFETY: the blocks' row ranges of the outputs are disjoint (n·m elements each,
+            // `out_relu` only when `relu`); w is live (`ws` held to the end of the function)
+            // with every row read inside its storage; `takes` holds for every block.
             unsafe {
                 flex_forward::rows(
                     w_at.ptr().offset(rows.start as isize * w_at.row),
@@ -140,7 +188,14 @@ pub fn product_transposed_in(
                     rows.len(),
                     packed,
                     flex_forward::depth_block(m, rows.len(), p),
-                    dst.get().add(rows.start * m),
+                    flex_forward::Out {
+                        h: dst.get().add(rows.start * m),
+                        relu: if relu {
+                            dst_relu.get().add(rows.start * m)
+                        } else {
+                            std::ptr::null_mut()
+                        },
+                    },
                 );
             }
             return;
@@ -167,10 +222,18 @@ pub fn product_transposed_in(
         }
     });
     drop((ws, xs));
-    // SAFETY: the blocks cover rows 0..n, and each gemm call (`read_dst` false) writes every
-    // element of its rows of the [n, m] output without reading it.
-    unsafe { out.set_len(n * m) };
-    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, m])))
+    // SAFETY: the blocks cover rows 0..n, and each call (gemm's with `read_dst` false, or the
+    // kernel's) writes every element of its rows of the [n, m] outputs without reading it.
+    unsafe {
+        out.set_len(n * m);
+        if relu {
+            out_relu.set_len(n * m);
+        }
+    }
+    let tensor = |v: Vec<f32>| {
+        Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(v, [n, m])))
+    };
+    (tensor(out), relu.then(|| tensor(out_relu)))
 }
 
 /// `w ← a·w + b·dᵀ x` in place, for `w` [N, p], `d` [M, N], `x` [M, p] (the fused W1 update:

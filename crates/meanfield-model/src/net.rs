@@ -64,12 +64,20 @@ impl MeanFieldNet {
         let w = self.hidden.val();
         // Particle-major, Hᵀ = W1 xᵀ [N, M]: the layout the step's products and elementwise
         // passes want ([`flex_products`]).
-        let pre_t = if flex_products::applies(&[&w, &x]) {
-            flex_products::product_transposed(&w, &x)
-        } else {
-            w.matmul(x.transpose())
-        };
-        let act_t = self.activation.forward(pre_t.clone());
+        let on_flex = flex_products::applies(&[&w, &x]);
+        // With ReLU on Flex, the forward's kernel writes ReLU's output as it goes.
+        let both = (on_flex && self.activation == Activation::Relu)
+            .then(|| flex_products::product_transposed_relu(&w, &x))
+            .flatten();
+        let (pre_t, act_t) = both.unwrap_or_else(|| {
+            let pre_t = if on_flex {
+                flex_products::product_transposed(&w, &x)
+            } else {
+                w.matmul(x.transpose())
+            };
+            let act_t = self.activation.forward(pre_t.clone());
+            (pre_t, act_t)
+        });
         let w2 = self.readout.val();
         let logits = if crate::flex_logits::applies(&act_t, &w2) {
             crate::flex_logits::logits(&act_t, &w2)

@@ -280,6 +280,76 @@ fn forward_kernel_gives_gemms_bits() {
     );
 }
 
+/// The forward with ReLU written by the kernel gives the bits of the two steps it replaces
+/// (gemm's product, then Flex's ReLU through Burn's API): shapes with and without a shared last
+/// vector, one and several depth blocks, one and two blocks of rows; H with negative, NaN and
+/// infinite entries (NaN kept, negatives to +0). Where the kernel does not apply (45 rows of
+/// 16 examples: gemm's small-matrix path; 113 examples) it answers `None`.
+#[test]
+fn forward_with_relu_gives_the_two_steps_bits() {
+    use meanfield_model::flex_products::product_transposed_relu_in;
+    let device = Device::flex();
+    let t =
+        |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
+    for (case, &(n, p, m)) in [
+        (1000, 784, 100),
+        (131, 3072, 100),
+        (90, 40, 16),
+        (66, 100, 24),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let seed = 500 + 10 * case as u64;
+        let rare = 40 * (p as u32).div_ceil(8);
+        let w = t(awkward_one_in(n * p, seed, rare), [n, p]);
+        let x = t(awkward_one_in(m * p, seed + 1, rare), [m, p]);
+        for blocks in [1, 2] {
+            let per = n.div_ceil(blocks);
+            let last = n - per * (n.div_ceil(per) - 1);
+            let own = flex_forward::takes(per, p, m, 1) && flex_forward::takes(last, p, m, 1);
+            let got = product_transposed_relu_in(&w, &x, blocks);
+            assert_eq!(got.is_some(), own, "case {case} in {blocks} blocks");
+            let Some((h, relu)) = got else {
+                continue;
+            };
+            let gemm = product_transposed_in(&w, &x, blocks, Kernel::Gemm);
+            let two_steps = burn::tensor::activation::relu(gemm.clone());
+            let (h, relu, gemm, two_steps) =
+                (to_vec(h), to_vec(relu), to_vec(gemm), to_vec(two_steps));
+            assert!(
+                same(&gemm, &h).is_none(),
+                "case {case}: H differs from gemm's"
+            );
+            if let Some(i) = same(&two_steps, &relu) {
+                panic!(
+                    "case {case}, {blocks} blocks: element {i}: H {}, ReLU {} ({:#x}), kernel {} \
+                     ({:#x})",
+                    h[i],
+                    two_steps[i],
+                    two_steps[i].to_bits(),
+                    relu[i],
+                    relu[i].to_bits()
+                );
+            }
+            let (negative, nan) = (
+                h.iter().filter(|v| **v < 0.0).count(),
+                h.iter().filter(|v| v.is_nan()).count(),
+            );
+            assert!(
+                negative > 0 && nan > 0,
+                "case {case}: {negative} negative, {nan} NaN in H"
+            );
+        }
+    }
+    // Refused: more than 112 examples (the kernel's widest batch).
+    let (w, x) = (
+        t(vec![1.0; 200 * 20], [200, 20]),
+        t(vec![1.0; 113 * 20], [113, 20]),
+    );
+    assert!(product_transposed_relu_in(&w, &x, 1).is_none());
+}
+
 /// The shapes the forward kernel refuses, each where gemm takes another path or the kernel has
 /// no tile (module docs of `flex_forward`): M = 1 or above 112, one row, depth ≤ 2, at most 256
 /// elements, both sides at most 64 (gemm's small-matrix path), a strided W1 row; and backward
