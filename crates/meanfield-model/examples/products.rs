@@ -1,10 +1,11 @@
 //! Times the step's two large products on Flex, as the step calls them
 //! ([`meanfield_model::flex_products`]): the forward `W1 xᵀ` (on AVX-512 CPUs
 //! [`meanfield_model::flex_forward`]'s kernel) and the fused update `W1 ← W1 + b·∇Hᵀ x` with ∇H
-//! stored ([`meanfield_model::flex_update`]'s kernel; the step forms ReLU's ∇H inside that
-//! kernel instead, which this does not time), each alone, against a square product of side 2048 through Burn's matmul on the
-//! same backend (`experiments bench`'s peak), timed after them. What the step spends
-//! beyond these two is the difference between `experiments bench`'s ms per step and their sum.
+//! stored ([`meanfield_model::flex_update`]'s kernel; the step forms ReLU's ∇H inside that kernel
+//! instead, which this does not time), each alone, against a square product of side 2048 through
+//! Burn's matmul on the same backend (`experiments bench`'s peak), timed after them. What the step
+//! spends beyond these two is the difference between `experiments bench`'s ms per step and their
+//! sum.
 //!
 //! ```sh
 //! GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864 \
@@ -90,7 +91,9 @@ fn main() {
     let step = 2.0 * (n * p * m) as f64;
     let peak = gflops(2.0 * (side as f64).powi(3), peak);
     println!(
-        "N {n}, p {p}, M {m}, {} threads: forward {:.3} ms {:.0} GFLOP/s ({:.2} of peak; gemm {:.3} ms); update {:.3} ms {:.0} GFLOP/s ({:.2}; gemm {:.3} ms); both {:.3} ms; peak {peak:.0} GFLOP/s",
+        "N {n}, p {p}, M {m}, {} threads: forward {:.3} ms {:.0} GFLOP/s ({:.2} of peak; gemm \
+         {:.3} ms); update {:.3} ms {:.0} GFLOP/s ({:.2}; gemm {:.3} ms); both {:.3} ms; peak \
+         {peak:.0} GFLOP/s",
         rayon::current_num_threads(),
         forward * 1e3,
         gflops(step, forward),

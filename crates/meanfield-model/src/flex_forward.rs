@@ -24,16 +24,16 @@
 //! half as much alone and lost in the step at p = 3072, where it took x one depth block at a
 //! time (docs/performance.md).
 //!
-//! **Same bits as `gemm`.** `gemm` (`gemm-common` 0.19, its microkernel path) cuts the depth p
-//! into blocks of `kc` ([`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the
-//! shape) and writes each element as `1·acc_0`, then `fma(1, acc_b, h)` for b = 1, 2, …, each
-//! `acc_b` an FMA chain over its block from zero, in full tiles and partial ones alike. This
-//! kernel forms each element the same way, whichever lane it sits in. [`takes`] admits only
-//! the shapes where `gemm` takes that path with its AVX-512 kernels (whose tile enters
-//! `kernel_params`: [`crate::flex_products::gemm_depth_block`]): M from 2 to 112 (7 vectors), at least 2 rows, depth ≥ 3 (gemm's `gevv`
-//! below), more than 256 elements (its horizontal kernels), and not both M and the block's rows
-//! at most 64 (its small-matrix path blocks the depth by 512 without evening the blocks out).
-//! Tests (`tests/flex_products.rs`) compare the two bit for bit.
+//! **Same bits as `gemm`.** `gemm` (`gemm-common` 0.19, its microkernel path) cuts the depth p into
+//! blocks of `kc` ([`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the shape)
+//! and writes each element as `1·acc_0`, then `fma(1, acc_b, h)` for b = 1, 2, …, each `acc_b` an
+//! FMA chain over its block from zero, in full tiles and partial ones alike. This kernel forms each
+//! element the same way, whichever lane it sits in. [`takes`] admits only the shapes where `gemm`
+//! takes that path with its AVX-512 kernels (whose tile enters `kernel_params`:
+//! [`crate::flex_products::gemm_depth_block`]): M from 2 to 112 (7 vectors), at least 2 rows, depth
+//! ≥ 3 (gemm's `gevv` below), more than 256 elements (its horizontal kernels), and not both M and
+//! the block's rows at most 64 (its small-matrix path blocks the depth by 512 without evening the
+//! blocks out). Tests (`tests/flex_products.rs`) compare the two bit for bit.
 
 use crate::flex_products::{gemm_depth_block, gemm_on_avx512};
 use crate::flex_update::PANEL_BYTES;
@@ -57,10 +57,16 @@ pub fn takes(rows: usize, p: usize, m: usize, w_k: isize) -> bool {
         && !(m <= 64 && rows <= 64)
 }
 
-/// Whether this CPU runs the kernel (AVX-512F) and `gemm` runs its AVX-512 kernels, whose depth
-/// blocks the kernel follows.
+/// Whether this CPU runs the kernel and `gemm` runs its AVX-512 kernels, whose depth blocks the
+/// kernel follows ([`gemm_on_avx512`], which implies AVX-512F).
 pub fn available() -> bool {
-    crate::flex_update::available() && gemm_on_avx512()
+    gemm_on_avx512()
+}
+
+/// Whether the last `tail` (= M mod 16, > 0) examples of a group's rows share one vector (at
+/// most 4 examples for the 4 rows); otherwise each row has its own, padded as `gemm` pads.
+const fn shares(tail: usize) -> bool {
+    tail * GROUP <= 16
 }
 
 /// The depth blocks `gemm` cuts p into for an M-row forward block of `rows` rows (module docs).
@@ -75,6 +81,8 @@ pub struct Packed {
     values: Vec<f32>,
     m: usize,
     p: usize,
+    /// Floats per column: 16 per vector.
+    width: usize,
 }
 
 impl Packed {
@@ -82,8 +90,8 @@ impl Packed {
     pub fn new(m: usize, p: usize, at: impl Fn(usize, usize) -> f32) -> Self {
         let (full, tail) = (m / 16, m % 16);
         let width = 16 * (full + usize::from(tail > 0));
-        // The rows of a group share the last vector when their examples fit it.
-        let shared = if tail > 0 && tail * GROUP <= 16 {
+        // The lanes of the last vector that hold examples.
+        let shared = if tail > 0 && shares(tail) {
             GROUP * tail
         } else {
             tail
@@ -124,12 +132,12 @@ impl Packed {
                 }
             }
         }
-        Packed { values, m, p }
-    }
-
-    /// Floats per column.
-    fn width(&self) -> usize {
-        16 * self.m.div_ceil(16)
+        Packed {
+            values,
+            m,
+            p,
+            width,
+        }
     }
 }
 
@@ -137,25 +145,31 @@ impl Packed {
 #[derive(Clone, Copy)]
 pub struct Out {
     pub h: *mut f32,
-    /// `relu(h)` as Flex computes it (`burn_flex`'s `activation.rs`: `h` when it is NaN or
-    /// above 0, +0 otherwise), or null.
+    /// `relu(h)` as Flex computes it ([`crate::flex_relu::relu_of`]), or null.
     pub relu: *mut f32,
 }
 
 /// Rows of Hᵀ for one block: `h[r·m + i] = Σ_k w[r·p_w + k]·x[i, k]` for r < rows (and ReLU's
 /// of each, [`Out`]).
 ///
+/// # Panics
+/// Where [`takes`] is false for (rows, p, m, 1) (the caller takes `gemm` there).
+///
 /// # Safety
-/// [`takes`] is true for (rows, p, m, 1); `w` points to `rows` rows of p floats at stride
-/// `p_w`; `out.h` (and `out.relu` unless null) to `rows·m` writable floats no other thread
-/// touches; `kc` is [`depth_block`]`(m, rows, p)`.
-pub unsafe fn rows(w: *const f32, p_w: usize, rows: usize, x: &Packed, kc: usize, out: Out) {
+/// `w` points to `rows` rows of p floats at stride `p_w`; `out.h` (and `out.relu` unless null)
+/// to `rows·m` writable floats no other thread touches.
+pub unsafe fn rows(w: *const f32, p_w: usize, rows: usize, x: &Packed, out: Out) {
     #[cfg(target_arch = "x86_64")]
     {
         assert!(
-            available(),
-            "the AVX-512 forward needs AVX-512 (check `takes`)"
+            takes(rows, x.p, x.m, 1),
+            "forward kernel: it does not take {rows} rows, p = {}, M = {} (check `takes`; \
+             `gemm` computes those)",
+            x.p,
+            x.m
         );
+        // gemm's depth blocks for this block's call.
+        let kc = depth_block(x.m, rows, x.p);
         // SAFETY: AVX-512F is present; the caller's contract covers the rest.
         unsafe {
             // The last M mod 16 examples: none, one vector shared by a group's rows (at most
@@ -176,14 +190,14 @@ pub unsafe fn rows(w: *const f32, p_w: usize, rows: usize, x: &Packed, kc: usize
             }
             match x.m % 16 {
                 0 => full!(0),
-                1..=4 => full!(1),
+                tail if shares(tail) => full!(1),
                 _ => full!(2),
             }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (w, p_w, rows, x, kc, out);
+        let _ = (w, p_w, rows, x, out);
         unreachable!("`takes` is false off x86_64");
     }
 }
@@ -205,7 +219,7 @@ mod avx512 {
         out: Out,
     ) {
         let p = x.p;
-        let column = x.width() * size_of::<f32>();
+        let column = x.width * size_of::<f32>();
         let panel = kc * (PANEL_BYTES / (column * kc)).max(1);
         let mut q0 = 0;
         while q0 < p {
@@ -253,7 +267,7 @@ mod avx512 {
     ) {
         let (m, h) = (x.m, out.h);
         let relu = !out.relu.is_null();
-        let width = x.width();
+        let width = x.width;
         let tail = m - 16 * F;
         // Rows per shared vector, and how many shared vectors the R rows need.
         let (per, shared) = match MODE {
@@ -295,7 +309,7 @@ mod avx512 {
                         let xv = _mm512_loadu_ps(xk.add(16 * F));
                         for (s, last) in last.iter_mut().enumerate().take(shared) {
                             // Row s·per's weight in every lane, then the other rows' in theirs
-                            // (lanes past the rows' meet x's zeros and are never written).
+                            // (the lanes past this group's rows are never written out).
                             let mut wv = b[s * per];
                             for (r, b) in b.iter().enumerate().take(R).skip(s * per + 1) {
                                 if r < (s + 1) * per {
@@ -339,9 +353,7 @@ mod avx512 {
                                 1.0f32.mul_add(acc, *at)
                             };
                             if done {
-                                let v = *at;
-                                *out.relu.add(row + e) =
-                                    if v.is_nan() || v > 0.0 { v } else { 0.0 };
+                                *out.relu.add(row + e) = crate::flex_relu::relu_of(*at);
                             }
                         }
                     }

@@ -7,16 +7,16 @@
 //! step with the other core idle (docs/performance.md).
 //!
 //! **Same bits.** `gemm` (`gemm-common` 0.19) cuts the depth into blocks of `kc` (from
-//! [`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the depth only) and
-//! forms each output element as `acc_0`, then `fma(1, acc_b, out) = out + acc_b` for
-//! b = 1, 2, …, each `acc_b` an FMA chain over its block from zero. Here each block's `acc_b`
-//! is one `gemm` call on that block alone (one block, so that chain exactly), the blocks shared
-//! between threads, and the sums taken afterwards in block order. [`applies`] admits only the
-//! shapes where `gemm` takes that path with its AVX-512 kernel (whose tile enters
-//! `kernel_params`: [`crate::flex_products::gemm_depth_block`]): more than 64 examples (the small-matrix path blocks the depth otherwise),
-//! C ≥ 2 and M·C > 256 (its `gemv` and horizontal kernels), every block's depth ≥ 3 (`gevv`,
-//! whose sums are not FMAs), forward strides (it reverses the depth for backward ones). Tests
-//! (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
+//! [`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the depth only) and forms
+//! each output element as `acc_0`, then `fma(1, acc_b, out) = out + acc_b` for b = 1, 2, …, each
+//! `acc_b` an FMA chain over its block from zero. Here each block's `acc_b` is one `gemm` call on
+//! that block alone (one block, so that chain exactly), the blocks shared between threads, and the
+//! sums taken afterwards in block order. [`applies`] admits only the shapes where `gemm` takes that
+//! path with its AVX-512 kernel (whose tile enters `kernel_params`:
+//! [`crate::flex_products::gemm_depth_block`]): more than 64 examples (the small-matrix path blocks
+//! the depth otherwise), C ≥ 2 and M·C > 256 (its `gemv` and horizontal kernels), every block's
+//! depth ≥ 3 (`gevv`, whose sums are not FMAs), forward strides (it reverses the depth for backward
+//! ones). Tests (`tests/flex_logits.rs`) compare with Burn's matmul bit for bit.
 
 use crate::flex_products::{
     Strided, applies as on_flex, gemm_depth_block, gemm_on_avx512, product_into,

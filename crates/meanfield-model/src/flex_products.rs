@@ -1,5 +1,7 @@
-//! The step's two large matrix products on the Flex (CPU) backend, called on the `gemm` crate
-//! directly: the forward (as `W1 xᵀ`) and the W1 update fused into its gradient product.
+//! The step's two large matrix products on the Flex (CPU) backend, below Burn's tensor API: the
+//! forward (as `W1 xᵀ`) and the W1 update fused into its gradient product, each by this crate's
+//! AVX-512 kernel where it applies ([`crate::flex_forward`], [`crate::flex_update`]) and by the
+//! `gemm` crate, Flex's own matrix kernel, called directly elsewhere.
 //!
 //! **Fused update.** The closed-form step ends with `W1 ← a·W1 − lr·∇Hᵀx` (a = 1 − lr·λ/N, the
 //! penalty's shrink). Through Burn's tensor API that is a matrix product writing the [N, p]
@@ -18,11 +20,11 @@
 //! layout on every forward, on the calling thread alone when W1 is small (N ≲ 10^3 at p = 784:
 //! 12% of the step's samples, the other core idle), and joined its threads once per depth block.
 //!
-//! **The forward particle-major.** The forward is computed as `Hᵀ = W1 xᵀ` [N, M], in `gemm`'s
-//! own (column-major) orientation with W1 as its right-hand side, which `gemm` reads in place:
-//! W1 is never packed. The activations and their gradient stay particle-major too
-//! ([`crate::gradient`]), so the elementwise passes run on contiguous memory and the fused
-//! update reads ∇H in place as well. Measured on a 2-core Intel Xeon (docs/performance.md).
+//! **The forward particle-major.** The forward is computed as `Hᵀ = W1 xᵀ` [N, M], in `gemm`'s own
+//! (column-major) orientation with W1 as its right-hand side, which `gemm` reads in place (and so
+//! does the kernel): W1 is never packed. The activations and their gradient stay particle-major too
+//! ([`crate::gradient`]), so the elementwise passes run on contiguous memory and the fused update
+//! reads ∇H in place as well. Measured on a 2-core Intel Xeon (docs/performance.md).
 //!
 //! **Same bits whatever the split.** A product element is the same sum in the same order
 //! whichever block computes it: `gemm` blocks the depth by k alone, and every block keeps more
@@ -103,10 +105,8 @@ pub fn product_transposed_in(
 /// [`product_transposed`] and ReLU of it, `(Hᵀ, relu(Hᵀ))`, both written by
 /// [`crate::flex_forward`]'s kernel as it finishes each element (Flex's ReLU, the same bits as
 /// [`crate::flex_relu::relu`]): one pass over [N, M] less than the product and then ReLU.
-/// `None` where that kernel does not take the operands (the caller takes the two steps).
-///
-/// # Panics
-/// When [`applies`] is false for `w` and `x` or the shapes do not fit.
+/// `None` where that kernel does not take the operands ([`forward_kernel_applies`]: off Flex,
+/// shapes that do not fit, or shapes it leaves to `gemm`); the caller then takes the two steps.
 pub fn product_transposed_relu(w: &Tensor<2>, x: &Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
     let [m, p] = x.dims();
     let [n, _] = w.dims();
@@ -119,7 +119,7 @@ pub fn product_transposed_relu_in(
     x: &Tensor<2>,
     blocks: usize,
 ) -> Option<(Tensor<2>, Tensor<2>)> {
-    forward_kernel_takes(w, x, blocks).then(|| {
+    forward_kernel_applies(w, x, blocks).then(|| {
         let (h, relu) = forward_in(w, x, blocks, Kernel::Own, true);
         (h, relu.expect("asked for"))
     })
@@ -128,7 +128,7 @@ pub fn product_transposed_relu_in(
 /// Whether [`crate::flex_forward`]'s kernel takes every block of `w xᵀ` cut in `blocks` blocks:
 /// f32 on Flex, shapes that fit, forward strides (the kernel sums each depth block forward;
 /// `gemm` reverses it for a negative stride along the depth) and the shapes its `takes` admits.
-fn forward_kernel_takes(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> bool {
+pub fn forward_kernel_applies(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> bool {
     let ([m, p], [n, p2]) = (x.dims(), w.dims());
     if !(p == p2 && applies(&[w, x]) && Strided::forward_in(w) && Strided::forward_in(x)) {
         return false;
@@ -156,13 +156,15 @@ fn forward_in(
         p, p2,
         "Flex product: W1 [{n}, {p2}] and x [{m}, {p}] do not fit"
     );
-    let own = forward_kernel_takes(w, x, blocks);
+    let own = forward_kernel_applies(w, x, blocks);
     assert!(
         own || kernel != Kernel::Own,
         "forward: the AVX-512 kernel does not take W1 [{n}, {p}] in {blocks} blocks, M = {m} \
          (Kernel::Fastest falls back to gemm)"
     );
-    assert!(!relu || own, "forward with ReLU: the kernel only");
+    let use_kernel = own && kernel != Kernel::Gemm;
+    // Only the kernel writes ReLU's output (its buffer is exposed below).
+    assert!(!relu || use_kernel, "forward with ReLU: the kernel only");
     let (ws, xs) = (primitive(w.clone()), primitive(x.clone()));
     let (w_at, x_at) = (Strided::of(&ws), Strided::of(&xs));
     // The outputs are written whole by the blocks below, so they are not zeroed first, and
@@ -172,7 +174,7 @@ fn forward_in(
     let mut out = Vec::<f32>::with_capacity(n * m);
     let mut out_relu = Vec::<f32>::with_capacity(if relu { n * m } else { 0 });
     let (dst, dst_relu) = (Address(out.as_mut_ptr()), Address(out_relu.as_mut_ptr()));
-    let packed = (own && kernel != Kernel::Gemm).then(|| {
+    let packed = use_kernel.then(|| {
         // SAFETY: every (i, k) is inside x, which `xs` holds.
         flex_forward::Packed::new(m, p, |i, k| unsafe { *x_at.at(i, k) })
     });
@@ -187,7 +189,6 @@ fn forward_in(
                     w_at.row as usize,
                     rows.len(),
                     packed,
-                    flex_forward::depth_block(m, rows.len(), p),
                     flex_forward::Out {
                         h: dst.get().add(rows.start * m),
                         relu: if relu {
@@ -532,10 +533,12 @@ pub(crate) unsafe fn product_into(
 /// blocking.
 const GEMM_TILE: (usize, usize) = (64, 6);
 
-/// Whether `gemm` multiplies f32 with its AVX-512 kernels here (the tile [`GEMM_TILE`]
-/// assumes): it does where the CPU has pulp's `x86-v4` level (AVX-512 F, BW, CD, DQ and VL),
-/// because the workspace builds `gemm` with its `x86-v4` feature (Cargo.toml); elsewhere it
-/// picks other kernels, other tiles, and so maybe other depth blocks.
+/// Whether `gemm` surely multiplies f32 with its AVX-512 kernels here (the tile [`GEMM_TILE`]
+/// assumes): the workspace builds `gemm` with its `x86-v4` feature (Cargo.toml), and
+/// `gemm-common` picks those kernels at run time where the CPU has AVX-512F; this asks for the
+/// whole `x86-v4` level (AVX-512 F, BW, CD, DQ and VL), stricter, so a CPU with part of it
+/// leaves every product to `gemm`. Elsewhere `gemm` picks other kernels, other tiles, and so
+/// maybe other depth blocks.
 pub(crate) fn gemm_on_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

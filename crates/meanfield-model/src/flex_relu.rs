@@ -62,16 +62,21 @@ pub fn relu_backward<const D: usize>(h: &Tensor<D>, grad: Tensor<D>) -> Tensor<D
     Tensor::from_primitive::<Flex>(gs)
 }
 
+/// Flex's ReLU of one element (`burn_flex`'s `activation.rs`): `x` when it is NaN or above 0,
+/// +0 otherwise (so −0 becomes +0).
+pub(crate) fn relu_of(x: f32) -> f32 {
+    if x.is_nan() || x > 0.0 { x } else { 0.0 }
+}
+
 /// Whether [`relu`] takes `h`: an f32 tensor on Flex without autodiff, contiguous from its
 /// first element.
 pub fn takes_forward<const D: usize>(h: &Tensor<D>) -> bool {
     crate::flex_products::applies(&[h]) && whole(h)
 }
 
-/// `relu(h)` into a new tensor, over the threads: Flex's own ReLU (`burn_flex`'s
-/// `activation.rs`: `if x.is_nan() || x > 0 { x } else { 0 }`, NaN kept, −0 to +0), element for
-/// element, so the same bits; Flex runs it on one thread (an [N, M] pass of 2 ms at N = 10^5,
-/// M = 100 on a 2-core AMD EPYC).
+/// `relu(h)` into a new tensor, over the threads: Flex's own ReLU ([`relu_of`]: NaN kept, −0 to
+/// +0), element for element, so the same bits; Flex runs it on one thread (an [N, M] pass of 2 ms
+/// at N = 10^5, M = 100 on a 2-core AMD EPYC).
 ///
 /// # Panics
 /// When [`takes_forward`] is false (the caller takes the tensor path instead).
@@ -90,7 +95,7 @@ pub fn relu<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
     let out: Vec<f32> = src
         .par_iter()
         .with_min_len(CHUNK)
-        .map(|&x| if x.is_nan() || x > 0.0 { x } else { 0.0 })
+        .map(|&x| relu_of(x))
         .collect();
     drop(hs);
     Tensor::from_primitive::<Flex>(burn_flex::FlexTensor::from_data(

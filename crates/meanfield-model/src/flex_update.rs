@@ -34,7 +34,8 @@
 /// N = 10^4 (x copied per panel, `Panel`): two panels of 1536 columns 13.4–13.7 ms, three or
 /// four 13.3–13.6, one 14.3–14.6 (`examples/products.rs` with this constant varied, 2-core AMD
 /// EPYC). Before x was copied, panels of 512–1024 columns had measured 17.1–17.7 ms and one
-/// panel 19–20.5.
+/// panel 19–20.5. The forward's kernel ([`crate::flex_forward`]) keeps its packed x within the
+/// same size (not measured apart).
 pub const PANEL_BYTES: usize = 640 * 1024;
 
 /// The update's operands: row `r` of W1's block at `w + r·p`, `x[i, k]` at `x + i·x_i + k`,
@@ -163,7 +164,10 @@ mod avx512 {
         // panel and read by the others (forming it again per panel reads H from memory each
         // time; that was no faster than the stored path at p = 3072).
         let keep = width < op.p && matches!(op.d, Gradient::Relu { .. });
-        let mut d = vec![0.0f32; if keep { op.rows } else { GROUP } * op.m];
+        // Written (by `gather`) before it is read, through the pointer only: not zeroed first
+        // (the block's kept ∇H is 20 MB a thread at N = 10^5).
+        let mut storage = Vec::<f32>::with_capacity(if keep { op.rows } else { GROUP } * op.m);
+        let d = storage.as_mut_ptr();
         let mut panel = Panel::default();
         let mut k0 = 0;
         while k0 < op.p {
@@ -174,22 +178,22 @@ mod avx512 {
             while j < op.rows {
                 let rows = GROUP.min(op.rows - j);
                 // SAFETY (every call): rows j..j+rows and columns k0..k0+cols are inside the
-                // block, x and the gradient's operands (the caller's contract); `d` holds
-                // GROUP·M floats.
+                // block, x and the gradient's operands (the caller's contract); `d` has room for
+                // GROUP·M floats (the block's rows·M with `keep`).
                 unsafe {
                     match rows {
-                        12 => rows_of::<12>(&op, &mut d, keep, combine, j, k0, cols),
-                        11 => rows_of::<11>(&op, &mut d, keep, combine, j, k0, cols),
-                        10 => rows_of::<10>(&op, &mut d, keep, combine, j, k0, cols),
-                        9 => rows_of::<9>(&op, &mut d, keep, combine, j, k0, cols),
-                        8 => rows_of::<8>(&op, &mut d, keep, combine, j, k0, cols),
-                        7 => rows_of::<7>(&op, &mut d, keep, combine, j, k0, cols),
-                        6 => rows_of::<6>(&op, &mut d, keep, combine, j, k0, cols),
-                        5 => rows_of::<5>(&op, &mut d, keep, combine, j, k0, cols),
-                        4 => rows_of::<4>(&op, &mut d, keep, combine, j, k0, cols),
-                        3 => rows_of::<3>(&op, &mut d, keep, combine, j, k0, cols),
-                        2 => rows_of::<2>(&op, &mut d, keep, combine, j, k0, cols),
-                        _ => rows_of::<1>(&op, &mut d, keep, combine, j, k0, cols),
+                        12 => rows_of::<12>(&op, d, keep, combine, j, k0, cols),
+                        11 => rows_of::<11>(&op, d, keep, combine, j, k0, cols),
+                        10 => rows_of::<10>(&op, d, keep, combine, j, k0, cols),
+                        9 => rows_of::<9>(&op, d, keep, combine, j, k0, cols),
+                        8 => rows_of::<8>(&op, d, keep, combine, j, k0, cols),
+                        7 => rows_of::<7>(&op, d, keep, combine, j, k0, cols),
+                        6 => rows_of::<6>(&op, d, keep, combine, j, k0, cols),
+                        5 => rows_of::<5>(&op, d, keep, combine, j, k0, cols),
+                        4 => rows_of::<4>(&op, d, keep, combine, j, k0, cols),
+                        3 => rows_of::<3>(&op, d, keep, combine, j, k0, cols),
+                        2 => rows_of::<2>(&op, d, keep, combine, j, k0, cols),
+                        _ => rows_of::<1>(&op, d, keep, combine, j, k0, cols),
                     }
                 }
                 j += rows;
@@ -276,38 +280,42 @@ mod avx512 {
     /// Rows `j..j + R`, columns `k0..k0 + cols`: the group's d gathered (or formed) into `d`
     /// and the next group's gradient inputs prefetched (with `keep`, the block's d, [rows][M],
     /// only in the first panel, into the group's rows of it), then the tiles.
+    ///
+    /// # Safety
+    /// As [`add_rows`]'s loop: `d` has room for R·M floats (rows·M with `keep`).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn rows_of<const R: usize>(
         op: &Operands,
-        d: &mut [f32],
+        d: *mut f32,
         keep: bool,
         combine: Combine,
         j: usize,
         k0: usize,
         cols: usize,
     ) {
-        let d = if keep { &mut d[j * op.m..] } else { d };
         unsafe {
+            let d = if keep { d.add(j * op.m) } else { d };
             if !keep || k0 == 0 {
                 gather::<R>(op, j, d);
                 prefetch_gradient(op, j + R, GROUP.min(op.rows.saturating_sub(j + R)));
             }
-            group::<R>(*op, d.as_ptr(), combine, j, k0, cols);
+            group::<R>(*op, d, combine, j, k0, cols);
         }
     }
 
-    /// d of rows `j..j + R` into `out` ([R][M]): copied, or formed (ReLU's, [`Gradient`]).
+    /// d of rows `j..j + R` into `out` ([R][M], R·M writable floats): copied, or formed (ReLU's,
+    /// [`Gradient`]).
     #[inline(always)]
-    unsafe fn gather<const R: usize>(op: &Operands, j: usize, out: &mut [f32]) {
+    unsafe fn gather<const R: usize>(op: &Operands, j: usize, out: *mut f32) {
         let m = op.m;
         unsafe {
             match op.d {
                 Gradient::Given { d, d_i, d_j } => {
                     for r in 0..R {
                         let col = d.offset((j + r) as isize * d_j);
-                        for (i, o) in out[r * m..(r + 1) * m].iter_mut().enumerate() {
-                            *o = *col.offset(i as isize * d_i);
+                        for i in 0..m {
+                            *out.add(r * m + i) = *col.offset(i as isize * d_i);
                         }
                     }
                 }
@@ -344,7 +352,7 @@ mod avx512 {
                             );
                             let on = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(hv, zero);
                             let d = _mm512_mul_ps(*acc, _mm512_mask_blend_ps(on, zero, one));
-                            _mm512_mask_storeu_ps(out.as_mut_ptr().add(r * m + i), mask, d);
+                            _mm512_mask_storeu_ps(out.add(r * m + i), mask, d);
                         }
                         i += lanes;
                     }

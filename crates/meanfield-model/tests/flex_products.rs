@@ -6,8 +6,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use meanfield_model::flex_products::{
-    Kernel, MIN_BLOCK_ROWS, add_transposed_product, add_transposed_product_in, product_transposed,
-    product_transposed_in,
+    Kernel, MIN_BLOCK_ROWS, add_transposed_product, add_transposed_product_in,
+    forward_kernel_applies, product_transposed, product_transposed_in,
 };
 use meanfield_model::net::to_vec;
 use meanfield_model::{flex_forward, flex_update};
@@ -106,13 +106,14 @@ fn products_do_not_depend_on_the_split() {
     }
 }
 
-/// The update's AVX-512 kernel gives gemm's bits: every branch of its combine (a = 1, a = 0,
-/// a = −0, any other a), depths 3 and 512 (the ends of what it takes), row counts that are not
+/// The update's AVX-512 kernel gives gemm's bits: every branch of its combine (a = 1, a = 0, a =
+/// −0, any other a), depths 3 and 512 (the ends of what it takes), row counts that are not
 /// multiples of its 12-row groups, column counts with masked tails (p = 17, 19, 51), two equal
-/// panels (p = 3072 at M = 100) and two unequal ones (p = 3101: 1568 columns, then 1533 ending
-/// in a masked tile, read from the first panel's copy buffer), d in the step's layout (a transposed view) and contiguous, x a
-/// column slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the
-/// kernel runs, the test checks that it does run (the case is not gemm against gemm).
+/// panels (p = 3072 at M = 100) and two unequal ones (p = 3101: 1568 columns, then 1533 ending in a
+/// masked tile, read from the first panel's copy buffer), d in the step's layout (a transposed
+/// view) and contiguous, x a column slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where
+/// `takes` says the kernel runs, the test checks that it does run (the case is not gemm against
+/// gemm).
 #[test]
 fn update_kernel_gives_gemms_bits() {
     let device = Device::flex();
@@ -199,20 +200,24 @@ fn update_kernel_gives_gemms_bits() {
 }
 
 /// The forward's AVX-512 kernel gives gemm's bits: batches with no partial vector (M = 16, 64,
-/// 112), with the last 1–4 examples of a group's 4 rows in one shared vector (M = 3, 17, 20, 100)
-/// and with one per row (M = 5, 24, 111), row counts that are not multiples of its 4-row groups
-/// (down to 3 rows),
-/// one depth block (p = 3, 17, 784) and several (p = 3072, 4100: gemm's blocks of `kc`, summed
-/// as gemm sums them, in panels of whole blocks), W1 contiguous and a column slice, x a column
-/// slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the kernel runs,
-/// the test checks that it does run (the case is not gemm against gemm).
+/// 112), with the last 1–4 examples of a group's 4 rows in one shared vector (M = 3, 17, 20,
+/// 100) and with one per row (M = 5, 24, 111), row counts that are not multiples of its 4-row
+/// groups (down to 3 rows), one depth block (p = 3, 17, 100) and several (p = 784 and up:
+/// gemm's blocks of `kc`, summed as gemm sums them), x in several panels of whole blocks with
+/// each kind of last vector (p = 3072 and 3100 at M = 100 and 112, where 3100 ends in a
+/// shorter block; 6200 at M = 24), W1 contiguous and a column slice, x a column slice; values
+/// with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the kernel runs, the test
+/// checks that it does run (the case is not gemm against gemm).
 #[test]
 fn forward_kernel_gives_gemms_bits() {
     let device = Device::flex();
-    let cases: [(usize, usize, usize); 13] = [
+    let cases: [(usize, usize, usize); 16] = [
         (1000, 784, 100),
         (3, 784, 100),
         (131, 3072, 100),
+        (131, 3100, 100),
+        (66, 3072, 112),
+        (70, 6200, 24),
         (70, 4100, 17),
         (150, 17, 3),
         (101, 3, 5),
@@ -241,9 +246,7 @@ fn forward_kernel_gives_gemms_bits() {
         ];
         for w in &ws {
             for blocks in [1, 2] {
-                let per = n.div_ceil(blocks);
-                let last = n - per * (n.div_ceil(per) - 1);
-                let own = flex_forward::takes(per, p, m, 1) && flex_forward::takes(last, p, m, 1);
+                let own = forward_kernel_applies(w, &x, blocks);
                 let kernel = if own { Kernel::Own } else { Kernel::Fastest };
                 let gemm = to_vec(product_transposed_in(w, &x, blocks, Kernel::Gemm));
                 let got = to_vec(product_transposed_in(w, &x, blocks, kernel));
@@ -267,53 +270,64 @@ fn forward_kernel_gives_gemms_bits() {
         }
     }
     // With AVX-512 every case takes the kernel in one block; without it none does.
-    let expected = if flex_forward::available() { 13 } else { 0 };
+    let expected = if flex_forward::available() { 16 } else { 0 };
     assert_eq!(ran, expected, "cases on the kernel's path");
-    // Some cases sum several depth blocks (the combine after the first block is tested).
-    let several = cases
-        .iter()
-        .filter(|&&(n, p, m)| flex_forward::depth_block(m, n, p) < p)
-        .count();
+    // Some cases sum several depth blocks (the combine after the first block is tested), and
+    // some end in a shorter one.
+    let kc = |&(n, p, m): &(usize, usize, usize)| flex_forward::depth_block(m, n, p);
+    let several = cases.iter().filter(|c| kc(c) < c.1).count();
+    let shorter = cases.iter().filter(|c| c.1 % kc(c) != 0).count();
     assert!(
-        several >= 2,
-        "{several} cases with more than one depth block"
+        several >= 4 && shorter >= 1,
+        "{several} cases with several depth blocks, {shorter} ending in a shorter one"
     );
 }
 
 /// The forward with ReLU written by the kernel gives the bits of the two steps it replaces
 /// (gemm's product, then Flex's ReLU through Burn's API): shapes with and without a shared last
 /// vector, one and several depth blocks, one and two blocks of rows; H with negative, NaN and
-/// infinite entries (NaN kept, negatives to +0). Where the kernel does not apply (45 rows of
-/// 16 examples: gemm's small-matrix path; 113 examples) it answers `None`.
+/// infinite entries (NaN kept, negatives to +0), NaN among the examples of the last vector
+/// (whose ReLU the kernel writes element by element), and a row of −0 (products that round to
+/// −0, which ReLU turns to +0). Where the kernel does not apply (45 rows of 16 examples: gemm's
+/// small-matrix path; 113 examples) it answers `None`.
 #[test]
 fn forward_with_relu_gives_the_two_steps_bits() {
     use meanfield_model::flex_products::product_transposed_relu_in;
     let device = Device::flex();
     let t =
         |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), &device);
-    for (case, &(n, p, m)) in [
+    // A row of W1 whose products with x's (positive) values all round to −0.
+    let tiny = -f32::from_bits(1);
+    let (n, p, m) = (200, 40, 100);
+    let zero_row: Vec<f32> = (0..n * p)
+        .map(|e| if e < p { tiny } else { (e % 7) as f32 - 3.0 })
+        .collect();
+    let positive: Vec<f32> = (0..m * p).map(|e| 0.05 + (e % 8) as f32 * 0.05).collect();
+    let crafted = (t(zero_row, [n, p]), t(positive, [m, p]));
+    let drawn = [
         (1000, 784, 100),
         (131, 3072, 100),
         (90, 40, 16),
         (66, 100, 24),
     ]
-    .iter()
-    .enumerate()
-    {
-        let seed = 500 + 10 * case as u64;
+    .map(|(n, p, m): (usize, usize, usize)| {
+        let seed = 500 + n as u64;
         let rare = 40 * (p as u32).div_ceil(8);
-        let w = t(awkward_one_in(n * p, seed, rare), [n, p]);
-        let x = t(awkward_one_in(m * p, seed + 1, rare), [m, p]);
+        (
+            t(awkward_one_in(n * p, seed, rare), [n, p]),
+            t(awkward_one_in(m * p, seed + 1, rare), [m, p]),
+        )
+    });
+    for (case, (w, x)) in drawn.iter().chain([&crafted]).enumerate() {
+        let ([n, _], m) = (w.dims(), x.dims()[0]);
         for blocks in [1, 2] {
-            let per = n.div_ceil(blocks);
-            let last = n - per * (n.div_ceil(per) - 1);
-            let own = flex_forward::takes(per, p, m, 1) && flex_forward::takes(last, p, m, 1);
-            let got = product_transposed_relu_in(&w, &x, blocks);
+            let own = forward_kernel_applies(w, x, blocks);
+            let got = product_transposed_relu_in(w, x, blocks);
             assert_eq!(got.is_some(), own, "case {case} in {blocks} blocks");
             let Some((h, relu)) = got else {
                 continue;
             };
-            let gemm = product_transposed_in(&w, &x, blocks, Kernel::Gemm);
+            let gemm = product_transposed_in(w, x, blocks, Kernel::Gemm);
             let two_steps = burn::tensor::activation::relu(gemm.clone());
             let (h, relu, gemm, two_steps) =
                 (to_vec(h), to_vec(relu), to_vec(gemm), to_vec(two_steps));
@@ -332,13 +346,25 @@ fn forward_with_relu_gives_the_two_steps_bits() {
                     relu[i].to_bits()
                 );
             }
-            let (negative, nan) = (
+            if case == drawn.len() {
+                let minus_zero = h.iter().filter(|v| v.to_bits() == 0x8000_0000).count();
+                assert_eq!(
+                    minus_zero, m,
+                    "the crafted row: {minus_zero} of {m} −0 in H"
+                );
+                continue;
+            }
+            let shared = 16 * (m / 16);
+            let (negative, nan, nan_last) = (
                 h.iter().filter(|v| **v < 0.0).count(),
                 h.iter().filter(|v| v.is_nan()).count(),
+                (0..n * m)
+                    .filter(|e| e % m >= shared && h[*e].is_nan())
+                    .count(),
             );
             assert!(
-                negative > 0 && nan > 0,
-                "case {case}: {negative} negative, {nan} NaN in H"
+                negative > 0 && nan > 0 && (nan_last > 0 || shared == m),
+                "case {case}: {negative} negative, {nan} NaN in H ({nan_last} in the last vector)"
             );
         }
     }
@@ -460,14 +486,14 @@ fn backward_strides_go_to_gemm() {
     ));
 }
 
-/// ReLU's ∇H formed inside the update kernel gives the bits of the stored path (∇H formed
-/// with Burn's matmul and ReLU's backward, as `meanfield_model::gradient` does, then the fused
-/// update with gemm): every combine branch, one and two blocks, C = 3 (the smallest it takes),
-/// 10 and 256 (with M = 3), M from 3 to 100, masked row tails (M = 5, 100) and column tails (p = 17, 19), the
-/// widest single panel (p = 1536 at M = 100), two panels (p = 3072 and 3101 at M = 100: the
-/// block's ∇H formed in the first and kept for the second); H, W2, x and W1 with ±0, subnormals, ±∞ and NaN
-/// (H's NaN masked off: 1[NaN > 0] = 0), G ordinary draws; most results finite; W1 and the
-/// other handles of every input left as they were.
+/// ReLU's ∇H formed inside the update kernel gives the bits of the stored path (∇H formed with
+/// Burn's matmul and ReLU's backward, as `meanfield_model::gradient` does, then the fused update
+/// with gemm): every combine branch, one and two blocks, C = 3 (the smallest it takes), 10 and 256
+/// (with M = 3), M from 3 to 100, masked row tails (M = 5, 100) and column tails (p = 17, 19), the
+/// widest single panel (p = 1536 at M = 100), two panels (p = 3072 and 3101 at M = 100: the block's
+/// ∇H formed in the first and kept for the second); H, W2, x and W1 with ±0, subnormals, ±∞ and NaN
+/// (H's NaN masked off: 1[NaN > 0] = 0), G ordinary draws; most results finite; W1 and the other
+/// handles of every input left as they were.
 #[test]
 fn relu_update_gives_the_stored_paths_bits() {
     use meanfield_model::Activation;
