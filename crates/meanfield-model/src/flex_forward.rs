@@ -1,28 +1,31 @@
 //! The forward product `Hᵀ = W1 xᵀ` ([N, M], particle-major; see [`crate::flex_products`]) as
 //! an AVX-512 kernel that gives `gemm`'s bits without its padding of the batch.
 //!
-//! **Why.** `gemm` puts the M examples on its 16-lane vectors, in tiles of 64 and 48 lanes: at
-//! M = 100 its second tile carries 36 examples in 48 lanes, so 12 of every 112 multiply-adds
-//! are spent on padding, and the forward ran at 0.88–0.92 of the rate of the update's kernel
-//! (the same flops). Here a tile is 4 rows of W1 × the batch: the full vectors of 16 examples
-//! for each row, and the last M mod 16 examples of several rows packed into one vector (at
-//! M = 100, the last 4 examples of the 4 rows: 25 vectors of multiply-adds per column of W1
-//! where `gemm` does 28). x is packed once per call as [p][16·(⌊M/16⌋ + 1)], the last vector
-//! of each column holding the last examples repeated; W1 is read in place, a group of 4 rows
-//! through whole depth blocks, prefetching the next group's rows. When the packed x would not
-//! stay in L2 ([`PANEL_BYTES`]; p = 3072 at M = 100), the columns are taken in panels of whole
-//! depth blocks, every group through one panel before the next. With ReLU
-//! ([`crate::flex_products::product_transposed_relu`]) the write of the last depth block also
-//! writes ReLU's output (Flex's element function, [`Out`]), which replaces the separate ReLU
-//! pass over [N, M] (the forward and ReLU together: 3.54–3.93 ms, median 3.58, against
+//! **Why.** `gemm` puts the M examples on its 16-lane vectors, in tiles of 64 and 48 lanes: at M =
+//! 100 its second tile carries 36 examples in 48 lanes, so 12 of every 112 multiply-adds are spent
+//! on padding, and the forward ran at 0.88–0.92 of the rate of the update's kernel (the same
+//! flops). Here a tile is 4 rows of W1 × the batch: the full vectors of 16 examples for each row,
+//! and the last M mod 16 examples of several rows packed into one vector (at M = 100, the last 4
+//! examples of the 4 rows: 25 vectors of multiply-adds per column of W1 where `gemm` does 28). x is
+//! packed once per call as [p][16·(⌊M/16⌋ + 1)], the last vector of each column holding the last
+//! examples repeated (16 × 16 transposes in registers: 0.03–0.045 ms at p = 784, 0.15–0.19 at p =
+//! 3072); W1 is read in place, a group of 4 rows through whole depth blocks, prefetching the next
+//! group's rows. When the packed x would not stay in L2 ([`PANEL_BYTES`]; p = 3072 at M = 100), the
+//! columns are taken in panels of whole depth blocks, every group through one panel before the
+//! next. With ReLU ([`crate::flex_products::product_transposed_relu`]) the write of the last depth
+//! block also writes ReLU's output (Flex's element function, [`Out`]), which replaces the separate
+//! ReLU pass over [N, M] (the forward and ReLU together: 3.54–3.93 ms, median 3.58, against
 //! 3.59–3.91, median 3.68, with the pass; six alternating runs at N = 10^4, p = 784).
 //!
 //! Measured on the 2-core AMD EPYC (`examples/products.rs`, best of 20 rounds alternating with
 //! `gemm` in the same process, N = 10^4, M = 100): 3.29 ms against `gemm`'s 3.68–3.80 at
 //! p = 784, 12.9–13.6 ms against 15.4–15.7 at p = 3072; at N = 10^5, p = 784, 33.5 against
-//! 38.5. An earlier kernel with the batch padded as `gemm` pads it (3 rows × 7 vectors) gained
-//! half as much alone and lost in the step at p = 3072, where it took x one depth block at a
-//! time (docs/performance.md).
+//! 38.5. The whole step (`experiments bench`, the same binary with the forward on `gemm` or on
+//! the kernel, three rounds, best of each) is faster at every width tried: p = 784, N = 3 0.056
+//! against 0.060 ms, N = 100 0.19 against 0.22, N = 300 0.34 against 0.40; p = 3072, N = 5 0.16
+//! against 0.53, N = 130 0.85 against 1.26, N = 1000 2.84 against 3.27. An earlier kernel with
+//! the batch padded as `gemm` pads it (3 rows × 7 vectors) gained half as much alone and lost in
+//! the step at p = 3072, where it took x one depth block at a time (docs/performance.md).
 //!
 //! **Same bits as `gemm`.** `gemm` (`gemm-common` 0.19, its microkernel path) cuts the depth p into
 //! blocks of `kc` ([`gemm_common::cache::kernel_params`]: the L1 cache's geometry and the shape)
@@ -86,8 +89,18 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Packs x [m, p], `x[i, k]` read through `at(i, k)`.
-    pub fn new(m: usize, p: usize, at: impl Fn(usize, usize) -> f32) -> Self {
+    /// Packs x [m, p], `x[i, k]` at `x + i·x_i + k` (rows `x_i` floats apart, each contiguous).
+    ///
+    /// # Panics
+    /// Where [`available`] is false, or `m` is outside 1..=112.
+    ///
+    /// # Safety
+    /// Every `x[i, k]` (i < m, k < p) lies in live memory.
+    pub unsafe fn new(m: usize, p: usize, x: *const f32, x_i: usize) -> Self {
+        assert!(
+            available() && (1..=16 * VECTORS).contains(&m),
+            "forward kernel: cannot pack a batch of {m} here (check `takes`)"
+        );
         let (full, tail) = (m / 16, m % 16);
         let width = 16 * (full + usize::from(tail > 0));
         // The lanes of the last vector that hold examples.
@@ -96,42 +109,17 @@ impl Packed {
         } else {
             tail
         };
-        let mut values = vec![0.0f32; p * width];
-        // The lanes example i fills in every column.
-        let lanes: Vec<Vec<usize>> = (0..m)
-            .map(|i| {
-                if i < 16 * full {
-                    vec![i]
-                } else {
-                    (i - 16 * full..shared)
-                        .step_by(tail)
-                        .map(|l| 16 * full + l)
-                        .collect()
-                }
-            })
-            .collect();
-        // 64 columns at a time (their packed values stay in L1), example by example along x's
-        // rows. Column by column, the reads of a column land a row stride apart, in one cache set
-        // when that is a multiple of 4 KiB: at p = 3072, M = 100 the packing took 0.8 ms a
-        // call; this way 0.25 (2-core AMD EPYC).
-        for k0 in (0..p).step_by(64) {
-            let k1 = (k0 + 64).min(p);
-            let block = &mut values[k0 * width..k1 * width];
-            for (i, lanes) in lanes.iter().enumerate() {
-                if let [lane] = lanes[..] {
-                    for (column, k) in block.chunks_exact_mut(width).zip(k0..k1) {
-                        column[lane] = at(i, k);
-                    }
-                } else {
-                    for (column, k) in block.chunks_exact_mut(width).zip(k0..k1) {
-                        let v = at(i, k);
-                        for &lane in lanes {
-                            column[lane] = v;
-                        }
-                    }
-                }
-            }
-        }
+        let mut values = Vec::<f32>::with_capacity(p * width);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F (asserted); the caller's contract; `values` has room for p·width
+        // floats, and `pack` writes every one of them (zero lanes included), so they are then
+        // initialised.
+        unsafe {
+            avx512::pack(x, x_i, m, p, shared, values.as_mut_ptr());
+            values.set_len(p * width);
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x, x_i, shared);
         Packed {
             values,
             m,
@@ -206,6 +194,92 @@ pub unsafe fn rows(w: *const f32, p_w: usize, rows: usize, x: &Packed, out: Out)
 mod avx512 {
     use super::{GROUP, Out, PANEL_BYTES, Packed};
     use core::arch::x86_64::*;
+
+    /// x [m, p] (rows `x_i` floats apart, columns contiguous) into `values` ([p][16·⌈m/16⌉],
+    /// [`Packed`], every float written): for each vector of examples (the full ones, then the last one's `shared`
+    /// lanes, example 16⌊m/16⌋ + l mod t in lane l), 16 columns at a time, its 16 examples'
+    /// rows loaded and transposed in registers. Element by element the packing took 0.04–0.07 ms
+    /// at p = 784, M = 100 and 0.25 at p = 3072 (gathers: 0.18–0.22 and 1.07), the time of the
+    /// kernel's gain on about 1500 rows.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn pack(
+        x: *const f32,
+        x_i: usize,
+        m: usize,
+        p: usize,
+        shared: usize,
+        values: *mut f32,
+    ) {
+        let (full, tail) = (m / 16, m % 16);
+        let width = 16 * m.div_ceil(16);
+        // The example behind each lane of each vector (None: a zero lane).
+        let mut vectors: Vec<[Option<usize>; 16]> = (0..full)
+            .map(|v| std::array::from_fn(|l| Some(16 * v + l)))
+            .collect();
+        if tail > 0 {
+            vectors.push(std::array::from_fn(|l| {
+                (l < shared).then_some(16 * full + l % tail)
+            }));
+        }
+        for (v, lanes) in vectors.iter().enumerate() {
+            let mut k0 = 0;
+            while k0 < p {
+                let cols = 16.min(p - k0);
+                let mask = ((1u32 << cols) - 1) as u16;
+                // SAFETY: x[i, k0..k0 + cols] for the lanes' i < m (the caller's contract);
+                // columns k0..k0 + cols of `values` (p·width floats).
+                unsafe {
+                    let mut rows = [_mm512_setzero_ps(); 16];
+                    for (row, lane) in rows.iter_mut().zip(lanes) {
+                        if let Some(i) = lane {
+                            *row = _mm512_maskz_loadu_ps(mask, x.add(i * x_i + k0));
+                        }
+                    }
+                    let columns = transpose(rows);
+                    for (c, column) in columns.iter().enumerate().take(cols) {
+                        let at = values.add((k0 + c) * width + 16 * v);
+                        _mm512_storeu_ps(at, *column);
+                    }
+                }
+                k0 += 16;
+            }
+        }
+    }
+
+    /// The 16 × 16 transpose: lane l of output c is lane c of input l.
+    #[target_feature(enable = "avx512f")]
+    fn transpose(r: [__m512; 16]) -> [__m512; 16] {
+        // Pairs of rows interleaved: t[2j] = (r[2j][0], r[2j+1][0], r[2j][1], r[2j+1][1]) in
+        // each 128-bit lane, t[2j + 1] the same for elements 2 and 3.
+        let mut t = [_mm512_setzero_ps(); 16];
+        for j in 0..8 {
+            t[2 * j] = _mm512_unpacklo_ps(r[2 * j], r[2 * j + 1]);
+            t[2 * j + 1] = _mm512_unpackhi_ps(r[2 * j], r[2 * j + 1]);
+        }
+        // Quads: u[4g + c] holds rows 4g..4g + 3 of column c + 4L in 128-bit lane L.
+        let mut u = [_mm512_setzero_ps(); 16];
+        for g in 0..4 {
+            for half in 0..2 {
+                let a = _mm512_castps_pd(t[4 * g + half]);
+                let b = _mm512_castps_pd(t[4 * g + 2 + half]);
+                u[4 * g + 2 * half] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+                u[4 * g + 2 * half + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+            }
+        }
+        // The four quads of each column gathered into one vector.
+        let mut out = [_mm512_setzero_ps(); 16];
+        for c in 0..4 {
+            let x0 = _mm512_shuffle_f32x4::<0x44>(u[c], u[4 + c]);
+            let x1 = _mm512_shuffle_f32x4::<0xEE>(u[c], u[4 + c]);
+            let y0 = _mm512_shuffle_f32x4::<0x44>(u[8 + c], u[12 + c]);
+            let y1 = _mm512_shuffle_f32x4::<0xEE>(u[8 + c], u[12 + c]);
+            out[c] = _mm512_shuffle_f32x4::<0x88>(x0, y0);
+            out[c + 4] = _mm512_shuffle_f32x4::<0xDD>(x0, y0);
+            out[c + 8] = _mm512_shuffle_f32x4::<0x88>(x1, y1);
+            out[c + 12] = _mm512_shuffle_f32x4::<0xDD>(x1, y1);
+        }
+        out
+    }
 
     /// All rows, in panels of whole depth blocks whose packed x stays in L2, each panel taken
     /// by every group of rows in turn.

@@ -127,7 +127,8 @@ pub fn product_transposed_relu_in(
 
 /// Whether [`crate::flex_forward`]'s kernel takes every block of `w xᵀ` cut in `blocks` blocks:
 /// f32 on Flex, shapes that fit, forward strides (the kernel sums each depth block forward;
-/// `gemm` reverses it for a negative stride along the depth) and the shapes its `takes` admits.
+/// `gemm` reverses it for a negative stride along the depth), the shapes its `takes` admits and
+/// x's rows contiguous (its packing loads them as vectors).
 pub fn forward_kernel_applies(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> bool {
     let ([m, p], [n, p2]) = (x.dims(), w.dims());
     if !(p == p2 && applies(&[w, x]) && Strided::forward_in(w) && Strided::forward_in(x)) {
@@ -135,7 +136,9 @@ pub fn forward_kernel_applies(w: &Tensor<2>, x: &Tensor<2>, blocks: usize) -> bo
     }
     let (per, last) = block_sizes(n, blocks);
     let w_k = Strided::strides(w).1;
-    flex_forward::takes(per, p, m, w_k) && flex_forward::takes(last, p, m, w_k)
+    flex_forward::takes(per, p, m, w_k)
+        && flex_forward::takes(last, p, m, w_k)
+        && Strided::strides(x).1 == 1
 }
 
 /// `w xᵀ` [N, M] in `blocks` blocks, with ReLU of it when `relu` (the kernel only).
@@ -175,8 +178,9 @@ fn forward_in(
     let mut out_relu = Vec::<f32>::with_capacity(if relu { n * m } else { 0 });
     let (dst, dst_relu) = (Address(out.as_mut_ptr()), Address(out_relu.as_mut_ptr()));
     let packed = use_kernel.then(|| {
-        // SAFETY: every (i, k) is inside x, which `xs` holds.
-        flex_forward::Packed::new(m, p, |i, k| unsafe { *x_at.at(i, k) })
+        // SAFETY: every (i, k) is inside x, which `xs` holds; its row stride is forward and its
+        // columns contiguous (`forward_kernel_applies`).
+        unsafe { flex_forward::Packed::new(m, p, x_at.ptr(), x_at.row as usize) }
     });
     for_blocks(n, blocks, |rows| {
         if let Some(packed) = &packed {

@@ -110,20 +110,22 @@ fn products_do_not_depend_on_the_split() {
 /// −0, any other a), depths 3 and 512 (the ends of what it takes), row counts that are not
 /// multiples of its 12-row groups, column counts with masked tails (p = 17, 19, 51), two equal
 /// panels (p = 3072 at M = 100) and two unequal ones (p = 3101: 1568 columns, then 1533 ending in a
-/// masked tile, read from the first panel's copy buffer), d in the step's layout (a transposed
-/// view) and contiguous, x a column slice; values with ±0, subnormals, overflow, ±∞ and NaN. Where
-/// `takes` says the kernel runs, the test checks that it does run (the case is not gemm against
-/// gemm).
+/// masked tile), d in the step's layout (a transposed view) and contiguous, x a column slice (read
+/// in place) and contiguous (at p = 3072 and 4160 its rows lie a multiple of 4 cache lines apart,
+/// and blocks of 64 rows or more copy each panel: at 4160 three panels, the last narrower, 1408,
+/// 1408 and 1344 columns; 35 rows read in place); values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the kernel runs,
+/// the test checks that it does run (the case is not gemm against gemm).
 #[test]
 fn update_kernel_gives_gemms_bits() {
     let device = Device::flex();
-    let cases: [(usize, usize, usize); 8] = [
+    let cases: [(usize, usize, usize); 9] = [
         (1000, 784, 100),
         (37, 19, 5),
         (150, 17, 3),
         (25, 51, 512),
-        (30, 3072, 100),
+        (130, 3072, 100),
         (20, 3101, 100),
+        (70, 4160, 100),
         (13, 64, 7),
         (200, 2, 9),
     ];
@@ -134,12 +136,17 @@ fn update_kernel_gives_gemms_bits() {
         let rare = 40 * (m as u32).div_ceil(8);
         let draw = |len, seed| awkward_one_in(len, seed, rare);
         let w = Tensor::<2>::from_data(TensorData::new(draw(n * p, seed), [n, p]), &device);
-        // x a column slice of a wider [m, p + 3] (row stride p + 3).
-        let x = Tensor::<2>::from_data(
-            TensorData::new(draw(m * (p + 3), seed + 1), [m, p + 3]),
-            &device,
-        )
-        .slice([0..m, 1..p + 1]);
+        let xs = [
+            // A column slice of a wider [m, p + 3] (row stride p + 3): read in place.
+            Tensor::<2>::from_data(
+                TensorData::new(draw(m * (p + 3), seed + 1), [m, p + 3]),
+                &device,
+            )
+            .slice([0..m, 1..p + 1]),
+            // Contiguous: at p = 64 and 3072 its rows lie a multiple of 4 cache lines apart,
+            // and the kernel copies each panel (`Panel`).
+            Tensor::<2>::from_data(TensorData::new(draw(m * p, seed + 3), [m, p]), &device),
+        ];
         let d_values = draw(n * m, seed + 2);
         let layouts = [
             // The step's: ∇H [M, N] as the transposed view of the particle-major [N, M].
@@ -153,7 +160,7 @@ fn update_kernel_gives_gemms_bits() {
             let last = n - per * (n.div_ceil(per) - 1);
             flex_update::takes(per, p, m, 1) && flex_update::takes(last, p, m, 1)
         };
-        for d in &layouts {
+        for (x, d) in xs.iter().flat_map(|x| layouts.iter().map(move |d| (x, d))) {
             for a in [1.0f32, 0.0, -0.0, 0.999, -1.5] {
                 for blocks in [1, 2] {
                     let b = -0.37f32;
@@ -161,7 +168,7 @@ fn update_kernel_gives_gemms_bits() {
                         to_vec(add_transposed_product_in(
                             w.clone(),
                             d,
-                            &x,
+                            x,
                             a,
                             b,
                             blocks,
@@ -193,9 +200,9 @@ fn update_kernel_gives_gemms_bits() {
             ran += 1;
         }
     }
-    // With AVX-512F all eight take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
+    // With AVX-512F all nine take the kernel in one block ((200, 2, 9) has 400 > 256 elements;
     // its two blocks of 100 rows, 200 elements each, go to gemm); without it none does.
-    let expected = if flex_update::available() { 8 } else { 0 };
+    let expected = if flex_update::available() { 9 } else { 0 };
     assert_eq!(ran, expected, "cases on the kernel's path");
 }
 
