@@ -11,9 +11,10 @@
 //! 16-lane vectors per row), the tiles of a group of 12 rows go left to right along the whole
 //! rows, and each tile prefetches the same columns of the next group's rows: W1 is streamed
 //! once, row after row. x stays in L2 across the groups; when it is larger than [`PANEL_BYTES`]
-//! (p = 3072 at M = 100), the columns are taken in panels that keep x's share in L2. Each panel
-//! of x is first copied with its rows an odd number of cache lines apart, so that they spread
-//! over the caches' sets (`Panel`).
+//! (p = 3072 at M = 100), the columns are taken in panels that keep x's share in L2. Where x's
+//! rows lie a multiple of 4 cache lines apart (p = 1024, 3072, …), each panel of x is first
+//! copied with its rows an odd number of lines apart, so that they spread over the caches' sets
+//! (`Panel`).
 //!
 //! **Same bits as `gemm`.** For every element, `gemm` (`gemm-common` 0.19, the microkernel
 //! path, one depth block) forms `acc = fma(x[i,k], d[i,j], acc)` for i = 0, 1, …, M−1 from
