@@ -143,8 +143,8 @@ fn update_kernel_gives_gemms_bits() {
                 &device,
             )
             .slice([0..m, 1..p + 1]),
-            // Contiguous: at p = 64 and 3072 its rows lie a multiple of 4 cache lines apart,
-            // and the kernel copies each panel (`Panel`).
+            // Contiguous: at p = 3072 and 4160 its rows lie a multiple of 4 cache lines apart,
+            // and blocks of 64 rows or more copy each panel (`Panel`).
             Tensor::<2>::from_data(TensorData::new(draw(m * p, seed + 3), [m, p]), &device),
         ];
         let d_values = draw(n * m, seed + 2);
