@@ -196,11 +196,10 @@ mod avx512 {
     use core::arch::x86_64::*;
 
     /// x [m, p] (rows `x_i` floats apart, columns contiguous) into `values` ([p][16·⌈m/16⌉],
-    /// [`Packed`], every float written): for each vector of examples (the full ones, then the last one's `shared`
-    /// lanes, example 16⌊m/16⌋ + l mod t in lane l), 16 columns at a time, its 16 examples'
-    /// rows loaded and transposed in registers. Element by element the packing took 0.04–0.07 ms
-    /// at p = 784, M = 100 and 0.25 at p = 3072 (gathers: 0.18–0.22 and 1.07), the time of the
-    /// kernel's gain on about 1500 rows.
+    /// [`Packed`], every float written): for each vector of examples (the full ones, then the last
+    /// one's `shared` lanes, example 16⌊m/16⌋ + l mod t in lane l), 16 columns at a time, its 16
+    /// examples' rows loaded and transposed in registers. Element by element the packing took
+    /// 0.04–0.07 ms at p = 784, M = 100 and 0.25 at p = 3072 (gathers: 0.18–0.22 and 1.07).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn pack(
         x: *const f32,

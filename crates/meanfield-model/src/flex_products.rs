@@ -14,11 +14,12 @@
 //! forms ReLU's ∇H inside it; the forward is [`crate::flex_forward`]'s kernel (same bits,
 //! without `gemm`'s padding of the batch).
 //!
-//! **Split over the particles.** Both products are cut into blocks of W1's rows (particles),
-//! one block per thread, each block one single-threaded call (`gemm`'s or the kernel's): one
-//! fork and one join per product. Through Burn's matmul, `gemm`'s own threading packed W1 into its microkernel's
-//! layout on every forward, on the calling thread alone when W1 is small (N ≲ 10^3 at p = 784:
-//! 12% of the step's samples, the other core idle), and joined its threads once per depth block.
+//! **Split over the particles.** Both products are cut into blocks of W1's rows (particles), one
+//! block per thread, each block one single-threaded call (`gemm`'s or the kernel's): one fork and
+//! one join per product. Through Burn's matmul, `gemm`'s own threading packed W1 into its
+//! microkernel's layout on every forward, on the calling thread alone when W1 is small (N ≲ 10^3 at
+//! p = 784: 12% of the step's samples, the other core idle), and joined its threads once per depth
+//! block.
 //!
 //! **The forward particle-major.** The forward is computed as `Hᵀ = W1 xᵀ` [N, M], in `gemm`'s own
 //! (column-major) orientation with W1 as its right-hand side, which `gemm` reads in place (and so
@@ -340,10 +341,10 @@ pub fn add_transposed_product_in(
         // `gemm` computes dst := alpha·dst + beta·lhs·rhs for an [rows, k] lhs and a [k, p]
         // rhs, given each matrix's column and row strides. lhs = ∇H[:, rows]ᵀ: element
         // (i, j) is d[j, start + i], so its row stride is d's column stride and vice versa.
-        // SAFETY: `block` is this block's rows of W1's own storage (from
-        // `update_blocks`: unique, row-major, disjoint from the other blocks); d and x are live (`ds`,
-        // `xs` are held to the end of the function), their layouts give every (i, j) inside
-        // their storage, and neither aliases W1.
+        // SAFETY: `block` is this block's rows of W1's own storage (from `update_blocks`:
+        // unique, row-major, disjoint from the other blocks); d and x are live (`ds`, `xs` are
+        // held to the end of the function), their layouts give every (i, j) inside their
+        // storage, and neither aliases W1.
         unsafe {
             gemm::gemm(
                 rows,
@@ -463,9 +464,9 @@ pub fn add_relu_transposed_product_in(
         .collect();
     let w = update_blocks(w, blocks, |start, block| {
         let start = start as isize;
-        // SAFETY: `block` is this block's rows of W1's own storage (from
-        // `update_blocks`: unique, disjoint from the other blocks); h_t, w2 and x are live (`hs`, `w2s`,
-        // `xs` held to the end of the function) with every element the kernel reads inside
+        // SAFETY: `block` is this block's rows of W1's own storage (from `update_blocks`:
+        // unique, disjoint from the other blocks); h_t, w2 and x are live (`hs`, `w2s`, `xs`
+        // held to the end of the function) with every element the kernel reads inside
         // them (shapes checked by `relu_update_applies`), as is `g_t` (C·M floats); none
         // aliases W1; `takes` holds for every block.
         unsafe {

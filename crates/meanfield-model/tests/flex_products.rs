@@ -113,8 +113,9 @@ fn products_do_not_depend_on_the_split() {
 /// masked tile), d in the step's layout (a transposed view) and contiguous, x a column slice (read
 /// in place) and contiguous (at p = 3072 and 4160 its rows lie a multiple of 4 cache lines apart,
 /// and blocks of 64 rows or more copy each panel: at 4160 three panels, the last narrower, 1408,
-/// 1408 and 1344 columns; 35 rows read in place); values with ±0, subnormals, overflow, ±∞ and NaN. Where `takes` says the kernel runs,
-/// the test checks that it does run (the case is not gemm against gemm).
+/// 1408 and 1344 columns; 35 rows read in place); values with ±0, subnormals, overflow, ±∞ and NaN.
+/// Where `takes` says the kernel runs, the test checks that it does run (the case is not gemm
+/// against gemm).
 #[test]
 fn update_kernel_gives_gemms_bits() {
     let device = Device::flex();
